@@ -1,0 +1,38 @@
+// Command sandbox starts the local sandbox (moto_server as AWS, a real etcd and kube-apiserver with an EKS-style
+// issuer), prints the export lines a shell needs, and stops everything on Ctrl-C or SIGTERM.
+//
+//	go run ./hack/sandbox -bin-dir ~/.cache/kubectl-irsa/bin
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kubectl-irsa/kubectl-irsa/test/sandbox"
+)
+
+func main() {
+	binDir := flag.String("bin-dir", os.Getenv("KUBECTL_IRSA_BIN_DIR"), "directory holding etcd and kube-apiserver (from hack/control-plane.sh)")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintln(os.Stderr, "starting sandbox: moto_server, etcd, kube-apiserver ...")
+	sb, err := sandbox.Start(ctx, sandbox.Options{BinDir: *binDir})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		os.Exit(1)
+	}
+	defer sb.Stop()
+	fmt.Fprintf(os.Stderr, "sandbox up: EKS cluster %q, issuer %s\n# paste into another shell:\n", sandbox.ClusterName, sb.Issuer)
+	for _, kv := range sb.Env() {
+		fmt.Printf("export %s\n", kv)
+	}
+	fmt.Fprintln(os.Stderr, "# Ctrl-C stops the sandbox and removes", sb.Dir)
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "stopping sandbox ...")
+}

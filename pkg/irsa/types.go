@@ -1,0 +1,116 @@
+// Package irsa orchestrates IRSA set-up and inspection: it discovers the cluster's OIDC issuer, ensures the IAM
+// OIDC provider and role trust, and annotates ServiceAccounts. It takes a kubernetes.Interface and narrow AWS
+// interfaces, so both can be faked in unit tests and pointed at real servers.
+package irsa
+
+import (
+	"encoding/json"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// APIVersion is the apiVersion of every typed result kubectl irsa prints with -o json|yaml.
+const APIVersion = "irsa.kubectl-irsa.io/v1alpha1"
+
+// Annotation keys the EKS pod identity webhook reads.
+const (
+	RoleARNAnnotation  = "eks.amazonaws.com/role-arn"
+	AudienceAnnotation = "eks.amazonaws.com/audience"
+)
+
+func typeMeta(kind string) metav1.TypeMeta {
+	return metav1.TypeMeta{APIVersion: APIVersion, Kind: kind}
+}
+
+// deepCopy copies a result through JSON: results are small, plain data.
+func deepCopy[T any](in *T) *T {
+	out := new(T)
+	b, _ := json.Marshal(in)
+	_ = json.Unmarshal(b, out)
+	return out
+}
+
+// VersionInfo is the result of `kubectl irsa version`.
+type VersionInfo struct {
+	metav1.TypeMeta `json:",inline"`
+	Version         string `json:"version"`
+	Commit          string `json:"commit"`
+	Date            string `json:"date"`
+	GoVersion       string `json:"goVersion"`
+	Platform        string `json:"platform"`
+}
+
+// NewVersionInfo returns a VersionInfo with its kind set.
+func NewVersionInfo(version, commit, date, goVersion, platform string) *VersionInfo {
+	return &VersionInfo{TypeMeta: typeMeta("Version"), Version: version, Commit: commit, Date: date, GoVersion: goVersion, Platform: platform}
+}
+
+// DeepCopyObject implements runtime.Object.
+func (v *VersionInfo) DeepCopyObject() runtime.Object { return deepCopy(v) }
+
+// Action is one step of a plan: what is (or would be) done, and whether it was.
+type Action struct {
+	// Op is "+" (create), "~" (change), "-" (remove) or "=" (already as wanted).
+	Op       string `json:"op"`
+	Resource string `json:"resource"`
+	Detail   string `json:"detail"`
+	// Status is planned, done, unchanged, rolled-back or failed.
+	Status string `json:"status"`
+}
+
+// Action statuses.
+const (
+	StatusPlanned    = "planned"
+	StatusDone       = "done"
+	StatusUnchanged  = "unchanged"
+	StatusRolledBack = "rolled-back"
+	StatusFailed     = "failed"
+)
+
+// ProviderInfo describes the IAM OIDC provider of the cluster's issuer.
+type ProviderInfo struct {
+	ARN        string `json:"arn"`
+	Exists     bool   `json:"exists"`
+	Thumbprint string `json:"thumbprint,omitempty"`
+	// Note explains a thumbprint left out.
+	Note string `json:"note,omitempty"`
+}
+
+// RoleInfo describes an IAM role.
+type RoleInfo struct {
+	Name   string `json:"name"`
+	ARN    string `json:"arn"`
+	Exists bool   `json:"exists"`
+	// Managed: the role carries kubectl irsa's tag, so unlink --delete-role may delete it.
+	Managed bool `json:"managed"`
+}
+
+// ServiceAccountRef names a ServiceAccount and the token claims it presents.
+type ServiceAccountRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Subject   string `json:"subject"`
+	Audience  string `json:"audience"`
+}
+
+// Result is the typed result of link, unlink, annotate, role create and provider create.
+type Result struct {
+	metav1.TypeMeta `json:",inline"`
+	Issuer          string              `json:"issuer,omitempty"`
+	Provider        *ProviderInfo       `json:"provider,omitempty"`
+	Role            *RoleInfo           `json:"role,omitempty"`
+	ServiceAccounts []ServiceAccountRef `json:"serviceAccounts,omitempty"`
+	Actions         []Action            `json:"actions"`
+	DryRun          bool                `json:"dryRun,omitempty"`
+	// Unchanged: nothing needed writing.
+	Unchanged bool `json:"unchanged"`
+	// Hints are follow-ups for the user, such as pods to restart.
+	Hints []string `json:"hints,omitempty"`
+}
+
+// NewResult returns an empty result of the given kind.
+func NewResult(kind string) *Result { return &Result{TypeMeta: typeMeta(kind), Actions: []Action{}} }
+
+// DeepCopyObject implements runtime.Object.
+func (r *Result) DeepCopyObject() runtime.Object { return deepCopy(r) }

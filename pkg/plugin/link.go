@@ -1,0 +1,132 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+// LinkOptions links a ServiceAccount to an IAM role in one idempotent step.
+type LinkOptions struct {
+	*Globals
+	output     *outputFlags
+	policyFile string
+	req        irsa.LinkRequest
+}
+
+// NewCmdLink builds `kubectl irsa link`.
+func NewCmdLink(g *Globals) *cobra.Command {
+	o := &LinkOptions{Globals: g, output: newOutputFlags()}
+	cmd := &cobra.Command{
+		Use:   "link SERVICEACCOUNT [-n NAMESPACE]",
+		Short: "Give a ServiceAccount an IAM role: OIDC provider, role trust, permissions and annotation in one step",
+		Long: `Link creates the cluster's IAM OIDC provider when missing, creates the role or merges this ServiceAccount
+into its trust (exact StringEquals on sub and aud; statements of others are never changed), writes the
+permissions, and annotates the ServiceAccount. Everything is validated and planned before the first write;
+a failed step rolls back what this run changed. Running it again changes nothing.`,
+		Example: `  # The seed scenario: let pods of irsa-sample-ns/irsa-test list EKS clusters
+  kubectl irsa link irsa-test -n irsa-sample-ns --role-name irsa-role --allow eks:ListClusters
+
+  # Add a second ServiceAccount to the same role, and restart its pods
+  kubectl irsa link worker -n team-b --role-name irsa-role --restart
+
+  # Show the plan only
+  kubectl irsa link irsa-test -n irsa-sample-ns --allow s3:GetObject --dry-run`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.req.RoleName, "role-name", "", "IAM role to create or merge into (default: irsa-CLUSTER-NAMESPACE-SA)")
+	f.StringVar(&o.req.RoleARN, "role-arn", "", "existing IAM role to merge into, by ARN")
+	f.StringSliceVar(&o.req.Actions, "allow", nil, "actions to allow in the role's inline policy kubectl-irsa, as service:Action (comma-separated)")
+	f.StringArrayVar(&o.req.AttachPolicyARNs, "attach-policy-arn", nil, "managed policy to attach (repeatable)")
+	f.StringVar(&o.policyFile, "policy-file", "", "JSON policy document to write as the role's inline policy kubectl-irsa")
+	f.BoolVar(&o.req.CreateServiceAccount, "create-service-account", false, "create the ServiceAccount when it does not exist")
+	f.BoolVar(&o.req.Overwrite, "overwrite", false, "replace a different existing role annotation")
+	f.BoolVar(&o.req.Restart, "restart", false, "roll the Deployments, StatefulSets and DaemonSets using the ServiceAccount")
+	f.BoolVar(&o.req.NoCreateProvider, "no-create-provider", false, "fail instead of creating a missing IAM OIDC provider")
+	f.BoolVar(&o.req.DryRun, "dry-run", false, "print the plan and write nothing")
+	f.IntVar(&o.req.TrustSizeLimit, "trust-size-limit", trust.DefaultSizeLimit, "IAM trust policy size quota of the account (characters without whitespace)")
+	o.output.addFlags(cmd)
+	return cmd
+}
+
+// Complete fills the request from args and flags.
+func (o *LinkOptions) Complete(args []string) error {
+	o.req.ServiceAccount = args[0]
+	ns, err := o.Namespace()
+	if err != nil {
+		return err
+	}
+	o.req.Namespace = ns
+	if o.policyFile != "" {
+		b, err := os.ReadFile(o.policyFile)
+		if err != nil {
+			return fmt.Errorf("cannot read --policy-file: %w", err)
+		}
+		o.req.PolicyFile = b
+	}
+	return nil
+}
+
+// Validate checks flags and arguments before any call.
+func (o *LinkOptions) Validate() error {
+	if err := o.output.validate(); err != nil {
+		return err
+	}
+	return o.req.Validate()
+}
+
+// Run plans, prints the plan, and applies it.
+func (o *LinkOptions) Run(ctx context.Context) error {
+	s, err := o.newSession(ctx, o.req.Namespace)
+	if err != nil {
+		return err
+	}
+	o.req.ClusterName = s.cluster.Name
+	plan, err := s.linker.Plan(ctx, o.req)
+	if err != nil {
+		return err
+	}
+	human := o.output.human()
+	if human {
+		header := "Plan"
+		if o.req.DryRun {
+			header = "Plan (dry run: nothing is written)"
+		}
+		fmt.Fprintf(o.Out, "%s for %s on issuer %s:\n", header, trust.Subject(o.req.Namespace, o.req.ServiceAccount), s.issuer.HostPath)
+		printActions(o.Out, plan.Result())
+	}
+	res, err := s.linker.Apply(ctx, plan)
+	if err != nil {
+		if human && res != nil {
+			printActions(o.ErrOut, res)
+		}
+		return err
+	}
+	if !human {
+		return o.output.printObject(res, o.Out)
+	}
+	switch {
+	case o.req.DryRun:
+	case res.Unchanged:
+		fmt.Fprintf(o.Out, "unchanged: %s/%s already linked to %s\n", o.req.Namespace, o.req.ServiceAccount, res.Role.ARN)
+	default:
+		fmt.Fprintf(o.Out, "linked %s/%s to %s\n", o.req.Namespace, o.req.ServiceAccount, res.Role.ARN)
+	}
+	printHints(o.ErrOut, res)
+	return nil
+}

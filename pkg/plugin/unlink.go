@@ -1,0 +1,80 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+)
+
+// UnlinkOptions undoes a link for one ServiceAccount.
+type UnlinkOptions struct {
+	*Globals
+	output *outputFlags
+	req    irsa.UnlinkRequest
+}
+
+// NewCmdUnlink builds `kubectl irsa unlink`.
+func NewCmdUnlink(g *Globals) *cobra.Command {
+	o := &UnlinkOptions{Globals: g, output: newOutputFlags()}
+	cmd := &cobra.Command{
+		Use:   "unlink SERVICEACCOUNT [-n NAMESPACE]",
+		Short: "Remove a ServiceAccount's role annotation and its subject from the role's trust",
+		Long: `Unlink removes the eks.amazonaws.com/role-arn annotation and only this ServiceAccount's subject from the
+trust statements kubectl irsa wrote; other statements are never touched. --delete-role also deletes the role,
+but only when kubectl irsa created it and nothing else is trusted by it.`,
+		Example: `  kubectl irsa unlink irsa-test -n irsa-sample-ns
+  kubectl irsa unlink irsa-test -n irsa-sample-ns --delete-role --dry-run`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.output.validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVar(&o.req.DeleteRole, "delete-role", false, "delete the role when kubectl irsa created it and no other subject remains")
+	cmd.Flags().BoolVar(&o.req.DryRun, "dry-run", false, "print the plan and write nothing")
+	o.output.addFlags(cmd)
+	return cmd
+}
+
+// Complete fills the request from args and flags.
+func (o *UnlinkOptions) Complete(args []string) error {
+	o.req.ServiceAccount = args[0]
+	ns, err := o.Namespace()
+	o.req.Namespace = ns
+	return err
+}
+
+// Run unlinks.
+func (o *UnlinkOptions) Run(ctx context.Context) error {
+	s, err := o.newSession(ctx, o.req.Namespace)
+	if err != nil {
+		return err
+	}
+	res, err := s.linker.Unlink(ctx, o.req)
+	if err != nil {
+		if res != nil && o.output.human() {
+			printActions(o.ErrOut, res)
+		}
+		return err
+	}
+	if !o.output.human() {
+		return o.output.printObject(res, o.Out)
+	}
+	if o.req.DryRun {
+		fmt.Fprintln(o.Out, "Plan (dry run: nothing is written):")
+	}
+	printActions(o.Out, res)
+	if !o.req.DryRun {
+		fmt.Fprintf(o.Out, "unlinked %s/%s from %s\n", o.req.Namespace, o.req.ServiceAccount, res.Role.ARN)
+	}
+	printHints(o.ErrOut, res)
+	return nil
+}

@@ -1,0 +1,308 @@
+// Package trust builds, merges, edits and evaluates IAM role trust policies for IRSA. It does no IO.
+//
+// Statements that kubectl irsa did not write are kept byte for byte: a Document holds every statement as raw
+// JSON and only ever rewrites its own (those whose Sid starts with "KubectlIrsa" and that have its exact shape).
+package trust
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+const (
+	// ActionAssumeRoleWithWebIdentity is the STS action a pod's SDK calls with its projected token.
+	ActionAssumeRoleWithWebIdentity = "sts:AssumeRoleWithWebIdentity"
+	// DefaultAudience is the audience the EKS pod identity webhook requests for the projected token.
+	DefaultAudience = "sts.amazonaws.com"
+	// DefaultSizeLimit is IAM's default limit on a trust policy's length, counted without whitespace.
+	DefaultSizeLimit = 2048
+	// Version is the IAM policy language version.
+	Version = "2012-10-17"
+
+	sidPrefix = "KubectlIrsa"
+)
+
+// Provider names an IAM OIDC provider: its ARN and its issuer's host and path, the prefix of condition keys.
+type Provider struct {
+	ARN      string
+	HostPath string
+}
+
+// NewProvider returns the IAM OIDC provider for an issuer URL in an account and partition (aws, aws-cn, ...).
+func NewProvider(partition, account, issuerURL string) Provider {
+	hp := HostPath(issuerURL)
+	return Provider{ARN: fmt.Sprintf("arn:%s:iam::%s:oidc-provider/%s", partition, account, hp), HostPath: hp}
+}
+
+// HostPath strips the scheme and trailing slash of an issuer URL: https://oidc.eks.../id/X -> oidc.eks.../id/X.
+func HostPath(issuerURL string) string {
+	s := strings.TrimPrefix(strings.TrimPrefix(issuerURL, "https://"), "http://")
+	return strings.TrimRight(s, "/")
+}
+
+// Subject is the `sub` claim of a ServiceAccount token.
+func Subject(namespace, serviceAccount string) string {
+	return "system:serviceaccount:" + namespace + ":" + serviceAccount
+}
+
+// Document is a trust policy. Statements are raw JSON so that foreign statements round-trip untouched.
+type Document struct {
+	Version    string
+	ID         string
+	Statements []json.RawMessage
+}
+
+// New returns an empty trust policy.
+func New() *Document { return &Document{Version: Version} }
+
+// Parse reads a trust policy as IAM returns it: JSON, or URL-encoded JSON (GetRole's AssumeRolePolicyDocument).
+func Parse(s string) (*Document, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "%") {
+		decoded, err := url.QueryUnescape(s)
+		if err != nil {
+			return nil, fmt.Errorf("trust policy is not valid URL-encoded JSON: %w", err)
+		}
+		s = decoded
+	}
+	var raw struct {
+		Version   string          `json:"Version"`
+		ID        string          `json:"Id"`
+		Statement json.RawMessage `json:"Statement"`
+	}
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return nil, fmt.Errorf("trust policy is not valid JSON: %w", err)
+	}
+	d := &Document{Version: raw.Version, ID: raw.ID}
+	st := bytes.TrimSpace(raw.Statement)
+	switch {
+	case len(st) == 0 || string(st) == "null":
+	case st[0] == '[':
+		if err := json.Unmarshal(st, &d.Statements); err != nil {
+			return nil, fmt.Errorf("trust policy Statement is not a list of objects: %w", err)
+		}
+	case st[0] == '{':
+		d.Statements = []json.RawMessage{st}
+	default:
+		return nil, errors.New("trust policy Statement must be an object or a list")
+	}
+	for i, s := range d.Statements {
+		if _, err := ParseStatement(s); err != nil {
+			return nil, fmt.Errorf("trust policy statement %d: %w", i, err)
+		}
+	}
+	return d, nil
+}
+
+// MarshalJSON writes the policy compactly, statements in their order.
+func (d *Document) MarshalJSON() ([]byte, error) {
+	out := struct {
+		Version   string            `json:"Version"`
+		ID        string            `json:"Id,omitempty"`
+		Statement []json.RawMessage `json:"Statement"`
+	}{Version: d.Version, ID: d.ID, Statement: d.Statements}
+	if out.Statement == nil {
+		out.Statement = []json.RawMessage{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
+		return nil, err
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, buf.Bytes()); err != nil {
+		return nil, err
+	}
+	return compact.Bytes(), nil
+}
+
+// String returns the compact JSON of the policy.
+func (d *Document) String() string {
+	b, err := d.MarshalJSON()
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// Indent returns the policy as indented JSON, for people.
+func (d *Document) Indent() string {
+	var buf bytes.Buffer
+	_ = json.Indent(&buf, []byte(d.String()), "", "  ")
+	return buf.String()
+}
+
+// Size is the policy's length as IAM counts it against its quota: characters without whitespace.
+func (d *Document) Size() int {
+	n := 0
+	for _, r := range d.String() {
+		if !unicode.IsSpace(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// CheckSize returns an error naming both numbers when the policy is over limit.
+func (d *Document) CheckSize(limit int) error {
+	if size := d.Size(); size > limit {
+		return fmt.Errorf("the merged trust policy would be %d characters, over IAM's limit of %d (counted without whitespace): put some ServiceAccounts on another role, or raise the quota and pass --trust-size-limit", size, limit)
+	}
+	return nil
+}
+
+// Equal reports whether two policies are the same once compacted.
+func (d *Document) Equal(o *Document) bool { return d.String() == o.String() }
+
+// Clone returns a deep copy.
+func (d *Document) Clone() *Document {
+	c := &Document{Version: d.Version, ID: d.ID, Statements: make([]json.RawMessage, len(d.Statements))}
+	for i, s := range d.Statements {
+		c.Statements[i] = slices.Clone(s)
+	}
+	return c
+}
+
+// sid is the statement id of our statement for one provider and audience; IAM wants it alphanumeric and unique.
+func sid(p Provider, audience string) string {
+	h := sha256.Sum256([]byte(p.ARN + "\n" + audience))
+	return sidPrefix + hex.EncodeToString(h[:5])
+}
+
+// ownStatement is the exact shape of a statement kubectl irsa writes.
+type ownStatement struct {
+	Sid       string                    `json:"Sid"`
+	Effect    string                    `json:"Effect"`
+	Principal map[string]string         `json:"Principal"`
+	Action    string                    `json:"Action"`
+	Condition map[string]map[string]any `json:"Condition"`
+}
+
+// newOwnStatement writes our statement; subjects keep their order, duplicates dropped.
+func newOwnStatement(p Provider, audience string, subjects []string) json.RawMessage {
+	var unique []string
+	for _, s := range subjects {
+		if !slices.Contains(unique, s) {
+			unique = append(unique, s)
+		}
+	}
+	subjects = unique
+	var sub any = subjects
+	if len(subjects) == 1 {
+		sub = subjects[0]
+	}
+	st := ownStatement{
+		Sid:       sid(p, audience),
+		Effect:    "Allow",
+		Principal: map[string]string{"Federated": p.ARN},
+		Action:    ActionAssumeRoleWithWebIdentity,
+		Condition: map[string]map[string]any{"StringEquals": {
+			p.HostPath + ":aud": audience,
+			p.HostPath + ":sub": sub,
+		}},
+	}
+	b, _ := json.Marshal(st)
+	return b
+}
+
+// ownSubjects returns the subjects of statement raw when it is ours for provider p and audience, else ok=false.
+func ownSubjects(raw json.RawMessage, p Provider, audience string) (subjects []string, ok bool) {
+	st, err := ParseStatement(raw)
+	if err != nil || st.Sid != sid(p, audience) || st.Effect != "Allow" || st.NotPrincipal != nil || st.NotAction != nil {
+		return nil, false
+	}
+	if !slices.Equal(st.Principal.Federated, []string{p.ARN}) || len(st.Principal.AWS)+len(st.Principal.Service) > 0 || st.Principal.Any {
+		return nil, false
+	}
+	if !slices.Equal(st.Action, []string{ActionAssumeRoleWithWebIdentity}) || len(st.Condition) != 1 {
+		return nil, false
+	}
+	eq := st.Condition["StringEquals"]
+	if len(eq) != 2 || !slices.Equal(eq[p.HostPath+":aud"], []string{audience}) || len(eq[p.HostPath+":sub"]) == 0 {
+		return nil, false
+	}
+	return eq[p.HostPath+":sub"], true
+}
+
+// AddSubjects grants each subject the role through provider p with the given audience. A subject that the
+// policy already admits (by any statement) is skipped; the others go into our statement for that provider and
+// audience, created when missing. Foreign statements are never changed. It returns the subjects added.
+func (d *Document) AddSubjects(p Provider, audience string, subjects ...string) []string {
+	var added []string
+	for _, sub := range subjects {
+		if slices.Contains(added, sub) {
+			continue
+		}
+		if d.Evaluate(Claims{ProviderARN: p.ARN, HostPath: p.HostPath, Subject: sub, Audience: audience}).Allowed {
+			continue
+		}
+		added = append(added, sub)
+		idx := -1
+		var current []string
+		for i, raw := range d.Statements {
+			if subs, ok := ownSubjects(raw, p, audience); ok {
+				idx, current = i, subs
+				break
+			}
+		}
+		if idx < 0 {
+			d.Statements = append(d.Statements, newOwnStatement(p, audience, []string{sub}))
+			continue
+		}
+		if !slices.Contains(current, sub) {
+			d.Statements[idx] = newOwnStatement(p, audience, append(slices.Clone(current), sub))
+		}
+	}
+	return added
+}
+
+// RemoveSubject takes subject out of our statement for provider p and audience, dropping the statement when left
+// with no subject. It reports whether it removed anything, and whether the policy still admits the subject
+// through a statement that is not ours (which it leaves alone).
+func (d *Document) RemoveSubject(p Provider, audience, subject string) (removed, stillAdmitted bool) {
+	kept := d.Statements[:0:0]
+	for _, raw := range d.Statements {
+		subs, ok := ownSubjects(raw, p, audience)
+		if !ok || !slices.Contains(subs, subject) {
+			kept = append(kept, raw)
+			continue
+		}
+		removed = true
+		rest := slices.DeleteFunc(slices.Clone(subs), func(s string) bool { return s == subject })
+		if len(rest) > 0 {
+			kept = append(kept, newOwnStatement(p, audience, rest))
+		}
+	}
+	d.Statements = kept
+	stillAdmitted = d.Evaluate(Claims{ProviderARN: p.ARN, HostPath: p.HostPath, Subject: subject, Audience: audience}).Allowed
+	return removed, stillAdmitted
+}
+
+// Subjects lists every `sub` value that our statements and foreign IRSA statements name for provider p.
+func (d *Document) Subjects(p Provider) []string {
+	var out []string
+	for _, raw := range d.Statements {
+		st, err := ParseStatement(raw)
+		if err != nil || !slices.Contains(st.Principal.Federated, p.ARN) {
+			continue
+		}
+		for _, keys := range st.Condition {
+			for key, values := range keys {
+				if strings.EqualFold(key, p.HostPath+":sub") {
+					out = append(out, values...)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -1,0 +1,357 @@
+// Package sandbox runs a local stand-in for an EKS cluster and its AWS account: moto_server as the AWS API
+// (IAM, STS, EKS), and a real etcd and kube-apiserver whose service-account issuer is the EKS-style issuer that
+// moto's EKS cluster record reports, as on a real EKS cluster. Everything listens on loopback, on free ports.
+package sandbox
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// Fixed identity of the sandbox's AWS account and EKS cluster.
+const (
+	Region      = "us-east-1"
+	Account     = "123456789012" // moto's default account
+	ClusterName = "irsa-sandbox"
+	// AccessKeyID and SecretAccessKey are dummy credentials moto accepts; they open nothing real.
+	AccessKeyID     = "AKIASANDBOXEXAMPLE00"
+	SecretAccessKey = "sandbox-secret-key-not-real"
+	dirPrefix       = "kubectl-irsa-sandbox-"
+)
+
+// Options configure Start.
+type Options struct {
+	// BinDir holds the etcd and kube-apiserver binaries (see hack/control-plane.sh).
+	BinDir string
+	// Log receives the servers' output; nil discards it (it is also kept in files under Dir).
+	Log io.Writer
+}
+
+// Sandbox is a running sandbox. Stop ends every process it started and removes Dir.
+type Sandbox struct {
+	// Dir is the sandbox's temp dir: keys, certificates, etcd data, kubeconfig and server logs.
+	Dir string
+	// Kubeconfig is the path of a kubeconfig whose context is named as `aws eks update-kubeconfig` names it.
+	Kubeconfig string
+	// Context is the kubeconfig context (and cluster) name: arn:aws:eks:REGION:ACCOUNT:cluster/NAME.
+	Context string
+	// AWSEndpoint is moto_server's URL, for AWS_ENDPOINT_URL.
+	AWSEndpoint string
+	// Issuer is the cluster's OIDC issuer, as EKS DescribeCluster reports it and kube-apiserver serves it.
+	Issuer string
+	// APIServer is the kube-apiserver URL.
+	APIServer string
+
+	procs []*process
+}
+
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	// grace is how long Stop waits after SIGTERM before SIGKILL.
+	grace time.Duration
+}
+
+// Env returns the environment a shell or a child process needs to use the sandbox.
+func (s *Sandbox) Env() []string {
+	return []string{
+		"KUBECONFIG=" + s.Kubeconfig,
+		"AWS_ENDPOINT_URL=" + s.AWSEndpoint,
+		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
+		"AWS_REGION=" + Region,
+		"AWS_DEFAULT_REGION=" + Region,
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
+}
+
+// Start brings the sandbox up. On error, whatever was started is stopped again.
+func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
+	for _, bin := range []string{"etcd", "kube-apiserver"} {
+		if _, err := os.Stat(filepath.Join(opts.BinDir, bin)); err != nil {
+			return nil, fmt.Errorf("%s not found in %q: run `make control-plane` (hack/control-plane.sh) first", bin, opts.BinDir)
+		}
+	}
+	if _, err := exec.LookPath("moto_server"); err != nil {
+		return nil, errors.New("moto_server not found on PATH: install Python moto[server] 5.x")
+	}
+	removeStaleDirs()
+	dir, err := os.MkdirTemp("", dirPrefix)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sandbox{Dir: dir}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		return nil, err
+	}
+	logw := opts.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+
+	// AWS first: the EKS cluster record decides the issuer kube-apiserver must use.
+	motoPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s.AWSEndpoint = "http://127.0.0.1:" + strconv.Itoa(motoPort)
+	if err := s.start("moto", logw, 5*time.Second, "moto_server", "-H", "127.0.0.1", "-p", strconv.Itoa(motoPort)); err != nil {
+		return nil, err
+	}
+	if err := waitHTTP(ctx, http.DefaultClient, s.AWSEndpoint+"/moto-api/", 30*time.Second); err != nil {
+		return nil, fmt.Errorf("moto_server did not start: %w", err)
+	}
+	if s.Issuer, err = s.createEKSCluster(ctx); err != nil {
+		return nil, err
+	}
+
+	pki, err := writePKI(dir)
+	if err != nil {
+		return nil, err
+	}
+	adminToken, err := randomToken()
+	if err != nil {
+		return nil, err
+	}
+	tokenFile := filepath.Join(dir, "tokens.csv")
+	if err := os.WriteFile(tokenFile, []byte(adminToken+",admin,admin,system:masters\n"), 0o600); err != nil {
+		return nil, err
+	}
+
+	etcdPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	peerPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	etcdURL := "http://127.0.0.1:" + strconv.Itoa(etcdPort)
+	peerURL := "http://127.0.0.1:" + strconv.Itoa(peerPort)
+	if err := s.start("etcd", logw, 10*time.Second, filepath.Join(opts.BinDir, "etcd"),
+		"--name=sandbox",
+		"--data-dir="+filepath.Join(dir, "etcd"),
+		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
+		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
+		"--initial-cluster=sandbox="+peerURL,
+		"--unsafe-no-fsync", "--log-level=warn",
+	); err != nil {
+		return nil, err
+	}
+	if err := waitHTTP(ctx, http.DefaultClient, etcdURL+"/health", 30*time.Second); err != nil {
+		return nil, fmt.Errorf("etcd did not start: %w", err)
+	}
+
+	apiPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s.APIServer = "https://127.0.0.1:" + strconv.Itoa(apiPort)
+	if err := s.start("kube-apiserver", logw, 10*time.Second, filepath.Join(opts.BinDir, "kube-apiserver"),
+		"--etcd-servers="+etcdURL,
+		"--bind-address=127.0.0.1",
+		"--secure-port="+strconv.Itoa(apiPort),
+		"--cert-dir="+filepath.Join(dir, "certs"),
+		"--tls-cert-file="+pki.serverCert, "--tls-private-key-file="+pki.serverKey,
+		"--service-account-issuer="+s.Issuer,
+		"--service-account-key-file="+pki.saPublic,
+		"--service-account-signing-key-file="+pki.saPrivate,
+		"--token-auth-file="+tokenFile,
+		"--authorization-mode=RBAC",
+		"--service-cluster-ip-range=10.96.0.0/24",
+		"--enable-priority-and-fairness=false",
+	); err != nil {
+		return nil, err
+	}
+	caPEM, err := os.ReadFile(pki.caCert)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitHTTP(ctx, apiClient(caPEM, adminToken), s.APIServer+"/readyz", 90*time.Second); err != nil {
+		return nil, fmt.Errorf("kube-apiserver did not become ready (log: %s): %w", filepath.Join(dir, "kube-apiserver.log"), err)
+	}
+
+	s.Context = fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", Region, Account, ClusterName)
+	s.Kubeconfig = filepath.Join(dir, "kubeconfig")
+	if err := writeKubeconfig(s.Kubeconfig, s.Context, s.APIServer, caPEM, adminToken); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// createEKSCluster creates the EKS cluster record in moto and returns its OIDC issuer.
+func (s *Sandbox) createEKSCluster(ctx context.Context) (string, error) {
+	client := eks.New(eks.Options{
+		Region:       Region,
+		BaseEndpoint: aws.String(s.AWSEndpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
+	})
+	out, err := client.CreateCluster(ctx, &eks.CreateClusterInput{
+		Name:    aws.String(ClusterName),
+		RoleArn: aws.String(fmt.Sprintf("arn:aws:iam::%s:role/%s-cluster", Account, ClusterName)),
+		ResourcesVpcConfig: &ekstypes.VpcConfigRequest{
+			SubnetIds: []string{"subnet-0sandbox1", "subnet-0sandbox2"},
+		},
+	})
+	if err != nil {
+		return "", fmt.Errorf("create EKS cluster in moto: %w", err)
+	}
+	if out.Cluster == nil || out.Cluster.Identity == nil || out.Cluster.Identity.Oidc == nil || aws.ToString(out.Cluster.Identity.Oidc.Issuer) == "" {
+		return "", errors.New("moto's EKS cluster has no OIDC issuer")
+	}
+	return aws.ToString(out.Cluster.Identity.Oidc.Issuer), nil
+}
+
+// start launches a server in its own process group, logging to DIR/NAME.log and to logw.
+func (s *Sandbox) start(name string, logw io.Writer, grace time.Duration, bin string, args ...string) error {
+	logFile, err := os.Create(filepath.Join(s.Dir, name+".log"))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout = io.MultiWriter(logFile, logw)
+	cmd.Stderr = cmd.Stdout
+	// Own process group, so Stop reaches every child; killed with us if we die without calling Stop.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1")
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, done: make(chan struct{}), grace: grace}
+	go func() {
+		_ = cmd.Wait()
+		logFile.Close()
+		close(p.done)
+	}()
+	s.procs = append(s.procs, p)
+	return nil
+}
+
+// Stop ends every process, the last started first (kube-apiserver before etcd: it can hang on SIGTERM once
+// etcd is gone), then removes the sandbox's temp dir. It is safe to call more than once.
+func (s *Sandbox) Stop() {
+	for i := len(s.procs) - 1; i >= 0; i-- {
+		p := s.procs[i]
+		pgid := -p.cmd.Process.Pid
+		_ = syscall.Kill(pgid, syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(p.grace):
+			_ = syscall.Kill(pgid, syscall.SIGKILL)
+			<-p.done
+		}
+		// Children that outlived the group leader.
+		_ = syscall.Kill(pgid, syscall.SIGKILL)
+	}
+	s.procs = nil
+	if s.Dir != "" {
+		_ = os.RemoveAll(s.Dir)
+	}
+}
+
+// removeStaleDirs deletes sandbox dirs whose owner process is gone (a run killed before it could clean up).
+func removeStaleDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "owner.pid"))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || syscall.Kill(pid, 0) == nil {
+			continue
+		}
+		_ = os.RemoveAll(d)
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitHTTP polls url until it answers 200 or the timeout passes.
+func waitHTTP(ctx context.Context, client *http.Client, url string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("%s: %s", url, resp.Status)
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("timed out after %s: %w", timeout, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// apiClient is an HTTP client that trusts the sandbox CA and sends the admin token.
+func apiClient(caPEM []byte, token string) *http.Client {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	return &http.Client{
+		Timeout:   5 * time.Second,
+		Transport: &bearer{token: token, next: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}},
+	}
+}
+
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b *bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}
+
+func writeKubeconfig(path, name, server string, caPEM []byte, token string) error {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caPEM}
+	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: token}
+	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name, Namespace: "default"}
+	cfg.CurrentContext = name
+	return clientcmd.WriteToFile(*cfg, path)
+}
