@@ -90,6 +90,14 @@ func PlanRole(ctx context.Context, client IAMAPI, spec RoleSpec) (*RolePlan, err
 		}
 	}
 	p.Attach = slices.Clone(spec.AttachPolicyARNs)
+	for _, a := range p.Attach {
+		if _, err := client.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(a)}); err != nil {
+			if IsNotFound(err) {
+				return nil, fmt.Errorf("managed policy %s does not exist: check the ARN given to --attach-policy-arn", a)
+			}
+			return nil, fmt.Errorf("iam:GetPolicy %s: %w", a, AWSError(err))
+		}
+	}
 	if p.Exists && len(p.Attach) > 0 {
 		attached, err := client.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(spec.Name)})
 		if err != nil {

@@ -61,6 +61,8 @@ type Sandbox struct {
 	Issuer string
 	// APIServer is the kube-apiserver URL.
 	APIServer string
+	// ViewerKubeconfig is a kubeconfig for user "irsa-viewer", who has no RBAC grant until a test gives one.
+	ViewerKubeconfig string
 
 	procs []*process
 }
@@ -140,7 +142,12 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		return nil, err
 	}
 	tokenFile := filepath.Join(dir, "tokens.csv")
-	if err := os.WriteFile(tokenFile, []byte(adminToken+",admin,admin,system:masters\n"), 0o600); err != nil {
+	viewerToken, err := randomToken()
+	if err != nil {
+		return nil, err
+	}
+	tokens := adminToken + ",admin,admin,system:masters\n" + viewerToken + ",irsa-viewer,irsa-viewer\n"
+	if err := os.WriteFile(tokenFile, []byte(tokens), 0o600); err != nil {
 		return nil, err
 	}
 
@@ -200,6 +207,10 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	s.Context = fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", Region, Account, ClusterName)
 	s.Kubeconfig = filepath.Join(dir, "kubeconfig")
 	if err := writeKubeconfig(s.Kubeconfig, s.Context, s.APIServer, caPEM, adminToken); err != nil {
+		return nil, err
+	}
+	s.ViewerKubeconfig = filepath.Join(dir, "viewer.kubeconfig")
+	if err := writeKubeconfig(s.ViewerKubeconfig, s.Context, s.APIServer, caPEM, viewerToken); err != nil {
 		return nil, err
 	}
 	return s, nil
