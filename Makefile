@@ -21,6 +21,7 @@ all: build
 ## build: the plugin binary, bin/kubectl-irsa
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-irsa ./cmd/kubectl-irsa
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl_complete-irsa ./cmd/kubectl_complete-irsa
 
 ## control-plane: build (once) and cache etcd and kube-apiserver for the sandbox
 control-plane:
@@ -34,7 +35,7 @@ check:
 	$(GO) mod tidy -diff
 
 ## test: every test — checks, unit tests, and integration tests in the sandbox
-test: check control-plane build
+test: check control-plane krew-tools build
 	$(GO) test -count=1 -timeout 30m ./...
 
 ## test-unit: tests that start no process
@@ -60,3 +61,25 @@ bench: control-plane build
 
 clean:
 	rm -rf bin dist
+
+## dist: reproducible release archives, checksums.txt and the krew manifest in dist/
+dist:
+	VERSION='$(VERSION)' COMMIT='$(COMMIT)' DATE='$(DATE)' LDFLAGS='$(LDFLAGS)' GO='$(GO)' ./hack/dist.sh
+
+## krew-manifest: regenerate plugins/irsa.yaml (krew-index) and .krew.yaml (krew-release-bot) from dist/
+krew-manifest:
+	VERSION='$(VERSION)' GO='$(GO)' ./hack/krew-manifest.sh
+
+## krew-tools: build (once) and cache krew and validate-krew-manifest for the krew tests
+krew-tools:
+	./hack/krew-tools.sh >/dev/null
+
+## krew-check: validate the krew manifests and install the plugin with krew from the local archives
+krew-check: krew-tools
+	$(GO) test -count=1 -timeout 20m ./test/krew/
+
+## docs: regenerate the command reference in docs/commands from the cobra tree
+docs:
+	$(GO) run ./hack/docs -dir docs/commands
+
+.PHONY: dist krew-manifest krew-tools krew-check docs

@@ -45,18 +45,37 @@ show kubectl irsa version
 step "The cluster's OIDC issuer, read from the current context"
 show kubectl irsa issuer
 
-step "The seed guide's namespace and ServiceAccount"
+step "The seed guide's namespace, ServiceAccount (not annotated yet) and test Job"
 show kubectl create namespace irsa-sample-ns
 show kubectl create serviceaccount irsa-test -n irsa-sample-ns
+show kubectl apply -f hack/demo/seed-job.yaml
 
-step "One step instead of Terraform + kubectl: provider, role with exact trust, permission, annotation"
+step "On EKS the Job fails like this (the sandbox has no nodes, so this is the seed's recorded log line)"
+show cat hack/demo/seed-job.log
+
+step "doctor explains it: node-role fallback, ServiceAccount not annotated, and the fix (exit 1: errors found)"
+show kubectl irsa doctor job/eks-iam-test -n irsa-sample-ns --logs-file hack/demo/seed-job.log || true
+
+step "test proves it from the laptop, without deploying anything (exit 1)"
+show kubectl irsa test irsa-test -n irsa-sample-ns || true
+
+step "The fix, in one step: provider, role with exact trust, permission, annotation"
 show kubectl irsa link irsa-test -n irsa-sample-ns --role-name irsa-role --allow eks:ListClusters
 
 step "Run it again: nothing to do"
 show kubectl irsa link irsa-test -n irsa-sample-ns --role-name irsa-role --allow eks:ListClusters
 
-step "The annotation the pod identity webhook reads"
-show kubectl get serviceaccount irsa-test -n irsa-sample-ns -o jsonpath='{.metadata.annotations}'
-echo
+step "test passes: a real token for irsa-test, the trust evaluated against it, STS, GetCallerIdentity"
+show kubectl irsa test irsa-test -n irsa-sample-ns
+
+step "The seed's call, made with the role's temporary credentials"
+if command -v aws >/dev/null; then
+  show kubectl irsa test irsa-test -n irsa-sample-ns -- aws eks list-clusters
+else
+  show kubectl irsa test irsa-test -n irsa-sample-ns -- python3 -c 'import boto3; print(boto3.client("eks").list_clusters()["clusters"])'
+fi
+
+step "doctor agrees"
+show kubectl irsa doctor irsa-test -n irsa-sample-ns
 
 step "Done; the sandbox stops and removes its files"

@@ -13,6 +13,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // IAMAPI is the part of the IAM API that kubectl irsa calls; *iam.Client implements it.
@@ -48,16 +49,19 @@ type EKSAPI interface {
 	DescribeCluster(ctx context.Context, in *eks.DescribeClusterInput, optFns ...func(*eks.Options)) (*eks.DescribeClusterOutput, error)
 }
 
-// AWSClients are the AWS API clients built from one aws.Config.
+// AWSClients are the AWS API clients built from one aws.Config, seen through the narrow interfaces.
 type AWSClients struct {
-	IAM IAMAPI
-	STS STSAPI
-	EKS EKSAPI
+	IAM        IAMAPI
+	IAMInspect InspectIAMAPI
+	STS        STSAPI
+	EKS        EKSAPI
+	EKSInspect InspectEKSAPI
 }
 
 // NewAWSClients builds the clients from an SDK configuration (endpoints from AWS_ENDPOINT_URL* included).
 func NewAWSClients(cfg aws.Config) AWSClients {
-	return AWSClients{IAM: iam.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg), EKS: eks.NewFromConfig(cfg)}
+	iamClient, eksClient := iam.NewFromConfig(cfg), eks.NewFromConfig(cfg)
+	return AWSClients{IAM: iamClient, IAMInspect: iamClient, STS: sts.NewFromConfig(cfg), EKS: eksClient, EKSInspect: eksClient}
 }
 
 // Caller is who the AWS credentials belong to.
@@ -96,6 +100,11 @@ func AWSError(err error) error {
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		return fmt.Errorf("%s: %s", api.ErrorCode(), api.ErrorMessage())
+	}
+	var op *smithy.OperationError
+	var resp *smithyhttp.ResponseError
+	if errors.As(err, &op) && errors.As(err, &resp) {
+		return fmt.Errorf("%s:%s answered HTTP %d", strings.ToLower(op.ServiceID), op.OperationName, resp.HTTPStatusCode())
 	}
 	msg := err.Error()
 	if i := strings.LastIndex(msg, "dial tcp"); i >= 0 {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -57,26 +59,47 @@ and the AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM|_STS|_EKS overrides.`,
 	flags.StringVar(&g.AWSProfile, "aws-profile", "", "AWS shared config profile to use (default: AWS_PROFILE or the default profile)")
 	flags.StringVar(&g.Region, "region", "", "AWS region (default: from the AWS config, else from the EKS context name)")
 	flags.StringVar(&g.EKSCluster, "eks-cluster", "", "EKS cluster name, when the kubeconfig context does not name it")
-	addKlogFlags(cmd)
+	klogFlags := addKlogFlags(cmd)
+	cmd.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		capVerbosity(klogFlags, g.ErrOut)
+		return nil
+	}
 
 	cmd.AddCommand(
 		NewCmdVersion(g),
+		NewCmdCompletion(g),
 		NewCmdIssuer(g),
 		NewCmdProvider(g),
 		NewCmdRole(g),
 		NewCmdAnnotate(g),
 		NewCmdLink(g),
 		NewCmdUnlink(g),
+		NewCmdDoctor(g),
+		NewCmdTest(g),
+		NewCmdList(g),
+		NewCmdAudit(g),
 	)
+	registerCompletions(cmd, g)
 	return cmd
 }
 
-// addKlogFlags exposes klog's -v and --vmodule, so -v=6 logs each Kubernetes request as kubectl does.
-func addKlogFlags(cmd *cobra.Command) {
+// addKlogFlags exposes klog's -v (not --vmodule, which could bypass the cap below), so -v=6 logs each Kubernetes request as kubectl does.
+func addKlogFlags(cmd *cobra.Command) *flag.FlagSet {
 	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(fs)
-	for _, name := range []string{"v", "vmodule"} {
-		cmd.PersistentFlags().AddGoFlag(fs.Lookup(name))
+	cmd.PersistentFlags().AddGoFlag(fs.Lookup("v"))
+	return fs
+}
+
+// maxVerbosity caps -v: from level 8 client-go logs request and response bodies, which carry ServiceAccount
+// tokens and pod environments, and kubectl irsa never prints a token or a credential.
+const maxVerbosity = 7
+
+func capVerbosity(fs *flag.FlagSet, errOut io.Writer) {
+	v, err := strconv.Atoi(fs.Lookup("v").Value.String())
+	if err == nil && v > maxVerbosity {
+		_ = fs.Set("v", strconv.Itoa(maxVerbosity))
+		fmt.Fprintf(errOut, "note: -v=%d lowered to %d: higher levels log request and response bodies, which hold tokens and credentials\n", v, maxVerbosity)
 	}
 }
 

@@ -194,6 +194,12 @@ func wildcardMatch(pattern, value string, foldCase bool) bool {
 	return p == len(pattern)
 }
 
+// WildcardMatch matches an IAM pattern (* any run of characters, ? exactly one) against value; foldCase
+// compares case-insensitively, as IAM does for actions.
+func WildcardMatch(pattern, value string, foldCase bool) bool {
+	return wildcardMatch(pattern, value, foldCase)
+}
+
 // HasWildcard reports whether s holds an IAM wildcard character.
 func HasWildcard(s string) bool { return strings.ContainsAny(s, "*?") }
 

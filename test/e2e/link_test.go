@@ -408,3 +408,28 @@ func grantViewer(t *testing.T, ns string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRoleCreate creates a role for several ServiceAccounts, and renders one as code without writing.
+func TestRoleCreate(t *testing.T) {
+	counter.Reset()
+	r := mustSucceed(t, irsaCmd(t, "role", "create", "iac-role", "--service-account", "a/one,b/two", "--allow", "s3:GetObject", "-o", "terraform"))
+	if w := counter.Writes(); len(w) != 0 || roleTrust(t, "iac-role") != nil {
+		t.Errorf("-o terraform wrote %v", w)
+	}
+	if !strings.Contains(r.stdout, `"Federated": "`+provider().ARN+`"`) || !strings.Contains(r.stdout, "system:serviceaccount:b:two") {
+		t.Errorf("terraform:\n%s", r.stdout)
+	}
+	r = mustSucceed(t, irsaCmd(t, "role", "create", "iac-role", "--service-account", "a/one", "-o", "cloudformation"))
+	if !strings.Contains(r.stdout, "AWS::IAM::Role") {
+		t.Errorf("cloudformation:\n%s", r.stdout)
+	}
+
+	mustSucceed(t, irsaCmd(t, "role", "create", "multi-role", "--service-account", "a/one,b/two", "--allow", "s3:GetObject"))
+	if got := roleTrust(t, "multi-role").Subjects(provider()); !slices.Equal(got, []string{"system:serviceaccount:a:one", "system:serviceaccount:b:two"}) {
+		t.Errorf("subjects = %v", got)
+	}
+	r = irsaCmd(t, "role", "create", "bad", "--service-account", "not-namespaced")
+	if r.code == 0 || !strings.Contains(r.stderr, "NAMESPACE/NAME") {
+		t.Errorf("bad --service-account: %s", r)
+	}
+}

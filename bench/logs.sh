@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Benchmarks logclass.Classifier.Scan against `grep -c AccessDenied` on a
+# synthetic ~200 MiB Kubernetes workload log (klog, JSON/zap, logfmt, access
+# logs, Java and Python lines, stack traces, a few AWS credential errors).
+#
+#   bench/logs.sh [SIZE_MIB]
+#
+# Prints both wall times, the throughput ratio and Scan's peak RSS; exits
+# non-zero if Scan is slower than half of grep's throughput or its peak RSS
+# is over 64 MiB. The log lives in a temporary directory removed on exit.
+set -euo pipefail
+
+# calc EXPR: floating point arithmetic (awk, so no bc needed).
+calc() { awk "BEGIN { print $1 }"; }
+
+size_mib=${1:-200}
+max_rss_kib=$((64 * 1024))
+root=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/logclass-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+log="$tmp/app.log"
+echo "generating ${size_mib} MiB synthetic log in $tmp ..."
+awk -v target=$((size_mib * 1024 * 1024)) '
+function hex(n,   s) { s = ""; while (n-- > 0) s = s substr("0123456789abcdef", int(rand() * 16) + 1, 1); return s }
+function pick(s,   a, n) { n = split(s, a, "|"); return a[int(rand() * n) + 1] }
+function ts() { return sprintf("2024-05-%02dT%02d:%02d:%02d.%03dZ", 1 + int(rand() * 28), int(rand() * 24), int(rand() * 60), int(rand() * 60), int(rand() * 1000)) }
+BEGIN {
+  srand(20240501)
+  n = 0
+  while (n < target) {
+    r = rand()
+    if (r < 0.22) {
+      line = sprintf("I05%02d %02d:%02d:%02d.%06d       1 %s] \"%s\" object=\"%s/%s-%s\" reconcileID=\"%s-%s\" duration=\"%.1fms\"",
+        1 + int(rand() * 28), int(rand() * 24), int(rand() * 60), int(rand() * 60), int(rand() * 1000000),
+        pick("controller.go:148|reconciler.go:311|queue.go:92|cache.go:57|leaderelection.go:260"),
+        pick("Reconciling|Reconcile successful|Updated status|Enqueued object|Skipping unchanged object|Starting workers"),
+        pick("default|kube-system|payments|web|monitoring|data"), pick("api|web|worker|cron|ingest|gateway"), hex(5),
+        hex(8), hex(4), rand() * 250)
+    } else if (r < 0.45) {
+      line = sprintf("{\"level\":\"%s\",\"ts\":%d.%06d,\"logger\":\"%s\",\"msg\":\"%s\",\"namespace\":\"%s\",\"name\":\"%s-%s\",\"region\":\"%s\",\"requestID\":\"%s-%s-%s\",\"latency\":%.3f}",
+        pick("info|info|info|debug|warn"), 1714550400 + int(rand() * 2000000), int(rand() * 1000000),
+        pick("controller.ingress|controller.service|backend-sg-provider|targetGroupBinding|webhook"),
+        pick("successfully deployed model|cache hit|registered targets|deregistered targets|observed a change|reconcile finished|updating status|resolved security groups"),
+        pick("default|payments|web|monitoring"), pick("api|web|checkout|search"), hex(6), pick("us-east-1|eu-west-1|ap-southeast-2"),
+        hex(8), hex(4), hex(12), rand())
+    } else if (r < 0.62) {
+      line = sprintf("%d.%d.%d.%d - - [%02d/May/2024:%02d:%02d:%02d +0000] \"%s %s HTTP/1.1\" %s %d \"-\" \"%s\" %.3f",
+        10, int(rand() * 255), int(rand() * 255), int(rand() * 255), 1 + int(rand() * 28), int(rand() * 24), int(rand() * 60), int(rand() * 60),
+        pick("GET|GET|GET|POST|PUT|DELETE"), pick("/api/v1/items/" int(rand() * 99999) "|/healthz|/metrics|/api/v2/orders?page=" int(rand() * 40) "|/static/js/app." hex(8) ".js|/login"),
+        pick("200|200|200|201|204|301|304|400|401|403|404|500"), int(rand() * 50000),
+        pick("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36|kube-probe/1.29|Prometheus/2.51.0|curl/8.5.0|okhttp/4.12.0"), rand())
+    } else if (r < 0.74) {
+      line = sprintf("time=\"%s\" level=%s msg=\"%s\"", ts(), pick("info|info|debug|warning"),
+        pick("All records are already up to date|Applying provider record filter for domains: [example.com. .example.com.]|Desired change: CREATE api.example.com A [Id: /hostedzone/Z0" toupper(hex(10)) "]|Fetching object s3://assets-bucket/" hex(10) ".tar.gz from https://assets-bucket.s3.eu-west-1.amazonaws.com|Connecting to database postgres://app@db:5432/app|Refreshing token cache for user " int(rand() * 9999) "|Received SIGTERM, draining connections"))
+    } else if (r < 0.86) {
+      line = sprintf("%s  %s 1 --- [%s] %s : %s", ts(), pick("INFO|INFO|DEBUG|WARN"), pick("nio-8080-exec-" int(rand() * 10) "|main|scheduling-1|kafka-consumer-2"),
+        pick("c.e.shop.web.OrderController|o.s.web.servlet.DispatcherServlet|c.z.hikari.HikariPool|o.a.k.clients.consumer.KafkaConsumer|c.e.shop.service.PaymentService"),
+        pick("Processed order " int(rand() * 99999) " for customer " int(rand() * 9999) " in " int(rand() * 90) " ms|Completed initialization in 3 ms|HikariPool-1 - Connection is not available, request timed out after 30000ms.|Committed offsets for partition orders-" int(rand() * 12) "|Payment authorised for invoice INV-" int(rand() * 999999)))
+    } else if (r < 0.97) {
+      line = sprintf("%s,%03d %s [%s] %s", substr(ts(), 1, 19), int(rand() * 1000), pick("INFO|INFO|DEBUG|WARNING"), pick("celery.worker|app.views|gunicorn.error|app.tasks"),
+        pick("Task tasks.process_payment[" hex(8) "-" hex(4) "] succeeded in " rand() "s: None|GET /api/items 200 12ms|Booting worker with pid: " int(rand() * 9999) "|Uploaded report " hex(12) ".csv to bucket reports-prod|Retrying job " int(rand() * 999) " (attempt 2 of 5)"))
+    } else if (r < 0.99) {
+      line = sprintf("\tat %s(%s.java:%d)", pick("com.example.shop.service.PaymentService.charge|org.springframework.web.servlet.FrameworkServlet.service|java.base/java.lang.Thread.run|software.amazon.awssdk.core.internal.http.pipeline.stages.RetryableStage.execute"),
+        pick("PaymentService|FrameworkServlet|Thread|RetryableStage"), int(rand() * 900))
+    } else if (r < 0.998) {
+      line = sprintf("%s  WARN 1 --- [main] c.e.shop.cache.RedisCache : cache miss for key session:%s, loading from database", ts(), hex(16))
+    } else {
+      k = int(rand() * 6)
+      if (k == 0) line = sprintf("{\"level\":\"error\",\"ts\":%d.1,\"logger\":\"controller.ingress\",\"msg\":\"Reconciler error\",\"error\":\"AccessDenied: User: arn:aws:sts::123456789012:assumed-role/eksctl-prod-nodegroup-ng-1-NodeInstanceRole-%s/i-0%s is not authorized to perform: elasticloadbalancing:DescribeLoadBalancers because no identity-based policy allows the elasticloadbalancing:DescribeLoadBalancers action\\n\\tstatus code: 403, request id: %s-%s\"}", 1714550400 + int(rand() * 2000000), toupper(hex(12)), hex(16), hex(8), hex(4))
+      else if (k == 1) line = sprintf("E05%02d 10:00:00.000000       1 aws_manager.go:148] Failed to regenerate ASG cache: cannot autodiscover ASGs: AccessDenied: User: arn:aws:sts::123456789012:assumed-role/cluster-autoscaler/botocore-session-%d is not authorized to perform: autoscaling:DescribeTags", 1 + int(rand() * 28), 1700000000 + int(rand() * 9999999))
+      else if (k == 2) line = sprintf("time=\"%s\" level=error msg=\"records retrieval failed: WebIdentityErr: failed to retrieve credentials\\ncaused by: AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity\\n\\tstatus code: 403, request id: %s\"", ts(), hex(8))
+      else if (k == 3) line = sprintf("%s ERROR 1 --- [main] c.e.shop.S3Store : software.amazon.awssdk.services.s3.model.S3Exception: Access Denied (Service: S3, Status Code: 403, Request ID: %s)", ts(), toupper(hex(16)))
+      else if (k == 4) line = sprintf("botocore.exceptions.NoCredentialsError: Unable to locate credentials")
+      else line = sprintf("%s,000 ERROR [app.views] AccessDenied when reading s3://reports-prod/%s.csv: An error occurred (AccessDenied) when calling the GetObject operation: Access Denied", substr(ts(), 1, 19), hex(8))
+    }
+    print line
+    n += length(line) + 1
+  }
+}' > "$log"
+bytes=$(wc -c < "$log")
+printf 'log: %s lines, %.1f MiB\n' "$(wc -l < "$log")" "$(calc "$bytes / 1048576")"
+
+echo "building bench/logscan ..."
+(cd "$root" && go build -o "$tmp/logscan" ./bench/logscan)
+
+cat "$log" > /dev/null # warm the page cache for both contenders
+
+# best_of N CMD...: runs CMD N times, prints the best wall time in seconds.
+# Output goes to a file, not /dev/null: GNU grep stops at the first match
+# when it detects that its output is /dev/null.
+best_of() {
+  local n=$1 best="" s e t
+  shift
+  for _ in $(seq "$n"); do
+    s=$(date +%s.%N)
+    "$@" > "$tmp/out.txt"
+    e=$(date +%s.%N)
+    t=$(calc "$e - $s")
+    if [[ -z $best ]] || (($(calc "($t < $best) ? 1 : 0"))); then best=$t; fi
+  done
+  echo "$best"
+}
+
+grep_count=$(grep -c AccessDenied "$log" || true)
+grep_s=$(best_of 5 grep -c AccessDenied "$log")
+scan_s=$(best_of 5 "$tmp/logscan" "$log")
+
+echo "--- logscan output"
+if [[ -x /usr/bin/time ]]; then
+  /usr/bin/time -v "$tmp/logscan" "$log" 2> "$tmp/time.txt"
+  rss_kib=$(awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }' "$tmp/time.txt")
+  rss_src="/usr/bin/time -v"
+else
+  "$tmp/logscan" "$log" | tee "$tmp/logscan.txt"
+  rss_kib=$(awk '$1 == "peak_rss_kib" { print $2 }' "$tmp/logscan.txt")
+  rss_src="logscan's own $(awk '$1 == "peak_rss_kib" { print $3 }' "$tmp/logscan.txt")"
+fi
+
+mib=$(calc "$bytes / 1048576")
+printf -- '--- results (best of 5 runs, page cache warm)\n'
+printf 'grep -c AccessDenied : %6.3f s  %7.0f MiB/s  (%s matching lines)\n' "$grep_s" "$(calc "$mib / $grep_s")" "$grep_count"
+printf 'logclass Scan        : %6.3f s  %7.0f MiB/s\n' "$scan_s" "$(calc "$mib / $scan_s")"
+ratio=$(calc "$grep_s / $scan_s")
+printf 'Scan throughput / grep throughput: %.2f (must be >= 0.50)\n' "$ratio"
+if [[ -n $rss_kib ]]; then
+  printf 'Scan peak RSS: %.1f MiB (%s; must be <= 64 MiB)\n' "$(calc "$rss_kib / 1024")" "$rss_src"
+else
+  echo "Scan peak RSS: unknown"
+fi
+
+status=0
+if (($(calc "($ratio < 0.5) ? 1 : 0"))); then
+  echo "FAIL: Scan is slower than half of grep's throughput" >&2
+  status=1
+fi
+if [[ -n $rss_kib ]] && ((rss_kib > max_rss_kib)); then
+  echo "FAIL: Scan peak RSS over 64 MiB" >&2
+  status=1
+fi
+if ((status == 0)); then echo "OK"; fi
+exit $status

@@ -1,0 +1,177 @@
+// Command sandbox measures kubectl irsa against the local sandbox and prints the figures the README keeps:
+// AWS calls of a fresh and a repeated link, and, at fleet scale (300 annotated ServiceAccounts in 10
+// namespaces sharing 5 roles, 1,000 pods), the Kubernetes requests (as counted by -v=6), AWS calls and wall
+// time of `doctor -A` and `list -A`.
+//
+//	go run ./bench/sandbox -plugin bin/kubectl-irsa
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+	"github.com/kubectl-irsa/kubectl-irsa/test/sandbox"
+)
+
+const (
+	namespaces      = 10
+	serviceAccounts = 300
+	roles           = 5
+	pods            = 1000
+)
+
+func main() {
+	plugin := flag.String("plugin", "bin/kubectl-irsa", "kubectl-irsa binary to measure")
+	binDir := flag.String("bin-dir", os.Getenv("KUBECTL_IRSA_BIN_DIR"), "directory with etcd and kube-apiserver")
+	flag.Parse()
+	if err := run(*plugin, *binDir); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+type measure struct {
+	name      string
+	kube, aws int
+	writes    int
+	elapsed   time.Duration
+	exit      int
+	awsCalls  []string
+	wantLimit string
+}
+
+func run(plugin, binDir string) error {
+	plugin, err := filepath.Abs(plugin)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx, sandbox.Options{BinDir: binDir})
+	if err != nil {
+		return err
+	}
+	defer sb.Stop()
+	counter, err := sandbox.NewCallCounter(sb.AWSEndpoint)
+	if err != nil {
+		return err
+	}
+	defer counter.Close()
+	env := append(os.Environ(), sb.Env()...)
+	env = append(env, "AWS_ENDPOINT_URL="+counter.URL)
+
+	cfg, err := clientcmd.BuildConfigFromFlags("", sb.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg.QPS, cfg.Burst = 500, 1000
+	kube := kubernetes.NewForConfigOrDie(cfg)
+	iamClient := iam.NewFromConfig(aws.Config{Region: sandbox.Region, BaseEndpoint: aws.String(sb.AWSEndpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(sandbox.AccessKeyID, sandbox.SecretAccessKey, "")})
+
+	exec1 := func(name, limit string, args ...string) measure {
+		counter.Reset()
+		cmd := exec.Command(plugin, append(args, "-v=6")...)
+		cmd.Env = env
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &bytes.Buffer{}, &stderr
+		start := time.Now()
+		err := cmd.Run()
+		m := measure{name: name, elapsed: time.Since(start), wantLimit: limit, awsCalls: counter.Calls(), writes: len(counter.Writes())}
+		m.aws = len(m.awsCalls)
+		m.kube = strings.Count(stderr.String(), `"Response" verb=`)
+		if exit, ok := err.(*exec.ExitError); ok {
+			m.exit = exit.ExitCode()
+		}
+		return m
+	}
+
+	var results []measure
+	mustNS(ctx, kube, "irsa-sample-ns")
+	mustSA(ctx, kube, "irsa-sample-ns", "irsa-test", nil)
+	results = append(results,
+		exec1("link (fresh, --allow)", "<= 8 AWS calls", "link", "irsa-test", "-n", "irsa-sample-ns", "--role-name", "irsa-role", "--allow", "eks:ListClusters"),
+		exec1("link (repeated)", "0 writes, <= 5 AWS reads", "link", "irsa-test", "-n", "irsa-sample-ns", "--role-name", "irsa-role", "--allow", "eks:ListClusters"),
+	)
+
+	fmt.Fprintf(os.Stderr, "creating %d ServiceAccounts in %d namespaces on %d roles, and %d pods ...\n", serviceAccounts, namespaces, roles, pods)
+	provider := trust.NewProvider("aws", sandbox.Account, sb.Issuer)
+	for r := 0; r < roles; r++ {
+		doc := trust.New()
+		for n := r; n < namespaces; n += roles {
+			doc.Statements = append(doc.Statements, []byte(fmt.Sprintf(`{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{%q:"system:serviceaccount:fleet-%d:*"},"StringEquals":{%q:"sts.amazonaws.com"}}}`,
+				provider.ARN, provider.HostPath+":sub", n, provider.HostPath+":aud")))
+		}
+		if _, err := iamClient.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(fmt.Sprintf("fleet-role-%d", r)), AssumeRolePolicyDocument: aws.String(doc.String())}); err != nil {
+			return err
+		}
+	}
+	for n := 0; n < namespaces; n++ {
+		mustNS(ctx, kube, fmt.Sprintf("fleet-%d", n))
+	}
+	for i := 0; i < serviceAccounts; i++ {
+		n := i % namespaces
+		role := fmt.Sprintf("arn:aws:iam::%s:role/fleet-role-%d", sandbox.Account, n%roles)
+		mustSA(ctx, kube, fmt.Sprintf("fleet-%d", n), fmt.Sprintf("sa-%03d", i), map[string]string{"eks.amazonaws.com/role-arn": role})
+	}
+	for i := 0; i < pods; i++ {
+		sa := i % serviceAccounts
+		n := sa % namespaces
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("pod-%04d", i), Namespace: fmt.Sprintf("fleet-%d", n)},
+			Spec: corev1.PodSpec{ServiceAccountName: fmt.Sprintf("sa-%03d", sa), Containers: []corev1.Container{{Name: "app", Image: "app:1",
+				Env: []corev1.EnvVar{{Name: "AWS_ROLE_ARN", Value: fmt.Sprintf("arn:aws:iam::%s:role/fleet-role-%d", sandbox.Account, n%roles)}, {Name: "AWS_WEB_IDENTITY_TOKEN_FILE", Value: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"}}}}}}
+		if _, err := kube.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	results = append(results, exec1("doctor -A (300 SAs, 1000 pods, 5 roles)", "a handful of Kubernetes lists; one read set per role", "doctor", "-A"))
+	if out, _ := exec.Command(plugin, "list", "--help").CombinedOutput(); bytes.Contains(out, []byte("list")) && !bytes.Contains(out, []byte("unknown command")) {
+		results = append(results, exec1("list -A (300 SAs, 1000 pods, 5 roles)", "<= 10 Kubernetes requests, <= 10 AWS calls", "list", "-A"))
+	}
+
+	fmt.Printf("\n| run | Kubernetes requests | AWS calls | AWS writes | wall time | target |\n| --- | --- | --- | --- | --- | --- |\n")
+	for _, m := range results {
+		fmt.Printf("| %s | %d | %d | %d | %s | %s |\n", m.name, m.kube, m.aws, m.writes, m.elapsed.Round(time.Millisecond), m.wantLimit)
+	}
+	fmt.Println()
+	for _, m := range results {
+		fmt.Printf("%s: AWS %v\n", m.name, summarize(m.awsCalls))
+	}
+	return nil
+}
+
+func summarize(calls []string) map[string]int {
+	out := map[string]int{}
+	for _, c := range calls {
+		out[c]++
+	}
+	return out
+}
+
+func mustNS(ctx context.Context, kube kubernetes.Interface, name string) {
+	if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		panic(err)
+	}
+}
+
+func mustSA(ctx context.Context, kube kubernetes.Interface, ns, name string, ann map[string]string) {
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: ann}}
+	if _, err := kube.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+		panic(err)
+	}
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the release files of kubectl irsa into dist/ (or $DIST_DIR):
+#   kubectl-irsa_{linux,darwin}_{amd64,arm64}.tar.gz and kubectl-irsa_windows_amd64.zip, each holding the binary
+#   (kubectl-irsa, kubectl-irsa.exe on windows) and LICENSE at the top level;
+#   checksums.txt (sha256sum format) and krew/irsa.yaml, the krew manifest of these archives.
+# Run through `make dist`, which passes VERSION, COMMIT, DATE and LDFLAGS (the `build` target's); run directly,
+# the same values are derived from git here. The archives are reproducible: the same commit gives the same bytes
+# (CGO_ENABLED=0, -trimpath, commit-time mtimes, no owners, sorted entries; see hack/dist/main.go).
+# KREW_URI_BASE overrides the base URL of the archives in krew/irsa.yaml (default: the GitHub release of VERSION).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+go=${GO:-go}
+module=github.com/kubectl-irsa/kubectl-irsa
+: "${VERSION:=$(git describe --tags --match 'v*' 2>/dev/null || echo v0.1.0-dev)}"
+: "${COMMIT:=$(git rev-parse HEAD 2>/dev/null || echo unknown)}"
+: "${DATE:=$(git log -1 --format=%cI 2>/dev/null || echo unknown)}"
+: "${LDFLAGS:=-s -w -X $module/pkg/version.Version=$VERSION -X $module/pkg/version.Commit=$COMMIT -X $module/pkg/version.Date=$DATE}"
+dist=${DIST_DIR:-$root/dist}
+uri_base=${KREW_URI_BASE:-https://github.com/kubectl-irsa/kubectl-irsa/releases/download/$VERSION}
+platforms=(darwin/amd64 darwin/arm64 linux/amd64 linux/arm64 windows/amd64)
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$dist"
+# Only this script's outputs are removed, so a DIST_DIR holding other files is safe.
+rm -rf "$dist"/kubectl-irsa_* "$dist/checksums.txt" "$dist/krew"
+
+CGO_ENABLED=0 "$go" build -o "$tmp/dist" ./hack/dist
+archives=()
+for p in "${platforms[@]}"; do
+  os=${p%/*} arch=${p#*/}
+  bin=kubectl-irsa ext=.tar.gz
+  if [[ $os == windows ]]; then bin=kubectl-irsa.exe ext=.zip; fi
+  echo "building $os/$arch ($VERSION)" >&2
+  GOOS=$os GOARCH=$arch CGO_ENABLED=0 "$go" build -trimpath -ldflags "$LDFLAGS" -o "$tmp/$os-$arch/$bin" ./cmd/kubectl-irsa
+  archive="$dist/kubectl-irsa_${os}_${arch}$ext"
+  "$tmp/dist" archive -o "$archive" -mtime "$DATE" "$bin=$tmp/$os-$arch/$bin" "LICENSE=$root/LICENSE"
+  archives+=("$archive")
+done
+"$tmp/dist" checksums -o "$dist/checksums.txt" "${archives[@]}"
+"$tmp/dist" manifest -checksums "$dist/checksums.txt" -version "$VERSION" -uri-base "$uri_base" -o "$dist/krew/irsa.yaml"
+
+for a in "${archives[@]}"; do
+  printf '%9d  %s\n' "$(stat -c %s "$a" 2>/dev/null || stat -f %z "$a")" "${a#"$root"/}"
+done
+echo "wrote ${#archives[@]} archives, checksums.txt and krew/irsa.yaml in $dist" >&2

@@ -1,0 +1,55 @@
+package doctor
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+func TestAuditRoleRules(t *testing.T) {
+	hp := prov.HostPath
+	stmt := func(cond string) string {
+		return `{"Effect":"Allow","Principal":{"Federated":"` + prov.ARN + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":` + cond + `}`
+	}
+	doc := func(stmts ...string) *trust.Document {
+		d, err := trust.Parse(`{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	exact := stmt(`{"StringEquals":{"` + hp + `:sub":"system:serviceaccount:a:b","` + hp + `:aud":"sts.amazonaws.com"}}`)
+	existing := map[string]bool{"a/b": true}
+	all := func(string) bool { return true }
+	tests := []struct {
+		name string
+		role AuditRole
+		want map[string]Severity
+	}{
+		{"exact trust is clean", AuditRole{Name: "r", Trust: doc(exact)}, nil},
+		{"cluster-wide wildcard", AuditRole{Name: "r", Trust: doc(stmt(`{"StringLike":{"` + hp + `:sub":"system:serviceaccount:*"},"StringEquals":{"` + hp + `:aud":"sts.amazonaws.com"}}`))}, map[string]Severity{WildcardSubject: High}},
+		{"namespace wildcard", AuditRole{Name: "r", Trust: doc(stmt(`{"StringLike":{"` + hp + `:sub":"system:serviceaccount:a:*","` + hp + `:aud":"sts.amazonaws.com"}}`))}, map[string]Severity{WildcardSubject: Medium}},
+		{"missing aud", AuditRole{Name: "r", Trust: doc(stmt(`{"StringEquals":{"` + hp + `:sub":"system:serviceaccount:a:b"}}`))}, map[string]Severity{MissingAudience: Medium}},
+		{"missing sub", AuditRole{Name: "r", Trust: doc(stmt(`{"StringEquals":{"` + hp + `:aud":"sts.amazonaws.com"}}`))}, map[string]Severity{MissingSubject: High}},
+		{"dangling subject", AuditRole{Name: "r", Trust: doc(stmt(`{"StringEquals":{"` + hp + `:sub":"system:serviceaccount:a:ghost","` + hp + `:aud":"sts.amazonaws.com"}}`))}, map[string]Severity{DanglingSubject: Medium}},
+		{"issuer URL principal", AuditRole{Name: "r", Trust: doc(`{"Effect":"Allow","Principal":{"Federated":"` + issuer + `"},"Action":"sts:AssumeRoleWithWebIdentity"}`)}, map[string]Severity{ForeignPrincipal: Medium}},
+		{"two clusters", AuditRole{Name: "r", Trust: doc(exact, `{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/OTHER"},"Action":"sts:AssumeRoleWithWebIdentity"}`)}, map[string]Severity{MultiClusterTrust: Low}},
+		{"admin on a used role", AuditRole{Name: "r", Trust: doc(exact), UsedBy: []string{"a/b"}, AttachedNames: []string{"AdministratorAccess"}}, map[string]Severity{AdminPermissions: High}},
+		{"star action on a used role", AuditRole{Name: "r", Trust: doc(exact), UsedBy: []string{"a/b"}, Policies: []string{`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`}}, map[string]Severity{AdminPermissions: High}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := AuditRoleRules(tt.role, prov, issuer, existing, all)
+			if len(tt.want) == 0 && len(got) > 0 {
+				t.Errorf("findings on a clean role: %+v", got)
+			}
+			for id, sev := range tt.want {
+				f := find(got, id)
+				if f == nil || f.Severity != sev {
+					t.Errorf("want %s %s, got %+v", sev, id, got)
+				}
+			}
+		})
+	}
+}

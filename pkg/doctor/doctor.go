@@ -1,0 +1,240 @@
+// Package doctor holds the rules of `kubectl irsa doctor`: from a snapshot of live state (ServiceAccount, pods,
+// IAM role, OIDC provider, cluster) and classified log lines, it says what is wrong and the command that fixes
+// it. It does no IO: the snapshot is gathered elsewhere, so every rule is a table test.
+package doctor
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/logclass"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+// Severity of a finding.
+type Severity string
+
+// Severities.
+const (
+	Error   Severity = "error"
+	Warning Severity = "warning"
+	Info    Severity = "info"
+)
+
+// Finding ids of the live checks (log finding ids are logclass.ID values). They are a public contract.
+const (
+	NotAnnotated         = "NotAnnotated"
+	AnnotationMalformed  = "AnnotationMalformed"
+	WrongServiceAccount  = "WrongServiceAccount"
+	PodNotInjected       = "PodNotInjected"
+	RoleMismatch         = "RoleMismatch"
+	StaticCredentials    = "StaticCredentials"
+	WebhookMissing       = "WebhookMissing"
+	TokenUnreadable      = "TokenUnreadable"
+	HostNetwork          = "HostNetwork"
+	BadAudience          = "BadAudience"
+	RoleMissing          = "RoleMissing"
+	TrustMismatch        = "TrustMismatch"
+	NoOIDCProvider       = "NoOIDCProvider"
+	PermissionMissing    = "PermissionMissing"
+	PodIdentityOverrides = "PodIdentityOverrides"
+	OldSDK               = "OldSDK"
+	NodeRoleFallback     = "NodeRoleFallback"
+)
+
+// Finding is one diagnosed problem.
+type Finding struct {
+	ID       string   `json:"id"`
+	Severity Severity `json:"severity"`
+	// Check groups findings for people: logs, serviceaccount, pod, iam, cluster.
+	Check    string   `json:"check"`
+	Summary  string   `json:"summary"`
+	Evidence []string `json:"evidence,omitempty"`
+	Fix      string   `json:"fix,omitempty"`
+	// Target is what the finding is about: serviceaccount/NS/NAME, pod/NS/NAME, role/NAME, cluster.
+	Target string `json:"target"`
+}
+
+// Annotation keys the pod identity webhook reads.
+const (
+	RoleARNAnnotation  = "eks.amazonaws.com/role-arn"
+	AudienceAnnotation = "eks.amazonaws.com/audience"
+	DefaultAudience    = "sts.amazonaws.com"
+)
+
+// Cluster is cluster-wide state.
+type Cluster struct {
+	// Issuer is the cluster's OIDC issuer URL.
+	Issuer string
+	// WebhookInstalled: a pod identity webhook MutatingWebhookConfiguration exists (nil: not known).
+	WebhookInstalled *bool
+	// PodIdentity names ServiceAccounts (NS/NAME) with an EKS Pod Identity association (nil: not known).
+	PodIdentity map[string]bool
+}
+
+// ServiceAccount is a ServiceAccount as read (Exists false when it is missing).
+type ServiceAccount struct {
+	Namespace, Name string
+	Exists          bool
+	Annotations     map[string]string
+}
+
+// Pod is a pod as read, with the workload that owns it (deployment/NAME, ...) when known.
+type Pod struct {
+	Namespace, Name string
+	Annotations     map[string]string
+	Spec            corev1.PodSpec
+	Owner           string
+}
+
+// Role is the IAM role the annotation names, as read from IAM.
+type Role struct {
+	ARN, Name, Account string
+	// Found is false when IAM says NoSuchEntity; Err holds any other lookup error.
+	Found bool
+	Err   string
+	Trust *trust.Document
+	// Policies are the role's identity policy documents (inline and attached managed default versions).
+	Policies []string
+	// Simulated holds iam:SimulatePrincipalPolicy decisions by action, when that API answered.
+	Simulated map[string]bool
+}
+
+// Provider is the IAM OIDC provider for the cluster's issuer in the role's account.
+type Provider struct {
+	ARN       string
+	Found     bool
+	Err       string
+	ClientIDs []string
+}
+
+// Subject is one ServiceAccount under diagnosis: its pods, role, provider, and what its logs said.
+type Subject struct {
+	SA   ServiceAccount
+	Pods []Pod
+	// AnnotatedInNamespace lists the names of the namespace's ServiceAccounts that carry a role annotation.
+	AnnotatedInNamespace []string
+	Role                 *Role
+	Provider             *Provider
+	Logs                 []logclass.Finding
+}
+
+func saTarget(sa ServiceAccount) string { return "serviceaccount/" + sa.Namespace + "/" + sa.Name }
+func podTarget(p Pod) string            { return "pod/" + p.Namespace + "/" + p.Name }
+
+// Diagnose runs every rule on one subject and returns the findings, errors first.
+func Diagnose(c Cluster, s Subject) []Finding {
+	var out []Finding
+	out = append(out, logRules(c, s)...)
+	out = append(out, serviceAccountRules(c, s)...)
+	for _, p := range s.Pods {
+		out = append(out, podRules(c, s, p)...)
+	}
+	out = append(out, iamRules(c, s)...)
+	return Merge(out)
+}
+
+// Merge joins findings with the same id and target (say, NoOIDCProvider from logs and from IAM) and sorts them:
+// errors first, then warnings, then info, each in the order found.
+func Merge(fs []Finding) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		i := slices.IndexFunc(out, func(o Finding) bool { return o.ID == f.ID && o.Target == f.Target })
+		if i < 0 {
+			out = append(out, f)
+			continue
+		}
+		for _, e := range f.Evidence {
+			if !slices.Contains(out[i].Evidence, e) {
+				out[i].Evidence = append(out[i].Evidence, e)
+			}
+		}
+		if rank(f.Severity) < rank(out[i].Severity) {
+			out[i].Severity = f.Severity
+		}
+		if out[i].Fix == "" {
+			out[i].Fix = f.Fix
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Finding) int { return rank(a.Severity) - rank(b.Severity) })
+	return out
+}
+
+func rank(s Severity) int {
+	switch s {
+	case Error, High:
+		return 0
+	case Warning, Medium:
+		return 1
+	}
+	return 2
+}
+
+// HasErrors reports whether any finding is an error.
+func HasErrors(fs []Finding) bool {
+	return slices.ContainsFunc(fs, func(f Finding) bool { return f.Severity == Error })
+}
+
+// annotatedRole returns the annotation's role ARN, trimmed.
+func annotatedRole(sa ServiceAccount) string {
+	return strings.TrimSpace(sa.Annotations[RoleARNAnnotation])
+}
+
+// audience returns the audience the webhook requests for the SA's token.
+func audience(sa ServiceAccount) string {
+	if a := strings.TrimSpace(sa.Annotations[AudienceAnnotation]); a != "" {
+		return a
+	}
+	return DefaultAudience
+}
+
+// deniedActions lists the actions logs show denied, in order, without duplicates.
+func deniedActions(logs []logclass.Finding) []string {
+	var out []string
+	for _, f := range logs {
+		if f.Action != "" && !strings.EqualFold(f.Action, trust.ActionAssumeRoleWithWebIdentity) && !slices.Contains(out, f.Action) {
+			out = append(out, f.Action)
+		}
+	}
+	return out
+}
+
+// linkCommand is the fix that wires a ServiceAccount to a role, with the actions seen denied.
+func linkCommand(s Subject, role string) string {
+	cmd := fmt.Sprintf("kubectl irsa link %s -n %s", s.SA.Name, s.SA.Namespace)
+	switch {
+	case strings.HasPrefix(role, "arn:"):
+		cmd += " --role-arn " + role
+	case role != "":
+		cmd += " --role-name " + role
+	}
+	if acts := deniedActions(s.Logs); len(acts) > 0 {
+		cmd += " --allow " + strings.Join(acts, ",")
+	}
+	return cmd
+}
+
+// restartCommand restarts the owner of a pod, or deletes a bare pod.
+func restartCommand(p Pod) string {
+	if p.Owner != "" && !strings.HasPrefix(p.Owner, "job/") {
+		return fmt.Sprintf("kubectl rollout restart %s -n %s", p.Owner, p.Namespace)
+	}
+	return fmt.Sprintf("kubectl delete pod %s -n %s  # and create it again", p.Name, p.Namespace)
+}
+
+// PromoteNodeRoles turns a PermissionMissing log finding whose caller role is a known node role (from aws-auth
+// or EKS access entries) into NodeRoleFallback: the pod did not use IRSA at all.
+func PromoteNodeRoles(logs []logclass.Finding, nodeRoles map[string]bool) []logclass.Finding {
+	out := slices.Clone(logs)
+	for i, f := range out {
+		if f.ID == logclass.PermissionMissing && f.Role != "" && nodeRoles[f.Role] {
+			out[i].ID = logclass.NodeRoleFallback
+			out[i].Confidence = "high"
+			out[i].Reason = fmt.Sprintf("role %s is mapped to system:nodes in this cluster (aws-auth or EKS access entry)", f.Role)
+		}
+	}
+	return out
+}

@@ -1,0 +1,272 @@
+package logclass
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// normalize turns one raw log record into plain text for matching: JSON and
+// logfmt escapes (\n, \t, \", \\, \u00XX, \x1b) are resolved (twice at most,
+// for JSON embedded in JSON), ANSI colour sequences and carriage returns are
+// removed and a leading klog header is stripped. It never panics and runs in
+// time linear in len(s).
+func normalize(s string) string {
+	if strings.IndexByte(s, '\\') >= 0 {
+		s = unescape(s)
+		if strings.Contains(s, `\n`) || strings.Contains(s, `\t`) || strings.Contains(s, `\"`) {
+			s = unescape(s)
+		}
+	}
+	if strings.IndexByte(s, 0x1b) >= 0 {
+		s = stripANSI(s)
+	}
+	if strings.IndexByte(s, '\r') >= 0 {
+		s = strings.ReplaceAll(s, "\r", " ")
+	}
+	return stripKlog(s)
+}
+
+// unescape resolves backslash escapes in one left-to-right pass. Unknown
+// escapes (Windows paths, PHP namespaces such as Aws\Exception) are kept.
+func unescape(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 >= len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		switch n := s[i+1]; n {
+		case 'n':
+			b.WriteByte('\n')
+			i++
+		case 't':
+			b.WriteByte('\t')
+			i++
+		case 'r':
+			b.WriteByte(' ')
+			i++
+		case '"', '\\', '/', '\'':
+			b.WriteByte(n)
+			i++
+		case 'u':
+			if i+5 < len(s) {
+				if r, ok := hex4(s[i+2 : i+6]); ok {
+					if r < utf8.RuneSelf {
+						b.WriteByte(byte(r))
+					} else {
+						b.WriteRune(r)
+					}
+					i += 5
+					continue
+				}
+			}
+			b.WriteByte(c)
+		case 'x':
+			if i+3 < len(s) && s[i+2] == '1' && (s[i+3] == 'b' || s[i+3] == 'B') {
+				b.WriteByte(0x1b)
+				i += 3
+				continue
+			}
+			b.WriteByte(c)
+		case '0':
+			if i+3 < len(s) && s[i+2] == '3' && s[i+3] == '3' {
+				b.WriteByte(0x1b)
+				i += 3
+				continue
+			}
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func hex4(s string) (rune, bool) {
+	var r rune
+	for i := 0; i < 4; i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// stripANSI removes ESC-introduced control sequences (CSI "ESC [ ... final",
+// OSC "ESC ] ... BEL/ST" and two-byte escapes).
+func stripANSI(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != 0x1b {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+1 >= len(s) {
+			break
+		}
+		switch s[i+1] {
+		case '[':
+			j := i + 2
+			for j < len(s) && s[j] >= 0x20 && s[j] <= 0x3f {
+				j++
+			}
+			if j < len(s) && s[j] >= 0x40 && s[j] <= 0x7e {
+				j++
+			}
+			i = j - 1
+		case ']':
+			j := i + 2
+			for j < len(s) && s[j] != 0x07 && s[j] != 0x1b {
+				j++
+			}
+			if j < len(s) && s[j] == 0x1b && j+1 < len(s) && s[j+1] == '\\' {
+				j++
+			}
+			i = j
+		default:
+			i++
+		}
+	}
+	return b.String()
+}
+
+// stripKlog removes a klog/glog header, "Lmmdd hh:mm:ss.uuuuuu threadid
+// file:line] ", from the start of s.
+func stripKlog(s string) string {
+	if len(s) < 20 || strings.IndexByte("IWEF", s[0]) < 0 {
+		return s
+	}
+	// Fixed part: L, mmdd, space, hh:mm:ss.
+	for i, c := range []byte("9999 99:99:99") {
+		d := s[i+1]
+		if c == '9' && (d < '0' || d > '9') || c != '9' && d != c {
+			return s
+		}
+	}
+	i := 14
+	if s[i] != '.' {
+		return s
+	}
+	i++
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	j := skipSpaces(s, i)
+	if j == i {
+		return s
+	}
+	k := j
+	for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+		k++
+	}
+	if k == j {
+		return s
+	}
+	i = skipSpaces(s, k)
+	if i == k {
+		return s
+	}
+	// file:line]
+	for j = i; j < len(s) && s[j] != ']' && s[j] != ' ' && s[j] != '\t'; j++ {
+	}
+	if j >= len(s) || s[j] != ']' {
+		return s
+	}
+	return s[skipSpaces(s, j+1):]
+}
+
+func skipSpaces(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// asciiLower lowercases A-Z only, so byte offsets stay aligned with s.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; c >= 'A' && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// excerpt cuts about maxExcerpt bytes of s around offset at: it starts at the
+// beginning of the error chain that contains at (after the nearest quote, '='
+// or bracket within 120 bytes before it), collapses whitespace and never cuts
+// a UTF-8 sequence.
+func excerpt(s string, at int) string {
+	const maxExcerpt = 300
+	if at < 0 || at > len(s) {
+		at = 0
+	}
+	start := at - 120
+	if start <= 0 {
+		start = 0
+	} else if k := strings.IndexAny(s[start:at], " \n\t,"); k >= 0 {
+		start += k + 1 // do not start mid-word
+	}
+	if k := strings.LastIndexAny(s[start:at], "\"={|>\n"); k >= 0 {
+		start += k + 1
+	}
+	for start < at && strings.IndexByte(" :;,.-", s[start]) >= 0 {
+		start++
+	}
+	b := make([]byte, 0, maxExcerpt+4)
+	for i := start; i < len(s) && len(b) < maxExcerpt; {
+		if c := s[i]; c <= ' ' || c == 0x7f {
+			i++
+			for i < len(s) && (s[i] <= ' ' || s[i] == 0x7f) {
+				i++
+			}
+			if len(b) > 0 {
+				b = append(b, ' ')
+			}
+			continue
+		}
+		j := i + 1
+		for j < len(s) && s[j] > ' ' && s[j] != 0x7f {
+			j++
+		}
+		if room := maxExcerpt - len(b); j-i > room {
+			j = i + room
+			for j > i && !utf8.RuneStart(s[j]) {
+				j--
+			}
+			b = append(b, s[i:j]...)
+			break
+		}
+		b = append(b, s[i:j]...)
+		i = j
+	}
+	out := string(b)
+	if !utf8.ValidString(out) {
+		out = strings.ToValidUTF8(out, "\uFFFD")
+		if len(out) > maxExcerpt {
+			k := maxExcerpt
+			for k > 0 && !utf8.RuneStart(out[k]) {
+				k--
+			}
+			out = out[:k]
+		}
+	}
+	return strings.TrimRight(out, "\"'}], ")
+}

@@ -1,0 +1,163 @@
+package logclass
+
+import (
+	"bytes"
+	"encoding/binary"
+)
+
+// The prefilter finds the lines of a block that contain a keyword without
+// looking at lines one by one. Each keyword (at least 7 bytes long) is
+// represented by four overlapping 4-byte words at positions j..j+3, chosen
+// to be rare in the log being scanned: whatever the alignment of an occurrence,
+// one of the four is 4-byte aligned. The block is read 8 bytes at a time as
+// two aligned words, each hashed into a 64 Kibit table; only on a hit (rare)
+// are the keywords registered for that word compared in full. This is a
+// handful of instructions per 8 bytes, with no per-line work.
+
+// wordKW is a keyword and the offset in it of one of its chosen words.
+type wordKW struct {
+	kw  string
+	off int
+}
+
+// prefilter is an immutable word table chosen for one part of a log.
+type prefilter struct {
+	table [1 << 10]uint64 // bit wordHash(w) set for every chosen word
+	kws   map[uint32][]wordKW
+}
+
+// wordHash maps a 4-byte word (little endian) to a bit of the table.
+func wordHash(w uint32) uint32 { return (w * 0x9E3779B1) >> 16 }
+
+func wordAt(s string, i int) uint32 {
+	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
+}
+
+// minKeywordLen is the shortest keyword the prefilter can represent.
+const minKeywordLen = 7
+
+// newPrefilter picks, for every keyword, the four consecutive words that
+// are rarest (together) in sample.
+func newPrefilter(sample []byte) *prefilter {
+	// Count in sample only the words that occur in keywords.
+	freq := map[uint32]int{}
+	var seen [1 << 10]uint64
+	for _, k := range keywords {
+		for j := 0; j+4 <= len(k); j++ {
+			w := wordAt(k, j)
+			freq[w] = 0
+			h := wordHash(w)
+			seen[h>>6] |= 1 << (h & 63)
+		}
+	}
+	for i := 0; i+4 <= len(sample); i++ {
+		w := binary.LittleEndian.Uint32(sample[i:])
+		if h := wordHash(w); seen[h>>6]>>(h&63)&1 != 0 {
+			if n, ok := freq[w]; ok {
+				freq[w] = n + 1
+			}
+		}
+	}
+	pf := &prefilter{kws: map[uint32][]wordKW{}}
+	for _, k := range keywords {
+		best, bestCost := 0, -1
+		for j := 0; j+minKeywordLen <= len(k); j++ {
+			cost := 0
+			for d := 0; d < 4; d++ {
+				cost += freq[wordAt(k, j+d)]
+			}
+			if bestCost < 0 || cost < bestCost {
+				best, bestCost = j, cost
+			}
+		}
+		for off := best; off < best+4; off++ {
+			w := wordAt(k, off)
+			h := wordHash(w)
+			pf.table[h>>6] |= 1 << (h & 63)
+			pf.kws[w] = append(pf.kws[w], wordKW{k, off})
+		}
+	}
+	return pf
+}
+
+// find returns the start offsets of the lines of data that contain a
+// keyword, in increasing order.
+func (pf *prefilter) find(data []byte) []int {
+	var cands []int
+	t := &pf.table
+	n := len(data)
+	for i := 0; ; {
+		// Fast scan: two table lookups per 8 bytes until one hits, 32
+		// bytes per iteration.
+		for i+32 <= n {
+			b := data[i : i+32 : i+32]
+			x0, x1 := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
+			x2, x3 := binary.LittleEndian.Uint64(b[16:]), binary.LittleEndian.Uint64(b[24:])
+			h0, h1, h2, h3 := wordHash(uint32(x0)), wordHash(uint32(x0>>32)), wordHash(uint32(x1)), wordHash(uint32(x1>>32))
+			h4, h5, h6, h7 := wordHash(uint32(x2)), wordHash(uint32(x2>>32)), wordHash(uint32(x3)), wordHash(uint32(x3>>32))
+			if (t[h0>>6]>>(h0&63)|t[h1>>6]>>(h1&63)|t[h2>>6]>>(h2&63)|t[h3>>6]>>(h3&63)|
+				t[h4>>6]>>(h4&63)|t[h5>>6]>>(h5&63)|t[h6>>6]>>(h6&63)|t[h7>>6]>>(h7&63))&1 != 0 {
+				break
+			}
+			i += 32
+		}
+		for i+8 <= n {
+			x := binary.LittleEndian.Uint64(data[i:])
+			h0, h1 := wordHash(uint32(x)), wordHash(uint32(x>>32))
+			if (t[h0>>6]>>(h0&63)|t[h1>>6]>>(h1&63))&1 != 0 {
+				break
+			}
+			i += 8
+		}
+		if i+4 > n {
+			return cands
+		}
+		// A hit in the group at i (or the tail): check its words.
+		next := i + 8
+		for p := i; p < next && p+4 <= n; p += 4 {
+			w := binary.LittleEndian.Uint32(data[p:])
+			if h := wordHash(w); t[h>>6]>>(h&63)&1 == 0 {
+				continue
+			}
+			if st, ok := pf.matchAt(data, p, w); ok {
+				cands = append(cands, bytes.LastIndexByte(data[:st], '\n')+1)
+				// The line is a candidate: continue after it.
+				next = n
+				if e := bytes.IndexByte(data[p:], '\n'); e >= 0 {
+					next = p + e + 1
+				}
+				break
+			}
+		}
+		i = next
+	}
+}
+
+// hasKeyword reports whether line contains a keyword: the same test as
+// find, for one line held in a string.
+func (pf *prefilter) hasKeyword(line string) bool {
+	t := &pf.table
+	for p := 0; p+4 <= len(line); p += 4 {
+		w := wordAt(line, p)
+		if h := wordHash(w); t[h>>6]>>(h&63)&1 == 0 {
+			continue
+		}
+		for _, wk := range pf.kws[w] {
+			if keywordAt(line, p-wk.off, wk.kw) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matchAt reports whether a keyword registered for word w occurs with that
+// word at p, and where the keyword starts.
+func (pf *prefilter) matchAt(data []byte, p int, w uint32) (int, bool) {
+	for _, wk := range pf.kws[w] {
+		if st := p - wk.off; keywordAt(data, st, wk.kw) {
+			return st, true
+		}
+	}
+	return 0, false
+}

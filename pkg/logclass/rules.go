@@ -1,0 +1,495 @@
+package logclass
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// keywords is the cheap prefilter: a line is looked at by the rules only if
+// it contains one of these case-sensitive substrings (ClassifyLine and Scan
+// apply it the same way). Each is a fragment of an SDK's wording, at least
+// minKeywordLen bytes long, chosen case-stable where it can be ("ot
+// authorized" matches "Not authorized" and "not authorized"). A rule's
+// wording without any keyword is only seen when another keyword is on the
+// line; TestKeywordsCoverTestLines checks every test line passes.
+var keywords = []string{
+	// AccessDenied wording of all SDKs; Not authorized to perform sts:AssumeRoleWithWebIdentity.
+	"ot authorized",
+	// eks.amazonaws.com/serviceaccount/token, STS hosts and DNS lookups of
+	// AWS hosts; see keywordAt (ordinary S3/API URLs do not count).
+	awsKeyword,
+	// DNS failures (Node.js, Java, curl) when the host is not shown as STS.
+	"ENOTFOUND", "UnknownHost", "EAI_AGAIN", "Could not resolve host",
+	// WebIdentityErr, AssumeRoleWithWebIdentity, web identity token file.
+	"WebIdentity", "Web identity", "Web Identity", "web identity", "identity token file",
+	// No OpenIDConnect provider found; OpenIDConnect provider's HTTPS certificate ... thumbprint.
+	"OpenIDConnect",
+	"Incorrect token audience", "incorrect token audience",
+	// ExpiredToken(Exception), Token expired, is expired, has expired.
+	"Expired", " expired",
+	// Request ARN is invalid; roleArn constraints; roleArn and roleSessionName.
+	"ARN is invalid", "roleArn", "RoleArn",
+	// Credential chains of every SDK: NoCredentialProviders, NoCredentialsError,
+	// CredentialsProviderError, MissingCredentialsError, CredentialsNotLoaded,
+	// Aws\Exception\CredentialsException, Unable to load credentials ...
+	"Credential", "Unable to locate credentials", "nable to load", "Unable to get IAM", "Unable to locate specified",
+	"Could not load credentials", "AWS_SDK_LOAD_CONFIG", "EC2 IMDS", "unexpected credentials error", "lacked valid",
+	"retrieve credentials", "retrieving credentials", "cached credentials", "resolve AWS credentials",
+	"while loading credentials", "credential provider", "credentials provider", "provided credentials",
+	"request without credentials", "security credentials", "static credentials",
+	// Node.js fs error when the JS SDK has no token file path.
+	"Received undefined",
+	// Region configuration.
+	"MissingRegion", "NoRegionError", "Region is missing", "RegionEndpoint", "specify a region", "AWS region",
+	"region is required", "find a region", "region was provided", "region must be set",
+	// Endpoints: botocore's EndpointConnectionError, endpoint resolution.
+	"ndpoint URL", "resolve service endpoint", "resolve endpoint",
+}
+
+const awsKeyword = "amazonaws.com"
+
+// hasKeyword reports whether line contains one of the prefilter keywords
+// (at a place where it counts, see keywordAt).
+func hasKeyword(line string) bool { return linePrefilter().hasKeyword(line) }
+
+// linePrefilter is the prefilter used for single lines: its words are
+// picked without a sample of the log.
+var linePrefilter = sync.OnceValue(func() *prefilter { return newPrefilter(nil) })
+
+// keywordAt reports whether keyword kw occurs in line at offset st and
+// counts there: "amazonaws.com" only in the web identity token path
+// (eks.amazonaws.com/serviceaccount), in an STS host name (sts.REGION.,
+// sts-fips.) or in a DNS lookup ("lookup s3.REGION.amazonaws.com"), so that
+// ordinary S3 or API URLs are not looked at.
+func keywordAt[T ~string | ~[]byte](line T, st int, kw string) bool {
+	if st < 0 || st+len(kw) > len(line) || string(line[st:st+len(kw)]) != kw {
+		return false
+	}
+	if kw != awsKeyword {
+		return true
+	}
+	if rest := line[st+len(kw):]; len(rest) >= 15 && string(rest[:15]) == "/serviceaccount" {
+		return true
+	}
+	hs := st
+	for hs > 0 && hs > st-128 && isHostByte(lowerByte(line[hs-1])) {
+		hs--
+	}
+	if hs >= 7 && string(line[hs-7:hs]) == "lookup " {
+		return true
+	}
+	if st-hs < 4 {
+		return false
+	}
+	label := string(line[hs : hs+4])
+	return label == "sts." || label == "sts-" || label == "STS." || label == "Sts."
+}
+
+func lowerByte(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// match is what a rule found: the id, where in the normalised text the
+// evidence starts (for the excerpt), confidence, reason and fields.
+type match struct {
+	id     ID
+	at     int
+	conf   string
+	reason string
+	f      Finding
+}
+
+// rule inspects normalised text s and its ASCII-lowercased copy l (same
+// byte offsets).
+type rule func(c *Classifier, s, l string) (match, bool)
+
+// rules in priority order: the most specific cause wins.
+var rules = []rule{
+	ruleThumbprint,
+	ruleNoOIDCProvider,
+	ruleBadAudience,
+	ruleTokenExpired,
+	ruleTokenUnreadable,
+	ruleDeniedCaller,
+	ruleTrustRejected,
+	ruleInvalidRoleARN,
+	ruleRegionOrEndpoint,
+	ruleNoCredentials,
+}
+
+// indexAny returns the offset of the first of subs found in l, or -1.
+func indexAny(l string, subs ...string) int {
+	best := -1
+	for _, sub := range subs {
+		if i := strings.Index(l, sub); i >= 0 && (best < 0 || i < best) {
+			best = i
+		}
+	}
+	return best
+}
+
+func containsAny(l string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(l, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func ruleThumbprint(_ *Classifier, s, l string) (match, bool) {
+	i := strings.Index(l, "thumbprint")
+	if i < 0 || !containsAny(l, "openidconnect", "invalididentitytoken", "webidentity") {
+		return match{}, false
+	}
+	if !containsAny(l, "doesn't match", "does not match", "not match", "mismatch") {
+		return match{}, false
+	}
+	at := i
+	if j := strings.Index(l, "openidconnect provider"); j >= 0 && j < i {
+		at = j
+	}
+	return match{id: Thumbprint, at: at, conf: confHigh,
+		reason: "STS rejected the token because the OIDC provider's TLS certificate does not match the thumbprint configured on the IAM OIDC provider"}, true
+}
+
+func ruleNoOIDCProvider(_ *Classifier, s, l string) (match, bool) {
+	i := indexAny(l, "no openidconnect provider found", "openidconnect provider not found")
+	if i < 0 {
+		return match{}, false
+	}
+	var f Finding
+	const forIssuer = "provider found in your account for"
+	if k := strings.Index(l[i:], forIssuer); k >= 0 {
+		rest := s[i+k+len(forIssuer):]
+		rest = rest[len(rest)-len(strings.TrimLeft(rest, " \t\n")):]
+		if e := strings.IndexAny(rest, " \t\n\"'"); e >= 0 {
+			rest = rest[:e]
+		}
+		f.Resource = strings.TrimRight(rest, ".,;)")
+	}
+	reason := "STS found no IAM OIDC identity provider for the cluster's issuer in this account"
+	if f.Resource != "" && !strings.Contains(f.Resource, "**") {
+		reason = fmt.Sprintf("STS found no IAM OIDC identity provider for issuer %s in this account", f.Resource)
+	}
+	return match{id: NoOIDCProvider, at: i, conf: confHigh, reason: reason, f: f}, true
+}
+
+func ruleBadAudience(_ *Classifier, s, l string) (match, bool) {
+	if !strings.Contains(l, "audience") {
+		return match{}, false
+	}
+	i := strings.Index(l, "incorrect token audience")
+	if i < 0 {
+		if !strings.Contains(l, "invalididentitytoken") {
+			return match{}, false
+		}
+		if i = indexAny(l, "audience mismatch", "invalid audience", "audience is not valid"); i < 0 {
+			return match{}, false
+		}
+	}
+	return match{id: BadAudience, at: i, conf: confHigh,
+		reason: "STS rejected the web identity token's audience; the IAM OIDC provider expects sts.amazonaws.com"}, true
+}
+
+func ruleTokenExpired(_ *Classifier, s, l string) (match, bool) {
+	if !strings.Contains(l, "expired") {
+		return match{}, false
+	}
+	i := strings.Index(l, "expiredtoken")
+	if i < 0 {
+		i = indexAny(l, "token expired", "token has expired", "token is expired", "token was expired",
+			"token included in the request is expired", "token that was passed is expired", "expired token")
+		if i < 0 {
+			return match{}, false
+		}
+		if !containsAny(l, "security token", "session token", "web identity", "webidentity", "identitytoken",
+			"identity token", "assumerolewith", "amazonaws", "awssdk", "aws-sdk", "aws sdk", "aws_sdk", "botocore", "credential") {
+			return match{}, false
+		}
+	}
+	// AWS SSO (IAM Identity Center) tokens on a workstation are not IRSA.
+	if containsAny(l, "sso token", "from sso", "sso session", "sso_", "ssooidc", "sso oidc") {
+		return match{}, false
+	}
+	conf, reason := confMedium, "the temporary security credentials the SDK signed with have expired and were not refreshed from the projected token"
+	if containsAny(l, "assumerolewithwebidentity", "web identity", "webidentity", "token expired: current date") {
+		conf, reason = confHigh, "STS refused AssumeRoleWithWebIdentity because the projected service account token has expired"
+	}
+	return match{id: TokenExpired, at: i, conf: conf, reason: reason}, true
+}
+
+// tokenPath is the default AWS_WEB_IDENTITY_TOKEN_FILE the EKS pod identity
+// webhook injects.
+const tokenPath = "eks.amazonaws.com/serviceaccount/token"
+
+func ruleTokenUnreadable(_ *Classifier, s, l string) (match, bool) {
+	if !containsAny(l, "token", "unable to read file at", "jwt") {
+		return match{}, false
+	}
+	i := indexAny(l,
+		"unable to read web identity token", "failed to read web identity token", "could not read web identity token",
+		"cannot read web identity token", "error reading web identity token", "unable to locate specified web identity token",
+		"unable to read file at", "failed to retrieve jwt from provide", "web identity token file does not exist",
+		"web identity token file not found")
+	if i < 0 {
+		p := strings.Index(l, tokenPath)
+		if p < 0 {
+			return match{}, false
+		}
+		if !containsAny(l, "permission denied", "errno 13", "eacces", "accessdeniedexception", "no such file",
+			"errno 2", "enoent", "nosuchfileexception", "not found", "does not exist", "unable to read",
+			"could not read", "cannot read", "failed to read", "is a directory", "error reading", "unable to load",
+			"failed to load", "filenotfound") {
+			return match{}, false
+		}
+		i = p
+		if j := strings.LastIndexAny(l[:p], " '\"`("); j >= 0 {
+			i = j + 1
+		}
+		if e := indexAny(l, "permission denied", "errno", "eacces", "enoent", "accessdeniedexception",
+			"nosuchfileexception", "filenotfound", "no such file", "unable to", "could not", "cannot",
+			"failed to", "error reading"); e >= 0 && e < i && i-e < 120 {
+			i = e
+		}
+	}
+	return match{id: TokenUnreadable, at: i, conf: confHigh,
+		reason: "the SDK could not read the projected web identity token file (check the pod's fsGroup/runAsUser and the token volume mount)"}, true
+}
+
+func ruleTrustRejected(_ *Classifier, s, l string) (match, bool) {
+	if !strings.Contains(l, "assumerolewithwebidentity") {
+		return match{}, false
+	}
+	i := indexAny(l, "not authorized to perform sts:assumerolewithwebidentity",
+		"not authorized to perform: sts:assumerolewithwebidentity")
+	conf := confHigh
+	if i < 0 {
+		w := strings.Index(l, "assumerolewithwebidentity")
+		if w < 0 || !containsAny(l, "accessdenied", "statuscode: 403", "status code: 403", "status code 403") {
+			return match{}, false
+		}
+		i, conf = w, confMedium
+		if j := strings.Index(l, "accessdenied"); j >= 0 {
+			i = j
+		}
+	}
+	return match{id: TrustRejected, at: i, conf: conf,
+		reason: "STS refused AssumeRoleWithWebIdentity: the role's trust policy does not accept this service account's token (check the OIDC provider ARN and the sub/aud conditions)"}, true
+}
+
+func ruleInvalidRoleARN(_ *Classifier, s, l string) (match, bool) {
+	if !containsAny(l, "arn is invalid", "rolearn", "validationerror") {
+		return match{}, false
+	}
+	i := strings.Index(l, "request arn is invalid")
+	if i < 0 {
+		if c := strings.Index(l, "failed to satisfy constraint"); c >= 0 && strings.Contains(l, "rolearn") {
+			i = c
+			if j := strings.Index(l, "validation error"); j >= 0 && j < c {
+				i = j
+			}
+		}
+	}
+	if i < 0 {
+		if v := strings.Index(l, "validationerror"); v >= 0 && containsAny(l, "webidentity", "rolearn", "role arn", "assumerole") {
+			i = v
+		}
+	}
+	if i < 0 {
+		return match{}, false
+	}
+	return match{id: InvalidRoleARN, at: i, conf: confHigh,
+		reason: "STS rejected the role ARN (check the eks.amazonaws.com/role-arn annotation / AWS_ROLE_ARN for typos, whitespace or a missing account)"}, true
+}
+
+// networkErrs are how SDKs and runtimes word a failed connection.
+var networkErrs = []string{
+	"dial tcp", "i/o timeout", "connection refused", "no such host", "timed out", "connect timeout", "timeouterror",
+	"timeout exceeded", "could not connect",
+	"unknownhost", "enotfound", "econnrefused", "etimedout", "econnreset", "connection reset", "network is unreachable",
+	"unsupported protocol scheme", "unable to execute http request", "send request failed", "tls handshake",
+	"dispatch failure", "eai_again", "getaddrinfo", "name resolution", "name or service not known",
+	"deadline exceeded", "connecterror", "connect error", "endpointconnectionerror", "failed to connect",
+	"could not resolve host", "server misbehaving", "nodename nor servname",
+}
+
+// dnsErrs are the subset of networkErrs that mean the host name did not resolve.
+var dnsErrs = []string{
+	"no such host", "unknownhost", "enotfound", "eai_again", "getaddrinfo", "name resolution",
+	"name or service not known", "could not resolve host", "server misbehaving", "nodename nor servname",
+}
+
+func ruleRegionOrEndpoint(_ *Classifier, s, l string) (match, bool) {
+	if !containsAny(l, "region", "endpoint", "amazonaws.com") {
+		return match{}, false
+	}
+	if i := indexAny(l, "missingregion", "could not find region configuration", "you must specify a region",
+		"noregionerror", "aws region is required", "region is missing", "unable to load region",
+		"unable to find a region", "no regionendpoint or serviceurl", "no region was provided",
+		"region must be set", "region is required", "failed to resolve service endpoint",
+		"could not resolve endpoint", "endpoint resolution failed", "failed to resolve endpoint"); i >= 0 {
+		return match{id: RegionOrEndpoint, at: i, conf: confHigh,
+			reason: "the SDK has no usable region/endpoint configuration (set AWS_REGION or AWS_STS_REGIONAL_ENDPOINTS=regional)"}, true
+	}
+	// Endpoint reachability: an *.amazonaws.com host together with a
+	// network error. For the STS host (where web identity credentials come
+	// from) any network error counts; for other hosts only DNS failures
+	// (typically a wrong region in the host name).
+	if !strings.Contains(l, "amazonaws.com") {
+		return match{}, false
+	}
+	netErr := containsAny(l, networkErrs...)
+	dnsErr := containsAny(l, dnsErrs...) || strings.Contains(l, "could not connect to the endpoint url")
+	if !netErr && !dnsErr {
+		return match{}, false
+	}
+	for off := 0; off < len(l); {
+		k := strings.Index(l[off:], "amazonaws.com")
+		if k < 0 {
+			break
+		}
+		k += off
+		off = k + len("amazonaws.com")
+		hs, he := k, off
+		for hs > 0 && hs > k-253 && isHostByte(l[hs-1]) {
+			hs--
+		}
+		if strings.HasPrefix(l[he:], ".cn") {
+			he += 3
+		}
+		host := l[hs:he]
+		if strings.HasPrefix(l[he:], "/serviceaccount") || host == "amazonaws.com" {
+			continue
+		}
+		isSTS := strings.HasPrefix(host, "sts.") || strings.HasPrefix(host, "sts-")
+		switch {
+		case isSTS && netErr:
+			return match{id: RegionOrEndpoint, at: requestStart(l, hs), conf: confHigh, f: Finding{Resource: s[hs:he]},
+				reason: fmt.Sprintf("the STS endpoint %s could not be reached, so web identity credentials could not be fetched (check DNS/egress or use the regional STS endpoint)", s[hs:he])}, true
+		case !isSTS && dnsErr:
+			return match{id: RegionOrEndpoint, at: requestStart(l, hs), conf: confMedium, f: Finding{Resource: s[hs:he]},
+				reason: fmt.Sprintf("the AWS endpoint %s could not be resolved or reached (check the configured region and DNS)", s[hs:he])}, true
+		}
+	}
+	return match{}, false
+}
+
+// requestStart finds where the failed request is described before the host
+// at hs: go v1's "RequestError: send request failed", else the URL or the
+// HTTP method before it ("Post \"https://sts...").
+func requestStart(l string, hs int) int {
+	w := max(0, hs-200)
+	if k := strings.LastIndex(l[w:hs], "requesterror"); k >= 0 {
+		return w + k
+	}
+	at := hs
+	if k := strings.LastIndexByte(l[max(0, hs-20):hs], ' '); k >= 0 {
+		at = max(0, hs-20) + k + 1
+		if p := strings.LastIndexByte(l[w:at-1], ' '); p >= 0 && at-1-(w+p) <= 10 {
+			at = w + p + 1
+		}
+	}
+	return at
+}
+
+func isHostByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-'
+}
+
+func ruleNoCredentials(_ *Classifier, s, l string) (match, bool) {
+	if !containsAny(l, "credential", "imds", "received undefined", "rolesessionname") {
+		return match{}, false
+	}
+	if i := indexAny(l, "nocredentialproviders", "no valid providers in chain", "unable to locate credentials",
+		"nocredentialserror", "could not load credentials from any providers", "credentialsprovidererror",
+		"unable to load aws credentials from any provider", "unable to load credentials from any of the providers",
+		"missing credentials in config", "missingcredentialserror", "no ec2 imds role found", "ec2rolerequesterror",
+		"the credential provider was not enabled", "no providers in chain provided credentials", "credentialsnotloaded",
+		"unable to sign request without credentials", "error retrieving credentials from the instance profile",
+		"unable to get iam security credentials", "static credentials are empty",
+		"you must specify a value for rolearn and rolesessionname", "credentials provider timed out",
+		"the credentials provider was not properly configured", "failed to resolve aws credentials"); i >= 0 {
+		return match{id: NoCredentials, at: i, conf: confHigh,
+			reason: "no provider in the SDK credential chain produced credentials: the IRSA variables (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) are probably not injected and no instance role is reachable"}, true
+	}
+	if i := indexAny(l, "failed to retrieve credentials", "failed to refresh cached credentials",
+		"an error occurred while loading credentials", "lacked valid authentication credentials",
+		"unable to load credentials from any", "unable to load credentials from service endpoint",
+		"failed to load credentials from imds", "credentialsexception", "credentialserror:",
+		"credentialretrievalerror"); i >= 0 {
+		return match{id: NoCredentials, at: i, conf: confMedium,
+			reason: "the SDK failed to obtain credentials and the line names no more specific cause"}, true
+	}
+	if i := strings.Index(l, `the "path" argument must be of type string`); i >= 0 && strings.Contains(l, "received undefined") {
+		return match{id: NoCredentials, at: i, conf: confLow,
+			reason: "an undefined file path usually means the JS SDK's web identity provider ran without AWS_WEB_IDENTITY_TOKEN_FILE set"}, true
+	}
+	return match{}, false
+}
+
+// hasNetNamespace reports whether s names a .NET SDK type such as
+// Amazon.S3.Model.AmazonS3Exception (Java packages are lowercase:
+// com.amazonaws.services.s3).
+func hasNetNamespace(s string) bool {
+	for off := 0; ; {
+		i := strings.Index(s[off:], "Amazon.")
+		if i < 0 {
+			return false
+		}
+		i += off + len("Amazon.")
+		j := i
+		for j < len(s) && isAlnum(s[j]) {
+			j++
+		}
+		if j > i && s[i] >= 'A' && s[i] <= 'Z' && j < len(s) && s[j] == '.' {
+			return true
+		}
+		off = i
+	}
+}
+
+// detectSDK names the AWS SDK or tool visible in s, or "".
+func detectSDK(s string) string {
+	has := func(subs ...string) bool { return containsAny(s, subs...) }
+	switch {
+	case has("software.amazon.awssdk", ".awssdk.services.", "awssdk.core.exception"),
+		has("(Service: ") && has(", Status Code: "):
+		return "aws-sdk-java-v2"
+	case has("com.amazonaws."), has("(Service: ") && has("; Status Code: "):
+		return "aws-sdk-java"
+	case has("botocore", "boto3"):
+		return "boto3"
+	case has("aws-cli", "A client error (", "upload failed: ", "download failed: "), strings.HasPrefix(s, "fatal error: "):
+		return "aws-cli"
+	case has("An error occurred (") && has(") when calling the "):
+		return "boto3"
+	case has("Amazon.Runtime", "Amazon.SecurityToken", "AWSSDK."), hasNetNamespace(s):
+		return "aws-sdk-net"
+	case has("Aws::"):
+		return "aws-sdk-ruby"
+	case has(`Aws\`, "(client): ", "(server): ", "AWS HTTP error", `Error executing "`):
+		return "aws-sdk-php"
+	case has("aws_sdk_", "aws_config", "aws_smithy", "aws-smithy", "dispatch failure", "DispatchFailure",
+		"CredentialsNotLoaded", "an error occurred while loading credentials", "the credential provider was not enabled"):
+		return "aws-sdk-rust"
+	case has("@aws-sdk/", "@smithy/", "CredentialsProviderError", "deserializeAws_", "$metadata", "$fault"):
+		return "aws-sdk-js-v3"
+	case has("aws-sdk/lib", "aws-sdk/clients", "Missing credentials in config", "CredentialsError",
+		"Could not load credentials from any providers", `The "path" argument`):
+		return "aws-sdk-js"
+	case has("operation error ", "https response error StatusCode", "api error ", "get identity: get credentials",
+		"failed to refresh cached credentials", "no EC2 IMDS role found", "failed to resolve service endpoint",
+		"exceeded maximum number of attempts"):
+		return "aws-sdk-go-v2"
+	case has("status code: ") && has("request id: "),
+		has("NoCredentialProviders", "WebIdentityErr", "MissingRegion", "RequestError: send request failed",
+			"CredentialsChainVerboseErrors", "EC2RoleRequestError"):
+		return "aws-sdk-go"
+	}
+	return ""
+}

@@ -1,0 +1,436 @@
+package logclass
+
+import (
+	"bytes"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+)
+
+const (
+	// maxLineBytes bounds one line; longer lines are truncated to it.
+	maxLineBytes = 1 << 20
+	// bufBytes is the size of one read buffer; Scan holds at most
+	// maxWorkers+2 of them, so memory stays flat in the size of the log.
+	bufBytes = 2 * maxLineBytes
+	// minBlockBytes: a block is handed to the prefilter once it holds this
+	// much (or at EOF), so that small reads do not make tiny jobs.
+	minBlockBytes = 1 << 20
+	// readBytes bounds one Read, so that a block is still in the CPU cache
+	// when it is searched.
+	readBytes = 1 << 20
+	// maxWorkers bounds the prefilter goroutines.
+	maxWorkers = 4
+	// sampleBytes of a block are used to pick the prefilter's words.
+	sampleBytes = 256 << 10
+	// resampleBytes: the prefilter's words are picked again after this
+	// much log, in case its content changes.
+	resampleBytes = 64 << 20
+	// maxWalkBack bounds the walk over continuation lines to a record start.
+	maxWalkBack = 1000
+	// maxDedup bounds the findings remembered for one record.
+	maxDedup = 32
+)
+
+// Scan classifies every line read from r and calls emit, in input order and
+// from the calling goroutine, for each finding. It returns the first read
+// error other than io.EOF (findings before it are emitted).
+//
+// A record is a line plus the continuation lines after it (indented lines,
+// "Caused by:", the exception line closing a Python traceback, aws-sdk-go's
+// "caused by:"); Finding.Line is the record's first line. Within a record a
+// repeated finding (a Java message repeated in "Caused by:") is emitted
+// once, and a generic NoCredentials ("failed to retrieve credentials") is
+// dropped when a continuation line names the cause.
+//
+// Scan streams with memory flat in the size of the log: a few 2 MiB
+// buffers; lines longer than 1 MiB are truncated, not an error. Lines are
+// prefiltered 8 bytes at a time without per-line work (see prefilter.go) by
+// up to GOMAXPROCS goroutines, one block of about 1 MiB each. When r has no
+// more data at hand (a short read, as from a live stream), the findings so
+// far are emitted before Scan reads again.
+func (c *Classifier) Scan(r io.Reader, emit func(Finding)) error {
+	workers := max(1, min(runtime.GOMAXPROCS(0), maxWorkers))
+	jobs := make(chan *job, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				j.run(c)
+				close(j.done)
+			}
+		}()
+	}
+	defer func() {
+		close(jobs)
+		wg.Wait()
+	}()
+
+	p := &pipeline{
+		sc:         scanner{c: c, emit: emit},
+		jobs:       jobs,
+		maxPending: workers + 1,
+		maxBufs:    workers + 2,
+	}
+	return p.run(r)
+}
+
+// job is one block of whole lines handed to a worker goroutine, which
+// finds the candidate lines and classifies them.
+type job struct {
+	buf       []byte // the pooled buffer holding data
+	data      []byte
+	pf        *prefilter
+	truncated bool // data is the first maxLineBytes of a longer line
+	found     []lineFinding
+	newlines  int // in data
+	done      chan struct{}
+}
+
+// lineFinding is a finding of the line starting at offset ls of a block,
+// the block's line number rel (from 0); Line is not set yet.
+type lineFinding struct {
+	ls, rel int
+	f       Finding
+}
+
+// run finds and classifies the candidate lines of j.data and counts its
+// lines.
+func (j *job) run(c *Classifier) {
+	pos, rel := 0, 0
+	for _, ls := range j.pf.find(j.data) {
+		le := len(j.data)
+		if e := bytes.IndexByte(j.data[ls:], '\n'); e >= 0 {
+			le = ls + e
+		}
+		ln := j.data[ls:le]
+		truncated := len(ln) > maxLineBytes
+		if truncated {
+			ln = ln[:maxLineBytes]
+		}
+		s := string(bytes.TrimSuffix(ln, []byte{'\r'}))
+		// The prefilter found a keyword in this line; only truncation
+		// may have cut it off.
+		if truncated && !hasKeyword(s) {
+			continue
+		}
+		if f, ok := c.classify(s); ok {
+			rel += bytes.Count(j.data[pos:ls], []byte{'\n'})
+			pos = ls
+			j.found = append(j.found, lineFinding{ls, rel, f})
+		}
+	}
+	j.newlines = rel + bytes.Count(j.data[pos:], []byte{'\n'})
+}
+
+// pipeline reads blocks, hands them to the prefilter goroutines and
+// classifies their candidate lines in order.
+type pipeline struct {
+	sc         scanner
+	jobs       chan<- *job
+	pending    []*job // in input order
+	maxPending int
+	free       [][]byte
+	nbufs      int
+	maxBufs    int
+
+	pf          *prefilter
+	sampled     int // bytes of the sample pf was made from
+	sinceSample int // bytes dispatched since
+}
+
+// run reads r to the end and emits all findings. If emit (or r) panics,
+// the pending blocks are left to the workers, which never call emit.
+func (p *pipeline) run(r io.Reader) error {
+	err := p.read(r)
+	for len(p.pending) > 0 {
+		p.finishOldest()
+	}
+	return err
+}
+
+func (p *pipeline) read(r io.Reader) (err error) {
+	buf := p.getBuf()
+	n := 0
+	skipping := false // discarding the tail of a truncated line
+	empty := 0        // consecutive reads returning nothing
+	for {
+		var m int
+		want := min(len(buf), n+readBytes) - n
+		m, err = r.Read(buf[n : n+want])
+		n += m
+		if m == 0 && err == nil && want > 0 {
+			if empty++; empty >= 100 {
+				err = io.ErrNoProgress
+			}
+		} else {
+			empty = 0
+		}
+		// A short read means the reader has no more data right now (a pipe
+		// or a live stream): hand over what there is and emit its findings
+		// before the next Read, which may block.
+		short := m < want
+		if skipping && n > 0 {
+			k := bytes.IndexByte(buf[:n], '\n')
+			if k < 0 {
+				n = 0
+			} else {
+				n = copy(buf, buf[k+1:n])
+				skipping = false
+			}
+		}
+		if err != nil {
+			if n > 0 && !skipping {
+				p.dispatch(buf, buf[:n], false)
+			} else {
+				p.free = append(p.free, buf)
+			}
+			if err == io.EOF {
+				err = nil
+			}
+			return err
+		}
+		if n < minBlockBytes && !short {
+			continue
+		}
+		if last := bytes.LastIndexByte(buf[:n], '\n'); last >= 0 {
+			next := p.getBuf()
+			rest := copy(next, buf[last+1:n])
+			p.dispatch(buf, buf[:last+1], false)
+			buf, n = next, rest
+			if short {
+				for len(p.pending) > 0 {
+					p.finishOldest()
+				}
+			}
+		} else if n >= maxLineBytes {
+			p.dispatch(buf, buf[:maxLineBytes], true)
+			buf, n = p.getBuf(), 0
+			skipping = true
+		}
+	}
+}
+
+// getBuf returns a free buffer, waiting for the oldest block to be done if
+// all buffers are in use.
+func (p *pipeline) getBuf() []byte {
+	for len(p.free) == 0 && p.nbufs >= p.maxBufs {
+		p.finishOldest()
+	}
+	if k := len(p.free); k > 0 {
+		b := p.free[k-1]
+		p.free = p.free[:k-1]
+		return b
+	}
+	p.nbufs++
+	return make([]byte, bufBytes)
+}
+
+func (p *pipeline) dispatch(buf, data []byte, truncated bool) {
+	// Pick the prefilter's words from the first block, again from a
+	// bigger block if the first was small (a stream), and every
+	// resampleBytes.
+	if p.pf == nil || p.sinceSample >= resampleBytes || p.sampled < sampleBytes && len(data) > 2*p.sampled {
+		p.sampled = min(len(data), sampleBytes)
+		p.pf = newPrefilter(data[:p.sampled])
+		p.sinceSample = 0
+	}
+	p.sinceSample += len(data)
+	for len(p.pending) >= p.maxPending {
+		p.finishOldest()
+	}
+	j := &job{buf: buf, data: data, pf: p.pf, truncated: truncated, done: make(chan struct{})}
+	p.pending = append(p.pending, j)
+	p.jobs <- j
+}
+
+// finishOldest waits for the oldest block's candidates, classifies them and
+// recycles its buffer.
+func (p *pipeline) finishOldest() {
+	j := p.pending[0]
+	p.pending = p.pending[1:]
+	<-j.done
+	p.sc.emitBlock(j.data, j.found, j.newlines)
+	if j.truncated {
+		p.sc.lines++ // the newline ending the truncated line
+		p.sc.prevRec = 0
+	}
+	p.free = append(p.free, j.buf)
+}
+
+// scanner holds the in-order state of a Scan: line numbers, records and
+// de-duplication.
+type scanner struct {
+	c       *Classifier
+	emit    func(Finding)
+	lines   int // lines fully consumed before the current block
+	prevRec int // record start line of the previous block's last line, 0 if unknown
+
+	// memoLs and memoRec: the last line (offset in the current block)
+	// whose record start was computed, and that record start.
+	memoLs, memoRec int
+
+	dedupRec  int      // record start line of dedupKeys and record
+	dedupKeys []string // findings seen in the record
+	record    []Finding
+}
+
+// emitBlock numbers and emits, in order, the findings of the lines of data
+// (whole lines, the last may lack its newline at EOF or when truncated,
+// holding newlines '\n' bytes), and advances the line count past data.
+//
+// Findings of one record are emitted together, repeats dropped; a generic
+// "failed to retrieve credentials" finding is dropped when a continuation
+// line of the same record names the cause (aws-sdk-go prints "caused by:"
+// on a new line).
+func (sc *scanner) emitBlock(data []byte, found []lineFinding, newlines int) {
+	sc.memoLs = -1
+	for _, lf := range found {
+		f := lf.f
+		f.Line = sc.recordStart(data, lf.ls, sc.lines+1+lf.rel)
+		if f.Line != sc.dedupRec {
+			sc.flush()
+			sc.dedupRec = f.Line
+			sc.dedupKeys = sc.dedupKeys[:0]
+		}
+		if !sc.seen(f) {
+			sc.record = append(sc.record, f)
+		}
+	}
+	sc.flush()
+	total := sc.lines + newlines
+	// Carry the record start of the block's last line to the next block.
+	if len(data) > 0 && data[len(data)-1] == '\n' {
+		lastStart := bytes.LastIndexByte(data[:len(data)-1], '\n') + 1
+		sc.prevRec = sc.recordStart(data, lastStart, total)
+	}
+	sc.lines = total
+}
+
+// recordStart returns the line number of the record containing the line
+// that starts at offset ls of data and has number line, walking back over
+// continuation lines. The previous answer in the block is remembered, so
+// the walks of a block cover it at most once.
+func (sc *scanner) recordStart(data []byte, ls, line int) int {
+	cur, n, rec := ls, line, line
+	for steps := 0; ; steps++ {
+		if cur == sc.memoLs {
+			rec = sc.memoRec
+			break
+		}
+		if steps >= maxWalkBack {
+			rec = n
+			break
+		}
+		le := len(data)
+		if e := bytes.IndexByte(data[cur:], '\n'); e >= 0 {
+			le = cur + e
+		}
+		var prev []byte
+		ps := -1
+		if cur > 0 {
+			ps = bytes.LastIndexByte(data[:cur-1], '\n') + 1
+			prev = data[ps : cur-1]
+		}
+		if !isContinuation(data[cur:le], prev) {
+			rec = n
+			break
+		}
+		if cur == 0 {
+			rec = n
+			if sc.prevRec > 0 {
+				rec = sc.prevRec
+			}
+			break
+		}
+		cur = ps
+		n--
+	}
+	sc.memoLs, sc.memoRec = ls, rec
+	return rec
+}
+
+// seen reports whether f repeats a finding already seen in its record,
+// and remembers it otherwise.
+func (sc *scanner) seen(f Finding) bool {
+	key := strings.Join([]string{string(f.ID), f.CallerARN, f.Account, f.Role, f.Session, f.Action, f.Resource}, "\x00")
+	if slices.Contains(sc.dedupKeys, key) {
+		return true
+	}
+	if len(sc.dedupKeys) < maxDedup {
+		sc.dedupKeys = append(sc.dedupKeys, key)
+	}
+	return false
+}
+
+// flush emits the findings held for the current record.
+func (sc *scanner) flush() {
+	specific := false
+	for _, f := range sc.record {
+		specific = specific || !isGeneric(f)
+	}
+	for _, f := range sc.record {
+		if specific && isGeneric(f) {
+			continue
+		}
+		sc.emit(f)
+	}
+	sc.record = sc.record[:0]
+}
+
+// isGeneric reports whether f only says credentials could not be obtained,
+// without the cause.
+func isGeneric(f Finding) bool {
+	return f.ID == NoCredentials && f.Confidence != confHigh
+}
+
+var continuationPrefixes = [][]byte{
+	[]byte("Caused by:"), []byte("caused by:"), []byte("Suppressed:"), []byte("... "),
+	[]byte("Traceback (most recent call last)"), []byte("During handling of the above exception"),
+	[]byte("The above exception was the direct cause"),
+}
+
+// isContinuation reports whether line continues the previous record (prev,
+// nil when unknown): blank or indented lines (stack frames, tracebacks),
+// "Caused by:"-style lines, and an exception line right after an indented
+// one (the last line of a Python traceback, a Java exception after a
+// frame). A Java exception header right after the log line that printed it
+// starts its own record.
+func isContinuation(line, prev []byte) bool {
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
+		return true
+	}
+	for _, p := range continuationPrefixes {
+		if bytes.HasPrefix(line, p) {
+			return true
+		}
+	}
+	// Exception line: a (dotted) identifier ending in Exception, Error or
+	// Throwable, followed by ':' or the end of the line.
+	i := 0
+	for i < len(line) && i < 256 {
+		c := line[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '$' {
+			i++
+			continue
+		}
+		break
+	}
+	if i == 0 || (i < len(line) && line[i] != ':') {
+		return false
+	}
+	id := line[:i]
+	isExc := false
+	for _, suf := range []string{"Exception", "Error", "Throwable"} {
+		if len(id) > len(suf) && bytes.HasSuffix(id, []byte(suf)) {
+			isExc = true
+		}
+	}
+	prev = bytes.TrimSuffix(prev, []byte{'\r'})
+	return isExc && len(prev) > 0 && (prev[0] == ' ' || prev[0] == '\t')
+}

@@ -1,0 +1,193 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+)
+
+// DoctorOptions diagnoses IRSA failures.
+type DoctorOptions struct {
+	*Globals
+	output        *outputFlags
+	allNamespaces bool
+	logsFile      string
+	tail          int64
+
+	target       *irsa.Target
+	namespace    string
+	logsOnly     bool
+	namespaceSet bool
+}
+
+// NewCmdDoctor builds `kubectl irsa doctor`.
+func NewCmdDoctor(g *Globals) *cobra.Command {
+	o := &DoctorOptions{Globals: g, output: newOutputFlags()}
+	cmd := &cobra.Command{
+		Use:   "doctor [SA | pod/NAME | deployment/NAME | statefulset/NAME | daemonset/NAME | job/NAME | cronjob/NAME]",
+		Short: "Explain an IRSA failure (node-role fallback, trust, provider, injection, permissions) with the fix",
+		Long: `Doctor reads logs and live state and says what is wrong with a pod's IAM role, with the command that fixes it.
+
+With a target it checks the ServiceAccount, its pods, the IAM role and OIDC provider, and classifies the
+containers' logs (current and previous), or the --logs-file instead. Without a target it checks every annotated
+ServiceAccount of the namespace (-n) or of all namespaces (-A). With only --logs-file it classifies the log and
+makes no Kubernetes or AWS call.
+
+Exit status: 0 no error found, 1 an error finding, 2 the diagnosis itself could not run.`,
+		Example: `  # The seed's failure: a Job's log says the node role was denied eks:ListClusters
+  kubectl logs job/eks-iam-test -n irsa-sample-ns | kubectl irsa doctor irsa-test -n irsa-sample-ns --logs-file -
+
+  kubectl irsa doctor deployment/web -n shop
+  kubectl irsa doctor -A -o json
+  kubectl irsa doctor --logs-file app.log`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.namespaceSet = cmd.Flags().Changed("namespace")
+			if err := o.Complete(args); err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "check every annotated ServiceAccount in all namespaces")
+	cmd.Flags().StringVar(&o.logsFile, "logs-file", "", "classify this log file (- for stdin) instead of reading the containers' logs")
+	cmd.Flags().Int64Var(&o.tail, "tail", 500, "lines of each container's current and previous log to read")
+	o.output.addFlags(cmd)
+	return cmd
+}
+
+// Complete resolves the target and scope. A logs-only run reads no kubeconfig at all.
+func (o *DoctorOptions) Complete(args []string) error {
+	if err := o.output.validate(); err != nil {
+		return err
+	}
+	if len(args) == 1 && o.allNamespaces {
+		return errors.New("a target and -A do not go together: drop one")
+	}
+	o.logsOnly = len(args) == 0 && o.logsFile != "" && !o.allNamespaces && !o.namespaceSet
+	if o.logsOnly {
+		return nil
+	}
+	if o.logsFile != "" && len(args) == 0 {
+		return errors.New("--logs-file goes with a target or alone, not with a namespace scan")
+	}
+	ns, err := o.Namespace()
+	if err != nil {
+		return err
+	}
+	o.namespace = ns
+	if len(args) == 1 {
+		t, err := irsa.ParseTarget(args[0], ns)
+		if err != nil {
+			return err
+		}
+		o.target = &t
+	}
+	return nil
+}
+
+// Run diagnoses and prints the report; the exit status says whether an error was found.
+func (o *DoctorOptions) Run(ctx context.Context) error {
+	report, err := o.diagnose(ctx)
+	if err != nil {
+		return &ExitError{Code: 2, Err: fmt.Errorf("diagnosis could not run: %w", err)}
+	}
+	if !o.output.human() {
+		if err := o.output.printObject(report, o.Out); err != nil {
+			return &ExitError{Code: 2, Err: err}
+		}
+	} else {
+		printReport(o.Out, report)
+	}
+	if doctor.HasErrors(report.Findings) {
+		return &ExitError{Code: 1}
+	}
+	return nil
+}
+
+func (o *DoctorOptions) diagnose(ctx context.Context) (*irsa.DoctorReport, error) {
+	var logs io.Reader
+	if o.logsFile != "" {
+		name := o.logsFile
+		if name == "-" {
+			logs, name = o.In, "stdin"
+		} else {
+			f, err := os.Open(o.logsFile)
+			if err != nil {
+				return nil, fmt.Errorf("cannot read --logs-file: %w", err)
+			}
+			defer f.Close()
+			logs = f
+		}
+		if o.logsOnly {
+			return irsa.DoctorLogsOnly(logs, name)
+		}
+	}
+	kube, _, err := o.KubeClient()
+	if err != nil {
+		return nil, err
+	}
+	in := &irsa.Inspector{Kube: kube, Cluster: o.ClusterRef()}
+	if cfg, err := o.AWSConfig(ctx); err == nil {
+		aws := irsa.NewAWSClients(cfg)
+		in.IAM, in.EKS = aws.IAMInspect, aws.EKSInspect
+	} else {
+		in.Notes = append(in.Notes, "AWS checks skipped: "+err.Error())
+	}
+	disc := &irsa.IssuerDiscovery{Kube: kube, Cluster: in.Cluster}
+	iss, err := disc.Discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in.Issuer = iss.Issuer
+	switch {
+	case o.target != nil:
+		return in.DoctorTarget(ctx, *o.target, logs, o.tail)
+	case o.allNamespaces:
+		return in.DoctorScope(ctx, "")
+	default:
+		return in.DoctorScope(ctx, o.namespace)
+	}
+}
+
+// printReport prints findings grouped by check, each with its evidence and fix.
+func printReport(w io.Writer, r *irsa.DoctorReport) {
+	fmt.Fprintf(w, "Diagnosed %s (%d checked)\n", r.Scope, len(r.Checked))
+	if len(r.Findings) == 0 {
+		fmt.Fprintln(w, "\nno IRSA problem found")
+	}
+	for _, check := range []string{"logs", "serviceaccount", "pod", "iam", "cluster"} {
+		first := true
+		for _, f := range r.Findings {
+			if f.Check != check {
+				continue
+			}
+			if first {
+				fmt.Fprintf(w, "\n%s\n", check)
+				first = false
+			}
+			fmt.Fprintf(w, "  %-7s %s  %s\n", f.Severity, f.ID, f.Target)
+			fmt.Fprintf(w, "          %s\n", f.Summary)
+			for _, e := range f.Evidence {
+				fmt.Fprintf(w, "          evidence: %s\n", strings.TrimSpace(e))
+			}
+			if f.Fix != "" {
+				fmt.Fprintf(w, "          fix: %s\n", f.Fix)
+			}
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "\nnote: %s", n)
+	}
+	if len(r.Notes) > 0 {
+		fmt.Fprintln(w)
+	}
+}

@@ -1,0 +1,308 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+// TestOptions proves that a ServiceAccount can assume its role.
+type TestOptions struct {
+	*Globals
+	output    *outputFlags
+	timeout   time.Duration
+	inCluster bool
+	image     string
+	keep      bool
+
+	namespace, name string
+	command         []string
+}
+
+// NewCmdTest builds `kubectl irsa test`.
+func NewCmdTest(g *Globals) *cobra.Command {
+	o := &TestOptions{Globals: g, output: newOutputFlags()}
+	cmd := &cobra.Command{
+		Use:   "test SERVICEACCOUNT [-n NAMESPACE] [-- COMMAND [ARGS...]]",
+		Short: "Prove end to end that a ServiceAccount can assume its IAM role",
+		Long: `Test gets a real token for the ServiceAccount from the API server (audience sts.amazonaws.com, or the
+ServiceAccount's eks.amazonaws.com/audience), evaluates the role's trust policy against the token's claims,
+exchanges the token with sts:AssumeRoleWithWebIdentity exactly as the pod's SDK would, and checks the
+credentials with GetCallerIdentity. Nothing is deployed and the token is never printed.
+
+With -- COMMAND, the command runs locally with the role's temporary credentials in its environment and test
+exits with its status. With --in-cluster, a Job runs the AWS CLI as the ServiceAccount instead.`,
+		Example: `  kubectl irsa test irsa-test -n irsa-sample-ns
+  kubectl irsa test irsa-test -n irsa-sample-ns -- aws eks list-clusters
+  kubectl irsa test irsa-test -n irsa-sample-ns --in-cluster`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().DurationVar(&o.timeout, "timeout", 30*time.Second, "how long to retry while IAM propagates a new role (2m for --in-cluster)")
+	cmd.Flags().BoolVar(&o.inCluster, "in-cluster", false, "run a Job with the AWS CLI as the ServiceAccount and judge its logs")
+	cmd.Flags().StringVar(&o.image, "image", "amazon/aws-cli:latest", "image of the --in-cluster Job")
+	cmd.Flags().BoolVar(&o.keep, "keep", false, "keep the --in-cluster Job")
+	o.output.addFlags(cmd)
+	return cmd
+}
+
+// Complete splits the ServiceAccount from the command after --.
+func (o *TestOptions) Complete(cmd *cobra.Command, args []string) error {
+	if err := o.output.validate(); err != nil {
+		return err
+	}
+	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
+		o.command = args[dash:]
+		args = args[:dash]
+	}
+	if len(args) != 1 {
+		return errors.New("give exactly one ServiceAccount (and the command after --)")
+	}
+	o.name = args[0]
+	if err := irsa.ValidateServiceAccountName(o.name); err != nil {
+		return err
+	}
+	ns, err := o.Namespace()
+	o.namespace = ns
+	if o.inCluster && !cmd.Flags().Changed("timeout") {
+		o.timeout = 2 * time.Minute
+	}
+	return err
+}
+
+// Run tests and prints the result; a failed verdict exits 1, and with a command, test exits with its status.
+func (o *TestOptions) Run(ctx context.Context) error {
+	kube, _, err := o.KubeClient()
+	if err != nil {
+		return err
+	}
+	if o.inCluster {
+		return o.runInCluster(ctx)
+	}
+	cfg, err := o.AWSConfig(ctx)
+	if err != nil {
+		return err
+	}
+	disc := &irsa.IssuerDiscovery{Kube: kube, Cluster: o.ClusterRef(), TokenNamespace: o.namespace, TokenServiceAccount: o.name}
+	iss, err := disc.Discover(ctx)
+	if err != nil {
+		return err
+	}
+	clients := irsa.NewAWSClients(cfg)
+	tester := &irsa.Tester{Kube: kube, IAM: clients.IAMInspect, STS: sts.NewFromConfig(cfg), Issuer: iss.Issuer, Cluster: o.ClusterRef()}
+	if f, ok := o.ErrOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		tester.Progress = func(attempt int, elapsed time.Duration, err error) {
+			fmt.Fprintf(o.ErrOut, "\rwaiting for IAM to accept the role (attempt %d, %s): %v ", attempt, elapsed.Round(time.Second), irsa.AWSError(err))
+		}
+	}
+	res, err := tester.Test(ctx, o.namespace, o.name, o.timeout)
+	if err != nil {
+		return err
+	}
+	if tester.Progress != nil && res.Attempts > 1 {
+		fmt.Fprintln(o.ErrOut)
+	}
+	out := o.Out
+	if len(o.command) > 0 {
+		out = o.ErrOut // the command owns stdout
+	}
+	if !o.output.human() {
+		if err := o.output.printObject(res, out); err != nil {
+			return err
+		}
+	} else {
+		printTestResult(out, res)
+	}
+	if res.Verdict != irsa.VerdictPass {
+		for _, f := range res.Findings {
+			if f.Fix != "" {
+				return &ExitError{Code: 1, Err: fmt.Errorf("%s: %s (fix: %s)", f.ID, f.Summary, f.Fix)}
+			}
+		}
+		return &ExitError{Code: 1, Err: errors.New(res.Reason)}
+	}
+	if len(o.command) > 0 {
+		return o.runCommand(ctx, res, cfg.Region)
+	}
+	return nil
+}
+
+// runCommand runs the command with the role's temporary credentials, as the pod's SDK would have them.
+func (o *TestOptions) runCommand(ctx context.Context, res *irsa.TestResult, region string) error {
+	creds := res.Credentials()
+	cmd := exec.CommandContext(ctx, o.command[0], o.command[1:]...)
+	var env []string
+	for _, kv := range os.Environ() {
+		key, _, _ := strings.Cut(kv, "=")
+		switch key {
+		case "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
+			"AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_REGION", "AWS_DEFAULT_REGION":
+			continue
+		}
+		env = append(env, kv)
+	}
+	cmd.Env = append(env,
+		"AWS_ACCESS_KEY_ID="+creds.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey,
+		"AWS_SESSION_TOKEN="+creds.SessionToken,
+		"AWS_REGION="+region, "AWS_DEFAULT_REGION="+region,
+	)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.In, o.Out, o.ErrOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return &ExitError{Code: exit.ExitCode()}
+	case err != nil:
+		return fmt.Errorf("cannot run %s: %w", o.command[0], err)
+	}
+	return nil
+}
+
+// printTestResult shows each step: token claims, each trust condition, STS, the assumed role.
+func printTestResult(w io.Writer, r *irsa.TestResult) {
+	fmt.Fprintf(w, "ServiceAccount %s/%s -> role %s\n", r.ServiceAccount.Namespace, r.ServiceAccount.Name, orNone(r.RoleARN))
+	if r.Token != nil {
+		fmt.Fprintf(w, "token (not shown): iss=%s sub=%s aud=%s\n", r.Token.Issuer, r.Token.Subject, strings.Join(r.Token.Audience, ","))
+	}
+	if r.Trust != nil {
+		fmt.Fprintln(w, "trust policy, evaluated locally against the token:")
+		for _, st := range relevantStatements(r.Trust) {
+			fmt.Fprintf(w, "  statement %d (%s):\n", st.Index, st.Effect)
+			fmt.Fprintf(w, "    %s principal names the cluster's OIDC provider\n", mark(st.PrincipalMatch))
+			fmt.Fprintf(w, "    %s action covers %s\n", mark(st.ActionMatch), trust.ActionAssumeRoleWithWebIdentity)
+			for _, c := range st.Conditions {
+				fmt.Fprintf(w, "    %s %s %s: expects %s, token has %q\n", mark(c.Pass), c.Operator, c.Key, strings.Join(c.Expected, " | "), c.Actual)
+			}
+		}
+		if len(r.Trust.Statements) == 0 {
+			fmt.Fprintln(w, "  the trust policy has no statement")
+		}
+	}
+	if r.STS != "" {
+		fmt.Fprintf(w, "sts:AssumeRoleWithWebIdentity: %s", r.STS)
+		if r.Attempts > 1 {
+			fmt.Fprintf(w, " (after %d attempts)", r.Attempts)
+		}
+		fmt.Fprintln(w)
+	}
+	if r.AssumedRoleARN != "" {
+		fmt.Fprintf(w, "assumed: %s", r.AssumedRoleARN)
+		if r.Expiration != nil {
+			fmt.Fprintf(w, " (credentials expire %s)", r.Expiration.UTC().Format(time.RFC3339))
+		}
+		fmt.Fprintln(w)
+	}
+	for _, f := range r.Findings {
+		fmt.Fprintf(w, "%s %s: %s\n", f.Severity, f.ID, f.Summary)
+		for _, e := range f.Evidence {
+			fmt.Fprintf(w, "  evidence: %s\n", e)
+		}
+		if f.Fix != "" {
+			fmt.Fprintf(w, "  fix: %s\n", f.Fix)
+		}
+	}
+	if r.Verdict == irsa.VerdictPass {
+		fmt.Fprintln(w, "PASS")
+	} else {
+		fmt.Fprintf(w, "FAIL: %s\n", r.Reason)
+	}
+}
+
+// relevantStatements are the statements that match, else those naming the provider, else all.
+func relevantStatements(ev *trust.Evaluation) []trust.StatementResult {
+	var matching, naming []trust.StatementResult
+	for _, s := range ev.Statements {
+		if s.Matches {
+			matching = append(matching, s)
+		}
+		if s.PrincipalMatch {
+			naming = append(naming, s)
+		}
+	}
+	switch {
+	case len(matching) > 0:
+		return matching
+	case len(naming) > 0:
+		return naming
+	}
+	return ev.Statements
+}
+
+func mark(ok bool) string {
+	if ok {
+		return "ok  "
+	}
+	return "FAIL"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// runInCluster runs the AWS CLI in a Job as the ServiceAccount and judges its logs.
+func (o *TestOptions) runInCluster(ctx context.Context) error {
+	kube, _, err := o.KubeClient()
+	if err != nil {
+		return err
+	}
+	sa, err := kube.CoreV1().ServiceAccounts(o.namespace).Get(ctx, o.name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("read serviceaccount %s/%s: %w", o.namespace, o.name, err)
+	}
+	role, err := irsa.ParseRoleARN(strings.TrimSpace(sa.Annotations[irsa.RoleARNAnnotation]))
+	if err != nil {
+		return fmt.Errorf("serviceaccount %s/%s has no valid %s annotation: run kubectl irsa link %s -n %s first", o.namespace, o.name, irsa.RoleARNAnnotation, o.name, o.namespace)
+	}
+	run := &irsa.InClusterTest{Kube: kube, Job: irsa.BuildTestJob(o.namespace, o.name, o.image, o.command, time.Now()), Keep: o.keep}
+	if f, ok := o.ErrOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		run.Progress = func(elapsed time.Duration, phase string) {
+			fmt.Fprintf(o.ErrOut, "\rwaiting for Job %s (%s, %s) ", run.Job.Name, phase, elapsed.Round(time.Second))
+		}
+	}
+	logs, err := run.Run(ctx, o.timeout)
+	if run.Progress != nil {
+		fmt.Fprintln(o.ErrOut)
+	}
+	if err != nil {
+		return err
+	}
+	verdict, assumed, findings := irsa.JudgeJobLogs(logs, role.Name)
+	res := &irsa.TestResult{TypeMeta: metav1.TypeMeta{APIVersion: irsa.APIVersion, Kind: "TestResult"}, RoleARN: role.ARN, AssumedRoleARN: assumed, Verdict: verdict, Findings: findings,
+		ServiceAccount: irsa.ServiceAccountRef{Namespace: o.namespace, Name: o.name, Subject: trust.Subject(o.namespace, o.name)}}
+	if verdict != irsa.VerdictPass {
+		res.Reason = "the in-cluster Job did not run as " + role.ARN
+	}
+	if !o.output.human() {
+		if err := o.output.printObject(res, o.Out); err != nil {
+			return err
+		}
+	} else {
+		printTestResult(o.Out, res)
+	}
+	if verdict != irsa.VerdictPass {
+		return &ExitError{Code: 1, Err: errors.New(res.Reason + ": run kubectl irsa doctor " + o.name + " -n " + o.namespace)}
+	}
+	return nil
+}

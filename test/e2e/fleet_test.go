@@ -1,0 +1,92 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+)
+
+// TestList shows linked ServiceAccounts and their roles, and leaves out those without one.
+func TestList(t *testing.T) {
+	ns := "fleet-list"
+	createNamespace(t, ns)
+	createServiceAccount(t, ns, "linked", nil)
+	createServiceAccount(t, ns, "plain", nil)
+	createServiceAccount(t, ns, "ghost", map[string]string{irsa.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/does-not-exist"})
+	mustSucceed(t, irsaCmd(t, "link", "linked", "-n", ns, "--role-name", "fleet-list-role"))
+
+	r := mustSucceed(t, irsaCmd(t, "list", "-n", ns, "-o", "json"))
+	var res irsa.ListResult
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]irsa.ListItem{}
+	for _, it := range res.Items {
+		rows[it.ServiceAccount] = it
+	}
+	if _, ok := rows["plain"]; ok || len(rows) != 2 {
+		t.Errorf("rows = %+v", res.Items)
+	}
+	if l := rows["linked"]; l.RoleName != "fleet-list-role" || l.RoleExists != "yes" || l.TrustAdmits != "yes" {
+		t.Errorf("linked row = %+v", l)
+	}
+	if g := rows["ghost"]; g.RoleExists != "no" || g.TrustAdmits != "no" {
+		t.Errorf("ghost row = %+v", g)
+	}
+	r = mustSucceed(t, irsaCmd(t, "list", "-n", ns, "-o", "wide"))
+	if !strings.Contains(r.stdout, "ROLE ARN") || !strings.Contains(r.stdout, "arn:aws:iam::"+account+":role/fleet-list-role") {
+		t.Errorf("wide output:\n%s", r.stdout)
+	}
+}
+
+// TestAudit flags a cluster-wide StringLike trust, a missing aud and a dangling subject, and exits 1.
+func TestAudit(t *testing.T) {
+	ns := "fleet-audit"
+	createNamespace(t, ns)
+	hp := provider().HostPath
+	fed := `"Principal":{"Federated":"` + provider().ARN + `"},"Action":"sts:AssumeRoleWithWebIdentity"`
+	create := func(name, condition string) {
+		doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` + fed + `,"Condition":` + condition + `}]}`
+		if _, err := iamClient.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(doc)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create("audit-wildcard", `{"StringLike":{"`+hp+`:sub":"system:serviceaccount:*"},"StringEquals":{"`+hp+`:aud":"sts.amazonaws.com"}}`)
+	create("audit-noaud", `{"StringEquals":{"`+hp+`:sub":"system:serviceaccount:`+ns+`:app"}}`)
+	create("audit-dangling", `{"StringEquals":{"`+hp+`:sub":"system:serviceaccount:`+ns+`:not-created-yet","`+hp+`:aud":"sts.amazonaws.com"}}`)
+	createServiceAccount(t, ns, "app", map[string]string{irsa.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/audit-noaud"})
+
+	counter.Reset()
+	r := irsaCmd(t, "audit", "-A", "-o", "json")
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1: %s", r.code, r)
+	}
+	if w := counter.Writes(); len(w) != 0 {
+		t.Errorf("audit wrote %v", w)
+	}
+	var rep irsa.AuditReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"WildcardSubject": "role/audit-wildcard", "MissingAudience": "role/audit-noaud", "DanglingSubject": "role/audit-dangling"}
+	for id, target := range want {
+		found := false
+		for _, f := range rep.Findings {
+			if f.ID == id && f.Target == target {
+				found = true
+				if id == "WildcardSubject" && f.Severity != "high" {
+					t.Errorf("cluster-wide wildcard is %s, want high", f.Severity)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("missing %s on %s: %+v", id, target, rep.Findings)
+		}
+	}
+}
