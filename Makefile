@@ -54,9 +54,10 @@ demo: control-plane build
 sandbox: control-plane build
 	$(GO) run ./hack/sandbox
 
-## bench: AWS call counts of link, and Go benchmarks
+## bench: request counts and wall time in the sandbox, log-scan throughput against grep, Go benchmarks
 bench: control-plane build
-	./bench/awscalls.sh
+	$(GO) run ./bench/sandbox -plugin bin/kubectl-irsa
+	./bench/logs.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 
 clean:

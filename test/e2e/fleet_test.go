@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -88,5 +89,43 @@ func TestAudit(t *testing.T) {
 		if !found {
 			t.Errorf("missing %s on %s: %+v", id, target, rep.Findings)
 		}
+	}
+}
+
+// TestListRequestCounts: a constant number of Kubernetes requests, and one AWS read per distinct role.
+func TestListRequestCounts(t *testing.T) {
+	ns := "fleet-count"
+	createNamespace(t, ns)
+	for i := 0; i < 3; i++ {
+		doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + provider().ARN + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"` + provider().HostPath + `:sub":"system:serviceaccount:fleet-count:*"}}}]}`
+		if _, err := iamClient.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String(fmt.Sprintf("fleet-count-%d", i)), AssumeRolePolicyDocument: aws.String(doc)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 30; i++ {
+		createServiceAccount(t, ns, fmt.Sprintf("sa-%02d", i), map[string]string{irsa.RoleARNAnnotation: fmt.Sprintf("arn:aws:iam::%s:role/fleet-count-%d", account, i%3)})
+	}
+	counter.Reset()
+	r := mustSucceed(t, irsaCmd(t, "list", "-A", "-o", "json", "-v=6"))
+	kubeRequests := strings.Count(r.stderr, `"Response" verb=`)
+	var res irsa.ListResult
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string]bool{}
+	for _, it := range res.Items {
+		roles[it.RoleARN] = true
+	}
+	calls := counter.Calls()
+	t.Logf("list -A: %d ServiceAccounts, %d roles, %d Kubernetes requests, %d AWS calls", len(res.Items), len(roles), kubeRequests, len(calls))
+	if len(res.Items) < 30 || len(roles) < 3 {
+		t.Fatalf("list -A misses the fleet: %d items", len(res.Items))
+	}
+	if kubeRequests > 10 {
+		t.Errorf("%d Kubernetes requests, want at most 10", kubeRequests)
+	}
+	// One GetRole per distinct role, one provider read, one Pod Identity list.
+	if len(calls) > len(roles)+2 {
+		t.Errorf("%d AWS calls for %d distinct roles: %v", len(calls), len(roles), calls)
 	}
 }
