@@ -184,15 +184,20 @@ func annotatedRole(sa ServiceAccount) string {
 }
 
 // audience returns the audience the webhook requests for the SA's token.
-func audience(sa ServiceAccount) string {
-	if a := strings.TrimSpace(sa.Annotations[AudienceAnnotation]); a != "" {
+func audience(sa ServiceAccount) string { return Audience(sa.Annotations) }
+
+// Audience is the audience the pod identity webhook requests for a ServiceAccount with these annotations:
+// eks.amazonaws.com/audience, else sts.amazonaws.com.
+func Audience(annotations map[string]string) string {
+	if a := strings.TrimSpace(annotations[AudienceAnnotation]); a != "" {
 		return a
 	}
 	return DefaultAudience
 }
 
-// deniedActions lists the actions logs show denied, in order, without duplicates.
-func deniedActions(logs []logclass.Finding) []string {
+// DeniedActions lists the actions logs show denied (other than the web identity exchange itself), in order,
+// without duplicates.
+func DeniedActions(logs []logclass.Finding) []string {
 	var out []string
 	for _, f := range logs {
 		if f.Action != "" && !strings.EqualFold(f.Action, trust.ActionAssumeRoleWithWebIdentity) && !slices.Contains(out, f.Action) {
@@ -211,7 +216,7 @@ func linkCommand(s Subject, role string) string {
 	case role != "":
 		cmd += " --role-name " + role
 	}
-	if acts := deniedActions(s.Logs); len(acts) > 0 {
+	if acts := DeniedActions(s.Logs); len(acts) > 0 {
 		cmd += " --allow " + strings.Join(acts, ",")
 	}
 	return cmd

@@ -404,7 +404,7 @@ func looksLikeOIDCKey(key string) bool {
 func permissionRules(s Subject, roleTarget string) []Finding {
 	r := s.Role
 	var out []Finding
-	for _, action := range deniedActions(s.Logs) {
+	for _, action := range DeniedActions(s.Logs) {
 		allowed, how := false, ""
 		if decision, ok := r.Simulated[action]; ok {
 			allowed, how = decision, "decided by iam:SimulatePrincipalPolicy"

@@ -94,7 +94,7 @@ func (t *Tester) Test(ctx context.Context, namespace, name string, timeout time.
 	}
 	in := &Inspector{Kube: t.Kube, IAM: t.IAM, Issuer: t.Issuer, Cluster: t.Cluster}
 	subject := in.Subject(ctx, sa, namespace, name, nil, nil, nil)
-	res.ServiceAccount.Audience = doctorAudience(sa.Annotations)
+	res.ServiceAccount.Audience = doctor.Audience(sa.Annotations)
 	res.RoleARN = strings.TrimSpace(sa.Annotations[RoleARNAnnotation])
 	findings := doctor.Diagnose(doctor.Cluster{Issuer: t.Issuer}, subject)
 	if res.RoleARN == "" || subject.Role == nil || !subject.Role.Found {
@@ -199,13 +199,6 @@ func retryable(err error) bool {
 		}
 	}
 	return false
-}
-
-func doctorAudience(ann map[string]string) string {
-	if a := strings.TrimSpace(ann[AudienceAnnotation]); a != "" {
-		return a
-	}
-	return trust.DefaultAudience
 }
 
 func firstSummary(fs []doctor.Finding) string {

@@ -149,7 +149,7 @@ func (in *Inspector) listItem(ns, name, source, roleARN string, annotations map[
 		item.TrustAdmits = "n/a"
 		return item
 	}
-	ev := role.Trust.Evaluate(trust.Claims{ProviderARN: provider.ARN, HostPath: provider.HostPath, Subject: trust.Subject(ns, name), Audience: doctorAudience(annotations)})
+	ev := role.Trust.Evaluate(trust.Claims{ProviderARN: provider.ARN, HostPath: provider.HostPath, Subject: trust.Subject(ns, name), Audience: doctor.Audience(annotations)})
 	item.TrustAdmits = map[bool]string{true: "yes", false: "no"}[ev.Allowed]
 	return item
 }

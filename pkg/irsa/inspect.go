@@ -191,21 +191,11 @@ func (in *Inspector) Subject(ctx context.Context, sa *corev1.ServiceAccount, nam
 		return s
 	}
 	needPolicies := slices.ContainsFunc(logs, func(f logclass.Finding) bool { return f.Action != "" })
-	s.Role = in.role(ctx, role, needPolicies, deniedActionsOf(logs))
+	s.Role = in.role(ctx, role, needPolicies, doctor.DeniedActions(logs))
 	if s.Role.Found {
 		s.Provider = in.provider(ctx, role.Partition, role.Account)
 	}
 	return s
-}
-
-func deniedActionsOf(logs []logclass.Finding) []string {
-	var out []string
-	for _, f := range logs {
-		if f.Action != "" && !slices.Contains(out, f.Action) && !strings.EqualFold(f.Action, trust.ActionAssumeRoleWithWebIdentity) {
-			out = append(out, f.Action)
-		}
-	}
-	return out
 }
 
 // podOwner names the workload that owns a pod, as kubectl rollout takes it.

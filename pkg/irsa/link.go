@@ -90,7 +90,7 @@ func (r *LinkRequest) Validate() error {
 		return err
 	}
 	for _, a := range r.AttachPolicyARNs {
-		if err := validatePolicyARN(a); err != nil {
+		if err := ValidatePolicyARN(a); err != nil {
 			return err
 		}
 	}
@@ -220,12 +220,7 @@ func (l *Linker) Apply(ctx context.Context, p *LinkPlan) (*Result, error) {
 		return res, l.followUp(ctx, p, res)
 	}
 	undo := &Undo{}
-	fail := func(err error) (*Result, error) {
-		err = undo.Rollback(context.WithoutCancel(ctx), err)
-		markAll(res, StatusDone, StatusRolledBack)
-		markAll(res, StatusPlanned, StatusFailed)
-		return res, err
-	}
+	fail := func(err error) (*Result, error) { return undo.fail(ctx, res, err) }
 	step := 0
 	done := func() {
 		for step < len(res.Actions) && res.Actions[step].Status != StatusPlanned {

@@ -95,8 +95,8 @@ func DefaultRoleName(cluster, namespace, serviceAccount string) string {
 	return strings.TrimRight(name[:MaxRoleNameLength-len(suffix)], "-") + suffix
 }
 
-// validatePolicyARN checks arn:PARTITION:iam::(aws|ACCOUNT):policy/[PATH/]NAME.
-func validatePolicyARN(s string) error {
+// ValidatePolicyARN checks arn:PARTITION:iam::(aws|ACCOUNT):policy/[PATH/]NAME.
+func ValidatePolicyARN(s string) error {
 	a, err := arn.Parse(s)
 	if err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "policy/") || (a.AccountID != "aws" && !accountRE.MatchString(a.AccountID)) {
 		return fmt.Errorf("invalid policy ARN %q in --attach-policy-arn: want arn:aws:iam::aws:policy/NAME or arn:aws:iam::123456789012:policy/NAME", s)

@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 )
 
 // serviceAccountState is a ServiceAccount as found before any change.
@@ -26,7 +28,7 @@ type serviceAccountState struct {
 // readServiceAccount checks the namespace and reads the ServiceAccount; a missing ServiceAccount is an error
 // unless create is set.
 func readServiceAccount(ctx context.Context, kube kubernetes.Interface, namespace, name string, create bool) (serviceAccountState, error) {
-	st := serviceAccountState{Namespace: namespace, Name: name, Audience: "sts.amazonaws.com"}
+	st := serviceAccountState{Namespace: namespace, Name: name, Audience: doctor.DefaultAudience}
 	if _, err := kube.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{}); err != nil {
 		if apierrors.IsNotFound(err) {
 			return st, fmt.Errorf("namespace %q not found: create it (kubectl create namespace %s) or pick another with -n", namespace, namespace)
@@ -45,9 +47,7 @@ func readServiceAccount(ctx context.Context, kube kubernetes.Interface, namespac
 	}
 	st.Exists = true
 	st.RoleARN = sa.Annotations[RoleARNAnnotation]
-	if aud := sa.Annotations[AudienceAnnotation]; aud != "" {
-		st.Audience = aud
-	}
+	st.Audience = doctor.Audience(sa.Annotations)
 	return st, nil
 }
 

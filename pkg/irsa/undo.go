@@ -42,3 +42,12 @@ func (u *Undo) Rollback(ctx context.Context, cause error) error {
 	}
 	return fmt.Errorf("%w; rolled back: %s", cause, strings.Join(done, ", "))
 }
+
+// fail rolls back every write of the run and marks the result: what was done is rolled back, what was still
+// planned failed.
+func (u *Undo) fail(ctx context.Context, res *Result, cause error) (*Result, error) {
+	err := u.Rollback(context.WithoutCancel(ctx), cause)
+	markAll(res, StatusDone, StatusRolledBack)
+	markAll(res, StatusPlanned, StatusFailed)
+	return res, err
+}

@@ -95,12 +95,7 @@ func (l *Linker) Unlink(ctx context.Context, req UnlinkRequest) (*Result, error)
 	}
 
 	undo := &Undo{}
-	fail := func(err error) (*Result, error) {
-		err = undo.Rollback(context.WithoutCancel(ctx), err)
-		markAll(res, StatusDone, StatusRolledBack)
-		markAll(res, StatusPlanned, StatusFailed)
-		return res, err
-	}
+	fail := func(err error) (*Result, error) { return undo.fail(ctx, res, err) }
 	next := 0
 	if removed && !deleteRole {
 		if _, err := l.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role.Name), PolicyDocument: aws.String(newTrust.String())}); err != nil {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+
+	"github.com/spf13/pflag"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
 )
@@ -77,4 +80,35 @@ func splitNamespaced(s string) (string, string, error) {
 		}
 	}
 	return "", "", fmt.Errorf("%q is not NAMESPACE/NAME", s)
+}
+
+// permissionFlags are the flags that grant a role permissions, shared by link and role create.
+type permissionFlags struct {
+	actions    []string
+	attach     []string
+	policyFile string
+}
+
+func (p *permissionFlags) addFlags(f *pflag.FlagSet) {
+	f.StringSliceVar(&p.actions, "allow", nil, "actions to allow in the role's inline policy kubectl-irsa, as service:Action (comma-separated)")
+	f.StringArrayVar(&p.attach, "attach-policy-arn", nil, "managed policy to attach (repeatable)")
+	f.StringVar(&p.policyFile, "policy-file", "", "JSON policy document to write as the role's inline policy kubectl-irsa")
+}
+
+// read validates the actions and policy ARNs and reads the policy file.
+func (p *permissionFlags) read() (actions []string, policyFile []byte, err error) {
+	if actions, err = irsa.ParseActions(p.actions); err != nil {
+		return nil, nil, err
+	}
+	for _, a := range p.attach {
+		if err := irsa.ValidatePolicyARN(a); err != nil {
+			return nil, nil, err
+		}
+	}
+	if p.policyFile != "" {
+		if policyFile, err = os.ReadFile(p.policyFile); err != nil {
+			return nil, nil, fmt.Errorf("cannot read --policy-file: %w", err)
+		}
+	}
+	return actions, policyFile, nil
 }

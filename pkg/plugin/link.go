@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -14,9 +13,9 @@ import (
 // LinkOptions links a ServiceAccount to an IAM role in one idempotent step.
 type LinkOptions struct {
 	*Globals
-	output     *outputFlags
-	policyFile string
-	req        irsa.LinkRequest
+	output *outputFlags
+	perms  permissionFlags
+	req    irsa.LinkRequest
 }
 
 // NewCmdLink builds `kubectl irsa link`.
@@ -51,9 +50,7 @@ a failed step rolls back what this run changed. Running it again changes nothing
 	f := cmd.Flags()
 	f.StringVar(&o.req.RoleName, "role-name", "", "IAM role to create or merge into (default: irsa-CLUSTER-NAMESPACE-SA)")
 	f.StringVar(&o.req.RoleARN, "role-arn", "", "existing IAM role to merge into, by ARN")
-	f.StringSliceVar(&o.req.Actions, "allow", nil, "actions to allow in the role's inline policy kubectl-irsa, as service:Action (comma-separated)")
-	f.StringArrayVar(&o.req.AttachPolicyARNs, "attach-policy-arn", nil, "managed policy to attach (repeatable)")
-	f.StringVar(&o.policyFile, "policy-file", "", "JSON policy document to write as the role's inline policy kubectl-irsa")
+	o.perms.addFlags(f)
 	f.BoolVar(&o.req.CreateServiceAccount, "create-service-account", false, "create the ServiceAccount when it does not exist")
 	f.BoolVar(&o.req.Overwrite, "overwrite", false, "replace a different existing role annotation")
 	f.BoolVar(&o.req.Restart, "restart", false, "roll the Deployments, StatefulSets and DaemonSets using the ServiceAccount")
@@ -72,14 +69,9 @@ func (o *LinkOptions) Complete(args []string) error {
 		return err
 	}
 	o.req.Namespace = ns
-	if o.policyFile != "" {
-		b, err := os.ReadFile(o.policyFile)
-		if err != nil {
-			return fmt.Errorf("cannot read --policy-file: %w", err)
-		}
-		o.req.PolicyFile = b
-	}
-	return nil
+	o.req.AttachPolicyARNs = o.perms.attach
+	o.req.Actions, o.req.PolicyFile, err = o.perms.read()
+	return err
 }
 
 // Validate checks flags and arguments before any call.

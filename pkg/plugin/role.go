@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -29,9 +28,7 @@ type RoleCreateOptions struct {
 	output          *outputFlags
 	name            string
 	serviceAccounts []string
-	actions         []string
-	attach          []string
-	policyFile      string
+	perms           permissionFlags
 	dryRun          bool
 	sizeLimit       int
 
@@ -63,9 +60,7 @@ statements. With -o terraform or -o cloudformation it prints infrastructure code
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&o.serviceAccounts, "service-account", nil, "ServiceAccounts to trust, as NAMESPACE/NAME (comma-separated, required)")
-	f.StringSliceVar(&o.actions, "allow", nil, "actions to allow in the inline policy kubectl-irsa, as service:Action")
-	f.StringArrayVar(&o.attach, "attach-policy-arn", nil, "managed policy to attach (repeatable)")
-	f.StringVar(&o.policyFile, "policy-file", "", "JSON policy document to write as the inline policy kubectl-irsa")
+	o.perms.addFlags(f)
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan and write nothing")
 	f.IntVar(&o.sizeLimit, "trust-size-limit", trust.DefaultSizeLimit, "IAM trust policy size quota of the account")
 	_ = cmd.MarkFlagRequired("service-account")
@@ -89,15 +84,7 @@ func (o *RoleCreateOptions) Complete(args []string) error {
 		}
 		o.subjects = append(o.subjects, trust.Subject(ns, name))
 	}
-	var file []byte
-	if o.policyFile != "" {
-		b, err := os.ReadFile(o.policyFile)
-		if err != nil {
-			return fmt.Errorf("cannot read --policy-file: %w", err)
-		}
-		file = b
-	}
-	actions, err := irsa.ParseActions(o.actions)
+	actions, file, err := o.perms.read()
 	if err != nil {
 		return err
 	}
@@ -105,16 +92,12 @@ func (o *RoleCreateOptions) Complete(args []string) error {
 	return err
 }
 
-// Validate checks the role name, policy ARNs and output format.
+// Validate checks the role name and output format.
 func (o *RoleCreateOptions) Validate() error {
 	if err := o.output.validate(); err != nil {
 		return err
 	}
-	if err := irsa.ValidateRoleName(o.name); err != nil {
-		return err
-	}
-	req := irsa.LinkRequest{Namespace: "x", ServiceAccount: "x", AttachPolicyARNs: o.attach}
-	return req.Validate()
+	return irsa.ValidateRoleName(o.name)
 }
 
 // Run creates the role, or renders it.
@@ -135,7 +118,7 @@ func (o *RoleCreateOptions) Run(ctx context.Context) error {
 	provider := trust.NewProvider(caller.Partition, caller.Account, l.Issuer)
 	spec := irsa.RoleSpec{
 		Name: o.name, Provider: provider, Audience: trust.DefaultAudience, Subjects: o.subjects,
-		Policy: o.policy, AttachPolicyARNs: o.attach, TrustSizeLimit: o.sizeLimit, IssuerHostPath: provider.HostPath,
+		Policy: o.policy, AttachPolicyARNs: o.perms.attach, TrustSizeLimit: o.sizeLimit, IssuerHostPath: provider.HostPath,
 		Description: "IRSA role created by kubectl irsa",
 	}
 	if f := o.output.format(); f == "terraform" || f == "cloudformation" {

@@ -73,6 +73,11 @@ func provider() trust.Provider {
 func TestSeedScenario(t *testing.T) {
 	createNamespace(t, "irsa-sample-ns")
 	createServiceAccount(t, "irsa-sample-ns", "irsa-test", nil)
+	// A fresh account: no OIDC provider yet (an earlier test may have made one; link makes it again).
+	_, err := iamClient.DeleteOpenIDConnectProvider(context.Background(), &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(provider().ARN)})
+	if err != nil && !irsa.IsNotFound(err) {
+		t.Fatal(err)
+	}
 
 	counter.Reset()
 	r := mustSucceed(t, irsaCmd(t, "link", "irsa-test", "-n", "irsa-sample-ns", "--role-name", "irsa-role", "--allow", "eks:ListClusters"))
