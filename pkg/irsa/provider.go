@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha1" //nolint:gosec // IAM OIDC thumbprints are SHA-1 by definition.
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -65,9 +66,15 @@ func CreateProvider(ctx context.Context, client IAMAPI, issuer, audience, thumbp
 type Thumbprinter func(ctx context.Context, issuer string) (string, error)
 
 // TLSThumbprint connects to the issuer and returns the SHA-1 fingerprint of the last certificate the server
-// presents (the top intermediate or root CA), as IAM expects. The host is resolved first, so an issuer that
-// does not resolve fails fast without a connection attempt.
+// presents (the top intermediate or root CA), as IAM expects. The chain must verify against the system roots,
+// so a thumbprint is never taken from a man in the middle. The host is resolved first, so an issuer that does
+// not resolve fails fast without a connection attempt.
 func TLSThumbprint(ctx context.Context, issuer string) (string, error) {
+	return tlsThumbprint(ctx, issuer, nil)
+}
+
+// tlsThumbprint is TLSThumbprint with the roots to verify against (nil: the system's).
+func tlsThumbprint(ctx context.Context, issuer string, roots *x509.CertPool) (string, error) {
 	u, err := url.Parse(issuer)
 	if err != nil || u.Host == "" {
 		return "", fmt.Errorf("issuer %q is not a URL", issuer)
@@ -82,7 +89,7 @@ func TLSThumbprint(ctx context.Context, issuer string) (string, error) {
 	if _, err := net.DefaultResolver.LookupHost(ctx, host); err != nil {
 		return "", fmt.Errorf("issuer host %s does not resolve", host)
 	}
-	dialer := &tls.Dialer{Config: &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}}
+	dialer := &tls.Dialer{Config: &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12, RootCAs: roots}}
 	conn, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
 	if err != nil {
 		return "", fmt.Errorf("issuer %s is not reachable over TLS: %w", issuer, err)
