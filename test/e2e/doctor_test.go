@@ -237,3 +237,28 @@ func TestDoctorIssuerURLPrincipalAndMissingProvider(t *testing.T) {
 		}
 	}
 }
+
+// TestDoctorNodeRoleFromAwsAuth: a denied role that only aws-auth shows to be the nodes' role.
+func TestDoctorNodeRoleFromAwsAuth(t *testing.T) {
+	ns := "doc-awsauth"
+	createNamespace(t, ns)
+	createServiceAccount(t, ns, "app", nil)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "aws-auth", Namespace: "kube-system"}, Data: map[string]string{
+		"mapRoles": "- rolearn: arn:aws:iam::123456789012:role/payments-platform\n  username: system:node:{{EC2PrivateDNSName}}\n  groups:\n    - system:bootstrappers\n    - system:nodes\n",
+	}}
+	if _, err := kube.CoreV1().ConfigMaps("kube-system").Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = kube.CoreV1().ConfigMaps("kube-system").Delete(context.Background(), "aws-auth", metav1.DeleteOptions{}) })
+	log := writeLog(t, "AccessDenied: User: arn:aws:sts::123456789012:assumed-role/payments-platform/1700000000000000000 is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:123456789012:q\n\tstatus code: 403, request id: 1\n")
+
+	// Without the cluster's help the name says nothing: PermissionMissing.
+	only, _ := doctorJSON(t, "--logs-file", log)
+	if !hasFinding(only, "PermissionMissing", "") {
+		t.Errorf("logs only: %v", findingIDs(only))
+	}
+	rep, _ := doctorJSON(t, "app", "-n", ns, "--logs-file", log)
+	if !hasFinding(rep, "NodeRoleFallback", "") || hasFinding(rep, "PermissionMissing", "") {
+		t.Errorf("aws-auth node role not recognised: %v", findingIDs(rep))
+	}
+}
