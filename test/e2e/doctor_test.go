@@ -249,7 +249,9 @@ func TestDoctorNodeRoleFromAwsAuth(t *testing.T) {
 	if _, err := kube.CoreV1().ConfigMaps("kube-system").Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = kube.CoreV1().ConfigMaps("kube-system").Delete(context.Background(), "aws-auth", metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = kube.CoreV1().ConfigMaps("kube-system").Delete(context.Background(), "aws-auth", metav1.DeleteOptions{})
+	})
 	log := writeLog(t, "AccessDenied: User: arn:aws:sts::123456789012:assumed-role/payments-platform/1700000000000000000 is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:123456789012:q\n\tstatus code: 403, request id: 1\n")
 
 	// Without the cluster's help the name says nothing: PermissionMissing.
