@@ -160,6 +160,9 @@ func (l *Linker) Plan(ctx context.Context, req LinkRequest) (*LinkPlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if req.RoleARN != "" && !p.Role.Exists {
+		return nil, fmt.Errorf("role %s does not exist: --role-arn links an existing role; use --role-name %s to create it", req.RoleARN, roleName)
+	}
 	p.RoleARN = p.Role.ARN
 	if p.RoleARN == "" {
 		p.RoleARN = fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, account, roleName)

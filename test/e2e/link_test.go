@@ -353,6 +353,7 @@ func TestBadInputsWriteNothing(t *testing.T) {
 		{"invalid role name", nil, []string{"link", "app", "-n", "bad", "--role-name", "bad/role"}, "invalid IAM role name"},
 		{"role name too long", nil, []string{"link", "app", "-n", "bad", "--role-name", strings.Repeat("r", 65)}, "invalid IAM role name"},
 		{"invalid role ARN", nil, []string{"link", "app", "-n", "bad", "--role-arn", "arn:aws:iam::::role"}, "invalid role ARN"},
+		{"role ARN that does not exist", nil, []string{"link", "app", "-n", "bad", "--role-arn", "arn:aws:iam::" + account + ":role/bad-role"}, "--role-arn links an existing role"},
 		{"both role flags", nil, []string{"link", "app", "-n", "bad", "--role-name", "a", "--role-arn", "arn:aws:iam::" + account + ":role/a"}, "not both"},
 		{"invalid action", nil, []string{"link", "app", "-n", "bad", "--allow", "ListClusters"}, "invalid action"},
 		{"invalid policy file", nil, []string{"link", "app", "-n", "bad", "--policy-file", badPolicy}, "--policy-file"},
