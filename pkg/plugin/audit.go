@@ -85,19 +85,8 @@ func printAudit(w io.Writer, r *irsa.AuditReport) {
 		fmt.Fprintln(w, "\nno finding")
 	}
 	for _, f := range r.Findings {
-		fmt.Fprintf(w, "\n  %-6s %s  %s\n", f.Severity, f.ID, f.Target)
-		fmt.Fprintf(w, "         %s\n", f.Summary)
-		for _, e := range f.Evidence {
-			fmt.Fprintf(w, "         evidence: %s\n", e)
-		}
-		if f.Fix != "" {
-			fmt.Fprintf(w, "         fix: %s\n", f.Fix)
-		}
-	}
-	for _, n := range r.Notes {
-		fmt.Fprintf(w, "\nnote: %s", n)
-	}
-	if len(r.Notes) > 0 {
 		fmt.Fprintln(w)
+		printFinding(w, f)
 	}
+	printNotes(w, r.Notes)
 }

@@ -174,20 +174,31 @@ func printReport(w io.Writer, r *irsa.DoctorReport) {
 				fmt.Fprintf(w, "\n%s\n", check)
 				first = false
 			}
-			fmt.Fprintf(w, "  %-7s %s  %s\n", f.Severity, f.ID, f.Target)
-			fmt.Fprintf(w, "          %s\n", f.Summary)
-			for _, e := range f.Evidence {
-				fmt.Fprintf(w, "          evidence: %s\n", strings.TrimSpace(e))
-			}
-			if f.Fix != "" {
-				fmt.Fprintf(w, "          fix: %s\n", f.Fix)
-			}
+			printFinding(w, f)
 		}
 	}
-	for _, n := range r.Notes {
-		fmt.Fprintf(w, "\nnote: %s", n)
+	printNotes(w, r.Notes)
+}
+
+// printFinding writes one finding of doctor, audit or test: severity, id and target, then its summary,
+// evidence and fix, indented.
+func printFinding(w io.Writer, f doctor.Finding) {
+	fmt.Fprintf(w, "  %-7s %s  %s\n", f.Severity, f.ID, f.Target)
+	fmt.Fprintf(w, "          %s\n", f.Summary)
+	for _, e := range f.Evidence {
+		fmt.Fprintf(w, "          evidence: %s\n", strings.TrimSpace(e))
 	}
-	if len(r.Notes) > 0 {
+	if f.Fix != "" {
+		fmt.Fprintf(w, "          fix: %s\n", f.Fix)
+	}
+}
+
+// printNotes writes the checks that could not run, after a blank line.
+func printNotes(w io.Writer, notes []string) {
+	if len(notes) > 0 {
 		fmt.Fprintln(w)
+	}
+	for _, n := range notes {
+		fmt.Fprintf(w, "note: %s\n", n)
 	}
 }

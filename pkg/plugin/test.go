@@ -212,13 +212,7 @@ func printTestResult(w io.Writer, r *irsa.TestResult) {
 		fmt.Fprintln(w)
 	}
 	for _, f := range r.Findings {
-		fmt.Fprintf(w, "%s %s: %s\n", f.Severity, f.ID, f.Summary)
-		for _, e := range f.Evidence {
-			fmt.Fprintf(w, "  evidence: %s\n", e)
-		}
-		if f.Fix != "" {
-			fmt.Fprintf(w, "  fix: %s\n", f.Fix)
-		}
+		printFinding(w, f)
 	}
 	if r.Verdict == irsa.VerdictPass {
 		fmt.Fprintln(w, "PASS")
