@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -262,5 +263,41 @@ func TestDoctorNodeRoleFromAwsAuth(t *testing.T) {
 	rep, _ := doctorJSON(t, "app", "-n", ns, "--logs-file", log)
 	if !hasFinding(rep, "NodeRoleFallback", "") || hasFinding(rep, "PermissionMissing", "") {
 		t.Errorf("aws-auth node role not recognised: %v", findingIDs(rep))
+	}
+}
+
+// TestDoctorWebhook: WebhookMissing joins PodNotInjected only when no pod identity webhook is installed.
+func TestDoctorWebhook(t *testing.T) {
+	ns := "doc-hook"
+	createNamespace(t, ns)
+	createServiceAccount(t, ns, "app", map[string]string{irsa.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/doc-hook"})
+	createPod(t, ns, "old", corev1.PodSpec{ServiceAccountName: "app", Containers: []corev1.Container{{Name: "c", Image: "busybox"}}})
+	rep, _ := doctorJSON(t, "pod/old", "-n", ns)
+	if !hasFinding(rep, "PodNotInjected", "") || !hasFinding(rep, "WebhookMissing", "") {
+		t.Errorf("without webhook: %v", findingIDs(rep))
+	}
+	// A webhook configuration as EKS installs it; the selector matches no pod, so the API server never calls it.
+	none := admissionregistrationv1.SideEffectClassNone
+	ignore := admissionregistrationv1.Ignore
+	hook := &admissionregistrationv1.MutatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "pod-identity-webhook"},
+		Webhooks: []admissionregistrationv1.MutatingWebhook{{
+			Name:                    "iam-for-pods.amazonaws.com",
+			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: aws.String("https://127.0.0.1:1/mutate")},
+			SideEffects:             &none,
+			FailurePolicy:           &ignore,
+			AdmissionReviewVersions: []string{"v1"},
+			ObjectSelector:          &metav1.LabelSelector{MatchLabels: map[string]string{"never": "matches"}},
+		}},
+	}
+	if _, err := kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(context.Background(), hook, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(context.Background(), hook.Name, metav1.DeleteOptions{})
+	})
+	rep, _ = doctorJSON(t, "pod/old", "-n", ns)
+	if !hasFinding(rep, "PodNotInjected", "") || hasFinding(rep, "WebhookMissing", "") {
+		t.Errorf("with webhook: %v", findingIDs(rep))
 	}
 }

@@ -439,3 +439,23 @@ func TestRoleCreate(t *testing.T) {
 		t.Errorf("bad --service-account: %s", r)
 	}
 }
+
+// TestCustomAudience: the SA's eks.amazonaws.com/audience goes into the trust, and the provider gains it as a
+// client ID.
+func TestCustomAudience(t *testing.T) {
+	createNamespace(t, "aud")
+	createServiceAccount(t, "aud", "app", map[string]string{irsa.AudienceAnnotation: "custom-aud"})
+	r := mustSucceed(t, irsaCmd(t, "link", "app", "-n", "aud", "--role-name", "aud-role"))
+	if !strings.Contains(r.stdout, "custom-aud") {
+		t.Errorf("plan does not mention the audience:\n%s", r.stdout)
+	}
+	doc := roleTrust(t, "aud-role")
+	if !doc.Evaluate(trust.Claims{ProviderARN: provider().ARN, HostPath: provider().HostPath, Subject: "system:serviceaccount:aud:app", Audience: "custom-aud"}).Allowed {
+		t.Errorf("trust does not admit the custom audience: %s", doc)
+	}
+	out, err := iamClient.GetOpenIDConnectProvider(context.Background(), &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(provider().ARN)})
+	if err != nil || !slices.Contains(out.ClientIDList, "custom-aud") {
+		t.Errorf("provider client IDs = %v (%v)", out, err)
+	}
+	mustSucceed(t, irsaCmd(t, "test", "app", "-n", "aud"))
+}
