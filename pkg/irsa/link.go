@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
@@ -241,9 +244,15 @@ func (l *Linker) Apply(ctx context.Context, p *LinkPlan) (*Result, error) {
 		undo.Push("delete OIDC provider "+arn, func(ctx context.Context) error { return DeleteProvider(ctx, l.IAM, arn) })
 		done()
 	} else if p.Provider.MissingClientID != "" {
-		if err := AddClientID(ctx, l.IAM, p.Provider.Provider.ARN, p.Provider.MissingClientID); err != nil {
+		arn, clientID := p.Provider.Provider.ARN, p.Provider.MissingClientID
+		if err := AddClientID(ctx, l.IAM, arn, clientID); err != nil {
 			return fail(err)
 		}
+		undo.Push("remove client ID "+clientID+" from OIDC provider", func(ctx context.Context) error {
+			_, err := l.IAM.RemoveClientIDFromOpenIDConnectProvider(ctx, &iam.RemoveClientIDFromOpenIDConnectProviderInput{
+				OpenIDConnectProviderArn: aws.String(arn), ClientID: aws.String(clientID)})
+			return err
+		})
 		done()
 	}
 	if err := ApplyRole(ctx, l.IAM, p.Role, undo); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -55,6 +56,20 @@ func (f *fakeIAM) DeleteOpenIDConnectProvider(_ context.Context, in *iam.DeleteO
 	f.writes = append(f.writes, "DeleteOpenIDConnectProvider")
 	delete(f.providers, aws.ToString(in.OpenIDConnectProviderArn))
 	return &iam.DeleteOpenIDConnectProviderOutput{}, nil
+}
+
+func (f *fakeIAM) AddClientIDToOpenIDConnectProvider(_ context.Context, in *iam.AddClientIDToOpenIDConnectProviderInput, _ ...func(*iam.Options)) (*iam.AddClientIDToOpenIDConnectProviderOutput, error) {
+	f.writes = append(f.writes, "AddClientIDToOpenIDConnectProvider")
+	arn := aws.ToString(in.OpenIDConnectProviderArn)
+	f.providers[arn] = append(f.providers[arn], aws.ToString(in.ClientID))
+	return &iam.AddClientIDToOpenIDConnectProviderOutput{}, nil
+}
+
+func (f *fakeIAM) RemoveClientIDFromOpenIDConnectProvider(_ context.Context, in *iam.RemoveClientIDFromOpenIDConnectProviderInput, _ ...func(*iam.Options)) (*iam.RemoveClientIDFromOpenIDConnectProviderOutput, error) {
+	f.writes = append(f.writes, "RemoveClientIDFromOpenIDConnectProvider")
+	arn := aws.ToString(in.OpenIDConnectProviderArn)
+	f.providers[arn] = slices.DeleteFunc(f.providers[arn], func(id string) bool { return id == aws.ToString(in.ClientID) })
+	return &iam.RemoveClientIDFromOpenIDConnectProviderOutput{}, nil
 }
 
 func (f *fakeIAM) GetRole(_ context.Context, in *iam.GetRoleInput, _ ...func(*iam.Options)) (*iam.GetRoleOutput, error) {
@@ -233,4 +248,32 @@ func mustCompact(s string) string {
 		panic(err)
 	}
 	return d.String()
+}
+
+// TestLinkCustomAudienceRollsBackClientID: a client ID added to a shared provider is removed again when the
+// run fails.
+func TestLinkCustomAudienceRollsBackClientID(t *testing.T) {
+	f := newFakeIAM()
+	providerARN := "arn:aws:iam::123456789012:oidc-provider/" + trust.HostPath(testIssuer)
+	f.providers[providerARN] = []string{"sts.amazonaws.com"}
+	kube := fakeKube(true)
+	sa, _ := kube.CoreV1().ServiceAccounts("irsa-sample-ns").Get(context.Background(), "irsa-test", metav1.GetOptions{})
+	sa.Annotations = map[string]string{AudienceAnnotation: "custom-aud"}
+	if _, err := kube.CoreV1().ServiceAccounts("irsa-sample-ns").Update(context.Background(), sa, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l := &Linker{Kube: kube, IAM: f, STS: fakeSTS{}, Issuer: testIssuer}
+	plan, err := l.Plan(context.Background(), LinkRequest{Namespace: "irsa-sample-ns", ServiceAccount: "irsa-test", RoleName: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Provider.MissingClientID != "custom-aud" {
+		t.Fatalf("missing client ID = %q", plan.Provider.MissingClientID)
+	}
+	if _, err := l.Apply(context.Background(), plan); err == nil || !strings.Contains(err.Error(), "remove client ID custom-aud") {
+		t.Fatalf("err = %v", err)
+	}
+	if got := f.providers[providerARN]; !slices.Equal(got, []string{"sts.amazonaws.com"}) {
+		t.Errorf("client IDs after rollback = %v", got)
+	}
 }

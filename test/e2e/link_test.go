@@ -445,6 +445,16 @@ func TestRoleCreate(t *testing.T) {
 func TestCustomAudience(t *testing.T) {
 	createNamespace(t, "aud")
 	createServiceAccount(t, "aud", "app", map[string]string{irsa.AudienceAnnotation: "custom-aud"})
+	// moto does not implement AddClientIDToOpenIDConnectProvider (HTTP 500; unit-tested with a fake instead),
+	// so this starts without a provider and link creates it with the custom audience as client ID.
+	_, err := iamClient.DeleteOpenIDConnectProvider(context.Background(), &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(provider().ARN)})
+	if err != nil && !irsa.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = iamClient.DeleteOpenIDConnectProvider(context.Background(), &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(provider().ARN)})
+		mustSucceed(t, irsaCmd(t, "provider", "create"))
+	})
 	r := mustSucceed(t, irsaCmd(t, "link", "app", "-n", "aud", "--role-name", "aud-role"))
 	if !strings.Contains(r.stdout, "custom-aud") {
 		t.Errorf("plan does not mention the audience:\n%s", r.stdout)
