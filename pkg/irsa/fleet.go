@@ -170,11 +170,23 @@ func (in *Inspector) podIdentityAssociations(ctx context.Context, namespace stri
 		in.note("EKS Pod Identity associations not listed: " + AWSError(err).Error())
 		return nil
 	}
-	var list []association
-	for _, a := range out.Associations {
-		// The summary has no role ARN; it is shown as unknown rather than fetched per association.
-		list = append(list, association{namespace: aws.ToString(a.Namespace), serviceAccount: aws.ToString(a.ServiceAccount), roleARN: "(pod identity " + aws.ToString(a.AssociationId) + ")"})
+	// The list summary has no role ARN: describe each association, at most maxInFlight at a time.
+	list := make([]association, len(out.Associations))
+	sem := make(chan struct{}, maxInFlight)
+	var wg sync.WaitGroup
+	for i, a := range out.Associations {
+		list[i] = association{namespace: aws.ToString(a.Namespace), serviceAccount: aws.ToString(a.ServiceAccount), roleARN: "(pod identity " + aws.ToString(a.AssociationId) + ")"}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			d, err := in.EKS.DescribePodIdentityAssociation(ctx, &eks.DescribePodIdentityAssociationInput{ClusterName: aws.String(in.Cluster.Name), AssociationId: a.AssociationId})
+			if err == nil && d.Association != nil && d.Association.RoleArn != nil {
+				list[i].roleARN = aws.ToString(d.Association.RoleArn)
+			}
+		}()
 	}
+	wg.Wait()
 	return list
 }
 
