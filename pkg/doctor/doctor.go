@@ -62,7 +62,7 @@ type Finding struct {
 const (
 	RoleARNAnnotation  = "eks.amazonaws.com/role-arn"
 	AudienceAnnotation = "eks.amazonaws.com/audience"
-	DefaultAudience    = "sts.amazonaws.com"
+	DefaultAudience    = trust.DefaultAudience
 )
 
 // Cluster is cluster-wide state.

@@ -8,15 +8,17 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 )
 
 // APIVersion is the apiVersion of every typed result kubectl irsa prints with -o json|yaml.
 const APIVersion = "irsa.kubectl-irsa.io/v1alpha1"
 
-// Annotation keys the EKS pod identity webhook reads.
+// Annotation keys the EKS pod identity webhook reads (defined once, in the doctor rules).
 const (
-	RoleARNAnnotation  = "eks.amazonaws.com/role-arn"
-	AudienceAnnotation = "eks.amazonaws.com/audience"
+	RoleARNAnnotation  = doctor.RoleARNAnnotation
+	AudienceAnnotation = doctor.AudienceAnnotation
 )
 
 func typeMeta(kind string) metav1.TypeMeta {
