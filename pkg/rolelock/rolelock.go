@@ -1,0 +1,185 @@
+// Package rolelock serialises kubectl irsa's writes to one IAM role among every kubectl irsa run against the same
+// cluster. IAM has no conditional write, so two runs that read, merge and write one trust document at once lose
+// one of the changes; a coordination.k8s.io Lease per role, taken with client-go's leader election, makes the
+// read-merge-write of each run exclusive. Runs against other clusters do not see the lease: the write side
+// therefore also reads its write back and merges again when another writer replaced it.
+package rolelock
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/klog/v2"
+)
+
+// DefaultNamespace holds the leases: one namespace every run against the cluster agrees on.
+const DefaultNamespace = "kube-system"
+
+// Timing of the lease. A run that dies holding it blocks others for at most LeaseDuration.
+const (
+	DefaultLeaseDuration = 15 * time.Second
+	DefaultRenewDeadline = 10 * time.Second
+	DefaultRetryPeriod   = 500 * time.Millisecond
+	DefaultWait          = 2 * time.Minute
+)
+
+// Locker takes per-role leases.
+type Locker struct {
+	Kube kubernetes.Interface
+	// Namespace holds the leases (DefaultNamespace when empty).
+	Namespace string
+	// Identity names this run in the lease's holderIdentity (host, pid and a random suffix when empty).
+	Identity string
+	// Wait bounds how long to wait for a lease another run holds (DefaultWait when zero).
+	Wait time.Duration
+	// LeaseDuration, RenewDeadline and RetryPeriod tune the lease (the defaults when zero).
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+}
+
+// HeldError means the lease stayed with another run for the whole wait.
+type HeldError struct {
+	Role, Holder, Lease string
+	Waited           time.Duration
+}
+
+func (e *HeldError) Error() string {
+	return fmt.Sprintf("role %s is being changed by another kubectl irsa run (%s holds lease %s) and was not released within %s", e.Role, e.Holder, e.Lease, e.Waited)
+}
+
+// AccessError means the lease could not be read or written at all (RBAC, unreachable API server).
+type AccessError struct {
+	Lease string
+	Err   error
+}
+
+func (e *AccessError) Error() string {
+	return fmt.Sprintf("cannot take lease %s: %v", e.Lease, e.Err)
+}
+
+func (e *AccessError) Unwrap() error { return e.Err }
+
+// ErrLost means the lease was lost (not renewed in time) while fn ran; fn's context was cancelled.
+var ErrLost = errors.New("lost the role's lease while writing; re-run to verify the result")
+
+// LeaseName is the lease guarding a role: a hash of its ARN, so every path and account maps to a valid name.
+func LeaseName(roleARN string) string {
+	sum := sha256.Sum256([]byte(roleARN))
+	return "kubectl-irsa-role-" + hex.EncodeToString(sum[:10])
+}
+
+// With runs fn while holding the lease of roleARN, waiting for another run to release it first. fn's context is
+// cancelled if the lease is lost. The lease is released (not deleted) when fn returns.
+func (l *Locker) With(ctx context.Context, roleARN string, fn func(context.Context) error) error {
+	ns, name := l.namespace(), LeaseName(roleARN)
+	leases := l.Kube.CoordinationV1().Leases(ns)
+	// A first read turns RBAC and connection errors into one clear error instead of a silent wait.
+	if _, err := leases.Get(ctx, name, metav1.GetOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return &AccessError{Lease: ns + "/" + name, Err: err}
+	}
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Name: name, Namespace: ns},
+		Client:     l.Kube.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: l.identity()},
+		Labels:     map[string]string{"app.kubernetes.io/managed-by": "kubectl-irsa"},
+	}
+	// Leader election logs through the context's logger: keep it quiet, the caller reports.
+	runCtx, cancel := context.WithCancel(klog.NewContext(ctx, logr.Discard()))
+	defer cancel()
+
+	var (
+		mu       sync.Mutex
+		started  bool
+		timedOut bool
+		fnErr    error
+		fnDone   = make(chan struct{})
+	)
+	wait := l.duration(l.Wait, DefaultWait)
+	timer := time.AfterFunc(wait, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !started {
+			timedOut = true
+			cancel()
+		}
+	})
+	defer timer.Stop()
+
+	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		LeaseDuration:   l.duration(l.LeaseDuration, DefaultLeaseDuration),
+		RenewDeadline:   l.duration(l.RenewDeadline, DefaultRenewDeadline),
+		RetryPeriod:     l.duration(l.RetryPeriod, DefaultRetryPeriod),
+		ReleaseOnCancel: true,
+		Name:            name,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(leadCtx context.Context) {
+				mu.Lock()
+				if timedOut {
+					mu.Unlock()
+					return
+				}
+				started = true
+				mu.Unlock()
+				defer close(fnDone)
+				fnErr = fn(leadCtx)
+				if leadCtx.Err() != nil && runCtx.Err() == nil {
+					fnErr = errors.Join(ErrLost, fnErr)
+				}
+				cancel()
+			},
+			OnStoppedLeading: func() {},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("lease %s/%s: %w", ns, name, err)
+	}
+	elector.Run(runCtx)
+
+	mu.Lock()
+	ran := started
+	mu.Unlock()
+	if !ran {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &HeldError{Role: roleARN, Holder: elector.GetLeader(), Lease: ns + "/" + name, Waited: wait}
+	}
+	<-fnDone
+	return fnErr
+}
+
+func (l *Locker) namespace() string {
+	if l.Namespace != "" {
+		return l.Namespace
+	}
+	return DefaultNamespace
+}
+
+func (l *Locker) identity() string {
+	if l.Identity != "" {
+		return l.Identity
+	}
+	host, _ := os.Hostname()
+	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + rand.String(5)
+}
+
+func (l *Locker) duration(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
