@@ -53,7 +53,7 @@ type Locker struct {
 // HeldError means the lease stayed with another run for the whole wait.
 type HeldError struct {
 	Role, Holder, Lease string
-	Waited           time.Duration
+	Waited              time.Duration
 }
 
 func (e *HeldError) Error() string {
