@@ -113,7 +113,7 @@ func TestAddSubjects(t *testing.T) {
 		{name: "custom audience gets its own statement", provider: provider, audience: "my-aud",
 			start:    New().with(provider, DefaultAudience, subA),
 			subjects: []string{subA}, wantAdded: []string{subA}, wantStatements: 2, wantSubs: []string{subA}},
-		{name: "duplicate subjects in one call", provider: provider, audience: DefaultAudience, start: New().String(),
+		{name: "duplicate subjects in one call", provider: provider, audience: DefaultAudience, start: `{"Statement":[]}`,
 			subjects: []string{subA, subA, subB}, wantAdded: []string{subA, subB}, wantStatements: 1, wantSubs: []string{subA, subB}},
 	}
 	for _, tt := range tests {
