@@ -171,10 +171,19 @@ func (d *Document) Size() int {
 	return n
 }
 
-// CheckSize returns an error naming both numbers when the policy is over limit.
+// SizeError is a trust policy over IAM's size limit; the caller adds how to raise the limit it was given.
+type SizeError struct {
+	Size, Limit int
+}
+
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("the merged trust policy would be %d characters, over IAM's limit of %d (counted without whitespace): put some ServiceAccounts on another role, or raise the account's quota", e.Size, e.Limit)
+}
+
+// CheckSize returns a *SizeError naming both numbers when the policy is over limit.
 func (d *Document) CheckSize(limit int) error {
 	if size := d.Size(); size > limit {
-		return fmt.Errorf("the merged trust policy would be %d characters, over IAM's limit of %d (counted without whitespace): put some ServiceAccounts on another role, or raise the quota and pass --trust-size-limit", size, limit)
+		return &SizeError{Size: size, Limit: limit}
 	}
 	return nil
 }
@@ -270,11 +279,17 @@ func (d *Document) ownIndex(p Provider, audience string) (int, []string, error) 
 // AddSubjectsChecked grants each subject the role through provider p with the given audience. A subject that the
 // policy certainly admits already (Evaluate says Admits) is skipped; the others go into our statement for that
 // provider and audience, created when missing. Foreign statements are never changed. It returns the subjects
-// that changed the document. A hand-edited statement carrying our Sid gives a *ForeignShapeError and no change.
+// that changed the document. When a subject needs our statement but a hand-edited statement carries our Sid, it
+// returns a *ForeignShapeError and changes nothing.
 func (d *Document) AddSubjectsChecked(p Provider, audience string, subjects ...string) ([]string, error) {
 	idx, current, err := d.ownIndex(p, audience)
 	if err != nil {
-		return nil, err
+		for _, sub := range subjects {
+			if d.Evaluate(Claims{ProviderARN: p.ARN, HostPath: p.HostPath, Subject: sub, Audience: audience}).Verdict != Admits {
+				return nil, err
+			}
+		}
+		return nil, nil
 	}
 	var added []string
 	for _, sub := range subjects {
