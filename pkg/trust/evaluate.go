@@ -63,7 +63,7 @@ type Evaluation struct {
 	// Allowed is Verdict == Admits: some Allow statement certainly matches and no Deny statement may.
 	Allowed bool    `json:"allowed"`
 	Verdict Verdict `json:"verdict"`
-	// UnknownKeys are the condition keys (or operators) the verdict CannotTell depends on, sorted.
+	// UnknownKeys are the condition keys (or NotPrincipal) the verdict CannotTell depends on, sorted.
 	UnknownKeys []string          `json:"unknownKeys,omitempty"`
 	Statements  []StatementResult `json:"statements"`
 }

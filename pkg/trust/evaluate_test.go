@@ -163,6 +163,8 @@ func TestEvaluateVerdict(t *testing.T) {
 			`{"Effect":"Deny","NotPrincipal":{"Federated":"` + other.ARN + `"},"Action":"*"}`}, claims, Refuses, nil},
 		{"Deny with NotPrincipal listing the provider does not apply", []string{stmt("Allow", fed, act, exact),
 			`{"Effect":"Deny","NotPrincipal":{"Federated":"` + provider.ARN + `"},"Action":"*"}`}, claims, Admits, nil},
+		{"Allow with NotPrincipal is never a certain grant", []string{`{"Effect":"Allow","NotPrincipal":{"Federated":"` + other.ARN + `"},"Action":"*"}`}, claims, CannotTell, []string{"NotPrincipal"}},
+		{"NotPrincipal null is no NotPrincipal", []string{`{"Effect":"Deny","Principal":{"Federated":"` + other.ARN + `"},"NotPrincipal":null,"Action":"*"}`, stmt("Allow", fed, act, exact)}, claims, Admits, nil},
 		{"policy variables cannot be told", []string{stmt("Allow", fed, act, `{"StringEquals":{"`+hp+`:sub":"${aws:username}"}}`)}, claims, CannotTell, []string{hp + ":sub"}},
 		{"ArnLike on an unknown key", []string{stmt("Allow", fed, act, `{"StringEquals":{`+exactSub+`},"ArnLike":{"aws:SourceArn":"arn:aws:eks:*:*:cluster/*"}}`)}, claims, CannotTell, []string{"aws:SourceArn"}},
 	}

@@ -1,4 +1,5 @@
-// Package trust builds, merges, edits and evaluates IAM role trust policies for IRSA. It does no IO.
+// Package trust builds, merges, edits and evaluates IAM role trust policies for IRSA and EKS Pod Identity. It
+// does no IO.
 //
 // Statements that kubectl irsa did not write are kept byte for byte: a Document holds every statement as raw
 // JSON and only ever rewrites its own (those whose Sid starts with "KubectlIrsa" and that have its exact shape).
