@@ -26,6 +26,10 @@ const (
 	AdminPermissions    = "AdminPermissions"
 	CrossAccountNoIdP   = "CrossAccountNoProvider"
 	AuditUnreadableRole = "RoleUnreadable"
+	// NegatedSubject: an Allow statement's sub condition is negated (StringNotEquals, StringNotLike, ...).
+	NegatedSubject = "NegatedSubject"
+	// PodIdentityNoTagSession: the role is trusted by pods.eks.amazonaws.com but not for sts:TagSession.
+	PodIdentityNoTagSession = "PodIdentityNoTagSession"
 )
 
 // AuditRole is one IAM role under audit.
@@ -78,7 +82,7 @@ func AuditRoleRules(r AuditRole, provider trust.Provider, issuerURL string, exis
 				switch {
 				case strings.EqualFold(key, provider.HostPath+":sub"):
 					hasSub = true
-					if strings.Contains(op, "Like") {
+					if strings.Contains(op, "Like") && !strings.Contains(op, "Not") {
 						for _, v := range values {
 							if trust.HasWildcard(v) {
 								sev := Medium
@@ -111,6 +115,14 @@ func AuditRoleRules(r AuditRole, provider trust.Provider, issuerURL string, exis
 			if !existingSAs[ns+"/"+name] {
 				add(DanglingSubject, Medium, fmt.Sprintf("the trust admits %s, which does not exist: whoever creates it first gets the role", s))
 			}
+		}
+	}
+	for _, n := range r.Trust.NegatedSubjects(provider) {
+		add(NegatedSubject, High, fmt.Sprintf("statement %d admits every ServiceAccount of the cluster except %s (%s on sub)", n.Index, strings.Join(n.Values, ", "), n.Operator))
+	}
+	if r.Trust.TrustsPodIdentity() {
+		if ev := r.Trust.EvaluatePodIdentity(trust.PodIdentityRequest{}); slices.Contains(ev.Missing, trust.ActionTagSession) {
+			add(PodIdentityNoTagSession, Medium, "the role is trusted by "+trust.ServicePodIdentity+" without sts:TagSession: EKS refuses Pod Identity associations to it and sessions cannot carry their tags")
 		}
 	}
 	if len(providers) > 1 && namesUs {
@@ -148,12 +160,14 @@ func AuditRoleRules(r AuditRole, provider trust.Provider, issuerURL string, exis
 
 func auditFix(id string, r AuditRole) string {
 	switch id {
-	case WildcardSubject, MissingSubject, MissingAudience:
+	case WildcardSubject, MissingSubject, MissingAudience, NegatedSubject:
 		return "replace the statement with exact StringEquals on sub and aud: kubectl irsa link SA -n NS --role-arn " + r.ARN + " for each ServiceAccount, then remove the broad statement"
 	case DanglingSubject:
 		return "remove the subject (kubectl irsa unlink) or create the ServiceAccount on purpose"
 	case ForeignPrincipal:
 		return "kubectl irsa link SA -n NS --role-arn " + r.ARN + " adds a statement with the provider ARN; then remove the broken one"
+	case PodIdentityNoTagSession:
+		return `add "sts:TagSession" next to "sts:AssumeRole" in the statement for ` + trust.ServicePodIdentity
 	case AdminPermissions:
 		return "grant only the actions the workload needs (kubectl irsa link --allow service:Action) and detach the broad policy"
 	}

@@ -36,13 +36,18 @@ func TestAuditRoleRules(t *testing.T) {
 		{"issuer URL principal", AuditRole{Name: "r", Trust: doc(`{"Effect":"Allow","Principal":{"Federated":"` + issuer + `"},"Action":"sts:AssumeRoleWithWebIdentity"}`)}, map[string]Severity{ForeignPrincipal: Medium}},
 		{"two clusters", AuditRole{Name: "r", Trust: doc(exact, `{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/OTHER"},"Action":"sts:AssumeRoleWithWebIdentity"}`)}, map[string]Severity{MultiClusterTrust: Low}},
 		{"admin on a used role", AuditRole{Name: "r", Trust: doc(exact), UsedBy: []string{"a/b"}, AttachedNames: []string{"AdministratorAccess"}}, map[string]Severity{AdminPermissions: High}},
+		{"negated sub admits every other ServiceAccount", AuditRole{Name: "r", Trust: doc(stmt(`{"StringNotEquals":{"` + hp + `:sub":"system:serviceaccount:kube-system:x"},"StringEquals":{"` + hp + `:aud":"sts.amazonaws.com"}}`))}, map[string]Severity{NegatedSubject: High}},
+		{"negated StringNotLike sub is not a wildcard grant", AuditRole{Name: "r", Trust: doc(stmt(`{"StringNotLike":{"` + hp + `:sub":"system:serviceaccount:kube-system:*"},"StringEquals":{"` + hp + `:aud":"sts.amazonaws.com"}}`))}, map[string]Severity{NegatedSubject: High}},
+		{"negated sub in a Deny is fine", AuditRole{Name: "r", Trust: doc(exact, `{"Effect":"Deny","Principal":{"Federated":"`+prov.ARN+`"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringNotEquals":{"`+hp+`:sub":"system:serviceaccount:a:b"}}}`)}, nil},
+		{"Pod Identity without TagSession", AuditRole{Name: "r", Trust: doc(`{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:AssumeRole"}`)}, map[string]Severity{PodIdentityNoTagSession: Medium}},
+		{"Pod Identity as the EKS guide writes it", AuditRole{Name: "r", Trust: doc(`{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"StringEquals":{"aws:RequestTag/kubernetes-namespace":"a"}}}`)}, nil},
 		{"star action on a used role", AuditRole{Name: "r", Trust: doc(exact), UsedBy: []string{"a/b"}, Policies: []string{`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`}}, map[string]Severity{AdminPermissions: High}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := AuditRoleRules(tt.role, prov, issuer, existing, all)
-			if len(tt.want) == 0 && len(got) > 0 {
-				t.Errorf("findings on a clean role: %+v", got)
+			if len(got) != len(tt.want) {
+				t.Errorf("findings = %+v, want %v", got, tt.want)
 			}
 			for id, sev := range tt.want {
 				f := find(got, id)

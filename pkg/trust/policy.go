@@ -1,4 +1,5 @@
-// Package trust builds, merges, edits and evaluates IAM role trust policies for IRSA. It does no IO.
+// Package trust builds, merges, edits and evaluates IAM role trust policies for IRSA and EKS Pod Identity. It
+// does no IO.
 //
 // Statements that kubectl irsa did not write are kept byte for byte: a Document holds every statement as raw
 // JSON and only ever rewrites its own (those whose Sid starts with "KubectlIrsa" and that have its exact shape).
@@ -102,16 +103,35 @@ func Parse(s string) (*Document, error) {
 	return d, nil
 }
 
-// MarshalJSON writes the policy compactly, statements in their order.
+// ErrEmptyPolicy is returned instead of writing a trust policy without statements, which IAM rejects.
+var ErrEmptyPolicy = errors.New("the trust policy would have no statement left, which IAM does not accept")
+
+// ForeignShapeError reports a statement that carries kubectl irsa's Sid but no longer has the shape kubectl irsa
+// writes (edited by hand or by another tool). Writing ours next to it would repeat the Sid, which IAM rejects.
+type ForeignShapeError struct {
+	Sid string
+}
+
+func (e *ForeignShapeError) Error() string {
+	return fmt.Sprintf("trust statement %q has kubectl irsa's statement id but was changed by someone else; "+
+		"give it another Sid (or remove it) so that kubectl irsa can write its own statement", e.Sid)
+}
+
+// MarshalJSON writes the policy compactly, statements in their order, with Version as read (2012-10-17 when
+// absent). A policy with no statement is an error (ErrEmptyPolicy): IAM rejects "Statement":[].
 func (d *Document) MarshalJSON() ([]byte, error) {
+	if len(d.Statements) == 0 {
+		return nil, ErrEmptyPolicy
+	}
+	version := d.Version
+	if version == "" {
+		version = Version
+	}
 	out := struct {
 		Version   string            `json:"Version"`
 		ID        string            `json:"Id,omitempty"`
 		Statement []json.RawMessage `json:"Statement"`
-	}{Version: d.Version, ID: d.ID, Statement: d.Statements}
-	if out.Statement == nil {
-		out.Statement = []json.RawMessage{}
-	}
+	}{Version: version, ID: d.ID, Statement: d.Statements}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -125,7 +145,7 @@ func (d *Document) MarshalJSON() ([]byte, error) {
 	return compact.Bytes(), nil
 }
 
-// String returns the compact JSON of the policy.
+// String returns the compact JSON of the policy, or "" when it cannot be written (no statement).
 func (d *Document) String() string {
 	b, err := d.MarshalJSON()
 	if err != nil {
@@ -152,10 +172,19 @@ func (d *Document) Size() int {
 	return n
 }
 
-// CheckSize returns an error naming both numbers when the policy is over limit.
+// SizeError is a trust policy over IAM's size limit; the caller adds how to raise the limit it was given.
+type SizeError struct {
+	Size, Limit int
+}
+
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("the merged trust policy would be %d characters, over IAM's limit of %d (counted without whitespace): put some ServiceAccounts on another role, or raise the account's quota", e.Size, e.Limit)
+}
+
+// CheckSize returns a *SizeError naming both numbers when the policy is over limit.
 func (d *Document) CheckSize(limit int) error {
 	if size := d.Size(); size > limit {
-		return fmt.Errorf("the merged trust policy would be %d characters, over IAM's limit of %d (counted without whitespace): put some ServiceAccounts on another role, or raise the quota and pass --trust-size-limit", size, limit)
+		return &SizeError{Size: size, Limit: limit}
 	}
 	return nil
 }
@@ -233,41 +262,100 @@ func ownSubjects(raw json.RawMessage, p Provider, audience string) (subjects []s
 	return eq[p.HostPath+":sub"], true
 }
 
-// AddSubjects grants each subject the role through provider p with the given audience. A subject that the
-// policy already admits (by any statement) is skipped; the others go into our statement for that provider and
-// audience, created when missing. Foreign statements are never changed. It returns the subjects added.
-func (d *Document) AddSubjects(p Provider, audience string, subjects ...string) []string {
+// ownIndex finds our statement for provider p and audience: its index (-1 when there is none) and subjects. A
+// statement with our Sid but not our shape is a *ForeignShapeError.
+func (d *Document) ownIndex(p Provider, audience string) (int, []string, error) {
+	want := sid(p, audience)
+	for i, raw := range d.Statements {
+		if subs, ok := ownSubjects(raw, p, audience); ok {
+			return i, subs, nil
+		}
+		if st, err := ParseStatement(raw); err == nil && strings.EqualFold(st.Sid, want) {
+			return -1, nil, &ForeignShapeError{Sid: st.Sid}
+		}
+	}
+	return -1, nil, nil
+}
+
+// AddSubjectsChecked grants each subject the role through provider p with the given audience. A subject that the
+// policy certainly admits already (Evaluate says Admits) is skipped; the others go into our statement for that
+// provider and audience, created when missing. Foreign statements are never changed. It returns the subjects
+// that changed the document. When a subject needs our statement but a hand-edited statement carries our Sid, it
+// returns a *ForeignShapeError and changes nothing.
+func (d *Document) AddSubjectsChecked(p Provider, audience string, subjects ...string) ([]string, error) {
+	idx, current, err := d.ownIndex(p, audience)
+	if err != nil {
+		for _, sub := range subjects {
+			if d.Evaluate(Claims{ProviderARN: p.ARN, HostPath: p.HostPath, Subject: sub, Audience: audience}).Verdict != Admits {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
 	var added []string
 	for _, sub := range subjects {
-		if slices.Contains(added, sub) {
+		if slices.Contains(added, sub) || slices.Contains(current, sub) {
 			continue
 		}
-		if d.Evaluate(Claims{ProviderARN: p.ARN, HostPath: p.HostPath, Subject: sub, Audience: audience}).Allowed {
+		if d.Evaluate(Claims{ProviderARN: p.ARN, HostPath: p.HostPath, Subject: sub, Audience: audience}).Verdict == Admits {
 			continue
 		}
 		added = append(added, sub)
-		idx := -1
-		var current []string
-		for i, raw := range d.Statements {
-			if subs, ok := ownSubjects(raw, p, audience); ok {
-				idx, current = i, subs
-				break
-			}
-		}
+		current = append(slices.Clone(current), sub)
 		if idx < 0 {
-			d.Statements = append(d.Statements, newOwnStatement(p, audience, []string{sub}))
-			continue
+			idx = len(d.Statements)
+			d.Statements = append(d.Statements, nil)
 		}
-		if !slices.Contains(current, sub) {
-			d.Statements[idx] = newOwnStatement(p, audience, append(slices.Clone(current), sub))
-		}
+		d.Statements[idx] = newOwnStatement(p, audience, current)
 	}
+	return added, nil
+}
+
+// AddSubjects is AddSubjectsChecked without the error, kept for existing callers: when our Sid is taken by a
+// hand-edited statement it changes nothing and returns nil. Prefer AddSubjectsChecked.
+func (d *Document) AddSubjects(p Provider, audience string, subjects ...string) []string {
+	added, _ := d.AddSubjectsChecked(p, audience, subjects...)
 	return added
+}
+
+// RemoveSubjects takes subjects out of our statement for provider p and audience, dropping the statement when
+// it is left with none, and keeps every other statement byte for byte. It works on the current document, so a
+// rollback removes only what its run added. It returns the subjects removed. When nothing would remain it
+// returns ErrEmptyPolicy (the caller deletes the role or refuses); with a hand-edited statement carrying our
+// Sid, a *ForeignShapeError. On error the document is unchanged.
+func (d *Document) RemoveSubjects(p Provider, audience string, subjects ...string) ([]string, error) {
+	idx, current, err := d.ownIndex(p, audience)
+	if err != nil || idx < 0 {
+		return nil, err
+	}
+	var removed []string
+	rest := slices.DeleteFunc(slices.Clone(current), func(s string) bool {
+		if slices.Contains(subjects, s) {
+			if !slices.Contains(removed, s) {
+				removed = append(removed, s)
+			}
+			return true
+		}
+		return false
+	})
+	if len(removed) == 0 {
+		return nil, nil
+	}
+	if len(rest) == 0 && len(d.Statements) == 1 {
+		return nil, ErrEmptyPolicy
+	}
+	if len(rest) > 0 {
+		d.Statements[idx] = newOwnStatement(p, audience, rest)
+	} else {
+		d.Statements = slices.Delete(d.Statements, idx, idx+1)
+	}
+	return removed, nil
 }
 
 // RemoveSubject takes subject out of our statement for provider p and audience, dropping the statement when left
 // with no subject. It reports whether it removed anything, and whether the policy still admits the subject
-// through a statement that is not ours (which it leaves alone).
+// through a statement that is not ours (which it leaves alone). It may leave the document without statements;
+// RemoveSubjects refuses that with ErrEmptyPolicy instead.
 func (d *Document) RemoveSubject(p Provider, audience, subject string) (removed, stillAdmitted bool) {
 	kept := d.Statements[:0:0]
 	for _, raw := range d.Statements {
@@ -287,15 +375,20 @@ func (d *Document) RemoveSubject(p Provider, audience, subject string) (removed,
 	return removed, stillAdmitted
 }
 
-// Subjects lists every `sub` value that our statements and foreign IRSA statements name for provider p.
+// Subjects lists the `sub` values that Allow statements naming provider p admit with a positive operator
+// (StringEquals, StringLike, ...). Values under negated operators (StringNotEquals admits every other subject)
+// and in Deny statements are not admitted subjects and are left out.
 func (d *Document) Subjects(p Provider) []string {
 	var out []string
 	for _, raw := range d.Statements {
 		st, err := ParseStatement(raw)
-		if err != nil || !slices.Contains(st.Principal.Federated, p.ARN) {
+		if err != nil || st.Effect != "Allow" || !slices.Contains(st.Principal.Federated, p.ARN) {
 			continue
 		}
-		for _, keys := range st.Condition {
+		for op, keys := range st.Condition {
+			if strings.Contains(op, "Not") || strings.HasSuffix(op, "Null") {
+				continue
+			}
 			for key, values := range keys {
 				if strings.EqualFold(key, p.HostPath+":sub") {
 					out = append(out, values...)
@@ -305,4 +398,34 @@ func (d *Document) Subjects(p Provider) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// NegatedSubject is a condition of an Allow statement that admits every `sub` except the listed ones.
+type NegatedSubject struct {
+	Index    int      `json:"index"`
+	Operator string   `json:"operator"`
+	Values   []string `json:"values"`
+}
+
+// NegatedSubjects lists the `sub` conditions with a negated operator (StringNotEquals, StringNotLike, ...) in
+// Allow statements naming provider p: each admits every other ServiceAccount of the cluster.
+func (d *Document) NegatedSubjects(p Provider) []NegatedSubject {
+	var out []NegatedSubject
+	for i, raw := range d.Statements {
+		st, err := ParseStatement(raw)
+		if err != nil || st.Effect != "Allow" || !(st.Principal.Any || slices.Contains(st.Principal.Federated, p.ARN)) {
+			continue
+		}
+		for _, op := range sortedKeys(st.Condition) {
+			if !strings.Contains(op, "Not") {
+				continue
+			}
+			for _, key := range sortedKeys(st.Condition[op]) {
+				if strings.EqualFold(key, p.HostPath+":sub") {
+					out = append(out, NegatedSubject{Index: i, Operator: op, Values: st.Condition[op][key]})
+				}
+			}
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package trust
 
 import (
 	"encoding/json"
+	"errors"
 	"net/url"
 	"slices"
 	"strings"
@@ -113,7 +114,7 @@ func TestAddSubjects(t *testing.T) {
 		{name: "custom audience gets its own statement", provider: provider, audience: "my-aud",
 			start:    New().with(provider, DefaultAudience, subA),
 			subjects: []string{subA}, wantAdded: []string{subA}, wantStatements: 2, wantSubs: []string{subA}},
-		{name: "duplicate subjects in one call", provider: provider, audience: DefaultAudience, start: New().String(),
+		{name: "duplicate subjects in one call", provider: provider, audience: DefaultAudience, start: `{"Statement":[]}`,
 			subjects: []string{subA, subA, subB}, wantAdded: []string{subA, subB}, wantStatements: 1, wantSubs: []string{subA, subB}},
 	}
 	for _, tt := range tests {
@@ -228,7 +229,8 @@ func TestSize(t *testing.T) {
 		t.Errorf("at the limit: %v", err)
 	}
 	err = d.CheckSize(len(compact) - 1)
-	if err == nil || !strings.Contains(err.Error(), "100") && !strings.Contains(err.Error(), "would be") {
+	var se *SizeError
+	if !errors.As(err, &se) || se.Size != len(compact) || se.Limit != len(compact)-1 || strings.Contains(err.Error(), "--") {
 		t.Errorf("over the limit: %v", err)
 	}
 	// Many subjects overflow the default limit.
@@ -238,5 +240,166 @@ func TestSize(t *testing.T) {
 	}
 	if big.CheckSize(DefaultSizeLimit) == nil {
 		t.Errorf("40 subjects (%d chars) passed the %d limit", big.Size(), DefaultSizeLimit)
+	}
+}
+
+// TestMarshalVersion: "Version":"" is never written; a Version as read is kept.
+func TestMarshalVersion(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{`{"Statement":[` + foreign + `]}`, `{"Version":"2012-10-17","Statement":[` + foreign + `]}`},
+		{`{"Version":"","Statement":[` + foreign + `]}`, `{"Version":"2012-10-17","Statement":[` + foreign + `]}`},
+		{`{"Version":"2008-10-17","Id":"x","Statement":` + foreign + `}`, `{"Version":"2008-10-17","Id":"x","Statement":[` + foreign + `]}`},
+	} {
+		d, err := Parse(tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.String(); got != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestNoEmptyPolicy: a document without statements is never written ("Statement":[] is rejected by IAM).
+func TestNoEmptyPolicy(t *testing.T) {
+	if _, err := New().MarshalJSON(); !errors.Is(err, ErrEmptyPolicy) {
+		t.Errorf("MarshalJSON of an empty policy: %v", err)
+	}
+	if s := New().String(); s != "" {
+		t.Errorf("String of an empty policy = %q", s)
+	}
+	if _, err := json.Marshal(New()); !errors.Is(err, ErrEmptyPolicy) {
+		t.Errorf("json.Marshal of an empty policy: %v", err)
+	}
+}
+
+func TestRemoveSubjects(t *testing.T) {
+	ours := func(subs ...string) string { return New().with(provider, DefaultAudience, subs...) }
+	withForeign := `{"Version":"2012-10-17","Statement":[` + foreign + `,` + string(newOwnStatement(provider, DefaultAudience, []string{subA, subB})) + `]}`
+	edited := `{"Version":"2012-10-17","Statement":[` + foreign + `,{"Sid":"` + sid(provider, DefaultAudience) + `","Effect":"Allow","Principal":{"Federated":"` +
+		provider.ARN + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"` + provider.HostPath + `:sub":"` + subA + `"}}}]}`
+	tests := []struct {
+		name        string
+		start       string
+		remove      []string
+		wantRemoved []string
+		wantErr     error
+		wantSubs    []string
+		wantStmts   int
+	}{
+		{"one of two", ours(subA, subB), []string{subA}, []string{subA}, nil, []string{subB}, 1},
+		{"not there: no change", ours(subA), []string{subB}, nil, nil, []string{subA}, 1},
+		{"last subject next to a foreign statement: our statement goes", withForeign, []string{subA, subB}, []string{subA, subB}, nil, nil, 1},
+		{"last subject, nothing else: refused", ours(subA), []string{subA}, nil, ErrEmptyPolicy, []string{subA}, 1},
+		{"duplicates in the call", ours(subA, subB), []string{subB, subB}, []string{subB}, nil, []string{subA}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := Parse(tt.start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := d.Clone()
+			removed, err := d.RemoveSubjects(provider, DefaultAudience, tt.remove...)
+			if !errors.Is(err, tt.wantErr) || !slices.Equal(removed, tt.wantRemoved) {
+				t.Fatalf("removed=%v err=%v, want %v %v", removed, err, tt.wantRemoved, tt.wantErr)
+			}
+			if err != nil && !d.Equal(before) {
+				t.Errorf("document changed on error")
+			}
+			if got := d.Subjects(provider); !slices.Equal(got, tt.wantSubs) || len(d.Statements) != tt.wantStmts {
+				t.Errorf("subjects=%v statements=%d: %s", got, len(d.Statements), d)
+			}
+			if len(removed) == 0 && !d.Equal(before) {
+				t.Errorf("nothing removed but the document changed")
+			}
+			assertForeignKept(t, before, d)
+			if _, err := Parse(d.String()); err != nil {
+				t.Errorf("result does not parse: %v", err)
+			}
+		})
+	}
+	t.Run("hand-edited statement with our Sid", func(t *testing.T) {
+		d, err := Parse(edited)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.RemoveSubjects(provider, DefaultAudience, subA)
+		var fs *ForeignShapeError
+		if !errors.As(err, &fs) || fs.Sid != sid(provider, DefaultAudience) {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("other provider", func(t *testing.T) {
+		d, _ := Parse(ours(subA))
+		if removed, err := d.RemoveSubjects(other, DefaultAudience, subA); removed != nil || err != nil || len(d.Statements) != 1 {
+			t.Errorf("removed=%v err=%v", removed, err)
+		}
+	})
+}
+
+// TestAddSubjectsForeignShape: a hand-edited statement with our Sid is reported by Sid, instead of a second
+// statement with the same Sid, which IAM rejects ("Statement IDs must be unique").
+func TestAddSubjectsForeignShape(t *testing.T) {
+	mine := sid(provider, DefaultAudience)
+	for _, tt := range []struct {
+		name, statement string
+		// admitsB: the edited statement itself admits subB, so adding subB needs no write and is no error.
+		admitsB bool
+	}{
+		{"sub moved to StringLike", `{"Sid":"` + mine + `","Effect":"Allow","Principal":{"Federated":"` + provider.ARN +
+			`"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"` + provider.HostPath + `:sub":"` + subB + `"}}}`, true},
+		{"extra condition", `{"Sid":"` + mine + `","Effect":"Allow","Principal":{"Federated":"` + provider.ARN +
+			`"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + provider.HostPath + `:sub":"` + subB + `","` +
+			provider.HostPath + `:aud":"sts.amazonaws.com"},"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}`, false},
+		{"Sid case changed on a foreign statement", `{"Sid":"` + strings.ToUpper(mine) + `","Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := Parse(`{"Version":"2012-10-17","Statement":[` + tt.statement + `]}`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := d.Clone()
+			if added, err := d.AddSubjectsChecked(provider, DefaultAudience, subB); err != nil && tt.admitsB || err == nil && !tt.admitsB || added != nil {
+				t.Fatalf("subject the edited statement admits: added=%v err=%v", added, err)
+			}
+			added, err := d.AddSubjectsChecked(provider, DefaultAudience, subA)
+			var fs *ForeignShapeError
+			if !errors.As(err, &fs) || !strings.EqualFold(fs.Sid, mine) || added != nil || !d.Equal(before) {
+				t.Fatalf("added=%v err=%v changed=%v", added, err, !d.Equal(before))
+			}
+			if !strings.Contains(err.Error(), fs.Sid) || strings.Contains(err.Error(), "--") {
+				t.Errorf("message %q must name the Sid and no flag", err)
+			}
+			if d.AddSubjects(provider, DefaultAudience, subA) != nil || !d.Equal(before) {
+				t.Errorf("AddSubjects wrapper changed the document")
+			}
+		})
+	}
+}
+
+// TestSubjectsAdmittedOnly: values under negated operators or in Deny statements are not admitted subjects.
+func TestSubjectsAdmittedOnly(t *testing.T) {
+	fed := `{"Federated":"` + provider.ARN + `"}`
+	act := `"sts:AssumeRoleWithWebIdentity"`
+	hp := provider.HostPath
+	d, err := Parse(`{"Statement":[` +
+		stmt("Allow", fed, act, `{"StringNotEquals":{"`+hp+`:sub":"system:serviceaccount:kube-system:x"},"StringEquals":{"`+hp+`:aud":"sts.amazonaws.com"}}`) + `,` +
+		stmt("Allow", fed, act, `{"ForAnyValue:StringNotLike":{"`+hp+`:sub":"system:serviceaccount:y:*"}}`) + `,` +
+		stmt("Deny", fed, act, `{"StringEquals":{"`+hp+`:sub":"`+subB+`"}}`) + `,` +
+		stmt("Allow", fed, act, `{"Null":{"`+hp+`:sub":"false"}}`) + `,` +
+		stmt("Allow", fed, act, `{"StringEquals":{"`+hp+`:sub":"`+subA+`"}}`) + `]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Subjects(provider); !slices.Equal(got, []string{subA}) {
+		t.Errorf("Subjects = %v", got)
+	}
+	neg := d.NegatedSubjects(provider)
+	if len(neg) != 2 || neg[0].Index != 0 || neg[0].Operator != "StringNotEquals" || neg[1].Index != 1 || neg[1].Values[0] != "system:serviceaccount:y:*" {
+		t.Errorf("NegatedSubjects = %+v", neg)
+	}
+	if got := d.NegatedSubjects(other); got != nil {
+		t.Errorf("NegatedSubjects(other) = %+v", got)
 	}
 }

@@ -98,6 +98,9 @@ func ParseStatement(raw json.RawMessage) (Statement, error) {
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return st, err
 	}
+	if string(bytes.TrimSpace(st.NotPrincipal)) == "null" {
+		st.NotPrincipal = nil
+	}
 	if st.Effect != "Allow" && st.Effect != "Deny" {
 		return st, fmt.Errorf("effect %q must be Allow or Deny", st.Effect)
 	}
