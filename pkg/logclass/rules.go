@@ -45,6 +45,17 @@ var keywords = []string{
 	"region is required", "find a region", "region was provided", "region must be set",
 	// Endpoints: botocore's EndpointConnectionError, endpoint resolution.
 	"ndpoint URL", "resolve service endpoint", "resolve endpoint",
+	// EKS Pod Identity: the agent's addresses, EKS Auth's refusal.
+	podIdentityHostV4, podIdentityHostV6, "AssumeRoleForPodIdentity", "does not have permission",
+	// Ruby's Aws::STS::Errors::InvalidIdentityToken and others without "WebIdentity".
+	"InvalidIdentityToken",
+	// Java: the STS module missing (web identity skipped); Java v2's env var unset.
+	"must be on the class path", "webIdentityTokenFile",
+	// .NET: AWSSDK.SecurityToken missing, IMDSv2 token, credentials server, AssumeRole wrapper.
+	"SecurityToken could not", "for use in IMDS", "reach credentials server", "Error calling AssumeRole",
+	// Terraform (aws-sdk-go-base), rusoto, Fluent Bit, JS v2/v3 IMDS, PHP ECS, C++.
+	"valid credential sources", "find AWS credentials", "credentials for AWS Profile", "EC2 Metadata",
+	"instance metadata service", "credential from ECS", "open token file",
 }
 
 const awsKeyword = "amazonaws.com"
@@ -108,17 +119,26 @@ type match struct {
 type rule func(c *Classifier, s, l string) (match, bool)
 
 // rules in priority order: the most specific cause wins.
+// A rule may return a match with an empty id: the line is a known
+// look-alike and no finding may be claimed for it.
 var rules = []rule{
+	ruleLookAlike,
 	ruleThumbprint,
 	ruleNoOIDCProvider,
 	ruleBadAudience,
+	rulePodIdentityOldSDK,
+	rulePodIdentityDenied,
 	ruleTokenExpired,
 	ruleTokenUnreadable,
 	ruleDeniedCaller,
+	ruleEndpointGarbled,
 	ruleTrustRejected,
 	ruleInvalidRoleARN,
+	rulePodIdentityUnreachable,
 	ruleRegionOrEndpoint,
+	ruleWebIdentityUnreachable,
 	ruleNoCredentials,
+	ruleAssumeWrapper,
 }
 
 // indexAny returns the offset of the first of subs found in l, or -1.
@@ -181,6 +201,13 @@ func ruleNoOIDCProvider(_ *Classifier, s, l string) (match, bool) {
 
 func ruleBadAudience(_ *Classifier, s, l string) (match, bool) {
 	if !strings.Contains(l, "audience") {
+		// STS names the claim when the token has no audience at all
+		// (Ruby: Aws::STS::Errors::InvalidIdentityToken: Missing a required claim: aud).
+		if i := indexAny(l, "required claim: aud", "required claim 'aud'", "missing claim: aud"); i >= 0 &&
+			containsAny(l, "invalididentitytoken", "webidentity", "web identity") {
+			return match{id: BadAudience, at: i, conf: confHigh,
+				reason: "STS rejected the web identity token because it carries no aud claim; the projected token must have audience sts.amazonaws.com"}, true
+		}
 		return match{}, false
 	}
 	i := strings.Index(l, "incorrect token audience")
@@ -231,11 +258,7 @@ func ruleTokenUnreadable(_ *Classifier, s, l string) (match, bool) {
 	if !containsAny(l, "token", "unable to read file at", "jwt") {
 		return match{}, false
 	}
-	i := indexAny(l,
-		"unable to read web identity token", "failed to read web identity token", "could not read web identity token",
-		"cannot read web identity token", "error reading web identity token", "unable to locate specified web identity token",
-		"unable to read file at", "failed to retrieve jwt from provide", "web identity token file does not exist",
-		"web identity token file not found")
+	i := indexAny(l, tokenUnreadablePhrases...)
 	if i < 0 {
 		p := strings.Index(l, tokenPath)
 		if p < 0 {
@@ -402,26 +425,29 @@ func isHostByte(c byte) bool {
 }
 
 func ruleNoCredentials(_ *Classifier, s, l string) (match, bool) {
-	if !containsAny(l, "credential", "imds", "received undefined", "rolesessionname") {
+	if !containsAny(l, "credential", "imds", "received undefined", "rolesessionname", "class path", "securitytoken",
+		"instance metadata", "ec2 metadata", "token file", "webidentitytokenfile") {
 		return match{}, false
 	}
-	if i := indexAny(l, "nocredentialproviders", "no valid providers in chain", "unable to locate credentials",
-		"nocredentialserror", "could not load credentials from any providers", "credentialsprovidererror",
-		"unable to load aws credentials from any provider", "unable to load credentials from any of the providers",
-		"missing credentials in config", "missingcredentialserror", "no ec2 imds role found", "ec2rolerequesterror",
-		"the credential provider was not enabled", "no providers in chain provided credentials", "credentialsnotloaded",
-		"unable to sign request without credentials", "error retrieving credentials from the instance profile",
-		"unable to get iam security credentials", "static credentials are empty",
-		"you must specify a value for rolearn and rolesessionname", "credentials provider timed out",
-		"the credentials provider was not properly configured", "failed to resolve aws credentials"); i >= 0 {
-		return match{id: NoCredentials, at: i, conf: confHigh,
-			reason: "no provider in the SDK credential chain produced credentials: the IRSA variables (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) are probably not injected and no instance role is reachable"}, true
+	if i := indexAny(l, noCredentialsStrong...); i >= 0 {
+		m := match{id: NoCredentials, at: i, conf: confHigh,
+			reason: "no provider in the SDK credential chain produced credentials: the IRSA variables (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) are probably not injected and no instance role is reachable"}
+		// The chain names why web identity was skipped: say that instead.
+		switch {
+		case containsAny(l, "must be on the class path") && containsAny(l, "sts", "webidentity", "web identity"):
+			m.at = indexAny(l, "to use web identity tokens", "to use assume role profiles", "must be on the class path")
+			m.reason = "the SDK skipped web identity because its STS module is not on the class path (add software.amazon.awssdk:sts, or aws-java-sdk-sts for SDK v1)"
+		case strings.Contains(l, "awssdk.securitytoken could not be found"):
+			m.at = strings.Index(l, "awssdk.securitytoken")
+			m.reason = "the .NET SDK cannot use web identity because the AWSSDK.SecurityToken package is not deployed with the application"
+		case strings.Contains(l, "or the javaproperty aws.webidentitytokenfile must be set"):
+			m.reason = "AWS_WEB_IDENTITY_TOKEN_FILE is not set in the container: the pod was not injected with the IRSA variables (ServiceAccount annotation missing or pod older than it)"
+		case strings.Contains(l, "for use in imdsv2"):
+			m.reason = "no web identity variables, and the instance metadata service gave no IMDSv2 token (hop limit, Windows node or IMDS blocked): no credentials at all"
+		}
+		return m, true
 	}
-	if i := indexAny(l, "failed to retrieve credentials", "failed to refresh cached credentials",
-		"an error occurred while loading credentials", "lacked valid authentication credentials",
-		"unable to load credentials from any", "unable to load credentials from service endpoint",
-		"failed to load credentials from imds", "credentialsexception", "credentialserror:",
-		"credentialretrievalerror"); i >= 0 {
+	if i := indexAny(l, noCredentialsWeak...); i >= 0 {
 		return match{id: NoCredentials, at: i, conf: confMedium,
 			reason: "the SDK failed to obtain credentials and the line names no more specific cause"}, true
 	}
@@ -430,6 +456,153 @@ func ruleNoCredentials(_ *Classifier, s, l string) (match, bool) {
 			reason: "an undefined file path usually means the JS SDK's web identity provider ran without AWS_WEB_IDENTITY_TOKEN_FILE set"}, true
 	}
 	return match{}, false
+}
+
+// ruleAssumeWrapper: the .NET and PHP wrappers of a failed web identity
+// exchange, when the STS answer is not on the line (it follows in the stack
+// trace). A trust policy that does not admit the token is the usual cause.
+func ruleAssumeWrapper(_ *Classifier, s, l string) (match, bool) {
+	i := indexAny(l, assumeWrapperPhrases...)
+	if i < 0 {
+		return match{}, false
+	}
+	return match{id: TrustRejected, at: i, conf: confLow,
+		reason: "the SDK's call to STS to assume the role failed (the STS answer is on a following line); most often the role's trust policy does not admit the service account token"}, true
+}
+
+// ruleLookAlike silences lines that carry failure words but are not a
+// failure of the pod's credentials.
+func ruleLookAlike(_ *Classifier, s, l string) (match, bool) {
+	// The EKS Pod Identity Agent drops a cached credential whose pod token
+	// expired and fetches a new one: expected, logged on every rotation.
+	if strings.Contains(l, "removing credentials from cache") && strings.Contains(l, "expired") {
+		return match{}, true
+	}
+	return match{}, false
+}
+
+// podIdentityHostAt returns the offset of the EKS Pod Identity Agent's
+// address in l (169.254.170.23 not followed by a digit, or fd00:ec2::23),
+// or -1.
+func podIdentityHostAt(l string) int {
+	for off := 0; off < len(l); {
+		k := strings.Index(l[off:], podIdentityHostV4)
+		if k < 0 {
+			break
+		}
+		k += off
+		end := k + len(podIdentityHostV4)
+		if end == len(l) || l[end] < '0' || l[end] > '9' {
+			return k
+		}
+		off = end
+	}
+	return strings.Index(l, podIdentityHostV6)
+}
+
+// rulePodIdentityOldSDK: an SDK that predates EKS Pod Identity refuses the
+// agent's address as a container credentials host.
+func rulePodIdentityOldSDK(_ *Classifier, s, l string) (match, bool) {
+	h := podIdentityHostAt(l)
+	if h < 0 {
+		return match{}, false
+	}
+	i := indexAny(l, hostRefusedPhrases...)
+	if i < 0 {
+		return match{}, false
+	}
+	return match{id: PodIdentityOldSDK, at: min(i, h), conf: confHigh, f: Finding{Resource: s[h : h+hostLen(l, h)]},
+		reason: "the SDK refuses the EKS Pod Identity Agent's address as a container credentials host: it is older than the first release with EKS Pod Identity support"}, true
+}
+
+func hostLen(l string, h int) int {
+	if strings.HasPrefix(l[h:], podIdentityHostV4) {
+		return len(podIdentityHostV4)
+	}
+	return len(podIdentityHostV6)
+}
+
+// rulePodIdentityDenied: EKS Auth refused AssumeRoleForPodIdentity, as the
+// agent logs it or an SDK relays the agent's answer.
+func rulePodIdentityDenied(c *Classifier, s, l string) (match, bool) {
+	if i := indexAny(l, podIdentityDeniedPhrases...); i >= 0 {
+		return match{id: PodIdentityDenied, at: i, conf: confHigh,
+			reason: "EKS Auth refused to assume the associated role: its trust policy must allow the service principal pods.eks.amazonaws.com the actions sts:AssumeRole and sts:TagSession"}, true
+	}
+	w := strings.Index(l, "assumeroleforpodidentity")
+	if w < 0 {
+		return match{}, false
+	}
+	if strings.Contains(l, notAuthorized) {
+		m, ok := ruleDeniedCaller(c, s, l)
+		if ok && strings.EqualFold(m.f.Action, "eks-auth:AssumeRoleForPodIdentity") {
+			m.id, m.conf = PodIdentityDenied, confHigh
+			m.reason = "the EKS Pod Identity Agent's node role may not call eks-auth:AssumeRoleForPodIdentity (attach AmazonEKSWorkerNodePolicy or allow that action)"
+			return m, true
+		}
+	}
+	if i := indexAny(l, "accessdenied", "statuscode: 403", "status code: 403"); i >= 0 {
+		return match{id: PodIdentityDenied, at: min(i, w), conf: confMedium,
+			reason: "EKS Auth denied AssumeRoleForPodIdentity for this pod's association"}, true
+	}
+	return match{}, false
+}
+
+// podNetworkErrs are the network errors of container credential providers
+// (on top of networkErrs): PHP's cURL codes, Ruby's TCP open, .NET's
+// credentials server, JS v3's provider.
+var podNetworkErrs = []string{
+	"no route to host", "failed to open tcp connection", "curl error 7:", "curl error 28:", "client.timeout exceeded",
+	"unable to reach credentials server", "unable to connect", "connection attempt failed", "host is unreachable",
+	"retrieve container metadata", "operation timed out",
+}
+
+// rulePodIdentityUnreachable: the agent's endpoint refused the connection
+// or timed out.
+func rulePodIdentityUnreachable(_ *Classifier, s, l string) (match, bool) {
+	h := podIdentityHostAt(l)
+	if h < 0 {
+		return match{}, false
+	}
+	if !containsAny(l, networkErrs...) && !containsAny(l, podNetworkErrs...) {
+		return match{}, false
+	}
+	at := h
+	if i := indexAny(l, "credentialsendpointerror", "failed to load credentials", "error when retrieving credentials",
+		"error retrieving credential", "unable to reach credentials server", "unable to connect", "failed to connect",
+		"aws::ecscredentials"); i >= 0 && i < h {
+		at = i
+	}
+	return match{id: PodIdentityEndpointUnreachable, at: at, conf: confHigh, f: Finding{Resource: s[h : h+hostLen(l, h)]},
+		reason: "the container credentials endpoint of the EKS Pod Identity Agent did not answer: the agent is not running on the node, or a proxy or network policy is in the way (NO_PROXY must list 169.254.170.23)"}, true
+}
+
+// ruleEndpointGarbled: the web identity exchange got an answer the STS
+// client could not parse: the request did not reach STS.
+func ruleEndpointGarbled(_ *Classifier, s, l string) (match, bool) {
+	if !containsAny(l, webIdentityContext...) {
+		return match{}, false
+	}
+	i := indexAny(l, responseGarbled...)
+	if i < 0 || strings.Contains(l, "not authorized to perform") {
+		return match{}, false
+	}
+	return match{id: RegionOrEndpoint, at: i, conf: confMedium,
+		reason: "the web identity exchange got a response that is not from STS: an endpoint override (AWS_ENDPOINT_URL, a service endpoint or a proxy) sends the STS call elsewhere; use the regional STS endpoint"}, true
+}
+
+// ruleWebIdentityUnreachable: the web identity exchange failed on the
+// network to a host that is not an AWS one (an endpoint override).
+func ruleWebIdentityUnreachable(_ *Classifier, s, l string) (match, bool) {
+	if !containsAny(l, "webidentityerr", "assumerolewithwebidentity") {
+		return match{}, false
+	}
+	i := indexAny(l, "requesterror: send request failed", "request send failed")
+	if i < 0 || !containsAny(l, networkErrs...) {
+		return match{}, false
+	}
+	return match{id: RegionOrEndpoint, at: i, conf: confMedium,
+		reason: "the web identity exchange could not reach its STS endpoint (an endpoint override or DNS/egress problem); the credentials chain failed because of it"}, true
 }
 
 // hasNetNamespace reports whether s names a .NET SDK type such as
