@@ -55,7 +55,7 @@ var keywords = []string{
 	"SecurityToken could not", "for use in IMDS", "reach credentials server", "Error calling AssumeRole",
 	// Terraform (aws-sdk-go-base), rusoto, Fluent Bit, JS v2/v3 IMDS, PHP ECS, C++.
 	"valid credential sources", "find AWS credentials", "credentials for AWS Profile", "EC2 Metadata",
-	"instance metadata service", "credential from ECS", "open token file",
+	"instance metadata service", "credential from ECS", "open token file", "EC2RoleRequest",
 }
 
 const awsKeyword = "amazonaws.com"
@@ -426,7 +426,7 @@ func isHostByte(c byte) bool {
 
 func ruleNoCredentials(_ *Classifier, s, l string) (match, bool) {
 	if !containsAny(l, "credential", "imds", "received undefined", "rolesessionname", "class path", "securitytoken",
-		"instance metadata", "ec2 metadata", "token file", "webidentitytokenfile") {
+		"instance metadata", "ec2 metadata", "token file", "webidentitytokenfile", "ec2rolerequest") {
 		return match{}, false
 	}
 	if i := indexAny(l, noCredentialsStrong...); i >= 0 {
@@ -508,7 +508,7 @@ func rulePodIdentityOldSDK(_ *Classifier, s, l string) (match, bool) {
 		return match{}, false
 	}
 	i := indexAny(l, hostRefusedPhrases...)
-	if i < 0 {
+	if i < 0 || !containsAny(l, "credential", "container", "metadata", "full_uri", "full uri", "ecs", "endpoint host") {
 		return match{}, false
 	}
 	return match{id: PodIdentityOldSDK, at: min(i, h), conf: confHigh, f: Finding{Resource: s[h : h+hostLen(l, h)]},
@@ -565,6 +565,11 @@ func rulePodIdentityUnreachable(_ *Classifier, s, l string) (match, bool) {
 		return match{}, false
 	}
 	if !containsAny(l, networkErrs...) && !containsAny(l, podNetworkErrs...) {
+		return match{}, false
+	}
+	// The failed request must be a credentials fetch, not another call on
+	// a line that merely lists the address (NO_PROXY, an env dump).
+	if !containsAny(l, "credential", "container", "metadata", "/v1/", "ecs") {
 		return match{}, false
 	}
 	at := h
