@@ -203,6 +203,9 @@ func ruleBadAudience(_ *Classifier, s, l string) (match, bool) {
 	if !strings.Contains(l, "audience") {
 		// STS names the claim when the token has no audience at all
 		// (Ruby: Aws::STS::Errors::InvalidIdentityToken: Missing a required claim: aud).
+		if !strings.Contains(l, "claim") {
+			return match{}, false
+		}
 		if i := indexAny(l, "required claim: aud", "required claim 'aud'", "missing claim: aud"); i >= 0 &&
 			containsAny(l, "invalididentitytoken", "webidentity", "web identity") {
 			return match{id: BadAudience, at: i, conf: confHigh,
@@ -258,7 +261,7 @@ func ruleTokenUnreadable(_ *Classifier, s, l string) (match, bool) {
 	if !containsAny(l, "token", "unable to read file at", "jwt") {
 		return match{}, false
 	}
-	i := indexAny(l, tokenUnreadablePhrases...)
+	i := tokenUnreadableSet.index(l)
 	if i < 0 {
 		p := strings.Index(l, tokenPath)
 		if p < 0 {
@@ -341,6 +344,15 @@ var networkErrs = []string{
 	"could not resolve host", "server misbehaving", "nodename nor servname",
 }
 
+var (
+	networkErrSet     = newPhraseSet(networkErrs)
+	dnsErrSet         = newPhraseSet(dnsErrs)
+	podNetworkErrSet  = newPhraseSet(networkErrs, podNetworkErrs)
+	noCredentialsGate = newPhraseSet([]string{"credential", "imds", "received undefined", "rolesessionname",
+		"class path", "securitytoken", "instance metadata", "ec2 metadata", "token file", "webidentitytokenfile",
+		"ec2rolerequest"})
+)
+
 // dnsErrs are the subset of networkErrs that mean the host name did not resolve.
 var dnsErrs = []string{
 	"no such host", "unknownhost", "enotfound", "eai_again", "getaddrinfo", "name resolution",
@@ -366,8 +378,8 @@ func ruleRegionOrEndpoint(_ *Classifier, s, l string) (match, bool) {
 	if !strings.Contains(l, "amazonaws.com") {
 		return match{}, false
 	}
-	netErr := containsAny(l, networkErrs...)
-	dnsErr := containsAny(l, dnsErrs...) || strings.Contains(l, "could not connect to the endpoint url")
+	netErr := networkErrSet.contains(l)
+	dnsErr := netErr && (dnsErrSet.contains(l) || strings.Contains(l, "could not connect to the endpoint url"))
 	if !netErr && !dnsErr {
 		return match{}, false
 	}
@@ -425,11 +437,10 @@ func isHostByte(c byte) bool {
 }
 
 func ruleNoCredentials(_ *Classifier, s, l string) (match, bool) {
-	if !containsAny(l, "credential", "imds", "received undefined", "rolesessionname", "class path", "securitytoken",
-		"instance metadata", "ec2 metadata", "token file", "webidentitytokenfile", "ec2rolerequest") {
+	if !noCredentialsGate.contains(l) {
 		return match{}, false
 	}
-	if i := indexAny(l, noCredentialsStrong...); i >= 0 {
+	if i := noCredentialsStrongSet.index(l); i >= 0 {
 		m := match{id: NoCredentials, at: i, conf: confHigh,
 			reason: "no provider in the SDK credential chain produced credentials: the IRSA variables (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) are probably not injected and no instance role is reachable"}
 		// The chain names why web identity was skipped: say that instead.
@@ -447,7 +458,7 @@ func ruleNoCredentials(_ *Classifier, s, l string) (match, bool) {
 		}
 		return m, true
 	}
-	if i := indexAny(l, noCredentialsWeak...); i >= 0 {
+	if i := noCredentialsWeakSet.index(l); i >= 0 {
 		return match{id: NoCredentials, at: i, conf: confMedium,
 			reason: "the SDK failed to obtain credentials and the line names no more specific cause"}, true
 	}
@@ -462,7 +473,7 @@ func ruleNoCredentials(_ *Classifier, s, l string) (match, bool) {
 // exchange, when the STS answer is not on the line (it follows in the stack
 // trace). A trust policy that does not admit the token is the usual cause.
 func ruleAssumeWrapper(_ *Classifier, s, l string) (match, bool) {
-	i := indexAny(l, assumeWrapperPhrases...)
+	i := assumeWrapperSet.index(l)
 	if i < 0 {
 		return match{}, false
 	}
@@ -507,7 +518,7 @@ func rulePodIdentityOldSDK(_ *Classifier, s, l string) (match, bool) {
 	if h < 0 {
 		return match{}, false
 	}
-	i := indexAny(l, hostRefusedPhrases...)
+	i := hostRefusedSet.index(l)
 	if i < 0 || !containsAny(l, "credential", "container", "metadata", "full_uri", "full uri", "ecs", "endpoint host") {
 		return match{}, false
 	}
@@ -525,7 +536,7 @@ func hostLen(l string, h int) int {
 // rulePodIdentityDenied: EKS Auth refused AssumeRoleForPodIdentity, as the
 // agent logs it or an SDK relays the agent's answer.
 func rulePodIdentityDenied(c *Classifier, s, l string) (match, bool) {
-	if i := indexAny(l, podIdentityDeniedPhrases...); i >= 0 {
+	if i := strings.Index(l, podIdentityDenied); i >= 0 && strings.Contains(l[i:min(len(l), i+len(podIdentityDenied)+12)], "to assume") {
 		return match{id: PodIdentityDenied, at: i, conf: confHigh,
 			reason: "EKS Auth refused to assume the associated role: its trust policy must allow the service principal pods.eks.amazonaws.com the actions sts:AssumeRole and sts:TagSession"}, true
 	}
@@ -564,7 +575,7 @@ func rulePodIdentityUnreachable(_ *Classifier, s, l string) (match, bool) {
 	if h < 0 {
 		return match{}, false
 	}
-	if !containsAny(l, networkErrs...) && !containsAny(l, podNetworkErrs...) {
+	if !podNetworkErrSet.contains(l) {
 		return match{}, false
 	}
 	// The failed request must be a credentials fetch, not another call on
@@ -585,10 +596,10 @@ func rulePodIdentityUnreachable(_ *Classifier, s, l string) (match, bool) {
 // ruleEndpointGarbled: the web identity exchange got an answer the STS
 // client could not parse: the request did not reach STS.
 func ruleEndpointGarbled(_ *Classifier, s, l string) (match, bool) {
-	if !containsAny(l, webIdentityContext...) {
+	if !containsAny(l, "webidentity", "web identity") {
 		return match{}, false
 	}
-	i := indexAny(l, responseGarbled...)
+	i := responseGarbledSet.index(l)
 	if i < 0 || strings.Contains(l, "not authorized to perform") {
 		return match{}, false
 	}
@@ -603,7 +614,7 @@ func ruleWebIdentityUnreachable(_ *Classifier, s, l string) (match, bool) {
 		return match{}, false
 	}
 	i := indexAny(l, "requesterror: send request failed", "request send failed")
-	if i < 0 || !containsAny(l, networkErrs...) {
+	if i < 0 || !networkErrSet.contains(l) {
 		return match{}, false
 	}
 	return match{id: RegionOrEndpoint, at: i, conf: confMedium,
@@ -631,10 +642,68 @@ func hasNetNamespace(s string) bool {
 	}
 }
 
+// sdkWords are the case-sensitive words detectSDK looks for, found in one
+// pass over the line (sdkWordSet); detectSDK's switch decides in order.
+var sdkWords = []string{
+	"software.amazon.awssdk", ".awssdk.services.", "awssdk.core.exception", "(Service: ", ", Status Code: ",
+	"com.amazonaws.", "; Status Code: ", "botocore", "boto3", "aws-cli", "A client error (", "upload failed: ",
+	"download failed: ", "An error occurred (", ") when calling the ", "Amazon.Runtime", "Amazon.SecurityToken",
+	"AWSSDK.", "Aws::", `Aws\`, "(client): ", "(server): ", "AWS HTTP error", `Error executing "`, "aws_sdk_",
+	"aws_config", "aws_smithy", "aws-smithy", "dispatch failure", "DispatchFailure", "CredentialsNotLoaded",
+	"an error occurred while loading credentials", "the credential provider was not enabled", "@aws-sdk/",
+	"@smithy/", "CredentialsProviderError", "deserializeAws_", "$metadata", "$fault", "aws-sdk/lib",
+	"aws-sdk/clients", "Missing credentials in config", "CredentialsError", "Could not load credentials from any providers",
+	`The "path" argument`, "operation error ", "https response error StatusCode", "api error ",
+	"get identity: get credentials", "failed to refresh cached credentials", "no EC2 IMDS role found",
+	"failed to resolve service endpoint", "exceeded maximum number of attempts", "status code: ", "request id: ",
+	"NoCredentialProviders", "WebIdentityErr", "MissingRegion", "RequestError: send request failed",
+	"CredentialsChainVerboseErrors", "EC2RoleRequestError",
+	// Tools and SDKs added with the SDK message table.
+	"rusoto", "aws-sdk-cpp", "aws-cpp-sdk", "Aws::Auth", "Aws::Client", "AWSClient [", "CredentialsProvider [",
+	"Terraform AWS Provider", "terraform-provider-aws", "org.apache.hadoop.fs.s3a", "[aws_credentials]", "flb_aws",
+	"from EKS Auth", "EKS Auth to fetch",
+}
+
+var (
+	sdkWordSet   = newPhraseSet(sdkWords) // matched as written: case-sensitive
+	sdkWordIndex = func() map[string]int {
+		m := map[string]int{}
+		for i, w := range sdkWords {
+			m[w] = i
+		}
+		return m
+	}()
+)
+
+// maxSDKWords bounds len(sdkWords) (TestSDKWords checks it).
+const maxSDKWords = 128
+
 // detectSDK names the AWS SDK or tool visible in s, or "".
 func detectSDK(s string) string {
-	has := func(subs ...string) bool { return containsAny(s, subs...) }
+	var seen [maxSDKWords]bool
+	sdkWordSet.mark(s, seen[:])
+	has := func(subs ...string) bool {
+		for _, w := range subs {
+			if seen[sdkWordIndex[w]] {
+				return true
+			}
+		}
+		return false
+	}
 	switch {
+	case has("from EKS Auth", "EKS Auth to fetch"):
+		return "eks-pod-identity-agent"
+	case has("Terraform AWS Provider", "terraform-provider-aws"):
+		return "terraform-provider-aws"
+	case has("org.apache.hadoop.fs.s3a"):
+		return "hadoop-s3a"
+	case has("[aws_credentials]", "flb_aws"):
+		return "fluent-bit"
+	case has("rusoto"):
+		return "rusoto"
+	case has("aws-sdk-cpp", "aws-cpp-sdk", "Aws::Auth", "Aws::Client", "AWSClient [") ||
+		has("CredentialsProvider [") && !has("Aws::"):
+		return "aws-sdk-cpp"
 	case has("software.amazon.awssdk", ".awssdk.services.", "awssdk.core.exception"),
 		has("(Service: ") && has(", Status Code: "):
 		return "aws-sdk-java-v2"
@@ -670,4 +739,71 @@ func detectSDK(s string) string {
 		return "aws-sdk-go"
 	}
 	return ""
+}
+
+// phraseSet finds the first of many lowercase phrases in a line in one pass:
+// each phrase is registered under a hash of its first two bytes, so a line
+// is read once and only positions whose two bytes start some phrase are
+// compared. It replaces one strings.Index per phrase on long phrase lists.
+type phraseSet struct {
+	phrases []string
+	table   [phraseBuckets][]uint16 // bucket -> indexes of the phrases starting there, in list order
+	any     [phraseBuckets / 64]uint64
+}
+
+const phraseBuckets = 1 << 12
+
+func phraseHash(a, b byte) uint32 { return (uint32(a)<<8 | uint32(b)) * 0x9E3779B1 >> 20 }
+
+// newPhraseSet builds a set from phrase lists (each phrase at least two
+// bytes long). Phrases match as written: the rules' lists are lowercase
+// and run on the lowercased line.
+func newPhraseSet(lists ...[]string) *phraseSet {
+	ps := &phraseSet{}
+	for _, list := range lists {
+		ps.phrases = append(ps.phrases, list...)
+	}
+	for i, p := range ps.phrases {
+		if len(p) < 2 {
+			panic("logclass: phrase shorter than two bytes: " + p)
+		}
+		h := phraseHash(p[0], p[1])
+		ps.table[h] = append(ps.table[h], uint16(i))
+		ps.any[h>>6] |= 1 << (h & 63)
+	}
+	return ps
+}
+
+// index returns the offset of the first phrase occurring in l (the
+// earliest; at equal offsets the first in list order), or -1.
+func (ps *phraseSet) index(l string) int {
+	for i := 0; i+1 < len(l); i++ {
+		h := phraseHash(l[i], l[i+1])
+		if ps.any[h>>6]>>(h&63)&1 == 0 {
+			continue
+		}
+		for _, k := range ps.table[h] {
+			if strings.HasPrefix(l[i:], ps.phrases[k]) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+func (ps *phraseSet) contains(l string) bool { return ps.index(l) >= 0 }
+
+// mark sets seen[k] for every phrase k occurring in l.
+func (ps *phraseSet) mark(l string, seen []bool) {
+	for i := 0; i+1 < len(l); i++ {
+		h := phraseHash(l[i], l[i+1])
+		if ps.any[h>>6]>>(h&63)&1 == 0 {
+			continue
+		}
+		for _, k := range ps.table[h] {
+			if !seen[k] && strings.HasPrefix(l[i:], ps.phrases[k]) {
+				seen[k] = true
+			}
+		}
+	}
 }

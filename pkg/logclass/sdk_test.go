@@ -154,3 +154,55 @@ func TestSDKLines(t *testing.T) {
 	}
 	t.Logf("%s: %d/%d lines pass (%d positive, %d look-alike)", sdkLinesFile, pass, len(rows), positives, len(rows)-positives)
 }
+
+func TestSDKWords(t *testing.T) {
+	if len(sdkWords) > maxSDKWords {
+		t.Fatalf("%d sdkWords, detectSDK has room for %d", len(sdkWords), maxSDKWords)
+	}
+	for _, w := range sdkWords {
+		if _, ok := sdkWordIndex[w]; !ok || len(w) < 2 {
+			t.Errorf("sdk word %q not indexed", w)
+		}
+	}
+}
+
+// TestPhraseSet checks the one-pass matcher against strings.Index on every
+// test line and its phrase lists.
+func TestPhraseSet(t *testing.T) {
+	lists := [][]string{noCredentialsStrong, noCredentialsWeak, tokenUnreadablePhrases, hostRefusedPhrases,
+		responseGarbled, assumeWrapperPhrases, networkErrs, dnsErrs, sdkWords}
+	var lines []string
+	for _, r := range loadSDKLines(t) {
+		lines = append(lines, r.line, asciiLower(normalize(r.line)))
+	}
+	for _, r := range loadCorpus(t) {
+		lines = append(lines, r.line, asciiLower(normalize(r.line)))
+	}
+	for _, tc := range unseen {
+		lines = append(lines, asciiLower(normalize(tc.line)))
+	}
+	lines = append(lines, "", "a", "ab", "nocredentialprovider", "xxunable to locate credentials")
+	found := 0
+	for _, list := range lists {
+		ps := newPhraseSet(list)
+		for _, l := range lines {
+			want := indexAny(l, list...)
+			if got := ps.index(l); got != want {
+				t.Errorf("index = %d, want %d for %q", got, want, l)
+			}
+			var seen [maxSDKWords]bool
+			ps.mark(l, seen[:])
+			for k, p := range list {
+				if seen[k] != strings.Contains(l, p) {
+					t.Errorf("mark(%q)[%q] = %v", l, p, seen[k])
+				}
+			}
+			if want >= 0 {
+				found++
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no phrase found in any line: the test checks nothing")
+	}
+}

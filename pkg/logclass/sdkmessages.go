@@ -32,12 +32,10 @@ var hostRefusedPhrases = []string{
 	"not a loopback",
 }
 
-// podIdentityDeniedPhrases are EKS Auth's refusal as relayed by the agent
-// and the SDKs' container providers.
-var podIdentityDeniedPhrases = []string{
-	"eks does not have permissions to assume", // EKS Auth AssumeRoleForPodIdentity AccessDeniedException message
-	"eks does not have permission to assume",
-}
+// podIdentityDenied is EKS Auth's refusal as relayed by the agent and the
+// SDKs' container providers ("Unauthorized Exception! EKS does not have
+// permissions to assume the associated role"), followed by "to assume".
+const podIdentityDenied = "eks does not have permission"
 
 // noCredentialsStrong are the chain-exhausted and web-identity-skipped
 // messages: no provider produced credentials, for a stated reason.
@@ -105,10 +103,6 @@ var assumeWrapperPhrases = []string{
 	"error assuming role from web identity credentials", // aws-sdk-php
 }
 
-// webIdentityContext marks a line as being about the web identity
-// exchange (the STS call IRSA makes).
-var webIdentityContext = []string{"webidentityerr", "assumerolewithwebidentity", "web identity", "webidentity"}
-
 // responseGarbled are the SDKs' words for a response they could not parse:
 // for the web identity exchange, the request went to an endpoint that is
 // not STS (an AWS_ENDPOINT_URL or a service endpoint override that leaked
@@ -118,6 +112,16 @@ var responseGarbled = []string{
 	"unable to parse response", "invalid xml received", "responseparsererror", "unable to unmarshall",
 	"deserialization error", "unknownoperationexception", "invalidaction",
 }
+
+// The phrase lists as one-pass matchers (see phraseSet).
+var (
+	noCredentialsStrongSet = newPhraseSet(noCredentialsStrong)
+	noCredentialsWeakSet   = newPhraseSet(noCredentialsWeak)
+	tokenUnreadableSet     = newPhraseSet(tokenUnreadablePhrases)
+	hostRefusedSet         = newPhraseSet(hostRefusedPhrases)
+	responseGarbledSet     = newPhraseSet(responseGarbled)
+	assumeWrapperSet       = newPhraseSet(assumeWrapperPhrases)
+)
 
 // sdkMessage is one message an SDK or tool defines.
 type sdkMessage struct {
