@@ -56,6 +56,8 @@ var keywords = []string{
 	// Terraform (aws-sdk-go-base), rusoto, Fluent Bit, JS v2/v3 IMDS, PHP ECS, C++.
 	"valid credential sources", "find AWS credentials", "credentials for AWS Profile", "EC2 Metadata",
 	"instance metadata service", "credential from ECS", "open token file", "EC2RoleRequest",
+	// Java v1/v2 IMDS and container providers ("Failed to load credentials from ...", "Failed to retrieve IMDS token").
+	"load credentials", "IMDS token",
 }
 
 const awsKeyword = "amazonaws.com"
@@ -323,6 +325,14 @@ func ruleInvalidRoleARN(_ *Classifier, s, l string) (match, bool) {
 	}
 	if i < 0 {
 		if v := strings.Index(l, "validationerror"); v >= 0 && containsAny(l, "webidentity", "rolearn", "role arn", "assumerole") {
+			i = v
+		}
+	}
+	if i < 0 {
+		// PHP validates the call before sending it: "Found 1 error while
+		// validating the input provided for the AssumeRoleWithWebIdentity
+		// operation: [RoleArn] is missing".
+		if v := strings.Index(l, "error while validating the input"); v >= 0 && strings.Contains(l, "[rolearn]") {
 			i = v
 		}
 	}
@@ -661,7 +671,10 @@ var sdkWords = []string{
 	// Tools and SDKs added with the SDK message table.
 	"rusoto", "aws-sdk-cpp", "aws-cpp-sdk", "Aws::Auth", "Aws::Client", "AWSClient [", "CredentialsProvider [",
 	"Terraform AWS Provider", "terraform-provider-aws", "org.apache.hadoop.fs.s3a", "[aws_credentials]", "flb_aws",
-	"from EKS Auth", "EKS Auth to fetch",
+	"from EKS Auth", "EKS Auth to fetch", "CredentialsError { message", "'sts' service module", "javaproperty aws.",
+	"aws-java-sdk-sts module", "Ignoring, HTTP credential provider", "AWS.RemoteCredentials", "ECSCredentialsProviderFailure",
+	"Can only retrieve metadata from", "from container-role", " ---> System.", " ---> Amazon.", "contains an unsupported host",
+	"ProviderError: ",
 }
 
 var (
@@ -699,34 +712,35 @@ func detectSDK(s string) string {
 		return "hadoop-s3a"
 	case has("[aws_credentials]", "flb_aws"):
 		return "fluent-bit"
-	case has("rusoto"):
+	case has("rusoto", "CredentialsError { message"):
 		return "rusoto"
 	case has("aws-sdk-cpp", "aws-cpp-sdk", "Aws::Auth", "Aws::Client", "AWSClient [") ||
 		has("CredentialsProvider [") && !has("Aws::"):
 		return "aws-sdk-cpp"
-	case has("software.amazon.awssdk", ".awssdk.services.", "awssdk.core.exception"),
+	case has("software.amazon.awssdk", ".awssdk.services.", "awssdk.core.exception", "'sts' service module", "javaproperty aws."),
 		has("(Service: ") && has(", Status Code: "):
 		return "aws-sdk-java-v2"
-	case has("com.amazonaws."), has("(Service: ") && has("; Status Code: "):
+	case has("com.amazonaws.", "aws-java-sdk-sts module"), has("(Service: ") && has("; Status Code: "):
 		return "aws-sdk-java"
-	case has("botocore", "boto3"):
+	case has("botocore", "boto3", "Can only retrieve metadata from", "from container-role"):
 		return "boto3"
 	case has("aws-cli", "A client error (", "upload failed: ", "download failed: "), strings.HasPrefix(s, "fatal error: "):
 		return "aws-cli"
 	case has("An error occurred (") && has(") when calling the "):
 		return "boto3"
-	case has("Amazon.Runtime", "Amazon.SecurityToken", "AWSSDK."), hasNetNamespace(s):
+	case has("Amazon.Runtime", "Amazon.SecurityToken", "AWSSDK.", " ---> System.", " ---> Amazon."), hasNetNamespace(s):
 		return "aws-sdk-net"
 	case has("Aws::"):
 		return "aws-sdk-ruby"
-	case has(`Aws\`, "(client): ", "(server): ", "AWS HTTP error", `Error executing "`):
+	case has(`Aws\`, "(client): ", "(server): ", "AWS HTTP error", `Error executing "`, "contains an unsupported host"):
 		return "aws-sdk-php"
 	case has("aws_sdk_", "aws_config", "aws_smithy", "aws-smithy", "dispatch failure", "DispatchFailure",
 		"CredentialsNotLoaded", "an error occurred while loading credentials", "the credential provider was not enabled"):
 		return "aws-sdk-rust"
-	case has("@aws-sdk/", "@smithy/", "CredentialsProviderError", "deserializeAws_", "$metadata", "$fault"):
+	case has("@aws-sdk/", "@smithy/", "CredentialsProviderError", "deserializeAws_", "$metadata", "$fault", "ProviderError: "):
 		return "aws-sdk-js-v3"
-	case has("aws-sdk/lib", "aws-sdk/clients", "Missing credentials in config", "CredentialsError",
+	case has("aws-sdk/lib", "aws-sdk/clients", "Missing credentials in config", "CredentialsError", "AWS.RemoteCredentials",
+		"ECSCredentialsProviderFailure",
 		"Could not load credentials from any providers", `The "path" argument`):
 		return "aws-sdk-js"
 	case has("operation error ", "https response error StatusCode", "api error ", "get identity: get credentials",
@@ -735,7 +749,7 @@ func detectSDK(s string) string {
 		return "aws-sdk-go-v2"
 	case has("status code: ") && has("request id: "),
 		has("NoCredentialProviders", "WebIdentityErr", "MissingRegion", "RequestError: send request failed",
-			"CredentialsChainVerboseErrors", "EC2RoleRequestError"):
+			"CredentialsChainVerboseErrors", "EC2RoleRequestError", "Ignoring, HTTP credential provider"):
 		return "aws-sdk-go"
 	}
 	return ""

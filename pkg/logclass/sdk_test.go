@@ -81,7 +81,7 @@ var sdkFamilies = map[string][]ID{
 	"aws-sdk-js-v3":          {NoCredentials, TrustRejected, PermissionMissing, PodIdentityOldSDK, PodIdentityEndpointUnreachable},
 	"aws-sdk-net":            {NoCredentials, TrustRejected, PermissionMissing, TokenUnreadable, PodIdentityEndpointUnreachable},
 	"aws-sdk-ruby":           {NoCredentials, TrustRejected, PermissionMissing, BadAudience, PodIdentityEndpointUnreachable},
-	"aws-sdk-php":            {NoCredentials, TrustRejected, PermissionMissing, TokenUnreadable, PodIdentityOldSDK, PodIdentityEndpointUnreachable},
+	"aws-sdk-php":            {NoCredentials, TrustRejected, PermissionMissing, InvalidRoleARN, TokenUnreadable, PodIdentityOldSDK, PodIdentityEndpointUnreachable},
 	"aws-sdk-rust":           {NoCredentials, TrustRejected, PermissionMissing, PodIdentityOldSDK},
 	"rusoto":                 {NoCredentials, TrustRejected},
 	"aws-sdk-cpp":            {NoCredentials, TrustRejected, TokenUnreadable},

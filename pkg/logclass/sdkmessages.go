@@ -66,6 +66,7 @@ var noCredentialsStrong = []string{
 	"unable to retrieve token for use in imdsv2",               // aws-sdk-net EC2InstanceMetadata, botocore InstanceMetadataFetcher
 	"ec2 metadata rolename request returned error",             // aws-sdk-js lib/metadata_service.js
 	"error response received from instance metadata service",   // aws-sdk-js-v3 credential-provider-imds httpRequest
+	"failed to retrieve imds token",                            // aws-sdk-java EC2MetadataUtils, aws-sdk-java-v2 InstanceProfileCredentialsProvider
 }
 
 // noCredentialsWeak name a failed credential fetch without saying why.
@@ -82,6 +83,8 @@ var noCredentialsWeak = []string{
 	"failed to retrieve credentials for aws profile",                  // fluent-bit src/aws/flb_aws_credentials_profile.c
 	"token file must be specified to use sts assumerole web identity", // aws-sdk-cpp STSCredentialsProvider
 	"rolearn must be specified to use sts assumerole web identity",
+	"web identity configuration not specified",         // aws-sdk-js-v3 credential-provider-web-identity fromTokenFile
+	"failed to load credentials from metadata service", // aws-sdk-java-v2 internal/HttpCredentialsLoader.java
 }
 
 // tokenUnreadablePhrases are the token-file read errors of the SDKs.
@@ -199,6 +202,10 @@ var sdkMessages = []sdkMessage{
 		`java.lang.IllegalStateException: Either the environment variable AWS_WEB_IDENTITY_TOKEN_FILE or the javaproperty aws.webIdentityTokenFile must be set.`},
 	{"aws-sdk-java-v2", "has an invalid host", PodIdentityOldSDK, "aws/aws-sdk-java-v2 core/auth/src/main/java/software/amazon/awssdk/auth/credentials/ContainerCredentialsProvider.java",
 		`software.amazon.awssdk.core.exception.SdkClientException: The full URI (http://169.254.170.23/v1/credentials) contained within environment variable AWS_CONTAINER_CREDENTIALS_FULL_URI has an invalid host. Host should resolve to a loopback address or have the full URI be HTTPS.`},
+	{"aws-sdk-java-v2", "failed to load credentials from metadata service", NoCredentials, "aws/aws-sdk-java-v2 core/auth/src/main/java/software/amazon/awssdk/auth/credentials/internal/HttpCredentialsLoader.java",
+		`software.amazon.awssdk.core.exception.SdkClientException: Failed to load credentials from metadata service.`},
+	{"aws-sdk-java-v2", "failed to retrieve imds token", NoCredentials, "aws/aws-sdk-java-v2 core/auth/src/main/java/software/amazon/awssdk/auth/credentials/InstanceProfileCredentialsProvider.java",
+		`software.amazon.awssdk.core.exception.SdkClientException: Failed to retrieve IMDS token, and fallback to IMDS v1 is disabled via the aws.disableEc2MetadataV1 system property, AWS_EC2_METADATA_V1_DISABLED environment variable, or ec2_metadata_v1_disabled configuration file profile setting.`},
 	{"aws-sdk-java-v2", "unable to load credentials from any of the providers", NoCredentials, "aws/aws-sdk-java-v2 core/auth/src/main/java/software/amazon/awssdk/auth/credentials/AwsCredentialsProviderChain.java",
 		`software.amazon.awssdk.core.exception.SdkClientException: Unable to load credentials from any of the providers in the chain AwsCredentialsProviderChain(credentialsProviders=[InstanceProfileCredentialsProvider()]) : [InstanceProfileCredentialsProvider(): Failed to load credentials from IMDS.]`},
 
@@ -217,6 +224,8 @@ var sdkMessages = []sdkMessage{
 		`CredentialsProviderError: Could not load credentials from any providers at providerChain (/app/node_modules/@smithy/property-provider/dist-cjs/index.js:150:11)`},
 	{"aws-sdk-js-v3", "error response received from instance metadata service", NoCredentials, "smithy-lang/smithy-typescript packages/credential-provider-imds/src/remoteProvider/httpRequest.ts",
 		`ProviderError: Error response received from instance metadata service at ClientRequest.<anonymous> (/app/node_modules/@smithy/credential-provider-imds/dist-cjs/index.js:90:25)`},
+	{"aws-sdk-js-v3", "web identity configuration not specified", NoCredentials, "aws/aws-sdk-js-v3 packages/credential-provider-web-identity/src/fromTokenFile.ts",
+		`CredentialsProviderError: Web identity configuration not specified at fromTokenFile (/app/node_modules/@aws-sdk/credential-provider-web-identity/dist-cjs/fromTokenFile.js:14:15)`},
 	{"aws-sdk-js-v3", "is not a valid container metadata service hostname", PodIdentityOldSDK, "aws/aws-sdk-js-v3 packages/credential-provider-imds/src/fromContainerMetadata.ts",
 		`CredentialsProviderError: 169.254.170.23 is not a valid container metadata service hostname`},
 	{"aws-sdk-js-v3", "unable to connect to instance metadata service", PodIdentityEndpointUnreachable, "smithy-lang/smithy-typescript packages/credential-provider-imds/src/remoteProvider/httpRequest.ts",
@@ -251,6 +260,8 @@ var sdkMessages = []sdkMessage{
 		`InvalidArgumentException: Uri 'http://169.254.170.23/v1/credentials' contains an unsupported host.`},
 	{"aws-sdk-php", "error retrieving credential from ecs", PodIdentityEndpointUnreachable, "aws/aws-sdk-php src/Credentials/EcsCredentialProvider.php",
 		`Aws\Exception\CredentialsException: Error retrieving credential from ECS (cURL error 7: Failed to connect to 169.254.170.23 port 80: Connection refused)`},
+	{"aws-sdk-php", "error retrieving web identity credentials", InvalidRoleARN, "aws/aws-sdk-php src/Credentials/AssumeRoleWithWebIdentityCredentialProvider.php",
+		`Aws\Exception\CredentialsException: Error retrieving web identity credentials: Found 1 error while validating the input provided for the AssumeRoleWithWebIdentity operation: [RoleArn] is missing and is a required parameter (0)`},
 	{"aws-sdk-php", "error reading webidentitytokenfile", TokenUnreadable, "aws/aws-sdk-php src/Credentials/AssumeRoleWithWebIdentityCredentialProvider.php",
 		`Aws\Exception\CredentialsException: Error reading WebIdentityTokenFile from /var/run/secrets/eks.amazonaws.com/serviceaccount/token`},
 
