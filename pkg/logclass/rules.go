@@ -450,6 +450,9 @@ func ruleNoCredentials(_ *Classifier, s, l string) (match, bool) {
 	if !noCredentialsGate.contains(l) {
 		return match{}, false
 	}
+	if otherCredentials(l) {
+		return match{}, false
+	}
 	if i := noCredentialsStrongSet.index(l); i >= 0 {
 		m := match{id: NoCredentials, at: i, conf: confHigh,
 			reason: "no provider in the SDK credential chain produced credentials: the IRSA variables (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) are probably not injected and no instance role is reachable"}
@@ -477,6 +480,26 @@ func ruleNoCredentials(_ *Classifier, s, l string) (match, bool) {
 			reason: "an undefined file path usually means the JS SDK's web identity provider ran without AWS_WEB_IDENTITY_TOKEN_FILE set"}, true
 	}
 	return match{}, false
+}
+
+// genericCredentialPhrases are credential-chain phrases that other
+// software words the same way (docker credential helpers, password stores,
+// database clients).
+var genericCredentialPhrases = []string{"unable to locate credentials", "failed to retrieve credentials",
+	"unable to load credentials from any", "credentialsexception", "credentialserror:"}
+
+// otherCredentials reports whether a generic "no credentials" phrase is
+// about something else: a registry, a password store or a database, with
+// no AWS SDK in sight.
+func otherCredentials(l string) bool {
+	if !containsAny(l, genericCredentialPhrases...) {
+		return false
+	}
+	if !containsAny(l, "registry", "docker", "keychain", "database", "password", "git", "helm", "vault", "kubeconfig") {
+		return false
+	}
+	return !containsAny(l, "botocore", "boto3", "aws-sdk", "aws sdk", "awssdk", "aws_sdk", "sts", "imds", "webidentity",
+		"web identity", "169.254.", "ec2", "iam", "nocredentialproviders", "credential provider", "credentials provider")
 }
 
 // ruleAssumeWrapper: the .NET and PHP wrappers of a failed web identity
