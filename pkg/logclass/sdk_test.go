@@ -206,3 +206,41 @@ func TestPhraseSet(t *testing.T) {
 		t.Fatal("no phrase found in any line: the test checks nothing")
 	}
 }
+
+// TestSDKMessagesInCorpus checks that every row of the table has, in
+// testdata/sdk_lines.tsv, a positive line of our own carrying its words
+// (besides the row's sample) and a look-alike of the same failure kind in
+// the same SDK family.
+func TestSDKMessagesInCorpus(t *testing.T) {
+	rows := loadSDKLines(t)
+	family := func(sdk string) string {
+		switch sdk {
+		case "hadoop-s3a":
+			return "spark-s3a"
+		case "STS (all SDKs)":
+			return ""
+		}
+		return sdk
+	}
+	for _, m := range sdkMessages {
+		fam := family(m.sdk)
+		var pos, neg bool
+		for _, r := range rows {
+			if fam != "" && r.family != fam {
+				continue
+			}
+			if r.expected == string(m.id) && strings.Contains(asciiLower(normalize(r.line)), m.words) {
+				pos = true
+			}
+			if r.expected == "None" && r.kind == string(m.id) {
+				neg = true
+			}
+		}
+		if !pos {
+			t.Errorf("%s %q (%s): no positive line in %s", m.sdk, m.words, m.id, sdkLinesFile)
+		}
+		if !neg {
+			t.Errorf("%s %q (%s): no look-alike line in %s", m.sdk, m.words, m.id, sdkLinesFile)
+		}
+	}
+}
