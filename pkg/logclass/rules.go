@@ -124,19 +124,17 @@ type rule func(c *Classifier, s, l string) (match, bool)
 // A rule may return a match with an empty id: the line is a known
 // look-alike and no finding may be claimed for it.
 var rules = []rule{
-	ruleLookAlike,
 	ruleThumbprint,
 	ruleNoOIDCProvider,
 	ruleBadAudience,
-	rulePodIdentityOldSDK,
 	rulePodIdentityDenied,
+	rulePodIdentityEndpoint,
 	ruleTokenExpired,
 	ruleTokenUnreadable,
 	ruleDeniedCaller,
 	ruleEndpointGarbled,
 	ruleTrustRejected,
 	ruleInvalidRoleARN,
-	rulePodIdentityUnreachable,
 	ruleRegionOrEndpoint,
 	ruleWebIdentityUnreachable,
 	ruleNoCredentials,
@@ -231,6 +229,12 @@ func ruleBadAudience(_ *Classifier, s, l string) (match, bool) {
 func ruleTokenExpired(_ *Classifier, s, l string) (match, bool) {
 	if !strings.Contains(l, "expired") {
 		return match{}, false
+	}
+	// The EKS Pod Identity Agent drops a cached credential whose pod token
+	// expired and fetches a new one: expected, logged on every rotation.
+	// A match with no id: a look-alike, nothing may be claimed.
+	if strings.Contains(l, "removing credentials from cache") {
+		return match{}, true
 	}
 	i := strings.Index(l, "expiredtoken")
 	if i < 0 {
@@ -450,10 +454,10 @@ func ruleNoCredentials(_ *Classifier, s, l string) (match, bool) {
 	if !noCredentialsGate.contains(l) {
 		return match{}, false
 	}
-	if otherCredentials(l) {
-		return match{}, false
-	}
 	if i := noCredentialsStrongSet.index(l); i >= 0 {
+		if otherCredentials(l) {
+			return match{}, false
+		}
 		m := match{id: NoCredentials, at: i, conf: confHigh,
 			reason: "no provider in the SDK credential chain produced credentials: the IRSA variables (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) are probably not injected and no instance role is reachable"}
 		// The chain names why web identity was skipped: say that instead.
@@ -472,6 +476,9 @@ func ruleNoCredentials(_ *Classifier, s, l string) (match, bool) {
 		return m, true
 	}
 	if i := noCredentialsWeakSet.index(l); i >= 0 {
+		if otherCredentials(l) {
+			return match{}, false
+		}
 		return match{id: NoCredentials, at: i, conf: confMedium,
 			reason: "the SDK failed to obtain credentials and the line names no more specific cause"}, true
 	}
@@ -514,17 +521,6 @@ func ruleAssumeWrapper(_ *Classifier, s, l string) (match, bool) {
 		reason: "the SDK's call to STS to assume the role failed (the STS answer is on a following line); most often the role's trust policy does not admit the service account token"}, true
 }
 
-// ruleLookAlike silences lines that carry failure words but are not a
-// failure of the pod's credentials.
-func ruleLookAlike(_ *Classifier, s, l string) (match, bool) {
-	// The EKS Pod Identity Agent drops a cached credential whose pod token
-	// expired and fetches a new one: expected, logged on every rotation.
-	if strings.Contains(l, "removing credentials from cache") && strings.Contains(l, "expired") {
-		return match{}, true
-	}
-	return match{}, false
-}
-
 // podIdentityHostAt returns the offset of the EKS Pod Identity Agent's
 // address in l (169.254.170.23 not followed by a digit, or fd00:ec2::23),
 // or -1.
@@ -544,13 +540,22 @@ func podIdentityHostAt(l string) int {
 	return strings.Index(l, podIdentityHostV6)
 }
 
-// rulePodIdentityOldSDK: an SDK that predates EKS Pod Identity refuses the
-// agent's address as a container credentials host.
-func rulePodIdentityOldSDK(_ *Classifier, s, l string) (match, bool) {
+// rulePodIdentityEndpoint: lines naming the EKS Pod Identity Agent's
+// address: an SDK too old to accept it, or the agent not answering.
+func rulePodIdentityEndpoint(_ *Classifier, s, l string) (match, bool) {
 	h := podIdentityHostAt(l)
 	if h < 0 {
 		return match{}, false
 	}
+	if m, ok := podIdentityOldSDK(s, l, h); ok {
+		return m, true
+	}
+	return podIdentityUnreachable(s, l, h)
+}
+
+// podIdentityOldSDK: an SDK that predates EKS Pod Identity refuses the
+// agent's address (at h) as a container credentials host.
+func podIdentityOldSDK(s, l string, h int) (match, bool) {
 	i := hostRefusedSet.index(l)
 	if i < 0 || !containsAny(l, "credential", "container", "metadata", "full_uri", "full uri", "ecs", "endpoint host") {
 		return match{}, false
@@ -601,13 +606,9 @@ var podNetworkErrs = []string{
 	"retrieve container metadata", "operation timed out",
 }
 
-// rulePodIdentityUnreachable: the agent's endpoint refused the connection
-// or timed out.
-func rulePodIdentityUnreachable(_ *Classifier, s, l string) (match, bool) {
-	h := podIdentityHostAt(l)
-	if h < 0 {
-		return match{}, false
-	}
+// podIdentityUnreachable: the agent's endpoint (at h) refused the
+// connection or timed out.
+func podIdentityUnreachable(s, l string, h int) (match, bool) {
 	if !podNetworkErrSet.contains(l) {
 		return match{}, false
 	}
@@ -629,7 +630,7 @@ func rulePodIdentityUnreachable(_ *Classifier, s, l string) (match, bool) {
 // ruleEndpointGarbled: the web identity exchange got an answer the STS
 // client could not parse: the request did not reach STS.
 func ruleEndpointGarbled(_ *Classifier, s, l string) (match, bool) {
-	if !containsAny(l, "webidentity", "web identity") {
+	if !strings.Contains(l, "identity") || !containsAny(l, "webidentity", "web identity") {
 		return match{}, false
 	}
 	i := responseGarbledSet.index(l)
@@ -643,7 +644,7 @@ func ruleEndpointGarbled(_ *Classifier, s, l string) (match, bool) {
 // ruleWebIdentityUnreachable: the web identity exchange failed on the
 // network to a host that is not an AWS one (an endpoint override).
 func ruleWebIdentityUnreachable(_ *Classifier, s, l string) (match, bool) {
-	if !containsAny(l, "webidentityerr", "assumerolewithwebidentity") {
+	if !strings.Contains(l, "identity") || !containsAny(l, "webidentityerr", "assumerolewithwebidentity") {
 		return match{}, false
 	}
 	i := indexAny(l, "requesterror: send request failed", "request send failed")
