@@ -67,6 +67,8 @@ var noCredentialsStrong = []string{
 	"ec2 metadata rolename request returned error",             // aws-sdk-js lib/metadata_service.js
 	"error response received from instance metadata service",   // aws-sdk-js-v3 credential-provider-imds httpRequest
 	"failed to retrieve imds token",                            // aws-sdk-java EC2MetadataUtils, aws-sdk-java-v2 InstanceProfileCredentialsProvider
+	"ec2 metadata token request returned error",                // smithy-typescript credential-provider-imds fromInstanceMetadata.ts
+	"ec2 metadata v1 fallback has been blocked",                // smithy-typescript credential-provider-imds InstanceMetadataV1FallbackError
 }
 
 // noCredentialsWeak name a failed credential fetch without saying why.
@@ -85,6 +87,7 @@ var noCredentialsWeak = []string{
 	"rolearn must be specified to use sts assumerole web identity",
 	"web identity configuration not specified",         // aws-sdk-js-v3 credential-provider-web-identity fromTokenFile
 	"failed to load credentials from metadata service", // aws-sdk-java-v2 internal/HttpCredentialsLoader.java
+	"invalid response received from instance metadata", // smithy-typescript credential-provider-imds fromInstanceMetadata.ts
 }
 
 // tokenUnreadablePhrases are the token-file read errors of the SDKs.
@@ -226,6 +229,10 @@ var sdkMessages = []sdkMessage{
 		`ProviderError: Error response received from instance metadata service at ClientRequest.<anonymous> (/app/node_modules/@smithy/credential-provider-imds/dist-cjs/index.js:90:25)`},
 	{"aws-sdk-js-v3", "web identity configuration not specified", NoCredentials, "aws/aws-sdk-js-v3 packages/credential-provider-web-identity/src/fromTokenFile.ts",
 		`CredentialsProviderError: Web identity configuration not specified at fromTokenFile (/app/node_modules/@aws-sdk/credential-provider-web-identity/dist-cjs/fromTokenFile.js:14:15)`},
+	{"aws-sdk-js-v3", "ec2 metadata token request returned error", NoCredentials, "smithy-lang/smithy-typescript packages/credential-provider-imds/src/fromInstanceMetadata.ts",
+		`ProviderError: EC2 Metadata token request returned error at ClientRequest.<anonymous> (/app/node_modules/@smithy/credential-provider-imds/dist-cjs/index.js:94:25) { statusCode: 400 }`},
+	{"aws-sdk-js-v3", "ec2 metadata v1 fallback has been blocked", NoCredentials, "smithy-lang/smithy-typescript packages/credential-provider-imds/src/error/InstanceMetadataV1FallbackError.ts",
+		`InstanceMetadataV1FallbackError: AWS EC2 Metadata v1 fallback has been blocked by AWS SDK configuration in the following: [process environment variable (AWS_EC2_METADATA_V1_DISABLED)].`},
 	{"aws-sdk-js-v3", "is not a valid container metadata service hostname", PodIdentityOldSDK, "aws/aws-sdk-js-v3 packages/credential-provider-imds/src/fromContainerMetadata.ts",
 		`CredentialsProviderError: 169.254.170.23 is not a valid container metadata service hostname`},
 	{"aws-sdk-js-v3", "unable to connect to instance metadata service", PodIdentityEndpointUnreachable, "smithy-lang/smithy-typescript packages/credential-provider-imds/src/remoteProvider/httpRequest.ts",
