@@ -633,8 +633,19 @@ func ruleEndpointGarbled(_ *Classifier, s, l string) (match, bool) {
 	if !strings.Contains(l, "identity") || !containsAny(l, "webidentity", "web identity") {
 		return match{}, false
 	}
+	if strings.Contains(l, "not authorized to perform") {
+		return match{}, false
+	}
 	i := responseGarbledSet.index(l)
-	if i < 0 || strings.Contains(l, "not authorized to perform") {
+	if i < 0 {
+		// STS words its refusal of AssumeRoleWithWebIdentity "Not authorized
+		// to perform sts:AssumeRoleWithWebIdentity"; S3-style answers (an
+		// S3 or MinIO endpoint answered the STS call) mean the request went
+		// elsewhere.
+		if j := nonSTSAnswerSet.index(l); j >= 0 && containsAny(l, "assumerolewithwebidentity", "webidentityerr") {
+			return match{id: RegionOrEndpoint, at: j, conf: confMedium,
+				reason: "the web identity exchange was answered by an endpoint that is not STS (an S3-style error): an endpoint override such as AWS_ENDPOINT_URL sends the STS call to another service"}, true
+		}
 		return match{}, false
 	}
 	return match{id: RegionOrEndpoint, at: i, conf: confMedium,

@@ -129,6 +129,14 @@ var (
 	assumeWrapperSet       = newPhraseSet(assumeWrapperPhrases)
 )
 
+// nonSTSAnswers are error answers STS never gives to
+// AssumeRoleWithWebIdentity (an unsigned call) but S3 and S3-compatible
+// stores do.
+var nonSTSAnswers = []string{"accessdenied: access denied", "(accessdenied) when calling the assumerolewithwebidentity operation: access denied",
+	"signaturedoesnotmatch", "invalidaccesskeyid", "nosuchbucket", "nosuchkey", "methodnotallowed"}
+
+var nonSTSAnswerSet = newPhraseSet(nonSTSAnswers)
+
 // sdkMessage is one message an SDK or tool defines.
 type sdkMessage struct {
 	sdk    string // SDK family or tool
@@ -171,6 +179,8 @@ var sdkMessages = []sdkMessage{
 		`get identity: get credentials: failed to refresh cached credentials, failed to load credentials, operation error CredentialsEndpoint: GetCredentials, exceeded maximum number of attempts, 3, https response error StatusCode: 0, RequestID: , request send failed, Get "http://169.254.170.23/v1/credentials": dial tcp 169.254.170.23:80: i/o timeout`},
 	{"aws-sdk-go-v2", "deserialization failed", RegionOrEndpoint, "aws/aws-sdk-go-v2 service/sts/deserializers.go",
 		`operation error STS: AssumeRoleWithWebIdentity, https response error StatusCode: 403, RequestID: , deserialization failed, failed to decode response body, unexpected EOF`},
+	{"aws-sdk-go-v2", "accessdenied: access denied", RegionOrEndpoint, "S3/MinIO error answer to the STS call (aws-sdk-go-v2 service/sts/deserializers.go relays it)",
+		`operation error STS: AssumeRoleWithWebIdentity, https response error StatusCode: 403, RequestID: 17C1A2B3C4D5E6F7, HostID: dd9025bab4ad464b049177c95eb6ebf374d3b3fd1af9251148b658df7ac2e3e8, api error AccessDenied: Access Denied.`},
 	{"aws-sdk-go-v2", "eks does not have permissions to assume", PodIdentityDenied, "aws/eks-pod-identity-agent (EKS Auth AssumeRoleForPodIdentity AccessDeniedException)",
 		`failed to refresh cached credentials, failed to load credentials, operation error CredentialsEndpoint: GetCredentials, https response error StatusCode: 400, RequestID: , AccessDeniedException: Unauthorized Exception! EKS does not have permissions to assume the associated role.`},
 
