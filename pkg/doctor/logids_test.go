@@ -45,3 +45,32 @@ func TestPodIdentityLogFixes(t *testing.T) {
 		}
 	}
 }
+
+func TestPermissionMissingUnderSCP(t *testing.T) {
+	scp := `AccessDenied: User: arn:aws:sts::123456789012:assumed-role/irsa-role/botocore-session-1 is not authorized to perform: s3:DeleteBucket on resource: "arn:aws:s3:::prod" with an explicit deny in a service control policy`
+	plain := `AccessDenied: User: arn:aws:sts::123456789012:assumed-role/irsa-role/botocore-session-1 is not authorized to perform: s3:ListBucket on resource: "arn:aws:s3:::prod" because no identity-based policy allows the s3:ListBucket action`
+	for _, tc := range []struct {
+		line string
+		note bool
+	}{{scp, true}, {plain, false}} {
+		s := Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN}), Logs: classify(t, tc.line)}
+		f := find(logRules(Cluster{}, s), string(logclass.PermissionMissing))
+		if f == nil {
+			t.Fatalf("no PermissionMissing from %s", tc.line)
+		}
+		if got := strings.Contains(f.Fix, "an Allow on the role does not help"); got != tc.note {
+			t.Errorf("fix %q: policy note %v, want %v", f.Fix, got, tc.note)
+		}
+	}
+}
+
+func TestPodIdentityDeniedKeepsNodeActionOut(t *testing.T) {
+	line := `unable to fetch credentials from EKS Auth: operation error EKS Auth: AssumeRoleForPodIdentity, https response error StatusCode: 403, RequestID: 1, api error AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/eks-node-role/i-0abc123def4567890 is not authorized to perform: eks-auth:AssumeRoleForPodIdentity on resource: arn:aws:eks:us-east-1:123456789012:cluster/prod`
+	logs := classify(t, line)
+	if logs[0].ID != logclass.PodIdentityDenied {
+		t.Fatalf("got %s, want PodIdentityDenied", logs[0].ID)
+	}
+	if acts := DeniedActions(logs); len(acts) != 0 {
+		t.Errorf("DeniedActions = %v: the node role's eks-auth permission must not be allowed on the pod's role", acts)
+	}
+}

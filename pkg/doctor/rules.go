@@ -87,6 +87,9 @@ func logRules(_ Cluster, s Subject) []Finding {
 			}
 		case string(logclass.PermissionMissing):
 			out[i].Fix = linkCommand(s, arn)
+			if slices.ContainsFunc(out[i].Evidence, policyLimit) {
+				out[i].Fix += "; where an SCP, a permissions boundary, a session policy or an explicit deny limits the role, an Allow on the role does not help: change that policy"
+			}
 		case string(logclass.TrustRejected):
 			out[i].Fix = linkCommand(s, arn)
 		case string(logclass.NoOIDCProvider):
@@ -100,6 +103,14 @@ func logRules(_ Cluster, s Subject) []Finding {
 		}
 	}
 	return out
+}
+
+// policyLimit reports whether a log finding's evidence names a policy that
+// limits the role beyond its own Allows (SCP, permissions boundary, session
+// policy, explicit deny).
+func policyLimit(evidence string) bool {
+	return strings.Contains(evidence, "explicit deny") || strings.Contains(evidence, "permissions boundary") ||
+		strings.Contains(evidence, "session policy")
 }
 
 var roleKeyLike = regexp.MustCompile(`(?i)role[-_.]?arn|iam\.amazonaws\.com/role`)

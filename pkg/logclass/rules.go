@@ -586,6 +586,9 @@ func rulePodIdentityDenied(c *Classifier, s, l string) (match, bool) {
 		m, ok := ruleDeniedCaller(c, s, l)
 		if ok && strings.EqualFold(m.f.Action, "eks-auth:AssumeRoleForPodIdentity") {
 			m.id, m.conf = PodIdentityDenied, confHigh
+			// The node role's permission, not one the pod's role needs:
+			// keep it out of the actions doctor would allow on the pod's role.
+			m.f.Action = ""
 			m.reason = "the EKS Pod Identity Agent's node role may not call eks-auth:AssumeRoleForPodIdentity (attach AmazonEKSWorkerNodePolicy or allow that action)"
 			return m, true
 		}
