@@ -356,6 +356,8 @@ var networkErrs = []string{
 	"dispatch failure", "eai_again", "getaddrinfo", "name resolution", "name or service not known",
 	"deadline exceeded", "connecterror", "connect error", "endpointconnectionerror", "failed to connect",
 	"could not resolve host", "server misbehaving", "nodename nor servname",
+	// TLS interception (a proxy without the STS host in NO_PROXY).
+	"x509: certificate signed by unknown authority", "certificate verify failed",
 }
 
 var (
