@@ -609,6 +609,7 @@ var podNetworkErrs = []string{
 	"no route to host", "failed to open tcp connection", "curl error 7:", "curl error 28:", "client.timeout exceeded",
 	"unable to reach credentials server", "unable to connect", "connection attempt failed", "host is unreachable",
 	"retrieve container metadata", "operation timed out",
+	"ioexception occurred when connecting", // aws-sdk-java's debug log of a failed credentials endpoint call
 }
 
 // podIdentityUnreachable: the agent's endpoint (at h) refused the

@@ -203,8 +203,12 @@ var sdkMessages = []sdkMessage{
 		`com.amazonaws.SdkClientException: Unable to load AWS credentials from any provider in the chain: [EnvironmentVariableCredentialsProvider: Unable to load AWS credentials from environment variables, WebIdentityTokenCredentialsProvider: To use assume role profiles the aws-java-sdk-sts module must be on the class path., com.amazonaws.auth.profile.ProfileCredentialsProvider@3d8c: profile file cannot be null]`},
 	{"aws-sdk-java", "has an invalid host", PodIdentityOldSDK, "aws/aws-sdk-java aws-java-sdk-core/src/main/java/com/amazonaws/auth/ContainerCredentialsProvider.java",
 		`com.amazonaws.SdkClientException: The full URI (http://169.254.170.23/v1/credentials) contained withing environment variable AWS_CONTAINER_CREDENTIALS_FULL_URI has an invalid host. Host can only be one of [localhost, 127.0.0.1]`},
-	{"aws-sdk-java", "failed to connect to service endpoint", PodIdentityEndpointUnreachable, "aws/aws-sdk-java aws-java-sdk-core/src/main/java/com/amazonaws/internal/EC2ResourceFetcher.java",
-		`com.amazonaws.SdkClientException: Failed to connect to service endpoint: http://169.254.170.23/v1/credentials Caused by: java.net.ConnectException: Connection refused (Connection refused)`},
+	// The exception does not name the host ("Failed to connect to service
+	// endpoint: " and the cause); only the debug log of the retry does.
+	{"aws-sdk-java", "failed to connect to service endpoint", NoCredentials, "aws/aws-sdk-java aws-java-sdk-core/src/main/java/com/amazonaws/internal/EC2ResourceFetcher.java",
+		`com.amazonaws.SdkClientException: Unable to load AWS credentials from any provider in the chain: [WebIdentityTokenCredentialsProvider: You must specify a value for roleArn and roleSessionName, com.amazonaws.auth.EC2ContainerCredentialsProviderWrapper@2f1f: Failed to connect to service endpoint: ]`},
+	{"aws-sdk-java", "ioexception occurred when connecting to service endpoint", PodIdentityEndpointUnreachable, "aws/aws-sdk-java aws-java-sdk-core/src/main/java/com/amazonaws/internal/EC2ResourceFetcher.java",
+		`DEBUG com.amazonaws.internal.EC2ResourceFetcher - An IOException occurred when connecting to service endpoint: http://169.254.170.23/v1/credentials\n Retrying to connect again.`},
 	{"aws-sdk-java", "unable to load aws credentials from any provider", NoCredentials, "aws/aws-sdk-java aws-java-sdk-core/src/main/java/com/amazonaws/auth/AWSCredentialsProviderChain.java",
 		`com.amazonaws.SdkClientException: Unable to load AWS credentials from any provider in the chain`},
 
@@ -257,7 +261,7 @@ var sdkMessages = []sdkMessage{
 		`System.InvalidOperationException: Unable to retrieve token for use in IMDSv2. ---> System.Net.Http.HttpRequestException: A connection attempt failed because the connected party did not properly respond after a period of time (169.254.169.254:80)`},
 	{"aws-sdk-net", "a token could not be loaded from the webidentitytokenfile", TokenUnreadable, "aws/aws-sdk-net sdk/src/Core/Amazon.Runtime/Credentials/AssumeRoleWithWebIdentityCredentials.cs",
 		`System.InvalidOperationException: A token could not be loaded from the WebIdentityTokenFile. ---> System.UnauthorizedAccessException: Access to the path '/var/run/secrets/eks.amazonaws.com/serviceaccount/token' is denied.`},
-	{"aws-sdk-net", "error calling assumerole for role", TrustRejected, "aws/aws-sdk-net sdk/src/Services/SecurityToken/Custom/_bcl+netstandard/AmazonSecurityTokenServiceClient.cs",
+	{"aws-sdk-net", "error calling assumerole for role", TrustRejected, "aws/aws-sdk-net sdk/src/Services/SecurityToken/Custom/AmazonSecurityTokenServiceClient.Extension.cs",
 		`Amazon.Runtime.AmazonClientException: Error calling AssumeRole for role arn:aws:iam::123456789012:role/orders-api`},
 	{"aws-sdk-net", "unable to reach credentials server", PodIdentityEndpointUnreachable, "aws/aws-sdk-net sdk/src/Core/Amazon.Runtime/Credentials/URIBasedRefreshingCredentialHelper.cs",
 		`Amazon.Runtime.AmazonServiceException: Unable to reach credentials server ---> System.Net.Http.HttpRequestException: Connection refused (169.254.170.23:80)`},
