@@ -58,6 +58,8 @@ var keywords = []string{
 	"instance metadata service", "credential from ECS", "open token file", "EC2RoleRequest",
 	// Java v1/v2 IMDS and container providers ("Failed to load credentials from ...", "Failed to retrieve IMDS token").
 	"load credentials", "IMDS token",
+	// aws-config (Rust): a container credentials URI refused, host not printed.
+	"refer to the loopback",
 }
 
 const awsKeyword = "amazonaws.com"
@@ -547,6 +549,14 @@ func podIdentityHostAt(l string) int {
 func rulePodIdentityEndpoint(_ *Classifier, s, l string) (match, bool) {
 	h := podIdentityHostAt(l)
 	if h < 0 {
+		// aws-config (Rust) refuses the full URI without printing it: a
+		// non-loopback HTTP full URI on EKS is the Pod Identity Agent's.
+		if strings.Contains(l, "loopback") {
+			if i := strings.Index(l, "did not refer to the loopback interface"); i >= 0 && !strings.Contains(l, "http://") {
+				return match{id: PodIdentityOldSDK, at: i, conf: confMedium,
+					reason: "the SDK (aws-config for Rust) refuses a container credentials URI that is not loopback: it is older than the first release with EKS Pod Identity support"}, true
+			}
+		}
 		return match{}, false
 	}
 	if m, ok := podIdentityOldSDK(s, l, h); ok {

@@ -292,7 +292,7 @@ var sdkMessages = []sdkMessage{
 	{"aws-sdk-rust", "an error occurred while loading credentials", NoCredentials, "smithy-lang/smithy-rs aws/rust-runtime/aws-credential-types/src/provider/error.rs",
 		`ERROR s3_sync: dispatch failure: an error occurred while loading credentials`},
 	{"aws-sdk-rust", "did not refer to the loopback", PodIdentityOldSDK, "smithy-lang/smithy-rs aws/rust-runtime/aws-config/src/ecs.rs",
-		`WARN aws_config::ecs: ECS provider could not be configured: invalid URI for ECS provider (http://169.254.170.23/v1/credentials): URI did not refer to the loopback interface`},
+		`WARN aws_config::meta::credentials::chain: provider failed to provide credentials provider="EcsContainer" error=the credentials provider was not properly configured: URI did not refer to the loopback interface`},
 
 	// rusoto.
 	{"rusoto", "couldn't find aws credentials", NoCredentials, "rusoto/rusoto rusoto/credential/src/lib.rs",
