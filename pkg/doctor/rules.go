@@ -62,6 +62,12 @@ func logSummary(l logclass.Finding) string {
 		return "the IAM OIDC provider's thumbprint does not match the issuer's certificate"
 	case logclass.StaticCredentials:
 		return fmt.Sprintf("the caller is the IAM user %s: static access keys are used instead of the IRSA role", l.CallerARN)
+	case logclass.PodIdentityEndpointUnreachable:
+		return "the pod could not reach the EKS Pod Identity Agent (169.254.170.23 / [fd00:ec2::23]) for its credentials"
+	case logclass.PodIdentityDenied:
+		return "EKS Auth refused AssumeRoleForPodIdentity: the associated role does not trust pods.eks.amazonaws.com (sts:AssumeRole and sts:TagSession), or the node role may not call eks-auth:AssumeRoleForPodIdentity"
+	case logclass.PodIdentityOldSDK:
+		return "the application's AWS SDK predates EKS Pod Identity and refuses the agent's credentials endpoint"
 	}
 	return string(l.ID)
 }
@@ -81,13 +87,30 @@ func logRules(_ Cluster, s Subject) []Finding {
 			}
 		case string(logclass.PermissionMissing):
 			out[i].Fix = linkCommand(s, arn)
+			if slices.ContainsFunc(out[i].Evidence, policyLimit) {
+				out[i].Fix += "; where an SCP, a permissions boundary, a session policy or an explicit deny limits the role, an Allow on the role does not help: change that policy"
+			}
 		case string(logclass.TrustRejected):
 			out[i].Fix = linkCommand(s, arn)
 		case string(logclass.NoOIDCProvider):
 			out[i].Fix = "kubectl irsa provider create"
+		case string(logclass.PodIdentityEndpointUnreachable):
+			out[i].Fix = "kubectl get daemonset eks-pod-identity-agent -n kube-system (install it: aws eks create-addon --cluster-name CLUSTER --addon-name eks-pod-identity-agent); with an HTTP(S)_PROXY, add 169.254.170.23 and fd00:ec2::23 to NO_PROXY"
+		case string(logclass.PodIdentityDenied):
+			out[i].Fix = fmt.Sprintf("aws eks list-pod-identity-associations --cluster-name CLUSTER --namespace %s --service-account %s, then let the role's trust allow the service principal pods.eks.amazonaws.com the actions sts:AssumeRole and sts:TagSession", s.SA.Namespace, s.SA.Name)
+		case string(logclass.PodIdentityOldSDK):
+			out[i].Fix = "upgrade the application's AWS SDK to one with EKS Pod Identity support (Go v2 2023-11-14, Go v1 1.47.11, Java v2 2.21.30, Java v1 1.12.746, boto3/botocore 1.34.41, CLI 2.15.0 / 1.30.0, JS v3 3.458.0, JS v2 2.1550.0, .NET 3.7.734.0, Ruby 3.188.0, PHP 3.287.1), or use IRSA for this ServiceAccount"
 		}
 	}
 	return out
+}
+
+// policyLimit reports whether a log finding's evidence names a policy that
+// limits the role beyond its own Allows (SCP, permissions boundary, session
+// policy, explicit deny).
+func policyLimit(evidence string) bool {
+	return strings.Contains(evidence, "explicit deny") || strings.Contains(evidence, "permissions boundary") ||
+		strings.Contains(evidence, "session policy")
 }
 
 var roleKeyLike = regexp.MustCompile(`(?i)role[-_.]?arn|iam\.amazonaws\.com/role`)

@@ -140,9 +140,18 @@ func ruleDeniedCaller(c *Classifier, s, l string) (match, bool) {
 		return match{}, false
 	}
 	if explicitDeny {
-		// An explicit deny (resource policy, SCP, boundary) is a policy
-		// decision, not a missing IRSA permission.
-		return match{}, false
+		// A resource-based or VPC endpoint policy denies everyone it names:
+		// a policy decision about the resource, not the pod's role. An SCP,
+		// a permissions boundary, a session policy or the role's own
+		// identity-based policy limit this role: the pod's role is used but
+		// may not do the action, and no Allow on the role can override it.
+		policy := denyPolicy(l)
+		if policy == "" {
+			return match{}, false
+		}
+		m.id, m.conf = PermissionMissing, confMedium
+		m.reason = fmt.Sprintf("the pod's role %s was used but an explicit deny in a %s blocks %s: no Allow on the role can override it, change the %s", role, policy, orAction(f.Action), policy)
+		return m, true
 	}
 	podSess := isPodSession(sess)
 	if looksLikeNodeRole(role) && !podSess {
@@ -156,9 +165,20 @@ func ruleDeniedCaller(c *Classifier, s, l string) (match, bool) {
 		return m, true
 	}
 	m.id = PermissionMissing
-	action := f.Action
-	if action == "" {
-		action = "the action"
+	action := orAction(f.Action)
+	if b := strings.Index(l[i:], "because no "); b >= 0 {
+		// "because no permissions boundary allows ...", "because no
+		// session policy allows ...": name the policy that lacks the Allow.
+		switch rest := l[i+b+len("because no "):]; {
+		case strings.HasPrefix(rest, "permissions boundary"):
+			m.conf = confHigh
+			m.reason = fmt.Sprintf("the pod's role %s was used but its permissions boundary does not allow %s (the boundary, not the role's policies, must change)", role, action)
+			return m, true
+		case strings.HasPrefix(rest, "session policy"):
+			m.conf = confHigh
+			m.reason = fmt.Sprintf("the pod's role %s was used but the session policy passed when assuming it does not allow %s", role, action)
+			return m, true
+		}
 	}
 	switch {
 	case sess != "" && !isRedacted(sess) && !isRedacted(role):
@@ -172,6 +192,33 @@ func ruleDeniedCaller(c *Classifier, s, l string) (match, bool) {
 		m.reason = fmt.Sprintf("role %s, not a node role, was used but its policies do not allow %s (no session name shown)", role, action)
 	}
 	return m, true
+}
+
+// denyPolicy names the kind of policy whose explicit deny the message
+// reports, when it limits the caller's role (SCP, RCP, permissions
+// boundary, session or identity-based policy), or "" (resource-based or
+// VPC endpoint policy, or not named).
+func denyPolicy(l string) string {
+	const in = "explicit deny in "
+	i := strings.Index(l, in)
+	if i < 0 {
+		return ""
+	}
+	rest := strings.TrimPrefix(strings.TrimPrefix(l[i+len(in):], "a "), "an ")
+	for _, p := range []string{"service control policy", "resource control policy", "permissions boundary",
+		"session policy", "identity-based policy"} {
+		if strings.HasPrefix(rest, p) {
+			return p
+		}
+	}
+	return ""
+}
+
+func orAction(action string) string {
+	if action == "" {
+		return "the action"
+	}
+	return action
 }
 
 // iamAction returns the IAM action (service:Name, e.g. eks:ListClusters or

@@ -3,8 +3,9 @@
 //
 // It is pure: no network, filesystem, Kubernetes or AWS calls. Rules follow
 // how the AWS SDKs and tools word their errors (aws-sdk-go v1/v2, Java v1/v2,
-// boto3/botocore and the AWS CLI, JavaScript v2/v3, .NET, Ruby, PHP, Rust),
-// not a fixed list of strings. A line that only mentions a word such as
+// boto3/botocore and the AWS CLI, JavaScript v2/v3, .NET, Ruby, PHP, Rust
+// and rusoto, C++, and the tools built on them), not a fixed list of
+// strings; sdkMessages lists the messages each SDK defines and where. A line that only mentions a word such as
 // "access denied" without evidence of an IRSA credential problem yields no
 // finding.
 package logclass
@@ -58,6 +59,24 @@ const (
 	// StaticCredentials: the denied caller is an IAM user, i.e. static
 	// access keys are in use instead of the web identity role.
 	StaticCredentials ID = "StaticCredentials"
+
+	// EKS Pod Identity failures, as the SDKs and the EKS Pod Identity Agent
+	// word them.
+
+	// PodIdentityEndpointUnreachable: the container credentials endpoint
+	// of the EKS Pod Identity Agent (169.254.170.23 or [fd00:ec2::23])
+	// refused the connection or timed out (agent not running on the node,
+	// hostNetwork blocked, or a proxy without NO_PROXY for it).
+	PodIdentityEndpointUnreachable ID = "PodIdentityEndpointUnreachable"
+	// PodIdentityDenied: EKS Auth refused AssumeRoleForPodIdentity: the
+	// associated role does not trust pods.eks.amazonaws.com with
+	// sts:AssumeRole and sts:TagSession, or the node role may not call
+	// eks-auth:AssumeRoleForPodIdentity.
+	PodIdentityDenied ID = "PodIdentityDenied"
+	// PodIdentityOldSDK: the SDK predates EKS Pod Identity and refuses the
+	// agent's endpoint as a container credentials host ("only loopback
+	// hosts are allowed", "Unsupported host").
+	PodIdentityOldSDK ID = "PodIdentityOldSDK"
 )
 
 const (
@@ -133,6 +152,10 @@ func (c *Classifier) classify(raw string) (Finding, bool) {
 	l := asciiLower(s)
 	for _, r := range rules {
 		if m, ok := r(c, s, l); ok {
+			if m.id == "" {
+				// A rule recognised a look-alike: nothing may be claimed.
+				return Finding{}, false
+			}
 			f := m.f
 			f.ID = m.id
 			f.Confidence = m.conf

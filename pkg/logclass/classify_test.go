@@ -153,7 +153,7 @@ var unseen = []unseenCase{
 		line: `Error: dispatch failure: other: the credential provider was not enabled: no providers in chain provided credentials`},
 	{name: "php message only", want: NoCredentials,
 		line: `[2024-05-01 10:00:00] production.ERROR: Error retrieving credentials from the instance profile metadata service. (cURL error 7: Failed to connect to 169.254.169.254 port 80: Connection refused)`},
-	{name: "botocore container provider", want: NoCredentials, sdk: "boto3",
+	{name: "botocore container provider", want: PodIdentityEndpointUnreachable, sdk: "boto3", resource: "169.254.170.23",
 		line: `botocore.exceptions.CredentialRetrievalError: Error when retrieving credentials from container-role: Error retrieving metadata: Received error when attempting to retrieve container metadata: Connect timeout on endpoint URL: "http://169.254.170.23/v1/credentials"`},
 	{name: "js sts dns", want: RegionOrEndpoint,
 		line:     `Error: getaddrinfo ENOTFOUND sts.eu-west-1.amazonaws.com at GetAddrInfoReqWrap.onlookup [as oncomplete] (node:dns:107:26)`,
@@ -192,6 +192,16 @@ var unseen = []unseenCase{
 	{name: "ruby missing region", want: RegionOrEndpoint, sdk: "aws-sdk-ruby",
 		line: `Aws::Errors::MissingRegionError: No region was provided. Configure the :region option or export the region name to ENV['AWS_REGION']`},
 
+	// EKS Pod Identity.
+	{name: "go-v2 pod identity agent refused", want: PodIdentityEndpointUnreachable, sdk: "aws-sdk-go-v2", resource: "169.254.170.23",
+		line: `operation error S3: ListBuckets, get identity: get credentials: failed to refresh cached credentials, failed to load credentials, operation error CredentialsEndpoint: GetCredentials, exceeded maximum number of attempts, 3, https response error StatusCode: 0, RequestID: , request send failed, Get "http://169.254.170.23/v1/credentials": dial tcp 169.254.170.23:80: connect: connection refused`},
+	{name: "aws-cli pod identity denied", want: PodIdentityDenied, conf: "high",
+		line: `Error when retrieving credentials from container-role: Error retrieving metadata: Received non 200 response 400 from container metadata: [4d1e]: (AccessDeniedException): Unauthorized Exception! EKS does not have permissions to assume the associated role., fault: client`},
+	{name: "go v1 pod identity host refused", want: PodIdentityOldSDK, sdk: "aws-sdk-go",
+		line: `NoCredentialProviders: no valid providers in chain
+caused by: EnvAccessKeyNotFound: failed to find credentials in the environment.
+CredentialsEndpointError: invalid endpoint host, "169.254.170.23", only loopback hosts are allowed.`},
+
 	// StaticCredentials.
 	{name: "go v1 iam user", want: StaticCredentials, sdk: "aws-sdk-go", conf: "high",
 		line:    `AccessDenied: User: arn:aws:iam::123456789012:user/ci-deployer is not authorized to perform: eks:DescribeCluster on resource: arn:aws:eks:us-east-1:123456789012:cluster/prod\n\tstatus code: 403, request id: 5e4d`,
@@ -211,7 +221,7 @@ var unseen = []unseenCase{
 	{name: "unrecognized client", line: `UnrecognizedClientException: The security token included in the request is invalid.`},
 	{name: "kubernetes rbac", line: `E0501 10:00:00.000000       1 reflector.go:138] failed to list *v1.Secret: secrets is forbidden: User "system:serviceaccount:default:app" cannot list resource "secrets" in API group "" in the namespace "default"`},
 	{name: "ec2 unauthorized operation", line: `UnauthorizedOperation: You are not authorized to perform this operation. Encoded authorization failure message: 4NfYk3Xq...\n\tstatus code: 403, request id: 9f8e`},
-	{name: "explicit deny scp", line: `AccessDenied: User: arn:aws:sts::123456789012:assumed-role/app-role/botocore-session-1 is not authorized to perform: s3:DeleteBucket on resource: "arn:aws:s3:::prod" with an explicit deny in a service control policy`},
+	{name: "explicit deny scp", want: PermissionMissing, conf: "medium", role: "app-role", action: "s3:DeleteBucket", line: `AccessDenied: User: arn:aws:sts::123456789012:assumed-role/app-role/botocore-session-1 is not authorized to perform: s3:DeleteBucket on resource: "arn:aws:s3:::prod" with an explicit deny in a service control policy`},
 	{name: "sso human session", line: `An error occurred (AccessDenied) when calling the DescribeCluster operation: User: arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_ReadOnly_0123456789abcdef/jane.doe@example.com is not authorized to perform: eks:DescribeCluster on resource: arn:aws:eks:eu-west-1:123456789012:cluster/prod`},
 	{name: "ecs task session", line: `AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/reports-Task-1ABCDEF/0123456789abcdef0123456789abcdef is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:123456789012:q`},
 	{name: "sso token expired on a laptop", line: `Error when retrieving token from sso: Token has expired and refresh failed`},
@@ -298,7 +308,8 @@ func TestUnseenLines(t *testing.T) {
 }
 
 var allIDs = []ID{NodeRoleFallback, PermissionMissing, TrustRejected, NoOIDCProvider, BadAudience, TokenExpired,
-	TokenUnreadable, NoCredentials, InvalidRoleARN, RegionOrEndpoint, Thumbprint, StaticCredentials}
+	TokenUnreadable, NoCredentials, InvalidRoleARN, RegionOrEndpoint, Thumbprint, StaticCredentials,
+	PodIdentityEndpointUnreachable, PodIdentityDenied, PodIdentityOldSDK}
 
 // TestKeywordsCoverTestLines checks that the prefilter is not what decides:
 // every test line with a finding also classifies when the rules run

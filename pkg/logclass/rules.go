@@ -45,6 +45,21 @@ var keywords = []string{
 	"region is required", "find a region", "region was provided", "region must be set",
 	// Endpoints: botocore's EndpointConnectionError, endpoint resolution.
 	"ndpoint URL", "resolve service endpoint", "resolve endpoint",
+	// EKS Pod Identity: the agent's addresses, EKS Auth's refusal.
+	podIdentityHostV4, podIdentityHostV6, "AssumeRoleForPodIdentity", "does not have permission",
+	// Ruby's Aws::STS::Errors::InvalidIdentityToken and others without "WebIdentity".
+	"InvalidIdentityToken",
+	// Java: the STS module missing (web identity skipped); Java v2's env var unset.
+	"must be on the class path", "webIdentityTokenFile",
+	// .NET: AWSSDK.SecurityToken missing, IMDSv2 token, credentials server, AssumeRole wrapper.
+	"SecurityToken could not", "for use in IMDS", "reach credentials server", "Error calling AssumeRole",
+	// Terraform (aws-sdk-go-base), rusoto, Fluent Bit, JS v2/v3 IMDS, PHP ECS, C++.
+	"valid credential sources", "find AWS credentials", "credentials for AWS Profile", "EC2 Metadata",
+	"instance metadata service", "credential from ECS", "open token file", "EC2RoleRequest",
+	// Java v1/v2 IMDS and container providers ("Failed to load credentials from ...", "Failed to retrieve IMDS token").
+	"load credentials", "IMDS token",
+	// aws-config (Rust): a container credentials URI refused, host not printed.
+	"refer to the loopback",
 }
 
 const awsKeyword = "amazonaws.com"
@@ -108,17 +123,24 @@ type match struct {
 type rule func(c *Classifier, s, l string) (match, bool)
 
 // rules in priority order: the most specific cause wins.
+// A rule may return a match with an empty id: the line is a known
+// look-alike and no finding may be claimed for it.
 var rules = []rule{
 	ruleThumbprint,
 	ruleNoOIDCProvider,
 	ruleBadAudience,
+	rulePodIdentityDenied,
+	rulePodIdentityEndpoint,
 	ruleTokenExpired,
 	ruleTokenUnreadable,
 	ruleDeniedCaller,
+	ruleEndpointGarbled,
 	ruleTrustRejected,
 	ruleInvalidRoleARN,
 	ruleRegionOrEndpoint,
+	ruleWebIdentityUnreachable,
 	ruleNoCredentials,
+	ruleAssumeWrapper,
 }
 
 // indexAny returns the offset of the first of subs found in l, or -1.
@@ -181,6 +203,16 @@ func ruleNoOIDCProvider(_ *Classifier, s, l string) (match, bool) {
 
 func ruleBadAudience(_ *Classifier, s, l string) (match, bool) {
 	if !strings.Contains(l, "audience") {
+		// STS names the claim when the token has no audience at all
+		// (Ruby: Aws::STS::Errors::InvalidIdentityToken: Missing a required claim: aud).
+		if !strings.Contains(l, "claim") {
+			return match{}, false
+		}
+		if i := indexAny(l, "required claim: aud", "required claim 'aud'", "missing claim: aud"); i >= 0 &&
+			containsAny(l, "invalididentitytoken", "webidentity", "web identity") {
+			return match{id: BadAudience, at: i, conf: confHigh,
+				reason: "STS rejected the web identity token because it carries no aud claim; the projected token must have audience sts.amazonaws.com"}, true
+		}
 		return match{}, false
 	}
 	i := strings.Index(l, "incorrect token audience")
@@ -199,6 +231,12 @@ func ruleBadAudience(_ *Classifier, s, l string) (match, bool) {
 func ruleTokenExpired(_ *Classifier, s, l string) (match, bool) {
 	if !strings.Contains(l, "expired") {
 		return match{}, false
+	}
+	// The EKS Pod Identity Agent drops a cached credential whose pod token
+	// expired and fetches a new one: expected, logged on every rotation.
+	// A match with no id: a look-alike, nothing may be claimed.
+	if strings.Contains(l, "removing credentials from cache") {
+		return match{}, true
 	}
 	i := strings.Index(l, "expiredtoken")
 	if i < 0 {
@@ -231,11 +269,7 @@ func ruleTokenUnreadable(_ *Classifier, s, l string) (match, bool) {
 	if !containsAny(l, "token", "unable to read file at", "jwt") {
 		return match{}, false
 	}
-	i := indexAny(l,
-		"unable to read web identity token", "failed to read web identity token", "could not read web identity token",
-		"cannot read web identity token", "error reading web identity token", "unable to locate specified web identity token",
-		"unable to read file at", "failed to retrieve jwt from provide", "web identity token file does not exist",
-		"web identity token file not found")
+	i := tokenUnreadableSet.index(l)
 	if i < 0 {
 		p := strings.Index(l, tokenPath)
 		if p < 0 {
@@ -301,6 +335,14 @@ func ruleInvalidRoleARN(_ *Classifier, s, l string) (match, bool) {
 		}
 	}
 	if i < 0 {
+		// PHP validates the call before sending it: "Found 1 error while
+		// validating the input provided for the AssumeRoleWithWebIdentity
+		// operation: [RoleArn] is missing".
+		if v := strings.Index(l, "error while validating the input"); v >= 0 && strings.Contains(l, "[rolearn]") {
+			i = v
+		}
+	}
+	if i < 0 {
 		return match{}, false
 	}
 	return match{id: InvalidRoleARN, at: i, conf: confHigh,
@@ -316,7 +358,18 @@ var networkErrs = []string{
 	"dispatch failure", "eai_again", "getaddrinfo", "name resolution", "name or service not known",
 	"deadline exceeded", "connecterror", "connect error", "endpointconnectionerror", "failed to connect",
 	"could not resolve host", "server misbehaving", "nodename nor servname",
+	// TLS interception (a proxy without the STS host in NO_PROXY).
+	"x509: certificate signed by unknown authority", "certificate verify failed",
 }
+
+var (
+	networkErrSet     = newPhraseSet(networkErrs)
+	dnsErrSet         = newPhraseSet(dnsErrs)
+	podNetworkErrSet  = newPhraseSet(networkErrs, podNetworkErrs)
+	noCredentialsGate = newPhraseSet([]string{"credential", "imds", "received undefined", "rolesessionname",
+		"class path", "securitytoken", "instance metadata", "ec2 metadata", "token file", "webidentitytokenfile",
+		"ec2rolerequest"})
+)
 
 // dnsErrs are the subset of networkErrs that mean the host name did not resolve.
 var dnsErrs = []string{
@@ -343,8 +396,8 @@ func ruleRegionOrEndpoint(_ *Classifier, s, l string) (match, bool) {
 	if !strings.Contains(l, "amazonaws.com") {
 		return match{}, false
 	}
-	netErr := containsAny(l, networkErrs...)
-	dnsErr := containsAny(l, dnsErrs...) || strings.Contains(l, "could not connect to the endpoint url")
+	netErr := networkErrSet.contains(l)
+	dnsErr := netErr && (dnsErrSet.contains(l) || strings.Contains(l, "could not connect to the endpoint url"))
 	if !netErr && !dnsErr {
 		return match{}, false
 	}
@@ -402,26 +455,34 @@ func isHostByte(c byte) bool {
 }
 
 func ruleNoCredentials(_ *Classifier, s, l string) (match, bool) {
-	if !containsAny(l, "credential", "imds", "received undefined", "rolesessionname") {
+	if !noCredentialsGate.contains(l) {
 		return match{}, false
 	}
-	if i := indexAny(l, "nocredentialproviders", "no valid providers in chain", "unable to locate credentials",
-		"nocredentialserror", "could not load credentials from any providers", "credentialsprovidererror",
-		"unable to load aws credentials from any provider", "unable to load credentials from any of the providers",
-		"missing credentials in config", "missingcredentialserror", "no ec2 imds role found", "ec2rolerequesterror",
-		"the credential provider was not enabled", "no providers in chain provided credentials", "credentialsnotloaded",
-		"unable to sign request without credentials", "error retrieving credentials from the instance profile",
-		"unable to get iam security credentials", "static credentials are empty",
-		"you must specify a value for rolearn and rolesessionname", "credentials provider timed out",
-		"the credentials provider was not properly configured", "failed to resolve aws credentials"); i >= 0 {
-		return match{id: NoCredentials, at: i, conf: confHigh,
-			reason: "no provider in the SDK credential chain produced credentials: the IRSA variables (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) are probably not injected and no instance role is reachable"}, true
+	if i := noCredentialsStrongSet.index(l); i >= 0 {
+		if otherCredentials(l) {
+			return match{}, false
+		}
+		m := match{id: NoCredentials, at: i, conf: confHigh,
+			reason: "no provider in the SDK credential chain produced credentials: the IRSA variables (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) are probably not injected and no instance role is reachable"}
+		// The chain names why web identity was skipped: say that instead.
+		switch {
+		case containsAny(l, "must be on the class path") && containsAny(l, "sts", "webidentity", "web identity"):
+			m.at = indexAny(l, "to use web identity tokens", "to use assume role profiles", "must be on the class path")
+			m.reason = "the SDK skipped web identity because its STS module is not on the class path (add software.amazon.awssdk:sts, or aws-java-sdk-sts for SDK v1)"
+		case strings.Contains(l, "awssdk.securitytoken could not be found"):
+			m.at = strings.Index(l, "awssdk.securitytoken")
+			m.reason = "the .NET SDK cannot use web identity because the AWSSDK.SecurityToken package is not deployed with the application"
+		case strings.Contains(l, "or the javaproperty aws.webidentitytokenfile must be set"):
+			m.reason = "AWS_WEB_IDENTITY_TOKEN_FILE is not set in the container: the pod was not injected with the IRSA variables (ServiceAccount annotation missing or pod older than it)"
+		case strings.Contains(l, "for use in imdsv2"):
+			m.reason = "no web identity variables, and the instance metadata service gave no IMDSv2 token (hop limit, Windows node or IMDS blocked): no credentials at all"
+		}
+		return m, true
 	}
-	if i := indexAny(l, "failed to retrieve credentials", "failed to refresh cached credentials",
-		"an error occurred while loading credentials", "lacked valid authentication credentials",
-		"unable to load credentials from any", "unable to load credentials from service endpoint",
-		"failed to load credentials from imds", "credentialsexception", "credentialserror:",
-		"credentialretrievalerror"); i >= 0 {
+	if i := noCredentialsWeakSet.index(l); i >= 0 {
+		if otherCredentials(l) {
+			return match{}, false
+		}
 		return match{id: NoCredentials, at: i, conf: confMedium,
 			reason: "the SDK failed to obtain credentials and the line names no more specific cause"}, true
 	}
@@ -430,6 +491,195 @@ func ruleNoCredentials(_ *Classifier, s, l string) (match, bool) {
 			reason: "an undefined file path usually means the JS SDK's web identity provider ran without AWS_WEB_IDENTITY_TOKEN_FILE set"}, true
 	}
 	return match{}, false
+}
+
+// genericCredentialPhrases are credential-chain phrases that other
+// software words the same way (docker credential helpers, password stores,
+// database clients).
+var genericCredentialPhrases = []string{"unable to locate credentials", "failed to retrieve credentials",
+	"unable to load credentials from any", "credentialsexception", "credentialserror:"}
+
+// otherCredentials reports whether a generic "no credentials" phrase is
+// about something else: a registry, a password store or a database, with
+// no AWS SDK in sight.
+func otherCredentials(l string) bool {
+	if !containsAny(l, genericCredentialPhrases...) {
+		return false
+	}
+	if !containsAny(l, "registry", "docker", "keychain", "database", "password", "git", "helm", "vault", "kubeconfig") {
+		return false
+	}
+	return !containsAny(l, "botocore", "boto3", "aws-sdk", "aws sdk", "awssdk", "aws_sdk", "sts", "imds", "webidentity",
+		"web identity", "169.254.", "ec2", "iam", "nocredentialproviders", "credential provider", "credentials provider")
+}
+
+// ruleAssumeWrapper: the .NET and PHP wrappers of a failed web identity
+// exchange, when the STS answer is not on the line (it follows in the stack
+// trace). A trust policy that does not admit the token is the usual cause.
+func ruleAssumeWrapper(_ *Classifier, s, l string) (match, bool) {
+	i := assumeWrapperSet.index(l)
+	if i < 0 {
+		return match{}, false
+	}
+	return match{id: TrustRejected, at: i, conf: confLow,
+		reason: "the SDK's call to STS to assume the role failed (the STS answer is on a following line); most often the role's trust policy does not admit the service account token"}, true
+}
+
+// podIdentityHostAt returns the offset of the EKS Pod Identity Agent's
+// address in l (169.254.170.23 not followed by a digit, or fd00:ec2::23),
+// or -1.
+func podIdentityHostAt(l string) int {
+	for off := 0; off < len(l); {
+		k := strings.Index(l[off:], podIdentityHostV4)
+		if k < 0 {
+			break
+		}
+		k += off
+		end := k + len(podIdentityHostV4)
+		if end == len(l) || l[end] < '0' || l[end] > '9' {
+			return k
+		}
+		off = end
+	}
+	return strings.Index(l, podIdentityHostV6)
+}
+
+// rulePodIdentityEndpoint: lines naming the EKS Pod Identity Agent's
+// address: an SDK too old to accept it, or the agent not answering.
+func rulePodIdentityEndpoint(_ *Classifier, s, l string) (match, bool) {
+	h := podIdentityHostAt(l)
+	if h < 0 {
+		// aws-config (Rust) refuses the full URI without printing it: a
+		// non-loopback HTTP full URI on EKS is the Pod Identity Agent's.
+		if strings.Contains(l, "loopback") {
+			if i := strings.Index(l, "did not refer to the loopback interface"); i >= 0 && !strings.Contains(l, "http://") {
+				return match{id: PodIdentityOldSDK, at: i, conf: confMedium,
+					reason: "the SDK (aws-config for Rust) refuses a container credentials URI that is not loopback: it is older than the first release with EKS Pod Identity support"}, true
+			}
+		}
+		return match{}, false
+	}
+	if m, ok := podIdentityOldSDK(s, l, h); ok {
+		return m, true
+	}
+	return podIdentityUnreachable(s, l, h)
+}
+
+// podIdentityOldSDK: an SDK that predates EKS Pod Identity refuses the
+// agent's address (at h) as a container credentials host.
+func podIdentityOldSDK(s, l string, h int) (match, bool) {
+	i := hostRefusedSet.index(l)
+	if i < 0 || !containsAny(l, "credential", "container", "metadata", "full_uri", "full uri", "ecs", "endpoint host") {
+		return match{}, false
+	}
+	return match{id: PodIdentityOldSDK, at: min(i, h), conf: confHigh, f: Finding{Resource: s[h : h+hostLen(l, h)]},
+		reason: "the SDK refuses the EKS Pod Identity Agent's address as a container credentials host: it is older than the first release with EKS Pod Identity support"}, true
+}
+
+func hostLen(l string, h int) int {
+	if strings.HasPrefix(l[h:], podIdentityHostV4) {
+		return len(podIdentityHostV4)
+	}
+	return len(podIdentityHostV6)
+}
+
+// rulePodIdentityDenied: EKS Auth refused AssumeRoleForPodIdentity, as the
+// agent logs it or an SDK relays the agent's answer.
+func rulePodIdentityDenied(c *Classifier, s, l string) (match, bool) {
+	if i := strings.Index(l, podIdentityDenied); i >= 0 && strings.Contains(l[i:min(len(l), i+len(podIdentityDenied)+12)], "to assume") {
+		return match{id: PodIdentityDenied, at: i, conf: confHigh,
+			reason: "EKS Auth refused to assume the associated role: its trust policy must allow the service principal pods.eks.amazonaws.com the actions sts:AssumeRole and sts:TagSession"}, true
+	}
+	w := strings.Index(l, "assumeroleforpodidentity")
+	if w < 0 {
+		return match{}, false
+	}
+	if strings.Contains(l, notAuthorized) {
+		m, ok := ruleDeniedCaller(c, s, l)
+		if ok && strings.EqualFold(m.f.Action, "eks-auth:AssumeRoleForPodIdentity") {
+			m.id, m.conf = PodIdentityDenied, confHigh
+			// The node role's permission, not one the pod's role needs:
+			// keep it out of the actions doctor would allow on the pod's role.
+			m.f.Action = ""
+			m.reason = "the EKS Pod Identity Agent's node role may not call eks-auth:AssumeRoleForPodIdentity (attach AmazonEKSWorkerNodePolicy or allow that action)"
+			return m, true
+		}
+	}
+	if i := indexAny(l, "accessdenied", "statuscode: 403", "status code: 403"); i >= 0 {
+		return match{id: PodIdentityDenied, at: min(i, w), conf: confMedium,
+			reason: "EKS Auth denied AssumeRoleForPodIdentity for this pod's association"}, true
+	}
+	return match{}, false
+}
+
+// podNetworkErrs are the network errors of container credential providers
+// (on top of networkErrs): PHP's cURL codes, Ruby's TCP open, .NET's
+// credentials server, JS v3's provider.
+var podNetworkErrs = []string{
+	"no route to host", "failed to open tcp connection", "curl error 7:", "curl error 28:", "client.timeout exceeded",
+	"unable to reach credentials server", "unable to connect", "connection attempt failed", "host is unreachable",
+	"retrieve container metadata", "operation timed out",
+	"ioexception occurred when connecting", // aws-sdk-java's debug log of a failed credentials endpoint call
+}
+
+// podIdentityUnreachable: the agent's endpoint (at h) refused the
+// connection or timed out.
+func podIdentityUnreachable(s, l string, h int) (match, bool) {
+	if !podNetworkErrSet.contains(l) {
+		return match{}, false
+	}
+	// The failed request must be a credentials fetch, not another call on
+	// a line that merely lists the address (NO_PROXY, an env dump).
+	if !containsAny(l, "credential", "container", "metadata", "/v1/", "ecs") {
+		return match{}, false
+	}
+	at := h
+	if i := indexAny(l, "credentialsendpointerror", "failed to load credentials", "error when retrieving credentials",
+		"error retrieving credential", "unable to reach credentials server", "unable to connect", "failed to connect",
+		"aws::ecscredentials"); i >= 0 && i < h {
+		at = i
+	}
+	return match{id: PodIdentityEndpointUnreachable, at: at, conf: confHigh, f: Finding{Resource: s[h : h+hostLen(l, h)]},
+		reason: "the container credentials endpoint of the EKS Pod Identity Agent did not answer: the agent is not running on the node, or a proxy or network policy is in the way (NO_PROXY must list 169.254.170.23)"}, true
+}
+
+// ruleEndpointGarbled: the web identity exchange got an answer the STS
+// client could not parse: the request did not reach STS.
+func ruleEndpointGarbled(_ *Classifier, s, l string) (match, bool) {
+	if !strings.Contains(l, "identity") || !containsAny(l, "webidentity", "web identity") {
+		return match{}, false
+	}
+	if strings.Contains(l, "not authorized to perform") {
+		return match{}, false
+	}
+	i := responseGarbledSet.index(l)
+	if i < 0 {
+		// STS words its refusal of AssumeRoleWithWebIdentity "Not authorized
+		// to perform sts:AssumeRoleWithWebIdentity"; S3-style answers (an
+		// S3 or MinIO endpoint answered the STS call) mean the request went
+		// elsewhere.
+		if j := nonSTSAnswerSet.index(l); j >= 0 && containsAny(l, "assumerolewithwebidentity", "webidentityerr") {
+			return match{id: RegionOrEndpoint, at: j, conf: confMedium,
+				reason: "the web identity exchange was answered by an endpoint that is not STS (an S3-style error): an endpoint override such as AWS_ENDPOINT_URL sends the STS call to another service"}, true
+		}
+		return match{}, false
+	}
+	return match{id: RegionOrEndpoint, at: i, conf: confMedium,
+		reason: "the web identity exchange got a response that is not from STS: an endpoint override (AWS_ENDPOINT_URL, a service endpoint or a proxy) sends the STS call elsewhere; use the regional STS endpoint"}, true
+}
+
+// ruleWebIdentityUnreachable: the web identity exchange failed on the
+// network to a host that is not an AWS one (an endpoint override).
+func ruleWebIdentityUnreachable(_ *Classifier, s, l string) (match, bool) {
+	if !strings.Contains(l, "identity") || !containsAny(l, "webidentityerr", "assumerolewithwebidentity") {
+		return match{}, false
+	}
+	i := indexAny(l, "requesterror: send request failed", "request send failed")
+	if i < 0 || !networkErrSet.contains(l) {
+		return match{}, false
+	}
+	return match{id: RegionOrEndpoint, at: i, conf: confMedium,
+		reason: "the web identity exchange could not reach its STS endpoint (an endpoint override or DNS/egress problem); the credentials chain failed because of it"}, true
 }
 
 // hasNetNamespace reports whether s names a .NET SDK type such as
@@ -453,33 +703,95 @@ func hasNetNamespace(s string) bool {
 	}
 }
 
+// sdkWords are the case-sensitive words detectSDK looks for, found in one
+// pass over the line (sdkWordSet); detectSDK's switch decides in order.
+var sdkWords = []string{
+	"software.amazon.awssdk", ".awssdk.services.", "awssdk.core.exception", "(Service: ", ", Status Code: ",
+	"com.amazonaws.", "; Status Code: ", "botocore", "boto3", "aws-cli", "A client error (", "upload failed: ",
+	"download failed: ", "An error occurred (", ") when calling the ", "Amazon.Runtime", "Amazon.SecurityToken",
+	"AWSSDK.", "Aws::", `Aws\`, "(client): ", "(server): ", "AWS HTTP error", `Error executing "`, "aws_sdk_",
+	"aws_config", "aws_smithy", "aws-smithy", "dispatch failure", "DispatchFailure", "CredentialsNotLoaded",
+	"an error occurred while loading credentials", "the credential provider was not enabled", "@aws-sdk/",
+	"@smithy/", "CredentialsProviderError", "deserializeAws_", "$metadata", "$fault", "aws-sdk/lib",
+	"aws-sdk/clients", "Missing credentials in config", "CredentialsError", "Could not load credentials from any providers",
+	`The "path" argument`, "operation error ", "https response error StatusCode", "api error ",
+	"get identity: get credentials", "failed to refresh cached credentials", "no EC2 IMDS role found",
+	"failed to resolve service endpoint", "exceeded maximum number of attempts", "status code: ", "request id: ",
+	"NoCredentialProviders", "WebIdentityErr", "MissingRegion", "RequestError: send request failed",
+	"CredentialsChainVerboseErrors", "EC2RoleRequestError",
+	// Tools and SDKs added with the SDK message table.
+	"rusoto", "aws-sdk-cpp", "aws-cpp-sdk", "Aws::Auth", "Aws::Client", "AWSClient [", "CredentialsProvider [",
+	"Terraform AWS Provider", "terraform-provider-aws", "org.apache.hadoop.fs.s3a", "[aws_credentials]", "flb_aws",
+	"from EKS Auth", "EKS Auth to fetch", "CredentialsError { message", "'sts' service module", "javaproperty aws.",
+	"aws-java-sdk-sts module", "Ignoring, HTTP credential provider", "AWS.RemoteCredentials", "ECSCredentialsProviderFailure",
+	"Can only retrieve metadata from", "from container-role", " ---> System.", " ---> Amazon.", "contains an unsupported host",
+	"ProviderError: ",
+}
+
+var (
+	sdkWordSet   = newPhraseSet(sdkWords) // matched as written: case-sensitive
+	sdkWordIndex = func() map[string]int {
+		m := map[string]int{}
+		for i, w := range sdkWords {
+			m[w] = i
+		}
+		return m
+	}()
+)
+
+// maxSDKWords bounds len(sdkWords) (TestSDKWords checks it).
+const maxSDKWords = 128
+
 // detectSDK names the AWS SDK or tool visible in s, or "".
 func detectSDK(s string) string {
-	has := func(subs ...string) bool { return containsAny(s, subs...) }
+	var seen [maxSDKWords]bool
+	sdkWordSet.mark(s, seen[:])
+	has := func(subs ...string) bool {
+		for _, w := range subs {
+			if seen[sdkWordIndex[w]] {
+				return true
+			}
+		}
+		return false
+	}
 	switch {
-	case has("software.amazon.awssdk", ".awssdk.services.", "awssdk.core.exception"),
+	case has("from EKS Auth", "EKS Auth to fetch"):
+		return "eks-pod-identity-agent"
+	case has("Terraform AWS Provider", "terraform-provider-aws"):
+		return "terraform-provider-aws"
+	case has("org.apache.hadoop.fs.s3a"):
+		return "hadoop-s3a"
+	case has("[aws_credentials]", "flb_aws"):
+		return "fluent-bit"
+	case has("rusoto", "CredentialsError { message"):
+		return "rusoto"
+	case has("aws-sdk-cpp", "aws-cpp-sdk", "Aws::Auth", "Aws::Client", "AWSClient [") ||
+		has("CredentialsProvider [") && !has("Aws::"):
+		return "aws-sdk-cpp"
+	case has("software.amazon.awssdk", ".awssdk.services.", "awssdk.core.exception", "'sts' service module", "javaproperty aws."),
 		has("(Service: ") && has(", Status Code: "):
 		return "aws-sdk-java-v2"
-	case has("com.amazonaws."), has("(Service: ") && has("; Status Code: "):
+	case has("com.amazonaws.", "aws-java-sdk-sts module"), has("(Service: ") && has("; Status Code: "):
 		return "aws-sdk-java"
-	case has("botocore", "boto3"):
+	case has("botocore", "boto3", "Can only retrieve metadata from", "from container-role"):
 		return "boto3"
 	case has("aws-cli", "A client error (", "upload failed: ", "download failed: "), strings.HasPrefix(s, "fatal error: "):
 		return "aws-cli"
 	case has("An error occurred (") && has(") when calling the "):
 		return "boto3"
-	case has("Amazon.Runtime", "Amazon.SecurityToken", "AWSSDK."), hasNetNamespace(s):
+	case has("Amazon.Runtime", "Amazon.SecurityToken", "AWSSDK.", " ---> System.", " ---> Amazon."), hasNetNamespace(s):
 		return "aws-sdk-net"
 	case has("Aws::"):
 		return "aws-sdk-ruby"
-	case has(`Aws\`, "(client): ", "(server): ", "AWS HTTP error", `Error executing "`):
+	case has(`Aws\`, "(client): ", "(server): ", "AWS HTTP error", `Error executing "`, "contains an unsupported host"):
 		return "aws-sdk-php"
 	case has("aws_sdk_", "aws_config", "aws_smithy", "aws-smithy", "dispatch failure", "DispatchFailure",
 		"CredentialsNotLoaded", "an error occurred while loading credentials", "the credential provider was not enabled"):
 		return "aws-sdk-rust"
-	case has("@aws-sdk/", "@smithy/", "CredentialsProviderError", "deserializeAws_", "$metadata", "$fault"):
+	case has("@aws-sdk/", "@smithy/", "CredentialsProviderError", "deserializeAws_", "$metadata", "$fault", "ProviderError: "):
 		return "aws-sdk-js-v3"
-	case has("aws-sdk/lib", "aws-sdk/clients", "Missing credentials in config", "CredentialsError",
+	case has("aws-sdk/lib", "aws-sdk/clients", "Missing credentials in config", "CredentialsError", "AWS.RemoteCredentials",
+		"ECSCredentialsProviderFailure",
 		"Could not load credentials from any providers", `The "path" argument`):
 		return "aws-sdk-js"
 	case has("operation error ", "https response error StatusCode", "api error ", "get identity: get credentials",
@@ -488,8 +800,75 @@ func detectSDK(s string) string {
 		return "aws-sdk-go-v2"
 	case has("status code: ") && has("request id: "),
 		has("NoCredentialProviders", "WebIdentityErr", "MissingRegion", "RequestError: send request failed",
-			"CredentialsChainVerboseErrors", "EC2RoleRequestError"):
+			"CredentialsChainVerboseErrors", "EC2RoleRequestError", "Ignoring, HTTP credential provider"):
 		return "aws-sdk-go"
 	}
 	return ""
+}
+
+// phraseSet finds the first of many lowercase phrases in a line in one pass:
+// each phrase is registered under a hash of its first two bytes, so a line
+// is read once and only positions whose two bytes start some phrase are
+// compared. It replaces one strings.Index per phrase on long phrase lists.
+type phraseSet struct {
+	phrases []string
+	table   [phraseBuckets][]uint16 // bucket -> indexes of the phrases starting there, in list order
+	any     [phraseBuckets / 64]uint64
+}
+
+const phraseBuckets = 1 << 12
+
+func phraseHash(a, b byte) uint32 { return (uint32(a)<<8 | uint32(b)) * 0x9E3779B1 >> 20 }
+
+// newPhraseSet builds a set from phrase lists (each phrase at least two
+// bytes long). Phrases match as written: the rules' lists are lowercase
+// and run on the lowercased line.
+func newPhraseSet(lists ...[]string) *phraseSet {
+	ps := &phraseSet{}
+	for _, list := range lists {
+		ps.phrases = append(ps.phrases, list...)
+	}
+	for i, p := range ps.phrases {
+		if len(p) < 2 {
+			panic("logclass: phrase shorter than two bytes: " + p)
+		}
+		h := phraseHash(p[0], p[1])
+		ps.table[h] = append(ps.table[h], uint16(i))
+		ps.any[h>>6] |= 1 << (h & 63)
+	}
+	return ps
+}
+
+// index returns the offset of the first phrase occurring in l (the
+// earliest; at equal offsets the first in list order), or -1.
+func (ps *phraseSet) index(l string) int {
+	for i := 0; i+1 < len(l); i++ {
+		h := phraseHash(l[i], l[i+1])
+		if ps.any[h>>6]>>(h&63)&1 == 0 {
+			continue
+		}
+		for _, k := range ps.table[h] {
+			if strings.HasPrefix(l[i:], ps.phrases[k]) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+func (ps *phraseSet) contains(l string) bool { return ps.index(l) >= 0 }
+
+// mark sets seen[k] for every phrase k occurring in l.
+func (ps *phraseSet) mark(l string, seen []bool) {
+	for i := 0; i+1 < len(l); i++ {
+		h := phraseHash(l[i], l[i+1])
+		if ps.any[h>>6]>>(h&63)&1 == 0 {
+			continue
+		}
+		for _, k := range ps.table[h] {
+			if !seen[k] && strings.HasPrefix(l[i:], ps.phrases[k]) {
+				seen[k] = true
+			}
+		}
+	}
 }
