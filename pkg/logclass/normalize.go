@@ -3,6 +3,8 @@ package logclass
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 )
 
 // normalize turns one raw log record into plain text for matching: JSON and
@@ -209,12 +211,21 @@ func asciiLower(s string) string {
 	return s
 }
 
+const (
+	// maxExcerpt bounds Finding.Excerpt in bytes.
+	maxExcerpt = 300
+	// maxRedactWindow bounds the text from the excerpt's start that is
+	// redacted: the excerpt plus room for a whole JWT or session token
+	// crossing its end (whitespace runs are collapsed, so the excerpt may
+	// consume more than maxExcerpt bytes of input).
+	maxRedactWindow = 8 << 10
+)
+
 // excerpt cuts about maxExcerpt bytes of s around offset at: it starts at the
 // beginning of the error chain that contains at (after the nearest quote, '='
 // or bracket within 120 bytes before it), collapses whitespace and never cuts
 // a UTF-8 sequence.
 func excerpt(s string, at int) string {
-	const maxExcerpt = 300
 	if at < 0 || at > len(s) {
 		at = 0
 	}
@@ -230,6 +241,10 @@ func excerpt(s string, at int) string {
 	for start < at && strings.IndexByte(" :;,.-", s[start]) >= 0 {
 		start++
 	}
+	// Mask credentials in what the excerpt can show, with a margin so that
+	// a secret crossing its end is still recognised whole.
+	s = safetext.Redact(s[start:min(len(s), start+maxRedactWindow)])
+	start = 0
 	b := make([]byte, 0, maxExcerpt+4)
 	for i := start; i < len(s) && len(b) < maxExcerpt; {
 		if c := s[i]; c <= ' ' || c == 0x7f {
@@ -269,4 +284,28 @@ func excerpt(s string, at int) string {
 		}
 	}
 	return strings.TrimRight(out, "\"'}], ")
+}
+
+// safeFinding masks credentials (safetext.Redact) in every string of f and
+// makes each valid UTF-8 without control characters, bidi overrides or
+// anything else a YAML encoder refuses (safetext.Data), so that a finding
+// can be printed or marshalled as it is.
+func safeFinding(f Finding) Finding {
+	f.CallerARN = safetext.Data(f.CallerARN)
+	f.Account = safetext.Data(f.Account)
+	f.Role = safetext.Data(f.Role)
+	f.Session = safetext.Data(f.Session)
+	f.Action = safetext.Data(f.Action)
+	f.Resource = safetext.Data(f.Resource)
+	f.SDK = safetext.Data(f.SDK)
+	f.Reason = safetext.Data(f.Reason)
+	f.Excerpt = safetext.Data(f.Excerpt)
+	if len(f.Excerpt) > maxExcerpt {
+		k := maxExcerpt
+		for k > 0 && !utf8.RuneStart(f.Excerpt[k]) {
+			k--
+		}
+		f.Excerpt = f.Excerpt[:k]
+	}
+	return f
 }
