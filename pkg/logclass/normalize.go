@@ -299,7 +299,7 @@ func safeFinding(f Finding) Finding {
 	f.Resource = safetext.Data(f.Resource)
 	f.SDK = safetext.Data(f.SDK)
 	f.Reason = safetext.Data(f.Reason)
-	f.Excerpt = safetext.Data(f.Excerpt)
+	f.Excerpt = safetext.EscapeData(f.Excerpt) // redacted by excerpt
 	if len(f.Excerpt) > maxExcerpt {
 		k := maxExcerpt
 		for k > 0 && !utf8.RuneStart(f.Excerpt[k]) {

@@ -36,6 +36,10 @@ func String(s string) string { return escape(Redact(s), false) }
 // them raw.
 func Data(s string) string { return escape(Redact(s), true) }
 
+// EscapeData escapes s as Data does, without masking credentials: for text
+// already redacted.
+func EscapeData(s string) string { return escape(s, true) }
+
 // needsEscape reports whether rune r (valid, not ASCII) is escaped.
 func needsEscape(r rune) bool {
 	switch {

@@ -139,7 +139,7 @@ func (r *redactor) at(i, j int, p byte) (int, bool) {
 		}
 	}
 	if !isB64(p) {
-		k := i
+		k := j
 		for k < len(s) && k-i <= 40 && isB64(s[k]) {
 			k++
 		}
@@ -168,7 +168,7 @@ func (r *redactor) at(i, j int, p byte) (int, bool) {
 	}
 	// key: value
 	if !isKeyChar(p) {
-		return r.keyValue(i)
+		return r.keyValue(i, j)
 	}
 	return 0, false
 }
@@ -247,14 +247,26 @@ var authSchemes = []struct {
 }
 
 // keyValue masks the value after a credential key starting at i (a maximal
-// run start).
-func (r *redactor) keyValue(i int) (int, bool) {
+// run start; s[i:j] are its first letters and digits).
+func (r *redactor) keyValue(i, j int) (int, bool) {
 	s := r.s
-	k := i
+	k := j
 	for k < len(s) && isKeyChar(s[k]) {
 		k++
 	}
 	if k-i < 5 {
+		return 0, false
+	}
+	// Separator: closing quotes, spaces, ':' '=' or "=>", spaces, opening
+	// quotes (JSON-escaped or not), a Go map's '['.
+	v := k
+	for v < len(s) && v-k < 3 && (s[v] == '"' || s[v] == '\'' || s[v] == '\\') {
+		v++
+	}
+	for v < len(s) && s[v] == ' ' {
+		v++
+	}
+	if v >= len(s) || s[v] != ':' && s[v] != '=' {
 		return 0, false
 	}
 	// Normalise the end of the key name.
@@ -280,18 +292,6 @@ func (r *redactor) keyValue(i int) (int, bool) {
 		}
 	}
 	if key < 0 {
-		return 0, false
-	}
-	// Separator: closing quotes, spaces, ':' '=' or "=>", spaces, opening
-	// quotes (JSON-escaped or not), a Go map's '['.
-	v := k
-	for v < len(s) && v-k < 3 && (s[v] == '"' || s[v] == '\'' || s[v] == '\\') {
-		v++
-	}
-	for v < len(s) && s[v] == ' ' {
-		v++
-	}
-	if v >= len(s) || s[v] != ':' && s[v] != '=' {
 		return 0, false
 	}
 	if s[v] == ':' && secretKeys[key].eqOnly {
