@@ -25,7 +25,7 @@ const (
 	// maxWorkers bounds the prefilter goroutines.
 	maxWorkers = 4
 	// sampleBytes of a block are used to pick the prefilter's words.
-	sampleBytes = 256 << 10
+	sampleBytes = 128 << 10
 	// resampleBytes: the prefilter's words are picked again after this
 	// much log, in case its content changes.
 	resampleBytes = 64 << 20
