@@ -407,9 +407,7 @@ func (in *Inspector) PodLogs(ctx context.Context, pods []corev1.Pod, tail int64,
 
 // ClassifyLogs reads a whole log stream.
 func ClassifyLogs(r io.Reader, classifier *logclass.Classifier) ([]logclass.Finding, error) {
-	var out []logclass.Finding
-	err := classifier.Scan(r, func(f logclass.Finding) { out = append(out, f) })
-	return out, err
+	return classifier.Collect(r)
 }
 
 func shortKubeError(err error) string {

@@ -83,6 +83,7 @@ func (c *Classifier) Scan(r io.Reader, emit func(Finding)) error {
 		jobs:       jobs,
 		maxPending: workers + 1,
 		maxBufs:    workers + 2,
+		inline:     runtime.GOMAXPROCS(0) == 1,
 	}
 	return p.run(r)
 }
@@ -140,6 +141,7 @@ func (j *job) run(c *Classifier) {
 type pipeline struct {
 	sc         scanner
 	jobs       chan<- *job
+	inline     bool   // run jobs in the reading goroutine
 	pending    []*job // in input order
 	maxPending int
 	free       [][]byte
@@ -267,6 +269,11 @@ func (p *pipeline) dispatch(buf, data []byte, truncated bool) {
 	}
 	j := &job{buf: buf, data: data, pf: p.pf, truncated: truncated, done: make(chan struct{})}
 	p.pending = append(p.pending, j)
+	if p.inline {
+		j.run(p.sc.c)
+		close(j.done)
+		return
+	}
 	p.jobs <- j
 }
 
