@@ -11,7 +11,7 @@ import (
 // represented by four overlapping 4-byte words at positions j..j+3, chosen
 // to be rare in the log being scanned: whatever the alignment of an occurrence,
 // one of the four is 4-byte aligned. The block is read 8 bytes at a time as
-// two aligned words, each hashed into a 16 KiB byte table (bytes, not
+// two aligned words, each hashed into a 64 KiB byte table (bytes, not
 // bits: a variable shift per lookup costs more than the bigger table); only on a hit (rare)
 // are the keywords registered for that word compared in full. This is a
 // handful of instructions per 8 bytes, with no per-line work.
@@ -26,13 +26,21 @@ type wordKW struct {
 // prefilter is an immutable word table chosen for one part of a log.
 type prefilter struct {
 	table [1 << hashBits]byte // 1 at wordHash(w) for every chosen word
-	// slot[h] is 1 + the index in kws of the chosen words with hash h.
-	slot [1 << hashBits]uint16
+	// slot[slotOf(h)] is 1 + the index in kws of the chosen words whose
+	// hash h has those low bits.
+	slot [1 << slotBits]uint16
 	kws  [][]wordKW
 }
 
 // hashBits is the size of the table's index.
-const hashBits = 14
+const hashBits = 16
+
+// slotBits is the size of the index of the keyword lists, looked up only
+// on a table hit.
+const slotBits = 12
+
+// slotOf maps a word's table index to its keyword list's index.
+func slotOf(h uint32) uint32 { return h & (1<<slotBits - 1) }
 
 // wordHash maps a 4-byte word (little endian) to an entry of the table.
 func wordHash(w uint32) uint32 { return (w * 0x9E3779B1) >> (32 - hashBits) }
@@ -46,11 +54,12 @@ const minKeywordLen = 7
 
 // keywordWords indexes the distinct 4-byte words of the keywords by
 // wordHash, for counting them in a sample without a map lookup per
-// position: head[h] is 1 + the index in words of the first word with hash h,
+// position: head[slotOf(h)] is 1 + the index in words of the first word
+// whose hash h has those low bits,
 // next[i] 1 + the index of the next one.
 type keywordWords struct {
 	words []uint32
-	head  [1 << hashBits]int32
+	head  [1 << slotBits]int32
 	next  []int32
 }
 
@@ -64,7 +73,7 @@ var kwWords = sync.OnceValue(func() *keywordWords {
 				continue
 			}
 			seen[w] = true
-			h := wordHash(w)
+			h := slotOf(wordHash(w))
 			kw.words = append(kw.words, w)
 			kw.next = append(kw.next, kw.head[h])
 			kw.head[h] = int32(len(kw.words))
@@ -75,7 +84,7 @@ var kwWords = sync.OnceValue(func() *keywordWords {
 
 // index returns the index of w in words, or -1.
 func (kw *keywordWords) index(w uint32) int {
-	for k := kw.head[wordHash(w)]; k != 0; k = kw.next[k-1] {
+	for k := kw.head[slotOf(wordHash(w))]; k != 0; k = kw.next[k-1] {
 		if kw.words[k-1] == w {
 			return int(k - 1)
 		}
@@ -91,7 +100,7 @@ func newPrefilter(sample []byte) *prefilter {
 	counts := make([]int, len(kw.words))
 	for i := 0; i+4 <= len(sample); i++ {
 		w := binary.LittleEndian.Uint32(sample[i:])
-		for k := kw.head[wordHash(w)]; k != 0; k = kw.next[k-1] {
+		for k := kw.head[slotOf(wordHash(w))]; k != 0; k = kw.next[k-1] {
 			if kw.words[k-1] == w {
 				counts[k-1]++
 				break
@@ -120,11 +129,12 @@ func newPrefilter(sample []byte) *prefilter {
 			w := wordAt(k, off)
 			h := wordHash(w)
 			pf.table[h] = 1
-			if pf.slot[h] == 0 {
+			sh := slotOf(h)
+			if pf.slot[sh] == 0 {
 				pf.kws = append(pf.kws, nil)
-				pf.slot[h] = uint16(len(pf.kws))
+				pf.slot[sh] = uint16(len(pf.kws))
 			}
-			pf.kws[pf.slot[h]-1] = append(pf.kws[pf.slot[h]-1], wordKW{k, w, off})
+			pf.kws[pf.slot[sh]-1] = append(pf.kws[pf.slot[sh]-1], wordKW{k, w, off})
 		}
 	}
 	return pf
@@ -191,7 +201,7 @@ func (pf *prefilter) hasKeyword(line string) bool {
 		if t[wordHash(w)] == 0 {
 			continue
 		}
-		for _, wk := range pf.kws[pf.slot[wordHash(w)]-1] {
+		for _, wk := range pf.kws[pf.slot[slotOf(wordHash(w))]-1] {
 			if wk.w == w && keywordAt(line, p-wk.off, wk.kw) {
 				return true
 			}
@@ -203,7 +213,7 @@ func (pf *prefilter) hasKeyword(line string) bool {
 // matchAt reports whether a keyword registered for word w occurs with that
 // word at p, and where the keyword starts.
 func (pf *prefilter) matchAt(data []byte, p int, w uint32) (int, bool) {
-	for _, wk := range pf.kws[pf.slot[wordHash(w)]-1] {
+	for _, wk := range pf.kws[pf.slot[slotOf(wordHash(w))]-1] {
 		if st := p - wk.off; wk.w == w && keywordAt(data, st, wk.kw) {
 			return st, true
 		}
