@@ -18,9 +18,6 @@ func LogFindings(logs []logclass.Finding, target string) []Finding {
 	for _, l := range logs {
 		f := Finding{ID: string(l.ID), Severity: logSeverity(l.ID), Check: "logs", Target: target, Summary: logSummary(l)}
 		f.Evidence = append(f.Evidence, fmt.Sprintf("log line %d: %s", l.Line, l.Excerpt))
-		if l.Count > 1 {
-			f.Evidence = append(f.Evidence, fmt.Sprintf("and %d more lines like it (lines %v)", l.Count-1, l.Lines[1:]))
-		}
 		if l.Reason != "" {
 			f.Evidence = append(f.Evidence, l.Reason+" (confidence "+l.Confidence+")")
 		}

@@ -407,7 +407,9 @@ func (in *Inspector) PodLogs(ctx context.Context, pods []corev1.Pod, tail int64,
 
 // ClassifyLogs reads a whole log stream.
 func ClassifyLogs(r io.Reader, classifier *logclass.Classifier) ([]logclass.Finding, error) {
-	return classifier.Collect(r)
+	var out []logclass.Finding
+	err := classifier.Scan(r, func(f logclass.Finding) { out = append(out, f) })
+	return out, err
 }
 
 func shortKubeError(err error) string {
