@@ -69,29 +69,57 @@ func (r *redactor) replace(from, to int, repl string) {
 	r.last = to
 }
 
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
+// Character classes, looked up in one table.
+const (
+	clAlnum = 1 << iota
+	clUpperAlnum
+	clB64    // standard base64 without padding
+	clB64URL // base64url
+	clKey    // a key name's characters
+	clValueEnd
+)
 
-func isUpperAlnum(c byte) bool { return c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+var classes = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		alnum := b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
+		if alnum {
+			t[c] |= clAlnum | clB64 | clB64URL | clKey
+		}
+		if b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' {
+			t[c] |= clUpperAlnum
+		}
+		switch b {
+		case '+', '/':
+			t[c] |= clB64
+		case '-', '_':
+			t[c] |= clB64URL | clKey
+		case '.':
+			t[c] |= clKey
+		case ' ', '\t', '\n', '\r', '"', '\'', '\\', ',', ';', '&', '}', ']', ')', '>', '<', '|', '`':
+			t[c] |= clValueEnd
+		}
+		if b < ' ' || b == 0x7f {
+			t[c] |= clValueEnd
+		}
+	}
+	return t
+}()
+
+func isAlnum(c byte) bool      { return classes[c]&clAlnum != 0 }
+func isUpperAlnum(c byte) bool { return classes[c]&clUpperAlnum != 0 }
 
 // isB64 reports a character of standard base64 (without padding).
-func isB64(c byte) bool { return isAlnum(c) || c == '+' || c == '/' }
+func isB64(c byte) bool { return classes[c]&clB64 != 0 }
 
 // isB64URL reports a character of base64url.
-func isB64URL(c byte) bool { return isAlnum(c) || c == '-' || c == '_' }
+func isB64URL(c byte) bool { return classes[c]&clB64URL != 0 }
 
 // isKeyChar reports a character of a key name.
-func isKeyChar(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' }
+func isKeyChar(c byte) bool { return classes[c]&clKey != 0 }
 
 // isValueEnd reports a character that ends a credential value.
-func isValueEnd(c byte) bool {
-	switch c {
-	case ' ', '\t', '\n', '\r', '"', '\'', '\\', ',', ';', '&', '}', ']', ')', '>', '<', '|', '`':
-		return true
-	}
-	return c < ' ' || c == 0x7f
-}
+func isValueEnd(c byte) bool { return classes[c]&clValueEnd != 0 }
 
 var accessKeyPrefixes = [...]string{"AKIA", "ASIA", "AROA", "AIDA", "AGPA", "ANPA", "ANVA", "APKA", "ABIA", "ACCA", "AIPA", "ASCA"}
 
@@ -236,6 +264,32 @@ var secretKeys = []struct {
 	{"authorization", false}, {"credential", true}, {"signature", true},
 }
 
+// secretKeyEnding reports whether key's last four letters and digits
+// (lower case, '_', '-' and '.' skipped) end one of secretKeys.
+func secretKeyEnding(key string) bool {
+	var last [4]byte
+	n := 0
+	for q := len(key) - 1; q >= 0 && n < 4; q-- {
+		c := key[q]
+		if c == '_' || c == '-' || c == '.' {
+			continue
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		n++
+		last[4-n] = c
+	}
+	if n < 4 {
+		return false
+	}
+	switch string(last[:]) {
+	case "skey", "tkey", "oken", "ture", "tial", "word", "sswd", "cret", "tion":
+		return true
+	}
+	return false
+}
+
 // authSchemes are kept in front of a masked Authorization value; the AWS
 // ones are followed by several comma-separated parameters.
 var authSchemes = []struct {
@@ -267,6 +321,11 @@ func (r *redactor) keyValue(i, j int) (int, bool) {
 		v++
 	}
 	if v >= len(s) || s[v] != ':' && s[v] != '=' {
+		return 0, false
+	}
+	// Most keys followed by a separator are not credential keys: look at
+	// the last four letters of the name first.
+	if !secretKeyEnding(s[i:k]) {
 		return 0, false
 	}
 	// Normalise the end of the key name.
