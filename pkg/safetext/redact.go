@@ -32,7 +32,8 @@ const jwtMarker = "[REDACTED-JWT]"
 //     "SecretAccessKey: [REDACTED]";
 //   - Authorization (and Proxy-Authorization) header values: the scheme is
 //     kept ("Authorization: Bearer [REDACTED]", "Authorization:
-//     AWS4-HMAC-SHA256 [REDACTED]"), and "Bearer TOKEN" anywhere;
+//     AWS4-HMAC-SHA256 [REDACTED]"), and "Bearer TOKEN" anywhere (Bearer,
+//     bearer or BEARER);
 //   - JSON Web Tokens (eyJ... three base64url segments): "[REDACTED-JWT]";
 //   - bare STS session tokens (long base64 starting IQoJb3JpZ2lu or
 //     FwoGZXIvYXdz) and bare 40-character secret access keys (a run of
@@ -41,7 +42,7 @@ const jwtMarker = "[REDACTED-JWT]"
 //
 // Redact is idempotent: Redact(Redact(s)) == Redact(s).
 func Redact(s string) string {
-	if len(s) < 8 {
+	if len(s) < 8 || !mayHaveSecret(s) {
 		return s
 	}
 	r := redactor{s: s}
@@ -51,6 +52,49 @@ func Redact(s string) string {
 	}
 	r.out = append(r.out, s[r.last:]...)
 	return string(r.out)
+}
+
+// mayHaveSecret is a quick pass that is true whenever the redactor could
+// find something (and rarely otherwise): "eyJ" (a JWT), "bearer", a run of
+// 20 upper-case letters and digits (an access key id), of 40 base64
+// characters (a secret key or a session token), or ':' or '=' after a key
+// whose name ends like a credential key's. Its loop has no data-dependent
+// branch but at separators.
+func mayHaveSecret(s string) bool {
+	if strings.Contains(s, "eyJ") || strings.Contains(s, "earer") || strings.Contains(s, "EARER") {
+		return true
+	}
+	up, b64 := 0, 0
+	for i := 0; i < len(s); i++ {
+		cl := classes[s[i]]
+		up = (up + 1) * int(cl>>clUpperAlnumBit&1)
+		b64 = (b64 + 1) * int(cl>>clB64Bit&1)
+		if up >= 20 || b64 >= 40 {
+			return true
+		}
+		if cl&clSep != 0 && keyEndingBefore(s, i) {
+			return true
+		}
+	}
+	return false
+}
+
+// keyEndingBefore reports whether the separator at v follows (after
+// spaces, then up to three quotes or backslashes) a key name that
+// secretKeyEnding admits.
+func keyEndingBefore(s string, v int) bool {
+	q := v
+	for q > 0 && s[q-1] == ' ' {
+		q--
+	}
+	for n := 0; n < 3 && q > 0 && (s[q-1] == '"' || s[q-1] == '\'' || s[q-1] == '\\'); n++ {
+		q--
+	}
+	k := q
+	for k > 0 && q-k < 64 && isKeyChar(s[k-1]) {
+		k--
+	}
+	return secretKeyEnding(s[k:q])
 }
 
 type redactor struct {
@@ -71,12 +115,21 @@ func (r *redactor) replace(from, to int, repl string) {
 
 // Character classes, looked up in one table.
 const (
-	clAlnum = 1 << iota
-	clUpperAlnum
-	clB64    // standard base64 without padding
-	clB64URL // base64url
-	clKey    // a key name's characters
-	clValueEnd
+	clAlnumBit = iota
+	clUpperAlnumBit
+	clB64Bit // standard base64 without padding
+	clB64URLBit
+	clKeyBit // a key name's characters
+	clValueEndBit
+	clSepBit // ':' and '='
+
+	clAlnum      = 1 << clAlnumBit
+	clUpperAlnum = 1 << clUpperAlnumBit
+	clB64        = 1 << clB64Bit
+	clB64URL     = 1 << clB64URLBit
+	clKey        = 1 << clKeyBit
+	clValueEnd   = 1 << clValueEndBit
+	clSep        = 1 << clSepBit
 )
 
 var classes = func() (t [256]uint8) {
@@ -96,6 +149,8 @@ var classes = func() (t [256]uint8) {
 			t[c] |= clB64URL | clKey
 		case '.':
 			t[c] |= clKey
+		case ':', '=':
+			t[c] |= clSep
 		case ' ', '\t', '\n', '\r', '"', '\'', '\\', ',', ';', '&', '}', ']', ')', '>', '<', '|', '`':
 			t[c] |= clValueEnd
 		}
@@ -188,7 +243,7 @@ func (r *redactor) at(i, j int, p byte) (int, bool) {
 		}
 	}
 	// Bearer TOKEN.
-	if j-i == 6 && strings.EqualFold(s[i:j], "bearer") && j+1 < len(s) && s[j] == ' ' {
+	if j-i == 6 && (s[i:j] == "Bearer" || s[i:j] == "bearer" || s[i:j] == "BEARER") && j+1 < len(s) && s[j] == ' ' {
 		if end := valueEnd(s, j+1, false); end-(j+1) >= 8 && !strings.HasPrefix(s[j+1:], Marker) {
 			r.replace(j+1, end, Marker)
 			return end, true
