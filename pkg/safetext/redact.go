@@ -55,15 +55,12 @@ func Redact(s string) string {
 }
 
 // mayHaveSecret is a quick pass that is true whenever the redactor could
-// find something (and rarely otherwise): "eyJ" (a JWT), "bearer", a run of
-// 20 upper-case letters and digits (an access key id), of 40 base64
-// characters (a secret key or a session token), or ':' or '=' after a key
-// whose name ends like a credential key's. Its loop has no data-dependent
-// branch but at separators.
+// find something (and rarely otherwise): "eyJ" (a JWT), "Bearer", "bearer"
+// or "BEARER", a run of 20 upper-case letters and digits (an access key
+// id), of 40 base64 characters (a secret key or a session token), or ':' or
+// '=' after a key whose name ends like a credential key's. One table
+// lookup per byte; it branches only at the few trigger characters.
 func mayHaveSecret(s string) bool {
-	if strings.Contains(s, "eyJ") || strings.Contains(s, "earer") || strings.Contains(s, "EARER") {
-		return true
-	}
 	up, b64 := 0, 0
 	for i := 0; i < len(s); i++ {
 		cl := classes[s[i]]
@@ -72,8 +69,22 @@ func mayHaveSecret(s string) bool {
 		if up >= 20 || b64 >= 40 {
 			return true
 		}
-		if cl&clSep != 0 && keyEndingBefore(s, i) {
-			return true
+		if cl&clTrigger == 0 {
+			continue
+		}
+		switch s[i] {
+		case ':', '=':
+			if keyEndingBefore(s, i) {
+				return true
+			}
+		case 'J':
+			if i >= 2 && s[i-2:i] == "ey" {
+				return true
+			}
+		case 'b', 'B':
+			if len(s)-i >= 6 && (s[i+1:i+6] == "earer" || s[i+1:i+6] == "EARER") {
+				return true
+			}
 		}
 	}
 	return false
@@ -121,7 +132,7 @@ const (
 	clB64URLBit
 	clKeyBit // a key name's characters
 	clValueEndBit
-	clSepBit // ':' and '='
+	clTriggerBit // ':' and '=', 'J' (eyJ), 'b' and 'B' (bearer)
 
 	clAlnum      = 1 << clAlnumBit
 	clUpperAlnum = 1 << clUpperAlnumBit
@@ -129,7 +140,7 @@ const (
 	clB64URL     = 1 << clB64URLBit
 	clKey        = 1 << clKeyBit
 	clValueEnd   = 1 << clValueEndBit
-	clSep        = 1 << clSepBit
+	clTrigger    = 1 << clTriggerBit
 )
 
 var classes = func() (t [256]uint8) {
@@ -142,6 +153,9 @@ var classes = func() (t [256]uint8) {
 		if b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' {
 			t[c] |= clUpperAlnum
 		}
+		if b == 'J' || b == 'b' || b == 'B' {
+			t[c] |= clTrigger
+		}
 		switch b {
 		case '+', '/':
 			t[c] |= clB64
@@ -150,7 +164,7 @@ var classes = func() (t [256]uint8) {
 		case '.':
 			t[c] |= clKey
 		case ':', '=':
-			t[c] |= clSep
+			t[c] |= clTrigger
 		case ' ', '\t', '\n', '\r', '"', '\'', '\\', ',', ';', '&', '}', ']', ')', '>', '<', '|', '`':
 			t[c] |= clValueEnd
 		}
