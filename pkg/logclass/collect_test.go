@@ -73,6 +73,9 @@ func TestFindingsCarryNoSecrets(t *testing.T) {
 		if !strings.Contains(f.Excerpt, "[REDACTED") {
 			t.Errorf("%s excerpt shows nothing redacted: %q", f.ID, f.Excerpt)
 		}
+		if strings.Count(f.Excerpt, "[REDACTED") != strings.Count(f.Excerpt, "]") {
+			t.Errorf("%s excerpt cuts a marker: %q", f.ID, f.Excerpt)
+		}
 	}
 	log := strings.Join(secretLog, "\n") + "\n"
 	findings, err := c.Collect(strings.NewReader(log))

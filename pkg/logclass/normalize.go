@@ -283,7 +283,12 @@ func excerpt(s string, at int) string {
 			out = out[:k]
 		}
 	}
-	return strings.TrimRight(out, "\"'}], ")
+	out = strings.TrimRight(out, "\"'}], ")
+	// Keep the closing bracket of a redaction marker at the end.
+	if strings.HasSuffix(out, "[REDACTED") || strings.HasSuffix(out, "[REDACTED-JWT") {
+		out += "]"
+	}
+	return out
 }
 
 // safeFinding masks credentials (safetext.Redact) in every string of f and
