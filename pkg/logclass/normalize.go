@@ -245,15 +245,16 @@ func excerpt(s string, at int) string {
 	// a secret crossing its end is still recognised whole.
 	s = safetext.Redact(s[start:min(len(s), start+maxRedactWindow)])
 	start = 0
-	b := make([]byte, 0, maxExcerpt+4)
-	for i := start; i < len(s) && len(b) < maxExcerpt; {
+	var b strings.Builder // one allocation: String does not copy
+	b.Grow(maxExcerpt)
+	for i := start; i < len(s) && b.Len() < maxExcerpt; {
 		if c := s[i]; c <= ' ' || c == 0x7f {
 			i++
 			for i < len(s) && (s[i] <= ' ' || s[i] == 0x7f) {
 				i++
 			}
-			if len(b) > 0 {
-				b = append(b, ' ')
+			if b.Len() > 0 {
+				b.WriteByte(' ')
 			}
 			continue
 		}
@@ -261,18 +262,18 @@ func excerpt(s string, at int) string {
 		for j < len(s) && s[j] > ' ' && s[j] != 0x7f {
 			j++
 		}
-		if room := maxExcerpt - len(b); j-i > room {
+		if room := maxExcerpt - b.Len(); j-i > room {
 			j = i + room
 			for j > i && !utf8.RuneStart(s[j]) {
 				j--
 			}
-			b = append(b, s[i:j]...)
+			b.WriteString(s[i:j])
 			break
 		}
-		b = append(b, s[i:j]...)
+		b.WriteString(s[i:j])
 		i = j
 	}
-	out := string(b)
+	out := b.String()
 	if !utf8.ValidString(out) {
 		out = strings.ToValidUTF8(out, "\uFFFD")
 		if len(out) > maxExcerpt {
