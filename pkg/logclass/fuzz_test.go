@@ -119,6 +119,12 @@ func FuzzFindingSecrets(f *testing.F) {
 	c := &Classifier{}
 	f.Fuzz(func(t *testing.T, line string, which, where uint8) {
 		secret := seeded[int(which)%5] // whole credentials, recognisable alone
+		if strings.Contains(line, secret) {
+			// The property is about the contexts below; a credential the
+			// fuzzer glued into other text (a 40-character key within a
+			// longer run) is not recognisable.
+			return
+		}
 		ctx := strings.Replace(contexts[int(where)%len(contexts)], "%s", secret, 1)
 		at := 0
 		if len(line) > 0 {

@@ -20,7 +20,8 @@ const jwtMarker = "[REDACTED-JWT]"
 // is kept, so that the line stays recognisable:
 //
 //   - AWS access key ids (AKIA, ASIA, AROA, AIDA, ... followed by 16
-//     characters): the 4-character prefix is kept, which tells long-term
+//     upper-case letters and digits, not within a longer such run): the
+//     4-character prefix is kept, which tells long-term
 //     keys (AKIA) from temporary ones (ASIA), and the rest masked:
 //     "AKIA[REDACTED]";
 //   - the value after a credential key: aws_secret_access_key,
@@ -223,10 +224,24 @@ func (r *redactor) run() {
 // replacement (or a value already masked).
 func (r *redactor) at(i, j int, p byte) (int, bool) {
 	s := r.s
-	// Access key id: exactly 20 upper-case letters and digits.
-	if j-i == 20 && hasAnyPrefix(s[i:], accessKeyPrefixes[:]) && allUpperAlnum(s[i:j]) {
-		r.replace(i+4, j, Marker)
-		return j, true
+	// Access key id: a run of exactly 20 upper-case letters and digits,
+	// also when glued to lower-case letters ("userAKIA...", "AKIA...is").
+	if j-i >= 20 {
+		for q := i; q < j; {
+			if !isUpperAlnum(s[q]) {
+				q++
+				continue
+			}
+			e := q + 1
+			for e < j && isUpperAlnum(s[e]) {
+				e++
+			}
+			if e-q == 20 && hasAnyPrefix(s[q:], accessKeyPrefixes[:]) {
+				r.replace(q+4, e, Marker)
+				return e, true
+			}
+			q = e
+		}
 	}
 	// JSON Web Token.
 	if !isB64URL(p) && p != '.' && strings.HasPrefix(s[i:], "eyJ") {
@@ -277,15 +292,6 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 		}
 	}
 	return false
-}
-
-func allUpperAlnum(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !isUpperAlnum(s[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 // looksRandom reports whether s holds an upper-case letter, a lower-case

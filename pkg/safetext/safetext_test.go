@@ -55,6 +55,8 @@ func TestRedact(t *testing.T) {
 		{`password => "hunter22"`, `password => "[REDACTED]"`},
 		{"web identity token file /var/run/secrets/eks.amazonaws.com/serviceaccount/token: permission denied", "web identity token file /var/run/secrets/eks.amazonaws.com/serviceaccount/token: permission denied"},
 		{"AKIA", "AKIA"},
+		{"user/" + accessKeyID + "is glued, x" + tempKeyID, "user/AKIA[REDACTED]is glued, xASIA[REDACTED]"},
+		{"X" + accessKeyID + " is not a key id", "X" + accessKeyID + " is not a key id"},
 		{"", ""},
 	}
 	for _, tt := range tests {
