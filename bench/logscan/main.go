@@ -1,7 +1,8 @@
-// Command logscan runs logclass.Classifier.Scan over a log file and prints
-// the number of findings per id, the throughput in MiB/s and the peak
-// memory (the kernel's VmHWM where there is one, else the Go runtime's
-// figures). bench/logs.sh uses it to compare Scan with grep.
+// Command logscan runs logclass.Classifier.Scan over a log file into a
+// logclass.Collector and prints the number of records per id, the merged
+// findings, the throughput in MiB/s and the peak memory (the kernel's VmHWM
+// where there is one, else the Go runtime's figures). bench/logs.sh runs it
+// beside grep and kubectl irsa doctor.
 //
 //	go run ./bench/logscan FILE
 package main
@@ -36,8 +37,9 @@ func main() {
 
 	c := &logclass.Classifier{}
 	counts := map[logclass.ID]int{}
+	var col logclass.Collector
 	start := time.Now()
-	if err := c.Scan(f, func(x logclass.Finding) { counts[x.ID]++ }); err != nil {
+	if err := c.Scan(f, func(x logclass.Finding) { counts[x.ID]++; col.Add(x) }); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -56,7 +58,7 @@ func main() {
 	mib := float64(st.Size()) / (1 << 20)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	fmt.Printf("findings %d\n", total)
+	fmt.Printf("findings %d (records), %d merged by identity\n", total, len(col.Findings()))
 	fmt.Printf("scanned %.1f MiB in %s: %.0f MiB/s\n", mib, elapsed.Round(time.Millisecond), mib/elapsed.Seconds())
 	fmt.Printf("go runtime: sys %.1f MiB, heap in use %.1f MiB, total allocated %.1f MiB\n",
 		float64(ms.Sys)/(1<<20), float64(ms.HeapInuse)/(1<<20), float64(ms.TotalAlloc)/(1<<20))

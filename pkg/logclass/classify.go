@@ -117,6 +117,13 @@ type Finding struct {
 	// Excerpt is the matched part of the line, cleaned of escapes and ANSI
 	// codes, at most about 300 bytes.
 	Excerpt string
+	// Count is the number of records a Collector merged into this finding
+	// (at least 1); 0 from Scan and ClassifyLine, which report one record.
+	Count int `json:",omitempty"`
+	// Lines holds the first line numbers (Line first) of the records a
+	// Collector merged, at most Collector.MaxLines of them; the other
+	// Count-len(Lines) records are only counted.
+	Lines []int `json:",omitempty"`
 }
 
 // Classifier classifies log lines. The zero value is ready to use; a
@@ -162,7 +169,7 @@ func (c *Classifier) classify(raw string) (Finding, bool) {
 			f.Reason = m.reason
 			f.SDK = detectSDK(s)
 			f.Excerpt = excerpt(s, m.at)
-			return f, true
+			return safeFinding(f), true
 		}
 	}
 	return Finding{}, false

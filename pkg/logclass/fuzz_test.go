@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 )
 
 // FuzzClassifyLine checks that no input panics, that findings are well
@@ -39,6 +41,12 @@ func FuzzClassifyLine(f *testing.F) {
 			}
 			if got.Line != 1 || got.Reason == "" || len(got.Excerpt) > 300 || !utf8.ValidString(got.Excerpt) {
 				t.Fatalf("malformed finding %+v", got)
+			}
+			// Every string is already redacted and safe for YAML.
+			for _, fs := range stringsOf(got) {
+				if !utf8.ValidString(fs) || safetext.Data(fs) != fs {
+					t.Fatalf("unsafe field %q in %+v", fs, got)
+				}
 			}
 		}
 		if strings.ContainsAny(line, "\n") {
@@ -97,4 +105,41 @@ func TestClassifyLineBoundedTime(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("Scan took %v on %d KiB", d, len(lines)*64)
 	}
+}
+
+// FuzzFindingSecrets puts a seeded credential, in the contexts logs print
+// them, into lines that classify, and checks it never reaches a finding.
+func FuzzFindingSecrets(f *testing.F) {
+	for _, line := range secretLog {
+		f.Add(line, uint8(0), uint8(0))
+	}
+	f.Add("AccessDenied: User: arn:aws:sts::123456789012:assumed-role/app/s is not authorized to perform: s3:GetObject", uint8(3), uint8(1))
+	f.Add("botocore.exceptions.NoCredentialsError: Unable to locate credentials", uint8(4), uint8(5))
+	contexts := []string{" %s ", " AWS_SECRET_ACCESS_KEY=%s ", ` "SessionToken":"%s" `, " Authorization: Bearer %s\n", ` {"X-Amz-Security-Token":["%s"]} `, "\\n%s,", " token=%s&"}
+	c := &Classifier{}
+	f.Fuzz(func(t *testing.T, line string, which, where uint8) {
+		secret := seeded[int(which)%5] // whole credentials, recognisable alone
+		if strings.Contains(line, secret) {
+			// The property is about the contexts below; a credential the
+			// fuzzer glued into other text (a 40-character key within a
+			// longer run) is not recognisable.
+			return
+		}
+		ctx := strings.Replace(contexts[int(where)%len(contexts)], "%s", secret, 1)
+		at := 0
+		if len(line) > 0 {
+			at = int(where) * 7 % (len(line) + 1)
+		}
+		// Insert at a byte boundary that keeps the credential delimited.
+		in := line[:at] + ctx + line[at:]
+		got, ok := c.ClassifyLine(in)
+		if !ok {
+			return
+		}
+		for _, fs := range stringsOf(got) {
+			if strings.Contains(fs, secret) {
+				t.Fatalf("secret %q in finding field %q (line %q)", secret, fs, in)
+			}
+		}
+	})
 }

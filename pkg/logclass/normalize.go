@@ -3,6 +3,8 @@ package logclass
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 )
 
 // normalize turns one raw log record into plain text for matching: JSON and
@@ -209,12 +211,21 @@ func asciiLower(s string) string {
 	return s
 }
 
+const (
+	// maxExcerpt bounds Finding.Excerpt in bytes.
+	maxExcerpt = 300
+	// maxRedactWindow bounds the text from the excerpt's start that is
+	// redacted: the excerpt plus room for a whole JWT or session token
+	// crossing its end (whitespace runs are collapsed, so the excerpt may
+	// consume more than maxExcerpt bytes of input).
+	maxRedactWindow = 8 << 10
+)
+
 // excerpt cuts about maxExcerpt bytes of s around offset at: it starts at the
 // beginning of the error chain that contains at (after the nearest quote, '='
 // or bracket within 120 bytes before it), collapses whitespace and never cuts
 // a UTF-8 sequence.
 func excerpt(s string, at int) string {
-	const maxExcerpt = 300
 	if at < 0 || at > len(s) {
 		at = 0
 	}
@@ -230,15 +241,20 @@ func excerpt(s string, at int) string {
 	for start < at && strings.IndexByte(" :;,.-", s[start]) >= 0 {
 		start++
 	}
-	b := make([]byte, 0, maxExcerpt+4)
-	for i := start; i < len(s) && len(b) < maxExcerpt; {
+	// Mask credentials in what the excerpt can show, with a margin so that
+	// a secret crossing its end is still recognised whole.
+	s = safetext.Redact(s[start:min(len(s), start+maxRedactWindow)])
+	start = 0
+	var b strings.Builder // one allocation: String does not copy
+	b.Grow(maxExcerpt)
+	for i := start; i < len(s) && b.Len() < maxExcerpt; {
 		if c := s[i]; c <= ' ' || c == 0x7f {
 			i++
 			for i < len(s) && (s[i] <= ' ' || s[i] == 0x7f) {
 				i++
 			}
-			if len(b) > 0 {
-				b = append(b, ' ')
+			if b.Len() > 0 {
+				b.WriteByte(' ')
 			}
 			continue
 		}
@@ -246,18 +262,18 @@ func excerpt(s string, at int) string {
 		for j < len(s) && s[j] > ' ' && s[j] != 0x7f {
 			j++
 		}
-		if room := maxExcerpt - len(b); j-i > room {
+		if room := maxExcerpt - b.Len(); j-i > room {
 			j = i + room
 			for j > i && !utf8.RuneStart(s[j]) {
 				j--
 			}
-			b = append(b, s[i:j]...)
+			b.WriteString(s[i:j])
 			break
 		}
-		b = append(b, s[i:j]...)
+		b.WriteString(s[i:j])
 		i = j
 	}
-	out := string(b)
+	out := b.String()
 	if !utf8.ValidString(out) {
 		out = strings.ToValidUTF8(out, "\uFFFD")
 		if len(out) > maxExcerpt {
@@ -268,5 +284,34 @@ func excerpt(s string, at int) string {
 			out = out[:k]
 		}
 	}
-	return strings.TrimRight(out, "\"'}], ")
+	out = strings.TrimRight(out, "\"'}], ")
+	// Keep the closing bracket of a redaction marker at the end.
+	if strings.HasSuffix(out, "[REDACTED") || strings.HasSuffix(out, "[REDACTED-JWT") {
+		out += "]"
+	}
+	return out
+}
+
+// safeFinding masks credentials (safetext.Redact) in every string of f and
+// makes each valid UTF-8 without control characters, bidi overrides or
+// anything else a YAML encoder refuses (safetext.Data), so that a finding
+// can be printed or marshalled as it is.
+func safeFinding(f Finding) Finding {
+	f.CallerARN = safetext.Data(f.CallerARN)
+	f.Account = safetext.Data(f.Account)
+	f.Role = safetext.Data(f.Role)
+	f.Session = safetext.Data(f.Session)
+	f.Action = safetext.Data(f.Action)
+	f.Resource = safetext.Data(f.Resource)
+	f.SDK = safetext.Data(f.SDK)
+	f.Reason = safetext.Data(f.Reason)
+	f.Excerpt = safetext.EscapeData(f.Excerpt) // redacted by excerpt
+	if len(f.Excerpt) > maxExcerpt {
+		k := maxExcerpt
+		for k > 0 && !utf8.RuneStart(f.Excerpt[k]) {
+			k--
+		}
+		f.Excerpt = f.Excerpt[:k]
+	}
+	return f
 }

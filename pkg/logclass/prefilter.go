@@ -3,6 +3,7 @@ package logclass
 import (
 	"bytes"
 	"encoding/binary"
+	"sync"
 )
 
 // The prefilter finds the lines of a block that contain a keyword without
@@ -10,24 +11,39 @@ import (
 // represented by four overlapping 4-byte words at positions j..j+3, chosen
 // to be rare in the log being scanned: whatever the alignment of an occurrence,
 // one of the four is 4-byte aligned. The block is read 8 bytes at a time as
-// two aligned words, each hashed into a 64 Kibit table; only on a hit (rare)
+// two aligned words, each hashed into a 64 KiB byte table (bytes, not
+// bits: a variable shift per lookup costs more than the bigger table); only on a hit (rare)
 // are the keywords registered for that word compared in full. This is a
 // handful of instructions per 8 bytes, with no per-line work.
 
-// wordKW is a keyword and the offset in it of one of its chosen words.
+// wordKW is a keyword, one of its chosen words and the word's offset in it.
 type wordKW struct {
 	kw  string
+	w   uint32
 	off int
 }
 
 // prefilter is an immutable word table chosen for one part of a log.
 type prefilter struct {
-	table [1 << 10]uint64 // bit wordHash(w) set for every chosen word
-	kws   map[uint32][]wordKW
+	table [1 << hashBits]byte // 1 at wordHash(w) for every chosen word
+	// slot[slotOf(h)] is 1 + the index in kws of the chosen words whose
+	// hash h has those low bits.
+	slot [1 << slotBits]uint16
+	kws  [][]wordKW
 }
 
-// wordHash maps a 4-byte word (little endian) to a bit of the table.
-func wordHash(w uint32) uint32 { return (w * 0x9E3779B1) >> 16 }
+// hashBits is the size of the table's index.
+const hashBits = 16
+
+// slotBits is the size of the index of the keyword lists, looked up only
+// on a table hit.
+const slotBits = 12
+
+// slotOf maps a word's table index to its keyword list's index.
+func slotOf(h uint32) uint32 { return h & (1<<slotBits - 1) }
+
+// wordHash maps a 4-byte word (little endian) to an entry of the table.
+func wordHash(w uint32) uint32 { return (w * 0x9E3779B1) >> (32 - hashBits) }
 
 func wordAt(s string, i int) uint32 {
 	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
@@ -36,35 +52,74 @@ func wordAt(s string, i int) uint32 {
 // minKeywordLen is the shortest keyword the prefilter can represent.
 const minKeywordLen = 7
 
+// keywordWords indexes the distinct 4-byte words of the keywords by
+// wordHash, for counting them in a sample without a map lookup per
+// position: head[slotOf(h)] is 1 + the index in words of the first word
+// whose hash h has those low bits,
+// next[i] 1 + the index of the next one.
+type keywordWords struct {
+	words []uint32
+	head  [1 << slotBits]int32
+	next  []int32
+}
+
+var kwWords = sync.OnceValue(func() *keywordWords {
+	kw := &keywordWords{}
+	seen := map[uint32]bool{}
+	for _, k := range keywords {
+		for j := 0; j+4 <= len(k); j++ {
+			w := wordAt(k, j)
+			if seen[w] {
+				continue
+			}
+			seen[w] = true
+			h := slotOf(wordHash(w))
+			kw.words = append(kw.words, w)
+			kw.next = append(kw.next, kw.head[h])
+			kw.head[h] = int32(len(kw.words))
+		}
+	}
+	return kw
+})
+
+// index returns the index of w in words, or -1.
+func (kw *keywordWords) index(w uint32) int {
+	for k := kw.head[slotOf(wordHash(w))]; k != 0; k = kw.next[k-1] {
+		if kw.words[k-1] == w {
+			return int(k - 1)
+		}
+	}
+	return -1
+}
+
 // newPrefilter picks, for every keyword, the four consecutive words that
 // are rarest (together) in sample.
 func newPrefilter(sample []byte) *prefilter {
 	// Count in sample only the words that occur in keywords.
-	freq := map[uint32]int{}
-	var seen [1 << 10]uint64
-	for _, k := range keywords {
-		for j := 0; j+4 <= len(k); j++ {
-			w := wordAt(k, j)
-			freq[w] = 0
-			h := wordHash(w)
-			seen[h>>6] |= 1 << (h & 63)
-		}
-	}
+	kw := kwWords()
+	counts := make([]int, len(kw.words))
 	for i := 0; i+4 <= len(sample); i++ {
 		w := binary.LittleEndian.Uint32(sample[i:])
-		if h := wordHash(w); seen[h>>6]>>(h&63)&1 != 0 {
-			if n, ok := freq[w]; ok {
-				freq[w] = n + 1
+		for k := kw.head[slotOf(wordHash(w))]; k != 0; k = kw.next[k-1] {
+			if kw.words[k-1] == w {
+				counts[k-1]++
+				break
 			}
 		}
 	}
-	pf := &prefilter{kws: map[uint32][]wordKW{}}
+	freq := func(w uint32) int {
+		if i := kw.index(w); i >= 0 {
+			return counts[i]
+		}
+		return 0
+	}
+	pf := &prefilter{}
 	for _, k := range keywords {
 		best, bestCost := 0, -1
 		for j := 0; j+minKeywordLen <= len(k); j++ {
 			cost := 0
 			for d := 0; d < 4; d++ {
-				cost += freq[wordAt(k, j+d)]
+				cost += freq(wordAt(k, j+d))
 			}
 			if bestCost < 0 || cost < bestCost {
 				best, bestCost = j, cost
@@ -73,8 +128,13 @@ func newPrefilter(sample []byte) *prefilter {
 		for off := best; off < best+4; off++ {
 			w := wordAt(k, off)
 			h := wordHash(w)
-			pf.table[h>>6] |= 1 << (h & 63)
-			pf.kws[w] = append(pf.kws[w], wordKW{k, off})
+			pf.table[h] = 1
+			sh := slotOf(h)
+			if pf.slot[sh] == 0 {
+				pf.kws = append(pf.kws, nil)
+				pf.slot[sh] = uint16(len(pf.kws))
+			}
+			pf.kws[pf.slot[sh]-1] = append(pf.kws[pf.slot[sh]-1], wordKW{k, w, off})
 		}
 	}
 	return pf
@@ -95,8 +155,7 @@ func (pf *prefilter) find(data []byte) []int {
 			x2, x3 := binary.LittleEndian.Uint64(b[16:]), binary.LittleEndian.Uint64(b[24:])
 			h0, h1, h2, h3 := wordHash(uint32(x0)), wordHash(uint32(x0>>32)), wordHash(uint32(x1)), wordHash(uint32(x1>>32))
 			h4, h5, h6, h7 := wordHash(uint32(x2)), wordHash(uint32(x2>>32)), wordHash(uint32(x3)), wordHash(uint32(x3>>32))
-			if (t[h0>>6]>>(h0&63)|t[h1>>6]>>(h1&63)|t[h2>>6]>>(h2&63)|t[h3>>6]>>(h3&63)|
-				t[h4>>6]>>(h4&63)|t[h5>>6]>>(h5&63)|t[h6>>6]>>(h6&63)|t[h7>>6]>>(h7&63))&1 != 0 {
+			if t[h0]|t[h1]|t[h2]|t[h3]|t[h4]|t[h5]|t[h6]|t[h7] != 0 {
 				break
 			}
 			i += 32
@@ -104,7 +163,7 @@ func (pf *prefilter) find(data []byte) []int {
 		for i+8 <= n {
 			x := binary.LittleEndian.Uint64(data[i:])
 			h0, h1 := wordHash(uint32(x)), wordHash(uint32(x>>32))
-			if (t[h0>>6]>>(h0&63)|t[h1>>6]>>(h1&63))&1 != 0 {
+			if t[h0]|t[h1] != 0 {
 				break
 			}
 			i += 8
@@ -116,7 +175,7 @@ func (pf *prefilter) find(data []byte) []int {
 		next := i + 8
 		for p := i; p < next && p+4 <= n; p += 4 {
 			w := binary.LittleEndian.Uint32(data[p:])
-			if h := wordHash(w); t[h>>6]>>(h&63)&1 == 0 {
+			if t[wordHash(w)] == 0 {
 				continue
 			}
 			if st, ok := pf.matchAt(data, p, w); ok {
@@ -139,11 +198,11 @@ func (pf *prefilter) hasKeyword(line string) bool {
 	t := &pf.table
 	for p := 0; p+4 <= len(line); p += 4 {
 		w := wordAt(line, p)
-		if h := wordHash(w); t[h>>6]>>(h&63)&1 == 0 {
+		if t[wordHash(w)] == 0 {
 			continue
 		}
-		for _, wk := range pf.kws[w] {
-			if keywordAt(line, p-wk.off, wk.kw) {
+		for _, wk := range pf.kws[pf.slot[slotOf(wordHash(w))]-1] {
+			if wk.w == w && keywordAt(line, p-wk.off, wk.kw) {
 				return true
 			}
 		}
@@ -154,8 +213,8 @@ func (pf *prefilter) hasKeyword(line string) bool {
 // matchAt reports whether a keyword registered for word w occurs with that
 // word at p, and where the keyword starts.
 func (pf *prefilter) matchAt(data []byte, p int, w uint32) (int, bool) {
-	for _, wk := range pf.kws[w] {
-		if st := p - wk.off; keywordAt(data, st, wk.kw) {
+	for _, wk := range pf.kws[pf.slot[slotOf(wordHash(w))]-1] {
+		if st := p - wk.off; wk.w == w && keywordAt(data, st, wk.kw) {
 			return st, true
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"io"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 )
 
@@ -14,17 +13,19 @@ const (
 	maxLineBytes = 1 << 20
 	// bufBytes is the size of one read buffer; Scan holds at most
 	// maxWorkers+2 of them, so memory stays flat in the size of the log.
-	bufBytes = 2 * maxLineBytes
+	// A line that does not fit is read into a bigger buffer (up to
+	// maxLineBytes), dropped once its block is done.
+	bufBytes = 512 << 10
 	// minBlockBytes: a block is handed to the prefilter once it holds this
 	// much (or at EOF), so that small reads do not make tiny jobs.
-	minBlockBytes = 1 << 20
+	minBlockBytes = 256 << 10
 	// readBytes bounds one Read, so that a block is still in the CPU cache
 	// when it is searched.
-	readBytes = 1 << 20
+	readBytes = 128 << 10
 	// maxWorkers bounds the prefilter goroutines.
 	maxWorkers = 4
 	// sampleBytes of a block are used to pick the prefilter's words.
-	sampleBytes = 256 << 10
+	sampleBytes = 128 << 10
 	// resampleBytes: the prefilter's words are picked again after this
 	// much log, in case its content changes.
 	resampleBytes = 64 << 20
@@ -32,6 +33,10 @@ const (
 	maxWalkBack = 1000
 	// maxDedup bounds the findings remembered for one record.
 	maxDedup = 32
+	// maxRecordFindings bounds the findings held back for one record: a
+	// record of more matching lines (continuation lines without end) is
+	// emitted in parts, so memory stays flat.
+	maxRecordFindings = 64
 )
 
 // Scan classifies every line read from r and calls emit, in input order and
@@ -45,8 +50,11 @@ const (
 // once, and a generic NoCredentials ("failed to retrieve credentials") is
 // dropped when a continuation line names the cause.
 //
-// Scan streams with memory flat in the size of the log: a few 2 MiB
-// buffers; lines longer than 1 MiB are truncated, not an error. Lines are
+// Scan streams with memory flat in the size of the log: a few 512 KiB
+// buffers (one of up to 1 MiB while a longer line is read); lines longer
+// than 1 MiB are truncated, not an error. Time is linear in the size of the
+// log and the memory held does not grow with the number of matching lines:
+// emit them into a Collector to merge them by identity. Lines are
 // prefiltered 8 bytes at a time without per-line work (see prefilter.go) by
 // up to GOMAXPROCS goroutines, one block of about 1 MiB each. When r has no
 // more data at hand (a short read, as from a live stream), the findings so
@@ -75,6 +83,7 @@ func (c *Classifier) Scan(r io.Reader, emit func(Finding)) error {
 		jobs:       jobs,
 		maxPending: workers + 1,
 		maxBufs:    workers + 2,
+		inline:     runtime.GOMAXPROCS(0) == 1,
 	}
 	return p.run(r)
 }
@@ -132,6 +141,7 @@ func (j *job) run(c *Classifier) {
 type pipeline struct {
 	sc         scanner
 	jobs       chan<- *job
+	inline     bool   // run jobs in the reading goroutine
 	pending    []*job // in input order
 	maxPending int
 	free       [][]byte
@@ -187,7 +197,7 @@ func (p *pipeline) read(r io.Reader) (err error) {
 			if n > 0 && !skipping {
 				p.dispatch(buf, buf[:n], false)
 			} else {
-				p.free = append(p.free, buf)
+				p.putBuf(buf)
 			}
 			if err == io.EOF {
 				err = nil
@@ -211,6 +221,12 @@ func (p *pipeline) read(r io.Reader) (err error) {
 			p.dispatch(buf, buf[:maxLineBytes], true)
 			buf, n = p.getBuf(), 0
 			skipping = true
+		} else if n == len(buf) {
+			// A line longer than the buffer: read on in a bigger one.
+			bigger := make([]byte, min(2*len(buf), maxLineBytes))
+			copy(bigger, buf[:n])
+			p.putBuf(buf)
+			buf = bigger
 		}
 	}
 }
@@ -230,6 +246,14 @@ func (p *pipeline) getBuf() []byte {
 	return make([]byte, bufBytes)
 }
 
+// putBuf makes buf free again; a bigger buffer, made for a long line, is
+// dropped.
+func (p *pipeline) putBuf(buf []byte) {
+	if len(buf) == bufBytes {
+		p.free = append(p.free, buf)
+	}
+}
+
 func (p *pipeline) dispatch(buf, data []byte, truncated bool) {
 	// Pick the prefilter's words from the first block, again from a
 	// bigger block if the first was small (a stream), and every
@@ -245,6 +269,11 @@ func (p *pipeline) dispatch(buf, data []byte, truncated bool) {
 	}
 	j := &job{buf: buf, data: data, pf: p.pf, truncated: truncated, done: make(chan struct{})}
 	p.pending = append(p.pending, j)
+	if p.inline {
+		j.run(p.sc.c)
+		close(j.done)
+		return
+	}
 	p.jobs <- j
 }
 
@@ -259,7 +288,7 @@ func (p *pipeline) finishOldest() {
 		p.sc.lines++ // the newline ending the truncated line
 		p.sc.prevRec = 0
 	}
-	p.free = append(p.free, j.buf)
+	p.putBuf(j.buf)
 }
 
 // scanner holds the in-order state of a Scan: line numbers, records and
@@ -275,7 +304,7 @@ type scanner struct {
 	memoLs, memoRec int
 
 	dedupRec  int      // record start line of dedupKeys and record
-	dedupKeys []string // findings seen in the record
+	dedupKeys []recKey // findings seen in the record
 	record    []Finding
 }
 
@@ -298,6 +327,9 @@ func (sc *scanner) emitBlock(data []byte, found []lineFinding, newlines int) {
 			sc.dedupKeys = sc.dedupKeys[:0]
 		}
 		if !sc.seen(f) {
+			if len(sc.record) >= maxRecordFindings {
+				sc.flush()
+			}
 			sc.record = append(sc.record, f)
 		}
 	}
@@ -357,7 +389,7 @@ func (sc *scanner) recordStart(data []byte, ls, line int) int {
 // seen reports whether f repeats a finding already seen in its record,
 // and remembers it otherwise.
 func (sc *scanner) seen(f Finding) bool {
-	key := strings.Join([]string{string(f.ID), f.CallerARN, f.Account, f.Role, f.Session, f.Action, f.Resource}, "\x00")
+	key := recKey{f.ID, f.CallerARN, f.Account, f.Role, f.Session, f.Action, f.Resource}
 	if slices.Contains(sc.dedupKeys, key) {
 		return true
 	}
@@ -365,6 +397,12 @@ func (sc *scanner) seen(f Finding) bool {
 		sc.dedupKeys = append(sc.dedupKeys, key)
 	}
 	return false
+}
+
+// recKey is what makes two findings of a record the same.
+type recKey struct {
+	id                                               ID
+	caller, account, role, session, action, resource string
 }
 
 // flush emits the findings held for the current record.
