@@ -175,7 +175,7 @@ func (e *EKSEmulator) assumeRoleForPodIdentity(r *http.Request, cluster string, 
 	if err != nil {
 		return nil, err
 	}
-	out, err := e.assume(ctx, creds, assoc.RoleARN, session, tags, "")
+	out, err := e.assume(ctx, creds, assoc.RoleARN, session, tags, "", 21600)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +188,8 @@ func (e *EKSEmulator) assumeRoleForPodIdentity(r *http.Request, cluster string, 
 	e.mu.Unlock()
 	if assoc.TargetRoleARN != "" {
 		chained := aws.Credentials{AccessKeyID: aws.ToString(out.Credentials.AccessKeyId), SecretAccessKey: aws.ToString(out.Credentials.SecretAccessKey), SessionToken: aws.ToString(out.Credentials.SessionToken)}
-		if out, err = e.assume(ctx, chained, assoc.TargetRoleARN, session, tags, assoc.ExternalID); err != nil {
+		// Role chaining: STS caps the chained session at one hour.
+		if out, err = e.assume(ctx, chained, assoc.TargetRoleARN, session, tags, assoc.ExternalID, 3600); err != nil {
 			return nil, err
 		}
 	}
@@ -235,9 +236,10 @@ func sessionName(s string) string {
 	return s
 }
 
-func (e *EKSEmulator) assume(ctx context.Context, creds aws.Credentials, roleARN, session string, tags []ststypes.Tag, externalID string) (*sts.AssumeRoleOutput, error) {
+// assume calls moto's sts:AssumeRole; EKS Pod Identity credentials last six hours.
+func (e *EKSEmulator) assume(ctx context.Context, creds aws.Credentials, roleARN, session string, tags []ststypes.Tag, externalID string, seconds int32) (*sts.AssumeRoleOutput, error) {
 	client := sts.New(sts.Options{Region: Region, BaseEndpoint: aws.String(e.moto), Credentials: credentials.StaticCredentialsProvider{Value: creds}})
-	in := &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String(session), Tags: tags, DurationSeconds: aws.Int32(21600)}
+	in := &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String(session), Tags: tags, DurationSeconds: aws.Int32(seconds)}
 	if externalID != "" {
 		in.ExternalId = aws.String(externalID)
 	}
