@@ -31,13 +31,30 @@ func eksClient() *eks.Client {
 		Credentials: credentials.NewStaticCredentialsProvider(sandbox.AccessKeyID, sandbox.SecretAccessKey, "")})
 }
 
-// createRole creates a role in moto (sandbox account) and returns its ARN.
+// createRole creates a role in moto (sandbox account) and returns its ARN; the test's end deletes it with its
+// policies, so that cluster-wide scans in other tests do not meet it.
 func createRole(t *testing.T, name, trustDoc string) string {
 	t.Helper()
-	out, err := iamClient.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trustDoc)})
+	ctx := context.Background()
+	out, err := iamClient.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trustDoc)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if inline, err := iamClient.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(name)}); err == nil {
+			for _, p := range inline.PolicyNames {
+				_, _ = iamClient.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(p)})
+			}
+		}
+		if attached, err := iamClient.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)}); err == nil {
+			for _, p := range attached.AttachedPolicies {
+				_, _ = iamClient.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(name), PolicyArn: p.PolicyArn})
+			}
+		}
+		if _, err := iamClient.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)}); err != nil {
+			t.Logf("delete role %s: %v", name, err)
+		}
+	})
 	return aws.ToString(out.Role.Arn)
 }
 
