@@ -92,9 +92,13 @@ func TestSandboxOneItemPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if len(page.AttachedPolicies) > 1 {
+			t.Errorf("ListAttachedRolePolicies page of %d", len(page.AttachedPolicies))
+		}
 		attached = append(attached, page.AttachedPolicies...)
 	}
-	if len(attached) != 3 || countCalls("iam:ListAttachedRolePolicies") != 3 {
+	// moto marks the page of the last item truncated and answers one more, empty, page (IAM may do so too).
+	if n := countCalls("iam:ListAttachedRolePolicies"); len(attached) != 3 || n < 3 || n > 4 {
 		t.Errorf("%d attached policies in %d calls", len(attached), countCalls("iam:ListAttachedRolePolicies"))
 	}
 	roles := 0
