@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -154,6 +156,18 @@ func TestSandboxFaultInjection(t *testing.T) {
 	if err := get("fault-denied"); err != nil {
 		t.Errorf("after removing the fault: %v", err)
 	}
+	// EKS answers in its JSON format: the SDK decodes the typed AccessDeniedException (403).
+	removeEKS := sb.AWS.InjectFault(sandbox.Fault{Operation: "eks:CreatePodIdentityAssociation", RoleName: "fault-denied"})
+	_, err = eksClient().CreatePodIdentityAssociation(ctx, &eks.CreatePodIdentityAssociationInput{ClusterName: aws.String(sandbox.ClusterName),
+		Namespace: aws.String("fault"), ServiceAccount: aws.String("app"), RoleArn: aws.String("arn:aws:iam::" + account + ":role/fault-denied")})
+	var denied *ekstypes.AccessDeniedException
+	if !errors.As(err, &denied) || !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden {
+		t.Errorf("injected EKS fault: %v", err)
+	}
+	if _, stored := sb.EKS.AssociationFor(sandbox.ClusterName, "fault", "app"); stored {
+		t.Error("a refused create stored its association")
+	}
+	removeEKS()
 	// Every role, and a custom code.
 	sb.AWS.InjectFault(sandbox.Fault{Operation: "iam:GetRolePolicy", Code: "ServiceFailure", Status: http.StatusInternalServerError, Message: "boom"})
 	defer sb.AWS.ClearFaults()
