@@ -1,5 +1,7 @@
-// Command sandbox starts the local sandbox (moto_server as AWS, a real etcd and kube-apiserver with an EKS-style
-// issuer), prints the export lines a shell needs, and stops everything on Ctrl-C or SIGTERM.
+// Command sandbox starts the local sandbox (moto_server as AWS behind the sandbox's AWS proxy, which also serves
+// the emulated EKS Pod Identity, add-on and EKS Auth APIs; a real etcd and kube-apiserver with an EKS-style issuer;
+// the pod identity webhook registered with it), prints the export lines a shell needs, and stops everything on
+// Ctrl-C or SIGTERM.
 //
 //	go run ./hack/sandbox -bin-dir ~/.cache/kubectl-irsa/bin
 package main
@@ -21,14 +23,16 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintln(os.Stderr, "starting sandbox: moto_server, etcd, kube-apiserver ...")
+	fmt.Fprintln(os.Stderr, "starting sandbox: moto_server, AWS proxy, etcd, kube-apiserver, pod identity webhook ...")
 	sb, err := sandbox.Start(ctx, sandbox.Options{BinDir: *binDir})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
 		os.Exit(1)
 	}
 	defer sb.Stop()
-	fmt.Fprintf(os.Stderr, "sandbox up: EKS cluster %q, issuer %s\n# paste into another shell:\n", sandbox.ClusterName, sb.Issuer)
+	fmt.Fprintf(os.Stderr, "sandbox up: EKS cluster %q, issuer %s\n", sandbox.ClusterName, sb.Issuer)
+	fmt.Fprintf(os.Stderr, "AWS endpoint %s: moto (%s) plus emulated EKS Pod Identity associations, add-ons, access entries and EKS Auth\n", sb.AWSEndpoint, sb.MotoEndpoint)
+	fmt.Fprintf(os.Stderr, "pod identity webhook %s (MutatingWebhookConfiguration %s)\n# paste into another shell:\n", sb.Webhook.URL, sandbox.WebhookConfigurationName)
 	for _, kv := range sb.Env() {
 		fmt.Printf("export %s\n", kv)
 	}

@@ -60,17 +60,11 @@ func hasFinding(rep irsa.DoctorReport, id, target string) bool {
 	return false
 }
 
-// injectedPodSpec is a pod as the pod identity webhook leaves it (the sandbox has no webhook, so tests set it).
+// injectedPodSpec is a plain pod of the ServiceAccount sa, whose role is role: the sandbox's pod identity webhook
+// injects AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and the token volume at creation, as on EKS.
 func injectedPodSpec(sa, role string) corev1.PodSpec {
-	return corev1.PodSpec{
-		ServiceAccountName: sa,
-		Containers: []corev1.Container{{Name: "app", Image: "amazon/aws-cli:2.15.0", Env: []corev1.EnvVar{
-			{Name: "AWS_ROLE_ARN", Value: role},
-			{Name: "AWS_WEB_IDENTITY_TOKEN_FILE", Value: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"},
-		}, VolumeMounts: []corev1.VolumeMount{{Name: "aws-iam-token", MountPath: "/var/run/secrets/eks.amazonaws.com/serviceaccount"}}}},
-		Volumes: []corev1.Volume{{Name: "aws-iam-token", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
-			Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Audience: "sts.amazonaws.com", Path: "token"}}}}}}},
-	}
+	_ = role // injected by the webhook from the ServiceAccount's annotation
+	return corev1.PodSpec{ServiceAccountName: sa, Containers: []corev1.Container{{Name: "app", Image: "amazon/aws-cli:2.15.0"}}}
 }
 
 func createPod(t *testing.T, ns, name string, spec corev1.PodSpec) {
@@ -121,12 +115,12 @@ func TestDoctorLiveChecks(t *testing.T) {
 	for _, sa := range []string{"stale", "worker", "other", "static"} {
 		createServiceAccount(t, ns, sa, nil)
 	}
+	// A pod created before the annotation: the webhook had nothing to inject.
+	createPod(t, ns, "stale-1", corev1.PodSpec{ServiceAccountName: "stale", Containers: []corev1.Container{{Name: "app", Image: "busybox"}}})
 	mustSucceed(t, irsaCmd(t, "link", "stale", "-n", ns, "--role-name", "doc-stale"))
 	mustSucceed(t, irsaCmd(t, "link", "worker", "-n", ns, "--role-name", "doc-worker", "--allow", "eks:ListClusters"))
 	mustSucceed(t, irsaCmd(t, "link", "static", "-n", ns, "--role-name", "doc-static"))
 
-	// A pod created before the annotation: no injected env.
-	createPod(t, ns, "stale-1", corev1.PodSpec{ServiceAccountName: "stale", Containers: []corev1.Container{{Name: "app", Image: "busybox"}}})
 	rep, r := doctorJSON(t, "pod/stale-1", "-n", ns)
 	if r.code != 1 || !hasFinding(rep, "PodNotInjected", "pod/doc-live/stale-1") {
 		t.Errorf("stale pod: %v\n%s", findingIDs(rep), r)
@@ -270,8 +264,18 @@ func TestDoctorNodeRoleFromAwsAuth(t *testing.T) {
 func TestDoctorWebhook(t *testing.T) {
 	ns := "doc-hook"
 	createNamespace(t, ns)
-	createServiceAccount(t, ns, "app", map[string]string{irsa.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/doc-hook"})
+	createServiceAccount(t, ns, "app", nil)
 	createPod(t, ns, "old", corev1.PodSpec{ServiceAccountName: "app", Containers: []corev1.Container{{Name: "c", Image: "busybox"}}})
+	annotateServiceAccount(t, ns, "app", irsa.RoleARNAnnotation, "arn:aws:iam::"+account+":role/doc-hook")
+	// A cluster without the webhook: the sandbox's is unregistered for this test.
+	if err := sb.Webhook.Unregister(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := sb.Webhook.Register(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
 	rep, _ := doctorJSON(t, "pod/old", "-n", ns)
 	if !hasFinding(rep, "PodNotInjected", "") || !hasFinding(rep, "WebhookMissing", "") {
 		t.Errorf("without webhook: %v", findingIDs(rep))

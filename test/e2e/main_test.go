@@ -83,12 +83,8 @@ func run(m *testing.M) int {
 		os.RemoveAll(pluginDir)
 		os.Exit(130)
 	}()
-	counter, err = sandbox.NewCallCounter(sb.AWSEndpoint)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer counter.Close()
+	// The sandbox's AWS proxy: counts calls, serves the emulated EKS APIs, has the one-item-page and fault modes.
+	counter = sb.AWS
 
 	restConfig, err := clientcmd.BuildConfigFromFlags("", sb.Kubeconfig)
 	if err != nil {
@@ -96,9 +92,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	kube = kubernetes.NewForConfigOrDie(restConfig)
+	// Test setup talks to moto directly: its calls are not counted.
 	awsCfg := aws.Config{
 		Region:       sandbox.Region,
-		BaseEndpoint: aws.String(sb.AWSEndpoint),
+		BaseEndpoint: aws.String(sb.MotoEndpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider(sandbox.AccessKeyID, sandbox.SecretAccessKey, ""),
 	}
 	iamClient = iam.NewFromConfig(awsCfg)

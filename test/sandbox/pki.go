@@ -18,6 +18,8 @@ import (
 type pkiFiles struct {
 	caCert, serverCert, serverKey string
 	saPrivate, saPublic           string
+	// webhookCert and webhookKey serve the sandbox's admission webhook on 127.0.0.1, signed by the same CA.
+	webhookCert, webhookKey string
 }
 
 // writePKI makes a CA, a kube-apiserver serving certificate for 127.0.0.1 and localhost, and the RSA key pair
@@ -29,6 +31,9 @@ func writePKI(dir string) (pkiFiles, error) {
 		serverKey:  filepath.Join(dir, "apiserver.key"),
 		saPrivate:  filepath.Join(dir, "sa.key"),
 		saPublic:   filepath.Join(dir, "sa.pub"),
+
+		webhookCert: filepath.Join(dir, "webhook.crt"),
+		webhookKey:  filepath.Join(dir, "webhook.key"),
 	}
 	caKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -70,6 +75,24 @@ func writePKI(dir string) (pkiFiles, error) {
 	if err != nil {
 		return f, err
 	}
+	webhookKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return f, err
+	}
+	webhookTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(3),
+		Subject:      pkix.Name{CommonName: "pod-identity-webhook"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	webhookDER, err := x509.CreateCertificate(rand.Reader, webhookTmpl, caCert, &webhookKey.PublicKey, caKey)
+	if err != nil {
+		return f, err
+	}
 	saKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return f, err
@@ -87,6 +110,8 @@ func writePKI(dir string) (pkiFiles, error) {
 		{f.serverKey, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(serverKey)},
 		{f.saPrivate, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(saKey)},
 		{f.saPublic, "PUBLIC KEY", saPub},
+		{f.webhookCert, "CERTIFICATE", webhookDER},
+		{f.webhookKey, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(webhookKey)},
 	}
 	for _, file := range files {
 		data := pem.EncodeToMemory(&pem.Block{Type: file.kind, Bytes: file.der})

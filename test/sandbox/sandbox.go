@@ -1,10 +1,14 @@
 // Package sandbox runs a local stand-in for an EKS cluster and its AWS account: moto_server as the AWS API
 // (IAM, STS, EKS), and a real etcd and kube-apiserver whose service-account issuer is the EKS-style issuer that
-// moto's EKS cluster record reports, as on a real EKS cluster. Everything listens on loopback, on free ports.
+// moto's EKS cluster record reports, as on a real EKS cluster. In front of moto, an AWS proxy counts calls,
+// serves the EKS APIs moto lacks (Pod Identity associations, add-ons, access entries, EKS Auth) and has test modes
+// (one-item pages, injected errors); a mutating admission webhook registered with kube-apiserver injects what the
+// EKS pod identity webhook injects. Everything listens on loopback, on free ports.
 package sandbox
 
 import (
 	"context"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -24,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
@@ -55,8 +60,16 @@ type Sandbox struct {
 	Kubeconfig string
 	// Context is the kubeconfig context (and cluster) name: arn:aws:eks:REGION:ACCOUNT:cluster/NAME.
 	Context string
-	// AWSEndpoint is moto_server's URL, for AWS_ENDPOINT_URL.
+	// AWSEndpoint is the sandbox's AWS proxy (AWS below), for AWS_ENDPOINT_URL: moto plus the emulated APIs.
 	AWSEndpoint string
+	// MotoEndpoint is moto_server's own URL (no emulated APIs, nothing counted).
+	MotoEndpoint string
+	// AWS is the proxy at AWSEndpoint: call counts (Calls, Writes, Reset), SetOneItemPages, InjectFault.
+	AWS *CallCounter
+	// EKS is the emulator of the EKS APIs moto lacks; its association store is the webhook's.
+	EKS *EKSEmulator
+	// Webhook is the pod identity webhook registered with kube-apiserver.
+	Webhook *Webhook
 	// Issuer is the cluster's OIDC issuer, as EKS DescribeCluster reports it and kube-apiserver serves it.
 	Issuer string
 	// APIServer is the kube-apiserver URL.
@@ -64,7 +77,9 @@ type Sandbox struct {
 	// ViewerKubeconfig is a kubeconfig for user "irsa-viewer", who has no RBAC grant until a test gives one.
 	ViewerKubeconfig string
 
-	procs []*process
+	procs    []*process
+	accounts *accounts
+	tokenKey *rsa.PrivateKey
 }
 
 type process struct {
@@ -122,21 +137,32 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.AWSEndpoint = "http://127.0.0.1:" + strconv.Itoa(motoPort)
+	s.MotoEndpoint = "http://127.0.0.1:" + strconv.Itoa(motoPort)
 	if err := s.start("moto", logw, 5*time.Second, "moto_server", "-H", "127.0.0.1", "-p", strconv.Itoa(motoPort)); err != nil {
 		return nil, err
 	}
-	if err := waitHTTP(ctx, http.DefaultClient, s.AWSEndpoint+"/moto-api/", 30*time.Second); err != nil {
+	if err := waitHTTP(ctx, http.DefaultClient, s.MotoEndpoint+"/moto-api/", 30*time.Second); err != nil {
 		return nil, fmt.Errorf("moto_server did not start: %w", err)
 	}
 	if s.Issuer, err = s.createEKSCluster(ctx); err != nil {
 		return nil, err
 	}
+	s.accounts = newAccounts(s.MotoEndpoint)
+	s.EKS = newEKSEmulator(s.MotoEndpoint, s.accounts)
+	s.EKS.issuer = s.Issuer
+	if s.AWS, err = newProxy(s.MotoEndpoint, s.EKS); err != nil {
+		return nil, err
+	}
+	s.AWSEndpoint = s.AWS.URL
 
 	pki, err := writePKI(dir)
 	if err != nil {
 		return nil, err
 	}
+	if s.tokenKey, err = loadTokenKey(pki.saPrivate); err != nil {
+		return nil, err
+	}
+	s.EKS.tokenKey = &s.tokenKey.PublicKey
 	adminToken, err := randomToken()
 	if err != nil {
 		return nil, err
@@ -213,6 +239,22 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	if err := writeKubeconfig(s.ViewerKubeconfig, s.Context, s.APIServer, caPEM, viewerToken); err != nil {
 		return nil, err
 	}
+
+	restConfig, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	kube, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		return nil, err
+	}
+	s.EKS.kube = kube
+	if s.Webhook, err = startWebhook(kube, s.EKS, pki.webhookCert, pki.webhookKey); err != nil {
+		return nil, err
+	}
+	if err := s.Webhook.register(ctx, caPEM); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -220,7 +262,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 func (s *Sandbox) createEKSCluster(ctx context.Context) (string, error) {
 	client := eks.New(eks.Options{
 		Region:       Region,
-		BaseEndpoint: aws.String(s.AWSEndpoint),
+		BaseEndpoint: aws.String(s.MotoEndpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
 	})
 	out, err := client.CreateCluster(ctx, &eks.CreateClusterInput{
@@ -268,6 +310,14 @@ func (s *Sandbox) start(name string, logw io.Writer, grace time.Duration, bin st
 // Stop ends every process, the last started first (kube-apiserver before etcd: it can hang on SIGTERM once
 // etcd is gone), then removes the sandbox's temp dir. It is safe to call more than once.
 func (s *Sandbox) Stop() {
+	if s.Webhook != nil {
+		s.Webhook.Close()
+		s.Webhook = nil
+	}
+	if s.AWS != nil {
+		s.AWS.Close()
+		s.AWS = nil
+	}
 	for i := len(s.procs) - 1; i >= 0; i-- {
 		p := s.procs[i]
 		pgid := -p.cmd.Process.Pid
