@@ -17,15 +17,14 @@ const (
 
 // Audit finding ids.
 const (
-	WildcardSubject     = "WildcardSubject"
-	MissingAudience     = "MissingAudience"
-	MissingSubject      = "MissingSubject"
-	ForeignPrincipal    = "ForeignPrincipal"
-	DanglingSubject     = "DanglingSubject"
-	MultiClusterTrust   = "MultiClusterTrust"
-	AdminPermissions    = "AdminPermissions"
-	CrossAccountNoIdP   = "CrossAccountNoProvider"
-	AuditUnreadableRole = "RoleUnreadable"
+	WildcardSubject   = "WildcardSubject"
+	MissingAudience   = "MissingAudience"
+	MissingSubject    = "MissingSubject"
+	ForeignPrincipal  = "ForeignPrincipal"
+	DanglingSubject   = "DanglingSubject"
+	MultiClusterTrust = "MultiClusterTrust"
+	AdminPermissions  = "AdminPermissions"
+	CrossAccountNoIdP = "CrossAccountNoProvider"
 )
 
 // AuditRole is one IAM role under audit.
