@@ -127,7 +127,9 @@ func ParseRole(s string) (Role, error) {
 	if err != nil {
 		return Role{}, err
 	}
-	bad := func(why string) (Role, error) { return Role{}, &InvalidError{What: "role ARN", Value: s, Reason: why, Want: want} }
+	bad := func(why string) (Role, error) {
+		return Role{}, &InvalidError{What: "role ARN", Value: s, Reason: why, Want: want}
+	}
 	if !accountRE.MatchString(p.account) {
 		return bad("the account must be 12 digits")
 	}

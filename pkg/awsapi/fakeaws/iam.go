@@ -69,7 +69,9 @@ func (f *IAM) Inline(roleName, policyName string) string {
 }
 
 // ProviderClientIDs returns a provider's client IDs (nil when it does not exist).
-func (f *IAM) ProviderClientIDs(hostPath string) []string { return f.providers[arn("oidc-provider", hostPath)] }
+func (f *IAM) ProviderClientIDs(hostPath string) []string {
+	return f.providers[arn("oidc-provider", hostPath)]
+}
 
 func (f *IAM) get(name string) (*role, error) {
 	r := f.roles[name]
