@@ -133,7 +133,10 @@ func (d *Discovery) fromAPIServer(ctx context.Context) (string, error) {
 }
 
 func (d *Discovery) fromEKS(ctx context.Context) (string, error) {
-	if d.EKS == nil || d.Cluster.Name == "" {
+	if d.EKS == nil {
+		return "", errors.New("no AWS configuration to call EKS with")
+	}
+	if d.Cluster.Name == "" {
 		return "", errors.New("no EKS cluster name (given, from an EKS context ARN or from the exec credential args)")
 	}
 	out, err := d.EKS.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(d.Cluster.Name)})

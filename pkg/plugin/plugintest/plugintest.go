@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -45,8 +46,8 @@ type Factory struct {
 	Cluster cluster.Ref
 	// AWSErr, when set, is the error of AWS(): the AWS configuration cannot be loaded.
 	AWSErr error
-	// DenyWrites makes SelfSubjectAccessReviews answer "not allowed".
-	DenyWrites bool
+	// DenyWrites makes SelfSubjectAccessReviews answer "not allowed"; NoTokens makes TokenRequests fail.
+	DenyWrites, NoTokens bool
 
 	flags *plugin.GlobalFlags
 }
@@ -63,9 +64,15 @@ func NewFactory(objects ...runtime.Object) *Factory {
 		if a.GetSubresource() != "token" {
 			return false, nil, nil
 		}
-		create := a.(k8stesting.CreateAction)
+		if f.NoTokens {
+			return true, nil, errors.New("serviceaccounts/token is forbidden")
+		}
+		create, ok := a.(k8stesting.CreateActionImpl)
+		if !ok {
+			return false, nil, nil
+		}
 		tr := create.GetObject().(*authenticationv1.TokenRequest)
-		name := create.(interface{ GetName() string }).GetName()
+		name := create.Name
 		out := tr.DeepCopy()
 		out.Status.Token = Token(Issuer, "system:serviceaccount:"+a.GetNamespace()+":"+name, tr.Spec.Audiences...)
 		return true, out, nil
@@ -101,6 +108,8 @@ func (f *Factory) RunWithInput(stdin string, args ...string) (stdout, stderr str
 	in.WriteString(stdin)
 	cmd := plugin.NewCmdIRSAWithFactory(streams, f.bind)
 	cmd.SetArgs(args)
+	cmd.SetOut(out)
+	cmd.SetErr(errOut)
 	code = plugin.Execute(cmd, streams)
 	return out.String(), errOut.String(), code
 }
