@@ -33,6 +33,15 @@ func (s *Setup) RoleSpec(ctx context.Context, req RoleRequest) (RoleSpec, error)
 	}, nil
 }
 
+// callerProvider reads the cluster's provider in the caller's account, for the default audience.
+func (s *Setup) callerProvider(ctx context.Context) (ProviderState, error) {
+	caller, err := s.caller(ctx)
+	if err != nil {
+		return ProviderState{}, err
+	}
+	return LookupProvider(ctx, s.IAM, caller.Partition, caller.Account, s.Issuer, iamref.DefaultAudience)
+}
+
 // RoleCreatePlan creates a role, or merges the subjects and permissions into an existing one.
 type RoleCreatePlan struct {
 	s    *Setup
@@ -50,11 +59,7 @@ func (s *Setup) PlanRoleCreate(ctx context.Context, req RoleRequest) (*RoleCreat
 	if err != nil {
 		return nil, err
 	}
-	caller, err := s.caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st, err := LookupProvider(ctx, s.IAM, caller.Partition, caller.Account, s.Issuer, iamref.DefaultAudience)
+	st, err := s.callerProvider(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -99,11 +104,7 @@ type ProviderPlan struct {
 // PlanProvider reads the provider of the cluster's issuer in the caller's account; the thumbprint is taken
 // only when the provider must be created.
 func (s *Setup) PlanProvider(ctx context.Context, dryRun bool) (*ProviderPlan, error) {
-	caller, err := s.caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st, err := LookupProvider(ctx, s.IAM, caller.Partition, caller.Account, s.Issuer, iamref.DefaultAudience)
+	st, err := s.callerProvider(ctx)
 	if err != nil {
 		return nil, err
 	}

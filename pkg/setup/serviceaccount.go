@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -118,30 +119,28 @@ func StalePods(ctx context.Context, kube kubernetes.Interface, namespace, sa str
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, d := range deps {
-		if cluster.PodServiceAccount(&d.Spec.Template.Spec) == sa {
-			workloads = append(workloads, Workload{"deployment", namespace, d.Name})
-		}
-	}
+	workloads = using(workloads, "deployment", namespace, sa, deps, func(d *appsv1.Deployment) (string, *corev1.PodSpec) { return d.Name, &d.Spec.Template.Spec })
 	sts, err := cluster.ListStatefulSets(ctx, kube, namespace)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, s := range sts {
-		if cluster.PodServiceAccount(&s.Spec.Template.Spec) == sa {
-			workloads = append(workloads, Workload{"statefulset", namespace, s.Name})
-		}
-	}
+	workloads = using(workloads, "statefulset", namespace, sa, sts, func(s *appsv1.StatefulSet) (string, *corev1.PodSpec) { return s.Name, &s.Spec.Template.Spec })
 	dss, err := cluster.ListDaemonSets(ctx, kube, namespace)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, d := range dss {
-		if cluster.PodServiceAccount(&d.Spec.Template.Spec) == sa {
-			workloads = append(workloads, Workload{"daemonset", namespace, d.Name})
+	workloads = using(workloads, "daemonset", namespace, sa, dss, func(d *appsv1.DaemonSet) (string, *corev1.PodSpec) { return d.Name, &d.Spec.Template.Spec })
+	return pods, workloads, nil
+}
+
+// using appends the workloads of a kind whose pod template runs as the ServiceAccount.
+func using[T any](workloads []Workload, kind, namespace, sa string, items []T, template func(*T) (string, *corev1.PodSpec)) []Workload {
+	for i := range items {
+		if name, spec := template(&items[i]); cluster.PodServiceAccount(spec) == sa {
+			workloads = append(workloads, Workload{kind, namespace, name})
 		}
 	}
-	return pods, workloads, nil
+	return workloads
 }
 
 // Restart rolls a workload the way `kubectl rollout restart` does: a new restartedAt pod-template annotation.

@@ -81,6 +81,14 @@ func (f *IAM) get(name string) (*role, error) {
 	return r, nil
 }
 
+// roleCall records op and returns the role it is about.
+func (f *IAM) roleCall(op string, name *string) (*role, error) {
+	if err := f.aws.call(op); err != nil {
+		return nil, err
+	}
+	return f.get(aws.ToString(name))
+}
+
 func (f *IAM) out(name string, r *role) *iamtypes.Role {
 	return &iamtypes.Role{RoleName: aws.String(name), Path: aws.String(r.path), Arn: aws.String(arn("role", strings.TrimPrefix(r.path, "/")+name)),
 		AssumeRolePolicyDocument: encode(r.trust), Tags: r.tags}
@@ -139,10 +147,7 @@ func (f *IAM) RemoveClientIDFromOpenIDConnectProvider(_ context.Context, in *iam
 
 // GetRole implements the IAM API.
 func (f *IAM) GetRole(_ context.Context, in *iam.GetRoleInput, _ ...func(*iam.Options)) (*iam.GetRoleOutput, error) {
-	if err := f.aws.call("GetRole"); err != nil {
-		return nil, err
-	}
-	r, err := f.get(aws.ToString(in.RoleName))
+	r, err := f.roleCall("GetRole", in.RoleName)
 	if err != nil {
 		return nil, err
 	}
@@ -191,10 +196,7 @@ func (f *IAM) DeleteRole(_ context.Context, in *iam.DeleteRoleInput, _ ...func(*
 
 // UpdateAssumeRolePolicy implements the IAM API.
 func (f *IAM) UpdateAssumeRolePolicy(_ context.Context, in *iam.UpdateAssumeRolePolicyInput, _ ...func(*iam.Options)) (*iam.UpdateAssumeRolePolicyOutput, error) {
-	if err := f.aws.call("UpdateAssumeRolePolicy"); err != nil {
-		return nil, err
-	}
-	r, err := f.get(aws.ToString(in.RoleName))
+	r, err := f.roleCall("UpdateAssumeRolePolicy", in.RoleName)
 	if err != nil {
 		return nil, err
 	}

@@ -14,10 +14,7 @@ import (
 
 // GetRolePolicy implements the IAM API.
 func (f *IAM) GetRolePolicy(_ context.Context, in *iam.GetRolePolicyInput, _ ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error) {
-	if err := f.aws.call("GetRolePolicy"); err != nil {
-		return nil, err
-	}
-	r, err := f.get(aws.ToString(in.RoleName))
+	r, err := f.roleCall("GetRolePolicy", in.RoleName)
 	if err != nil {
 		return nil, err
 	}
@@ -30,10 +27,7 @@ func (f *IAM) GetRolePolicy(_ context.Context, in *iam.GetRolePolicyInput, _ ...
 
 // PutRolePolicy implements the IAM API.
 func (f *IAM) PutRolePolicy(_ context.Context, in *iam.PutRolePolicyInput, _ ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error) {
-	if err := f.aws.call("PutRolePolicy"); err != nil {
-		return nil, err
-	}
-	r, err := f.get(aws.ToString(in.RoleName))
+	r, err := f.roleCall("PutRolePolicy", in.RoleName)
 	if err != nil {
 		return nil, err
 	}
@@ -43,10 +37,7 @@ func (f *IAM) PutRolePolicy(_ context.Context, in *iam.PutRolePolicyInput, _ ...
 
 // DeleteRolePolicy implements the IAM API.
 func (f *IAM) DeleteRolePolicy(_ context.Context, in *iam.DeleteRolePolicyInput, _ ...func(*iam.Options)) (*iam.DeleteRolePolicyOutput, error) {
-	if err := f.aws.call("DeleteRolePolicy"); err != nil {
-		return nil, err
-	}
-	r, err := f.get(aws.ToString(in.RoleName))
+	r, err := f.roleCall("DeleteRolePolicy", in.RoleName)
 	if err != nil {
 		return nil, err
 	}
@@ -56,10 +47,7 @@ func (f *IAM) DeleteRolePolicy(_ context.Context, in *iam.DeleteRolePolicyInput,
 
 // ListRolePolicies implements the IAM API, paged.
 func (f *IAM) ListRolePolicies(_ context.Context, in *iam.ListRolePoliciesInput, _ ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error) {
-	if err := f.aws.call("ListRolePolicies"); err != nil {
-		return nil, err
-	}
-	r, err := f.get(aws.ToString(in.RoleName))
+	r, err := f.roleCall("ListRolePolicies", in.RoleName)
 	if err != nil {
 		return nil, err
 	}
@@ -93,10 +81,7 @@ func (f *IAM) GetPolicyVersion(_ context.Context, in *iam.GetPolicyVersionInput,
 
 // AttachRolePolicy implements the IAM API.
 func (f *IAM) AttachRolePolicy(_ context.Context, in *iam.AttachRolePolicyInput, _ ...func(*iam.Options)) (*iam.AttachRolePolicyOutput, error) {
-	if err := f.aws.call("AttachRolePolicy"); err != nil {
-		return nil, err
-	}
-	r, err := f.get(aws.ToString(in.RoleName))
+	r, err := f.roleCall("AttachRolePolicy", in.RoleName)
 	if err != nil {
 		return nil, err
 	}
@@ -106,10 +91,7 @@ func (f *IAM) AttachRolePolicy(_ context.Context, in *iam.AttachRolePolicyInput,
 
 // DetachRolePolicy implements the IAM API.
 func (f *IAM) DetachRolePolicy(_ context.Context, in *iam.DetachRolePolicyInput, _ ...func(*iam.Options)) (*iam.DetachRolePolicyOutput, error) {
-	if err := f.aws.call("DetachRolePolicy"); err != nil {
-		return nil, err
-	}
-	r, err := f.get(aws.ToString(in.RoleName))
+	r, err := f.roleCall("DetachRolePolicy", in.RoleName)
 	if err != nil {
 		return nil, err
 	}
@@ -119,10 +101,7 @@ func (f *IAM) DetachRolePolicy(_ context.Context, in *iam.DetachRolePolicyInput,
 
 // ListAttachedRolePolicies implements the IAM API, paged.
 func (f *IAM) ListAttachedRolePolicies(_ context.Context, in *iam.ListAttachedRolePoliciesInput, _ ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error) {
-	if err := f.aws.call("ListAttachedRolePolicies"); err != nil {
-		return nil, err
-	}
-	r, err := f.get(aws.ToString(in.RoleName))
+	r, err := f.roleCall("ListAttachedRolePolicies", in.RoleName)
 	if err != nil {
 		return nil, err
 	}
