@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -121,5 +122,12 @@ func ListStatefulSets(ctx context.Context, kube kubernetes.Interface, namespace 
 func ListDaemonSets(ctx context.Context, kube kubernetes.Interface, namespace string) ([]appsv1.DaemonSet, error) {
 	return listAll[appsv1.DaemonSet](ctx, "daemonsets "+where(namespace), metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		return kube.AppsV1().DaemonSets(namespace).List(ctx, o)
+	})
+}
+
+// ListMutatingWebhooks lists the MutatingWebhookConfigurations.
+func ListMutatingWebhooks(ctx context.Context, kube kubernetes.Interface) ([]admissionregistrationv1.MutatingWebhookConfiguration, error) {
+	return listAll[admissionregistrationv1.MutatingWebhookConfiguration](ctx, "mutatingwebhookconfigurations", metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return kube.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, o)
 	})
 }

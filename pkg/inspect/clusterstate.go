@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 )
@@ -23,11 +24,11 @@ import (
 // associations of the given namespace ("" for all). What cannot be read stays unknown, with a note.
 func (in *Inspector) ClusterState(ctx context.Context, namespace string) doctor.Cluster {
 	c := doctor.Cluster{Issuer: in.Issuer}
-	hooks, err := in.Kube.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
+	hooks, err := cluster.ListMutatingWebhooks(ctx, in.Kube)
 	if err != nil {
-		in.couldNotCheck("whether a pod identity webhook is installed (list MutatingWebhookConfigurations)", err)
+		in.couldNotCheck("whether a pod identity webhook is installed", err)
 	} else {
-		installed := slices.ContainsFunc(hooks.Items, func(h admissionregistrationv1.MutatingWebhookConfiguration) bool {
+		installed := slices.ContainsFunc(hooks, func(h admissionregistrationv1.MutatingWebhookConfiguration) bool {
 			if strings.Contains(h.Name, "pod-identity-webhook") {
 				return true
 			}

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/logclass"
 )
@@ -123,12 +124,12 @@ func (t *InClusterTest) Run(ctx context.Context, timeout time.Duration) (logs st
 	selector := "job-name=" + job.Name
 	phase := "no pod yet"
 	for {
-		pods, err := t.Kube.CoreV1().Pods(job.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		pods, err := cluster.ListPods(ctx, t.Kube, job.Namespace, selector)
 		if err != nil {
 			return "", err
 		}
-		if len(pods.Items) > 0 {
-			p := pods.Items[0]
+		if len(pods) > 0 {
+			p := pods[0]
 			phase = string(p.Status.Phase)
 			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 				stream, err := t.Kube.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{}).Stream(ctx)

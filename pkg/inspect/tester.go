@@ -104,12 +104,12 @@ func (t *Tester) Test(ctx context.Context, namespace, name string, timeout time.
 	if u := in.Unchecked(); len(u) > 0 {
 		return nil, errors.New(strings.Join(u, "; "))
 	}
-	if res.RoleARN == "" || subject.Role == nil || !subject.Role.Found {
+	role, annotated := annotatedRole(sa.Annotations)
+	if !annotated || subject.Role == nil || !subject.Role.Found {
 		res.Findings = findings
 		res.Reason = "the ServiceAccount cannot get credentials: " + firstSummary(findings)
 		return res, nil
 	}
-	role, _ := annotatedRole(sa.Annotations)
 
 	expiry := int64(600)
 	tr, err := t.Kube.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, &authenticationv1.TokenRequest{

@@ -63,9 +63,12 @@ func ActionsPolicy(actions []string) Permissions {
 		"Version":   trust.Version,
 		"Statement": []any{map[string]any{"Effect": "Allow", "Action": actions, "Resource": "*"}},
 	}
-	b, _ := json.Marshal(doc)
-	norm, _ := NormalizePolicy(string(b))
-	return Permissions{Document: norm, Actions: actions}
+	// json.Marshal sorts the keys and compacts: the document is already in NormalizePolicy's form.
+	b, err := json.Marshal(doc)
+	if err != nil {
+		panic(err) // strings only: cannot fail
+	}
+	return Permissions{Document: string(b), Actions: actions}
 }
 
 // ErrPolicyDocument marks a permissions policy document that cannot be used.
