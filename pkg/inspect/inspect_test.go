@@ -18,7 +18,7 @@ const testIssuer = "https://oidc.eks.us-east-1.amazonaws.com/id/TESTTEST00"
 
 func TestListPodIdentityRows(t *testing.T) {
 	cloud := fakeaws.New()
-	cloud.IAM.AddRole("", "cart-pod-identity", `{"Version":"2012-10-17","Statement":[]}`)
+	cloud.IAM.AddRole("", "cart-pod-identity", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`)
 	cloud.EKS.Associations = []ekstypes.PodIdentityAssociation{{AssociationId: aws.String("a-1"), Namespace: aws.String("shop"), ServiceAccount: aws.String("cart"),
 		RoleArn: aws.String("arn:aws:iam::" + fakeaws.Account + ":role/cart-pod-identity")}}
 	kube := fake.NewClientset(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "cart", Namespace: "shop"}})

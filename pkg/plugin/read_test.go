@@ -185,7 +185,7 @@ func TestListUnreadableRoleExits2(t *testing.T) {
 func TestAuditReadsEveryPageAndKeepsUnreadableRoles(t *testing.T) {
 	tf, arn := linked()
 	tf.Cloud.PageSize = 1
-	tf.Cloud.IAM.AddRole("", "a-unrelated", `{"Version":"2012-10-17","Statement":[]}`)
+	tf.Cloud.IAM.AddRole("", "a-unrelated", ec2Trust)
 	wildcard := strings.Replace(trusting("system:serviceaccount:"+ns+":*"), "StringEquals", "StringLike", 1)
 	tf.Cloud.IAM.AddRole("", "z-wildcard", wildcard)
 	out, errOut, code := tf.Run("audit", "-A", "-o", "json")

@@ -37,8 +37,15 @@ func annotation(t *testing.T, tf *plugintest.Factory, namespace, name string) st
 	return sa.Annotations[iamref.RoleARNAnnotation]
 }
 
-// trusting returns a trust policy admitting the subjects through the fake cluster's provider.
+// ec2Trust is a trust policy of someone else's: EC2 may assume the role.
+const ec2Trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+
+// trusting returns a trust policy admitting the subjects through the fake cluster's provider (EC2's alone
+// without subjects: IAM accepts no trust policy without a statement).
 func trusting(subjects ...string) string {
+	if len(subjects) == 0 {
+		return ec2Trust
+	}
 	d := trust.New()
 	d.AddSubjects(trust.NewProvider("aws", fakeaws.Account, plugintest.Issuer), iamref.DefaultAudience, subjects...)
 	return d.String()

@@ -150,7 +150,7 @@ func TestLinkCustomAudienceRollsBackClientID(t *testing.T) {
 // TestLinkRoleARNMustMatchWithPath: an ARN naming a role at another path is not that role.
 func TestLinkRoleARNMustMatchWithPath(t *testing.T) {
 	cloud := fakeaws.New()
-	cloud.IAM.AddRole("/team/", "app", mustCompact(`{"Version":"2012-10-17","Statement":[]}`))
+	cloud.IAM.AddRole("/team/", "app", mustCompact(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`))
 	s := newSetup(fakeKube(false, nil), cloud)
 	wrong, _ := iamref.ParseRole("arn:aws:iam::" + fakeaws.Account + ":role/app")
 	_, err := s.PlanLink(context.Background(), LinkRequest{Namespace: "irsa-sample-ns", ServiceAccount: "irsa-test", RoleARN: &wrong})
@@ -167,7 +167,7 @@ func TestLinkRoleARNMustMatchWithPath(t *testing.T) {
 func TestDeleteRoleReadsEveryPage(t *testing.T) {
 	cloud := fakeaws.New()
 	cloud.PageSize = 1
-	cloud.IAM.AddRole("", "r", mustCompact(`{"Version":"2012-10-17","Statement":[]}`))
+	cloud.IAM.AddRole("", "r", mustCompact(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`))
 	for _, p := range []string{"a", "b", "c"} {
 		cloud.IAM.PutInline("r", p, `{}`)
 	}
