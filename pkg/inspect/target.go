@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,11 +60,6 @@ func ParseTarget(s, namespace string) (Target, error) {
 
 // ResolveTarget returns the ServiceAccount a target runs as and the target's pods.
 func (in *Inspector) ResolveTarget(ctx context.Context, t Target) (string, []corev1.Pod, error) {
-	core, apps, batch := in.Kube.CoreV1(), in.Kube.AppsV1(), in.Kube.BatchV1()
-	get := metav1.GetOptions{}
-	var sa string
-	var selector *metav1.LabelSelector
-	var err error
 	switch t.Kind {
 	case "serviceaccount":
 		pods, err := cluster.ListPods(ctx, in.Kube, t.Namespace, "")
@@ -71,40 +68,17 @@ func (in *Inspector) ResolveTarget(ctx context.Context, t Target) (string, []cor
 		}
 		return t.Name, PodsOf(pods, t.Namespace, t.Name), nil
 	case "pod":
-		p, err := core.Pods(t.Namespace).Get(ctx, t.Name, get)
+		p, err := in.Kube.CoreV1().Pods(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
 		if err != nil {
 			return "", nil, notFoundHint(err, t)
 		}
 		return cluster.PodServiceAccount(&p.Spec), []corev1.Pod{*p}, nil
-	case "deployment":
-		d, e := apps.Deployments(t.Namespace).Get(ctx, t.Name, get)
-		if err = e; e == nil {
-			sa, selector = cluster.PodServiceAccount(&d.Spec.Template.Spec), d.Spec.Selector
-		}
-	case "statefulset":
-		s, e := apps.StatefulSets(t.Namespace).Get(ctx, t.Name, get)
-		if err = e; e == nil {
-			sa, selector = cluster.PodServiceAccount(&s.Spec.Template.Spec), s.Spec.Selector
-		}
-	case "daemonset":
-		d, e := apps.DaemonSets(t.Namespace).Get(ctx, t.Name, get)
-		if err = e; e == nil {
-			sa, selector = cluster.PodServiceAccount(&d.Spec.Template.Spec), d.Spec.Selector
-		}
-	case "job":
-		j, e := batch.Jobs(t.Namespace).Get(ctx, t.Name, get)
-		if err = e; e == nil {
-			sa, selector = cluster.PodServiceAccount(&j.Spec.Template.Spec), j.Spec.Selector
-		}
-	case "cronjob":
-		c, e := batch.CronJobs(t.Namespace).Get(ctx, t.Name, get)
-		if err = e; e == nil {
-			sa = cluster.PodServiceAccount(&c.Spec.JobTemplate.Spec.Template.Spec)
-		}
 	}
+	template, selector, err := in.podTemplate(ctx, t)
 	if err != nil {
 		return "", nil, notFoundHint(err, t)
 	}
+	sa := cluster.PodServiceAccount(&template.Spec)
 	labels := ""
 	if selector != nil {
 		sel, err := metav1.LabelSelectorAsSelector(selector)
@@ -123,6 +97,44 @@ func (in *Inspector) ResolveTarget(ctx context.Context, t Target) (string, []cor
 		})
 	}
 	return sa, items, nil
+}
+
+// podTemplate reads a workload target and returns its pod template and selector (nil for a CronJob, whose
+// pods are found by their Job's name).
+func (in *Inspector) podTemplate(ctx context.Context, t Target) (*corev1.PodTemplateSpec, *metav1.LabelSelector, error) {
+	apps, batch, get := in.Kube.AppsV1(), in.Kube.BatchV1(), metav1.GetOptions{}
+	var obj any
+	var err error
+	switch t.Kind {
+	case "deployment":
+		obj, err = apps.Deployments(t.Namespace).Get(ctx, t.Name, get)
+	case "statefulset":
+		obj, err = apps.StatefulSets(t.Namespace).Get(ctx, t.Name, get)
+	case "daemonset":
+		obj, err = apps.DaemonSets(t.Namespace).Get(ctx, t.Name, get)
+	case "job":
+		obj, err = batch.Jobs(t.Namespace).Get(ctx, t.Name, get)
+	case "cronjob":
+		obj, err = batch.CronJobs(t.Namespace).Get(ctx, t.Name, get)
+	default:
+		return nil, nil, fmt.Errorf("cannot diagnose a %s", t.Kind)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		return &o.Spec.Template, o.Spec.Selector, nil
+	case *appsv1.StatefulSet:
+		return &o.Spec.Template, o.Spec.Selector, nil
+	case *appsv1.DaemonSet:
+		return &o.Spec.Template, o.Spec.Selector, nil
+	case *batchv1.Job:
+		return &o.Spec.Template, o.Spec.Selector, nil
+	case *batchv1.CronJob:
+		return &o.Spec.JobTemplate.Spec.Template, nil, nil
+	}
+	return nil, nil, fmt.Errorf("unexpected %T", obj)
 }
 
 func notFoundHint(err error, t Target) error {
