@@ -17,15 +17,14 @@ const (
 
 // Audit finding ids.
 const (
-	WildcardSubject     = "WildcardSubject"
-	MissingAudience     = "MissingAudience"
-	MissingSubject      = "MissingSubject"
-	ForeignPrincipal    = "ForeignPrincipal"
-	DanglingSubject     = "DanglingSubject"
-	MultiClusterTrust   = "MultiClusterTrust"
-	AdminPermissions    = "AdminPermissions"
-	CrossAccountNoIdP   = "CrossAccountNoProvider"
-	AuditUnreadableRole = "RoleUnreadable"
+	WildcardSubject   = "WildcardSubject"
+	MissingAudience   = "MissingAudience"
+	MissingSubject    = "MissingSubject"
+	ForeignPrincipal  = "ForeignPrincipal"
+	DanglingSubject   = "DanglingSubject"
+	MultiClusterTrust = "MultiClusterTrust"
+	AdminPermissions  = "AdminPermissions"
+	CrossAccountNoIdP = "CrossAccountNoProvider"
 	// NegatedSubject: an Allow statement's sub condition is negated (StringNotEquals, StringNotLike, ...).
 	NegatedSubject = "NegatedSubject"
 	// PodIdentityNoTagSession: the role is trusted by pods.eks.amazonaws.com but not for sts:TagSession.

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/logclass"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
@@ -57,13 +58,6 @@ type Finding struct {
 	// Target is what the finding is about: serviceaccount/NS/NAME, pod/NS/NAME, role/NAME, cluster.
 	Target string `json:"target"`
 }
-
-// Annotation keys the pod identity webhook reads.
-const (
-	RoleARNAnnotation  = "eks.amazonaws.com/role-arn"
-	AudienceAnnotation = "eks.amazonaws.com/audience"
-	DefaultAudience    = trust.DefaultAudience
-)
 
 // Cluster is cluster-wide state.
 type Cluster struct {
@@ -180,20 +174,11 @@ func HasErrors(fs []Finding) bool {
 
 // annotatedRole returns the annotation's role ARN, trimmed.
 func annotatedRole(sa ServiceAccount) string {
-	return strings.TrimSpace(sa.Annotations[RoleARNAnnotation])
+	return strings.TrimSpace(sa.Annotations[iamref.RoleARNAnnotation])
 }
 
 // audience returns the audience the webhook requests for the SA's token.
-func audience(sa ServiceAccount) string { return Audience(sa.Annotations) }
-
-// Audience is the audience the pod identity webhook requests for a ServiceAccount with these annotations:
-// eks.amazonaws.com/audience, else sts.amazonaws.com.
-func Audience(annotations map[string]string) string {
-	if a := strings.TrimSpace(annotations[AudienceAnnotation]); a != "" {
-		return a
-	}
-	return DefaultAudience
-}
+func audience(sa ServiceAccount) string { return iamref.Audience(sa.Annotations) }
 
 // DeniedActions lists the actions logs show denied (other than the web identity exchange itself), in order,
 // without duplicates.

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/logclass"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
@@ -107,7 +108,7 @@ func TestDiagnose(t *testing.T) {
 			name:    "all good",
 			cluster: Cluster{WebhookInstalled: &yes},
 			subject: func(t *testing.T) Subject {
-				return Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN}), Pods: []Pod{injectedPod(roleARN)}, Role: goodRole(), Provider: goodProvider()}
+				return Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN}), Pods: []Pod{injectedPod(roleARN)}, Role: goodRole(), Provider: goodProvider()}
 			},
 			absent: []string{NotAnnotated, PodNotInjected, TrustMismatch, RoleMissing, NoOIDCProvider, PermissionMissing, WebhookMissing},
 		},
@@ -117,7 +118,7 @@ func TestDiagnose(t *testing.T) {
 			subject: func(t *testing.T) Subject {
 				p := injectedPod(roleARN)
 				p.Spec.Containers[0].Env = nil
-				return Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN}), Pods: []Pod{p}, Role: goodRole(), Provider: goodProvider()}
+				return Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN}), Pods: []Pod{p}, Role: goodRole(), Provider: goodProvider()}
 			},
 			want:   []string{PodNotInjected},
 			absent: []string{WebhookMissing},
@@ -129,14 +130,14 @@ func TestDiagnose(t *testing.T) {
 			subject: func(t *testing.T) Subject {
 				p := injectedPod(roleARN)
 				p.Spec.Containers[0].Env = nil
-				return Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN}), Pods: []Pod{p}, Role: goodRole(), Provider: goodProvider()}
+				return Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN}), Pods: []Pod{p}, Role: goodRole(), Provider: goodProvider()}
 			},
 			want: []string{PodNotInjected, WebhookMissing},
 		},
 		{
 			name: "role mismatch",
 			subject: func(t *testing.T) Subject {
-				return Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN}), Pods: []Pod{injectedPod("arn:aws:iam::123456789012:role/old")}, Role: goodRole(), Provider: goodProvider()}
+				return Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN}), Pods: []Pod{injectedPod("arn:aws:iam::123456789012:role/old")}, Role: goodRole(), Provider: goodProvider()}
 			},
 			want: []string{RoleMismatch},
 		},
@@ -151,7 +152,7 @@ func TestDiagnose(t *testing.T) {
 		{
 			name: "malformed ARN",
 			subject: func(t *testing.T) Subject {
-				return Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: "arn:aws:iam::::role"})}
+				return Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: "arn:aws:iam::::role"})}
 			},
 			want: []string{AnnotationMalformed},
 		},
@@ -168,7 +169,7 @@ func TestDiagnose(t *testing.T) {
 			subject: func(t *testing.T) Subject {
 				p := injectedPod(roleARN)
 				p.Spec.Containers[0].Env = append(p.Spec.Containers[0].Env, corev1.EnvVar{Name: "AWS_ACCESS_KEY_ID", Value: "AKIAIOSFODNN7EXAMPLE"}, corev1.EnvVar{Name: "AWS_SECRET_ACCESS_KEY", ValueFrom: &corev1.EnvVarSource{}})
-				return Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN}), Pods: []Pod{p}, Role: goodRole(), Provider: goodProvider()}
+				return Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN}), Pods: []Pod{p}, Role: goodRole(), Provider: goodProvider()}
 			},
 			want: []string{StaticCredentials},
 		},
@@ -180,14 +181,14 @@ func TestDiagnose(t *testing.T) {
 				p.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: &uid}
 				p.Spec.HostNetwork = true
 				p.Spec.Containers[0].Image = "mesosphere/aws-cli:1.14.5"
-				return Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN}), Pods: []Pod{p}, Role: goodRole(), Provider: goodProvider()}
+				return Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN}), Pods: []Pod{p}, Role: goodRole(), Provider: goodProvider()}
 			},
 			want: []string{TokenUnreadable, HostNetwork, OldSDK},
 		},
 		{
 			name: "role missing",
 			subject: func(t *testing.T) Subject {
-				return Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN}), Role: &Role{ARN: roleARN, Name: "irsa-role", Account: acct}}
+				return Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN}), Role: &Role{ARN: roleARN, Name: "irsa-role", Account: acct}}
 			},
 			want: []string{RoleMissing},
 			fix:  map[string]string{RoleMissing: "kubectl irsa link irsa-test -n irsa-sample-ns --role-name irsa-role"},
@@ -197,7 +198,7 @@ func TestDiagnose(t *testing.T) {
 			subject: func(t *testing.T) Subject {
 				r := goodRole()
 				r.Trust = trustFor("system:serviceaccount:irsa-ns:irsa-sa")
-				return Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN}), Role: r, Provider: goodProvider()}
+				return Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN}), Role: r, Provider: goodProvider()}
 			},
 			want: []string{TrustMismatch},
 		},
@@ -206,21 +207,21 @@ func TestDiagnose(t *testing.T) {
 			subject: func(t *testing.T) Subject {
 				r := goodRole()
 				r.Trust, _ = trust.Parse(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + issuer + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + prov.HostPath + `:sub":"system:serviceaccount:irsa-sample-ns:irsa-test"}}}]}`)
-				return Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN}), Role: r, Provider: goodProvider()}
+				return Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN}), Role: r, Provider: goodProvider()}
 			},
 			want: []string{TrustMismatch},
 		},
 		{
 			name: "no OIDC provider, bad audience",
 			subject: func(t *testing.T) Subject {
-				return Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN, AudienceAnnotation: "custom"}), Role: goodRole(), Provider: &Provider{ARN: prov.ARN}}
+				return Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN, iamref.AudienceAnnotation: "custom"}), Role: goodRole(), Provider: &Provider{ARN: prov.ARN}}
 			},
 			want: []string{NoOIDCProvider},
 		},
 		{
 			name: "audience not a client ID",
 			subject: func(t *testing.T) Subject {
-				return Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN, AudienceAnnotation: "custom"}), Role: goodRole(), Provider: goodProvider()}
+				return Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN, iamref.AudienceAnnotation: "custom"}), Role: goodRole(), Provider: goodProvider()}
 			},
 			want: []string{BadAudience},
 		},
@@ -228,7 +229,7 @@ func TestDiagnose(t *testing.T) {
 			name: "permission missing for a denied action",
 			subject: func(t *testing.T) Subject {
 				logs := classify(t, `operation error S3: GetObject, https response error StatusCode: 403, RequestID: X, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/irsa-role/botocore-session-1 is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::b/k"`)
-				return Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN}), Pods: []Pod{injectedPod(roleARN)}, Role: goodRole(), Provider: goodProvider(), Logs: logs}
+				return Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN}), Pods: []Pod{injectedPod(roleARN)}, Role: goodRole(), Provider: goodProvider(), Logs: logs}
 			},
 			want:   []string{PermissionMissing},
 			absent: []string{TrustMismatch, PodNotInjected, NotAnnotated},
@@ -238,7 +239,7 @@ func TestDiagnose(t *testing.T) {
 			name:    "pod identity association takes precedence",
 			cluster: Cluster{PodIdentity: map[string]bool{"irsa-sample-ns/irsa-test": true}},
 			subject: func(t *testing.T) Subject {
-				return Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN}), Role: goodRole(), Provider: goodProvider()}
+				return Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN}), Role: goodRole(), Provider: goodProvider()}
 			},
 			want: []string{PodIdentityOverrides},
 		},
@@ -275,7 +276,7 @@ func TestDiagnose(t *testing.T) {
 func TestTrustMismatchShowsBothSides(t *testing.T) {
 	r := goodRole()
 	r.Trust = trustFor("system:serviceaccount:irsa-ns:irsa-sa")
-	got := Diagnose(Cluster{Issuer: issuer}, Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN}), Role: r, Provider: goodProvider()})
+	got := Diagnose(Cluster{Issuer: issuer}, Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN}), Role: r, Provider: goodProvider()})
 	f := find(got, TrustMismatch)
 	ev := strings.Join(f.Evidence, "\n")
 	for _, want := range []string{"trust expects sub system:serviceaccount:irsa-ns:irsa-sa", "sub=system:serviceaccount:irsa-sample-ns:irsa-test"} {
@@ -288,7 +289,7 @@ func TestTrustMismatchShowsBothSides(t *testing.T) {
 func TestStaticCredentialsNeverPrintsValues(t *testing.T) {
 	p := injectedPod(roleARN)
 	p.Spec.Containers[0].Env = append(p.Spec.Containers[0].Env, corev1.EnvVar{Name: "AWS_SECRET_ACCESS_KEY", Value: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"})
-	got := Diagnose(Cluster{Issuer: issuer}, Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN}), Pods: []Pod{p}})
+	got := Diagnose(Cluster{Issuer: issuer}, Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN}), Pods: []Pod{p}})
 	for _, f := range got {
 		if strings.Contains(strings.Join(append(f.Evidence, f.Summary, f.Fix), " "), "wJalrXUtnFEMI") {
 			t.Errorf("secret printed in %+v", f)

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"strings"
 	"testing"
 
@@ -53,7 +54,7 @@ func TestPermissionMissingUnderSCP(t *testing.T) {
 		line string
 		note bool
 	}{{scp, true}, {plain, false}} {
-		s := Subject{SA: annotatedSA(map[string]string{RoleARNAnnotation: roleARN}), Logs: classify(t, tc.line)}
+		s := Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN}), Logs: classify(t, tc.line)}
 		f := find(logRules(Cluster{}, s), string(logclass.PermissionMissing))
 		if f == nil {
 			t.Fatalf("no PermissionMissing from %s", tc.line)

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/logclass"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
@@ -126,24 +127,24 @@ func serviceAccountRules(c Cluster, s Subject) []Finding {
 			Fix:     linkCommand(s, "") + " --create-service-account"})
 	}
 	for key, value := range sa.Annotations {
-		if key != RoleARNAnnotation && roleKeyLike.MatchString(key) && strings.Contains(value, ":role/") {
+		if key != iamref.RoleARNAnnotation && roleKeyLike.MatchString(key) && strings.Contains(value, ":role/") {
 			out = append(out, Finding{ID: AnnotationMalformed, Severity: Error, Check: "serviceaccount", Target: target,
-				Summary:  fmt.Sprintf("annotation key %q is not %s, so the webhook ignores it", key, RoleARNAnnotation),
+				Summary:  fmt.Sprintf("annotation key %q is not %s, so the webhook ignores it", key, iamref.RoleARNAnnotation),
 				Evidence: []string{key + ": " + value},
 				Fix:      fmt.Sprintf("kubectl irsa annotate %s -n %s --role-arn %s --overwrite && kubectl annotate serviceaccount %s -n %s %s-", sa.Name, sa.Namespace, strings.TrimSpace(value), sa.Name, sa.Namespace, key)})
 		}
 	}
-	raw, annotated := sa.Annotations[RoleARNAnnotation]
+	raw, annotated := sa.Annotations[iamref.RoleARNAnnotation]
 	if annotated {
 		if err := validRoleARN(raw); err != nil {
 			out = append(out, Finding{ID: AnnotationMalformed, Severity: Error, Check: "serviceaccount", Target: target,
-				Summary:  fmt.Sprintf("%s is not a valid role ARN: %v", RoleARNAnnotation, err),
-				Evidence: []string{fmt.Sprintf("%s: %q", RoleARNAnnotation, raw)},
+				Summary:  fmt.Sprintf("%s is not a valid role ARN: %v", iamref.RoleARNAnnotation, err),
+				Evidence: []string{fmt.Sprintf("%s: %q", iamref.RoleARNAnnotation, raw)},
 				Fix:      fmt.Sprintf("kubectl irsa annotate %s -n %s --role-arn arn:aws:iam::ACCOUNT:role/NAME --overwrite", sa.Name, sa.Namespace)})
 		}
 	} else if !slices.ContainsFunc(out, func(f Finding) bool { return f.ID == AnnotationMalformed }) {
 		f := Finding{ID: NotAnnotated, Severity: Error, Check: "serviceaccount", Target: target,
-			Summary: fmt.Sprintf("serviceaccount %s/%s has no %s annotation, so its pods get no IRSA credentials", sa.Namespace, sa.Name, RoleARNAnnotation),
+			Summary: fmt.Sprintf("serviceaccount %s/%s has no %s annotation, so its pods get no IRSA credentials", sa.Namespace, sa.Name, iamref.RoleARNAnnotation),
 			Fix:     linkCommand(s, "")}
 		if len(s.AnnotatedInNamespace) > 0 {
 			f.Evidence = append(f.Evidence, "annotated ServiceAccounts in "+sa.Namespace+": "+strings.Join(s.AnnotatedInNamespace, ", "))
@@ -194,7 +195,7 @@ func podRules(c Cluster, s Subject, p Pod) []Finding {
 	target := podTarget(p)
 	var out []Finding
 	arn := annotatedRole(s.SA)
-	skipped := strings.Split(p.Annotations["eks.amazonaws.com/skip-containers"], ",")
+	skipped := strings.Split(p.Annotations[iamref.SkipContainersAnnotation], ",")
 	for _, ctr := range p.Spec.Containers {
 		env := envNames(ctr)
 		if static := intersect(env, staticEnv); len(static) > 0 {
@@ -320,7 +321,7 @@ func runsAsNonRoot(spec corev1.PodSpec, c corev1.Container) bool {
 // iamRules: RoleMissing, TrustMismatch, NoOIDCProvider, BadAudience, PermissionMissing.
 func iamRules(c Cluster, s Subject) []Finding {
 	arn := annotatedRole(s.SA)
-	if s.Role == nil || arn == "" || validRoleARN(s.SA.Annotations[RoleARNAnnotation]) != nil {
+	if s.Role == nil || arn == "" || validRoleARN(s.SA.Annotations[iamref.RoleARNAnnotation]) != nil {
 		return nil
 	}
 	r := s.Role

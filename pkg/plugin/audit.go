@@ -4,19 +4,19 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
 )
 
 // AuditOptions audits IRSA roles for dangerous trust and permissions.
 type AuditOptions struct {
 	*Globals
-	output        *outputFlags
-	allNamespaces bool
+	output *outputFlags
+	scope  scopeFlags
 }
 
 // NewCmdAudit builds `kubectl irsa audit`.
@@ -30,37 +30,41 @@ this cluster's OIDC provider: StringLike wildcards on sub (every matching Servic
 missing sub or aud conditions, an issuer URL as principal, subjects whose ServiceAccount does not exist (whoever
 creates it first gets the role), roles trusted by several clusters, "Action": "*" or AdministratorAccess on a
 role in use, and annotations pointing at another account without a provider. Exit status 1 when any finding is
-high. Read only.`,
+high, 2 when none is but a role or policy could not be read. Read only.`,
 		Example: "  kubectl irsa audit -A\n  kubectl irsa audit -n payments -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.output.validate(); err != nil {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
 				return err
 			}
 			return o.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "audit across all namespaces")
+	o.scope.addFlags(cmd, "audit across all namespaces")
 	o.output.addFlags(cmd)
 	return cmd
 }
 
-// Run audits and prints the report; exit 1 on a high finding.
+// Complete resolves the scope.
+func (o *AuditOptions) Complete() error { return o.scope.complete(o.Factory) }
+
+// Validate checks the output format.
+func (o *AuditOptions) Validate() error { return o.output.validate() }
+
+// Run audits and prints the report; exit 1 on a high finding, else 2 when a read failed.
 func (o *AuditOptions) Run(ctx context.Context) error {
-	in, namespace, err := o.inspector(ctx, o.allNamespaces)
+	in, err := o.inspector(ctx, true)
 	if err != nil {
 		return err
 	}
-	cfg, err := o.AWSConfig(ctx)
+	caller, err := o.Factory.Caller(ctx)
 	if err != nil {
 		return err
 	}
-	clients := irsa.NewAWSClients(cfg)
-	caller, err := irsa.WhoAmI(ctx, clients.STS)
-	if err != nil {
-		return err
-	}
-	rep, err := in.Audit(ctx, iam.NewFromConfig(cfg), caller, namespace)
+	rep, err := in.Audit(ctx, caller, o.scope.namespace)
 	if err != nil {
 		return err
 	}
@@ -71,15 +75,11 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	} else {
 		printAudit(o.Out, rep)
 	}
-	for _, f := range rep.Findings {
-		if f.Severity == doctor.High {
-			return &ExitError{Code: 1}
-		}
-	}
-	return nil
+	high := slices.ContainsFunc(rep.Findings, func(f doctor.Finding) bool { return f.Severity == doctor.High })
+	return exitStatus(high, rep.CouldNotCheck)
 }
 
-func printAudit(w io.Writer, r *irsa.AuditReport) {
+func printAudit(w io.Writer, r *inspect.AuditReport) {
 	fmt.Fprintf(w, "Audited %d roles for %s\n", len(r.Roles), r.Scope)
 	if len(r.Findings) == 0 {
 		fmt.Fprintln(w, "\nno finding")
@@ -88,5 +88,5 @@ func printAudit(w io.Writer, r *irsa.AuditReport) {
 		fmt.Fprintln(w)
 		printFinding(w, f)
 	}
-	printNotes(w, r.Notes)
+	printNotes(w, r.Notes, r.CouldNotCheck)
 }

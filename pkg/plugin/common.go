@@ -2,57 +2,72 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/spf13/pflag"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
 )
 
-// session holds what most subcommands need once flags are complete: the Kubernetes client, the AWS clients
-// and the cluster's issuer.
-type session struct {
-	linker  *irsa.Linker
-	cluster irsa.ClusterRef
-	issuer  *irsa.IssuerResult
+// newSetup connects to Kubernetes and AWS and finds the issuer (API server discovery first, so no AWS call is
+// spent on it when the API server answers) for a write command. The issuer's warnings go to stderr.
+func (g *Globals) newSetup(ctx context.Context, tokenNamespace string) (*setup.Setup, *cluster.IssuerResult, error) {
+	iss, err := g.discoverIssuer(ctx, tokenNamespace, "default", false)
+	if err != nil {
+		return nil, nil, err
+	}
+	kube, err := g.Factory.KubeClient()
+	if err != nil {
+		return nil, nil, err
+	}
+	clients, err := g.Factory.AWS(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &setup.Setup{Kube: kube, IAM: clients.IAM, Caller: g.Factory.Caller, Issuer: iss.Issuer, Thumbprint: setup.TLSThumbprint}, iss, nil
 }
 
-// newSession connects to Kubernetes and AWS and finds the issuer (API server discovery first, so no AWS call
-// is spent on it when the API server answers).
-func (g *Globals) newSession(ctx context.Context, tokenNamespace string) (*session, error) {
-	kube, _, err := g.KubeClient()
+// discoverIssuer finds the cluster's issuer and prints the discovery's warnings to stderr.
+func (g *Globals) discoverIssuer(ctx context.Context, tokenNamespace, tokenServiceAccount string, compareAll bool) (*cluster.IssuerResult, error) {
+	d, err := issuerDiscovery(ctx, g.Factory)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := g.AWSConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	aws := irsa.NewAWSClients(cfg)
-	cluster := g.ClusterRef()
-	disc := &irsa.IssuerDiscovery{Kube: kube, EKS: aws.EKS, Cluster: cluster, TokenNamespace: tokenNamespace, TokenServiceAccount: "default"}
-	iss, err := disc.Discover(ctx)
+	d.TokenNamespace, d.TokenServiceAccount, d.CompareAll = tokenNamespace, tokenServiceAccount, compareAll
+	iss, err := d.Discover(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, w := range iss.Warnings {
 		fmt.Fprintf(g.ErrOut, "warning: %s\n", w)
 	}
-	return &session{
-		linker:  &irsa.Linker{Kube: kube, IAM: aws.IAM, STS: aws.STS, Issuer: iss.Issuer, Thumbprint: irsa.TLSThumbprint},
-		cluster: cluster,
-		issuer:  iss,
-	}, nil
+	return iss, nil
+}
+
+// applyPlan applies a plan; on failure the actions (with their rolled-back or failed status) go to stderr.
+func applyPlan(ctx context.Context, plan setup.Plan, human bool, errOut io.Writer) (*api.Result, error) {
+	res, err := plan.Apply(ctx)
+	if err != nil {
+		if human && res != nil {
+			printActions(errOut, res)
+		}
+		return nil, err
+	}
+	return res, nil
 }
 
 // printActions writes a result's actions, one per line, in plan form (+ create, ~ change, = unchanged).
-func printActions(w io.Writer, res *irsa.Result) {
+func printActions(w io.Writer, res *api.Result) {
 	for _, a := range res.Actions {
 		status := ""
 		switch a.Status {
-		case irsa.StatusRolledBack, irsa.StatusFailed:
+		case api.StatusRolledBack, api.StatusFailed:
 			status = " [" + a.Status + "]"
 		}
 		fmt.Fprintf(w, "  %s %s: %s%s\n", a.Op, a.Resource, a.Detail, status)
@@ -60,7 +75,7 @@ func printActions(w io.Writer, res *irsa.Result) {
 }
 
 // printHints writes follow-up hints to stderr.
-func printHints(w io.Writer, res *irsa.Result) {
+func printHints(w io.Writer, res *api.Result) {
 	for _, h := range res.Hints {
 		fmt.Fprintf(w, "hint: %s\n", h)
 	}
@@ -68,6 +83,8 @@ func printHints(w io.Writer, res *irsa.Result) {
 		fmt.Fprintf(w, "note: %s\n", res.Provider.Note)
 	}
 }
+
+const dryRunHeader = "Plan (dry run: nothing is written):"
 
 // splitNamespaced parses NS/NAME.
 func splitNamespaced(s string) (string, string, error) {
@@ -80,6 +97,14 @@ func splitNamespaced(s string) (string, string, error) {
 		}
 	}
 	return "", "", fmt.Errorf("%q is not NAMESPACE/NAME", s)
+}
+
+// validateServiceAccount checks a namespace and a ServiceAccount name.
+func validateServiceAccount(namespace, name string) error {
+	if err := cluster.ValidateNamespace(namespace); err != nil {
+		return err
+	}
+	return cluster.ValidateServiceAccountName(name)
 }
 
 // permissionFlags are the flags that grant a role permissions, shared by link and role create.
@@ -95,20 +120,31 @@ func (p *permissionFlags) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&p.policyFile, "policy-file", "", "JSON policy document to write as the role's inline policy kubectl-irsa")
 }
 
-// read validates the actions and policy ARNs and reads the policy file.
-func (p *permissionFlags) read() (actions []string, policyFile []byte, err error) {
-	if actions, err = irsa.ParseActions(p.actions); err != nil {
-		return nil, nil, err
+// complete parses the actions and policy ARNs and reads and decodes the policy file, once.
+func (p *permissionFlags) complete() (setup.Permissions, error) {
+	actions, err := setup.ParseActions(p.actions)
+	if err != nil {
+		return setup.Permissions{}, fmt.Errorf("--allow: %w", err)
+	}
+	if len(actions) > 0 && p.policyFile != "" {
+		return setup.Permissions{}, errors.New("use --allow or --policy-file, not both")
+	}
+	perms := setup.ActionsPolicy(actions)
+	if p.policyFile != "" {
+		b, err := os.ReadFile(p.policyFile)
+		if err != nil {
+			return setup.Permissions{}, fmt.Errorf("cannot read --policy-file: %w", err)
+		}
+		if perms, err = setup.DocumentPolicy(b); err != nil {
+			return setup.Permissions{}, fmt.Errorf("--policy-file %s: %w", p.policyFile, err)
+		}
 	}
 	for _, a := range p.attach {
-		if err := irsa.ValidatePolicyARN(a); err != nil {
-			return nil, nil, err
+		policy, err := iamref.ParsePolicy(a)
+		if err != nil {
+			return setup.Permissions{}, fmt.Errorf("--attach-policy-arn: %w", err)
 		}
+		perms.Attach = append(perms.Attach, policy)
 	}
-	if p.policyFile != "" {
-		if policyFile, err = os.ReadFile(p.policyFile); err != nil {
-			return nil, nil, fmt.Errorf("cannot read --policy-file: %w", err)
-		}
-	}
-	return actions, policyFile, nil
+	return perms, nil
 }

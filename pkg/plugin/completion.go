@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 )
 
 // completionShells are the shells `kubectl irsa completion` writes a script for.
@@ -106,30 +106,30 @@ func (g *Globals) completeServiceAccounts(cmd *cobra.Command, args []string, toC
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	ns, err := g.Namespace()
+	ns, err := g.Factory.Namespace()
 	if err != nil {
 		cobra.CompDebugln(err.Error(), true)
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	kube, _, err := g.KubeClient()
+	kube, err := g.Factory.KubeClient()
 	if err != nil {
 		cobra.CompDebugln(err.Error(), true)
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	ctx, cancel := context.WithTimeout(completionContext(cmd), completionTimeout)
 	defer cancel()
-	list, err := kube.CoreV1().ServiceAccounts(ns).List(ctx, metav1.ListOptions{})
+	list, err := cluster.ListServiceAccounts(ctx, kube, ns)
 	if err != nil {
 		cobra.CompDebugln(err.Error(), true)
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	var comps []cobra.Completion
-	for _, sa := range list.Items {
+	for _, sa := range list {
 		if !strings.HasPrefix(sa.Name, toComplete) {
 			continue
 		}
 		desc := "not linked to an IAM role"
-		if arn := sa.Annotations[irsa.RoleARNAnnotation]; arn != "" {
+		if arn := sa.Annotations[iamref.RoleARNAnnotation]; arn != "" {
 			desc = arn
 		}
 		comps = append(comps, cobra.CompletionWithDesc(sa.Name, desc))
@@ -139,20 +139,20 @@ func (g *Globals) completeServiceAccounts(cmd *cobra.Command, args []string, toC
 
 // completeNamespaces completes -n with the cluster's namespaces.
 func (g *Globals) completeNamespaces(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	kube, _, err := g.KubeClient()
+	kube, err := g.Factory.KubeClient()
 	if err != nil {
 		cobra.CompDebugln(err.Error(), true)
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	ctx, cancel := context.WithTimeout(completionContext(cmd), completionTimeout)
 	defer cancel()
-	list, err := kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	list, err := cluster.ListNamespaces(ctx, kube)
 	if err != nil {
 		cobra.CompDebugln(err.Error(), true)
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	var comps []cobra.Completion
-	for _, ns := range list.Items {
+	for _, ns := range list {
 		if strings.HasPrefix(ns.Name, toComplete) {
 			comps = append(comps, ns.Name)
 		}
@@ -162,7 +162,7 @@ func (g *Globals) completeNamespaces(cmd *cobra.Command, args []string, toComple
 
 // completeContexts completes --context with the kubeconfig's contexts (no API call).
 func (g *Globals) completeContexts(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	raw, err := g.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
+	raw, err := g.Flags.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
 	if err != nil {
 		cobra.CompDebugln(err.Error(), true)
 		return nil, cobra.ShellCompDirectiveNoFileComp

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
 )
 
 // DoctorOptions diagnoses IRSA failures.
@@ -22,7 +23,7 @@ type DoctorOptions struct {
 	logsFile      string
 	tail          int64
 
-	target       *irsa.Target
+	target       *inspect.Target
 	namespace    string
 	logsOnly     bool
 	namespaceSet bool
@@ -41,7 +42,8 @@ containers' logs (current and previous), or the --logs-file instead. Without a t
 ServiceAccount of the namespace (-n) or of all namespaces (-A). With only --logs-file it classifies the log and
 makes no Kubernetes or AWS call.
 
-Exit status: 0 no error found, 1 an error finding, 2 the diagnosis itself could not run.`,
+Exit status: 0 no error found, 1 an error finding, 2 the diagnosis itself could not run or could not
+complete (a read failed: the report's notes say which check).`,
 		Example: `  # The seed's failure: a Job's log says the node role was denied eks:ListClusters
   kubectl logs job/eks-iam-test -n irsa-sample-ns | kubectl irsa doctor irsa-test -n irsa-sample-ns --logs-file -
 
@@ -52,6 +54,9 @@ Exit status: 0 no error found, 1 an error finding, 2 the diagnosis itself could 
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.namespaceSet = cmd.Flags().Changed("namespace")
 			if err := o.Complete(args); err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			if err := o.Validate(args); err != nil {
 				return &ExitError{Code: 2, Err: err}
 			}
 			return o.Run(cmd.Context())
@@ -66,26 +71,19 @@ Exit status: 0 no error found, 1 an error finding, 2 the diagnosis itself could 
 
 // Complete resolves the target and scope. A logs-only run reads no kubeconfig at all.
 func (o *DoctorOptions) Complete(args []string) error {
-	if err := o.output.validate(); err != nil {
-		return err
-	}
-	if len(args) == 1 && o.allNamespaces {
-		return errors.New("a target and -A do not go together: drop one")
-	}
 	o.logsOnly = len(args) == 0 && o.logsFile != "" && !o.allNamespaces && !o.namespaceSet
 	if o.logsOnly {
 		return nil
 	}
-	if o.logsFile != "" && len(args) == 0 {
-		return errors.New("--logs-file goes with a target or alone, not with a namespace scan")
+	if !o.allNamespaces {
+		ns, err := o.Factory.Namespace()
+		if err != nil {
+			return err
+		}
+		o.namespace = ns
 	}
-	ns, err := o.Namespace()
-	if err != nil {
-		return err
-	}
-	o.namespace = ns
 	if len(args) == 1 {
-		t, err := irsa.ParseTarget(args[0], ns)
+		t, err := inspect.ParseTarget(args[0], o.namespace)
 		if err != nil {
 			return err
 		}
@@ -94,7 +92,22 @@ func (o *DoctorOptions) Complete(args []string) error {
 	return nil
 }
 
-// Run diagnoses and prints the report; the exit status says whether an error was found.
+// Validate checks the output format and that the target, -A and --logs-file go together.
+func (o *DoctorOptions) Validate(args []string) error {
+	if err := o.output.validate(); err != nil {
+		return err
+	}
+	if len(args) == 1 && o.allNamespaces {
+		return errors.New("a target and -A do not go together: drop one")
+	}
+	if !o.logsOnly && o.logsFile != "" && len(args) == 0 {
+		return errors.New("--logs-file goes with a target or alone, not with a namespace scan")
+	}
+	return nil
+}
+
+// Run diagnoses and prints the report; the exit status says whether an error was found, or whether the
+// diagnosis could not complete.
 func (o *DoctorOptions) Run(ctx context.Context) error {
 	report, err := o.diagnose(ctx)
 	if err != nil {
@@ -107,13 +120,10 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 	} else {
 		printReport(o.Out, report)
 	}
-	if doctor.HasErrors(report.Findings) {
-		return &ExitError{Code: 1}
-	}
-	return nil
+	return exitStatus(doctor.HasErrors(report.Findings), report.CouldNotCheck)
 }
 
-func (o *DoctorOptions) diagnose(ctx context.Context) (*irsa.DoctorReport, error) {
+func (o *DoctorOptions) diagnose(ctx context.Context) (*inspect.DoctorReport, error) {
 	var logs io.Reader
 	if o.logsFile != "" {
 		name := o.logsFile
@@ -128,38 +138,21 @@ func (o *DoctorOptions) diagnose(ctx context.Context) (*irsa.DoctorReport, error
 			logs = f
 		}
 		if o.logsOnly {
-			return irsa.DoctorLogsOnly(logs, name)
+			return inspect.DoctorLogsOnly(logs, name)
 		}
 	}
-	kube, _, err := o.KubeClient()
+	in, err := o.inspector(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	in := &irsa.Inspector{Kube: kube, Cluster: o.ClusterRef()}
-	if cfg, err := o.AWSConfig(ctx); err == nil {
-		aws := irsa.NewAWSClients(cfg)
-		in.IAM, in.EKS = aws.IAMInspect, aws.EKSInspect
-	} else {
-		in.Notes = append(in.Notes, "AWS checks skipped: "+err.Error())
-	}
-	disc := &irsa.IssuerDiscovery{Kube: kube, Cluster: in.Cluster}
-	iss, err := disc.Discover(ctx)
-	if err != nil {
-		return nil, err
-	}
-	in.Issuer = iss.Issuer
-	switch {
-	case o.target != nil:
+	if o.target != nil {
 		return in.DoctorTarget(ctx, *o.target, logs, o.tail)
-	case o.allNamespaces:
-		return in.DoctorScope(ctx, "")
-	default:
-		return in.DoctorScope(ctx, o.namespace)
 	}
+	return in.DoctorScope(ctx, o.namespace)
 }
 
 // printReport prints findings grouped by check, each with its evidence and fix.
-func printReport(w io.Writer, r *irsa.DoctorReport) {
+func printReport(w io.Writer, r *inspect.DoctorReport) {
 	fmt.Fprintf(w, "Diagnosed %s (%d checked)\n", r.Scope, len(r.Checked))
 	if len(r.Findings) == 0 {
 		fmt.Fprintln(w, "\nno IRSA problem found")
@@ -177,7 +170,7 @@ func printReport(w io.Writer, r *irsa.DoctorReport) {
 			printFinding(w, f)
 		}
 	}
-	printNotes(w, r.Notes)
+	printNotes(w, r.Notes, r.CouldNotCheck)
 }
 
 // printFinding writes one finding of doctor, audit or test: severity, id and target, then its summary,
@@ -193,12 +186,12 @@ func printFinding(w io.Writer, f doctor.Finding) {
 	}
 }
 
-// printNotes writes the checks that could not run, after a blank line.
-func printNotes(w io.Writer, notes []string) {
-	if len(notes) > 0 {
+// printNotes writes the notes, then the checks that could not run, after a blank line.
+func printNotes(w io.Writer, notes, couldNotCheck []string) {
+	if len(notes)+len(couldNotCheck) > 0 {
 		fmt.Fprintln(w)
 	}
-	for _, n := range notes {
+	for _, n := range append(slices.Clone(notes), couldNotCheck...) {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 }

@@ -5,14 +5,13 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
 )
 
 // IssuerOptions prints the cluster's OIDC issuer and where it came from.
 type IssuerOptions struct {
 	*Globals
-	output *outputFlags
+	output    *outputFlags
+	namespace string
 }
 
 // NewCmdIssuer builds `kubectl irsa issuer`.
@@ -28,7 +27,10 @@ known, both sources are compared and a disagreement is reported.`,
 		Example: "  kubectl irsa issuer\n  kubectl irsa issuer --context prod -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.output.validate(); err != nil {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
 				return err
 			}
 			return o.Run(cmd.Context())
@@ -38,26 +40,21 @@ known, both sources are compared and a disagreement is reported.`,
 	return cmd
 }
 
-// Run discovers and prints the issuer.
+// Complete reads the namespace whose default ServiceAccount may mint the last-resort token.
+func (o *IssuerOptions) Complete() error {
+	ns, err := o.Factory.Namespace()
+	o.namespace = ns
+	return err
+}
+
+// Validate checks the output format.
+func (o *IssuerOptions) Validate() error { return o.output.validate() }
+
+// Run discovers and prints the issuer, asking every source to compare them.
 func (o *IssuerOptions) Run(ctx context.Context) error {
-	kube, _, err := o.KubeClient()
+	res, err := o.discoverIssuer(ctx, o.namespace, "default", true)
 	if err != nil {
 		return err
-	}
-	ns, err := o.Namespace()
-	if err != nil {
-		return err
-	}
-	disc := &irsa.IssuerDiscovery{Kube: kube, Cluster: o.ClusterRef(), CompareAll: true, TokenNamespace: ns, TokenServiceAccount: "default"}
-	if cfg, err := o.AWSConfig(ctx); err == nil {
-		disc.EKS = irsa.NewAWSClients(cfg).EKS
-	}
-	res, err := disc.Discover(ctx)
-	if err != nil {
-		return err
-	}
-	for _, w := range res.Warnings {
-		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 	}
 	if !o.output.human() {
 		return o.output.printObject(res, o.Out)

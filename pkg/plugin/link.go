@@ -2,20 +2,23 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
 // LinkOptions links a ServiceAccount to an IAM role in one idempotent step.
 type LinkOptions struct {
 	*Globals
-	output *outputFlags
-	perms  permissionFlags
-	req    irsa.LinkRequest
+	output  *outputFlags
+	perms   permissionFlags
+	roleARN string
+	req     setup.LinkRequest
 }
 
 // NewCmdLink builds `kubectl irsa link`.
@@ -49,7 +52,7 @@ a failed step rolls back what this run changed. Running it again changes nothing
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.req.RoleName, "role-name", "", "IAM role to create or merge into (default: irsa-CLUSTER-NAMESPACE-SA)")
-	f.StringVar(&o.req.RoleARN, "role-arn", "", "existing IAM role to merge into, by ARN")
+	f.StringVar(&o.roleARN, "role-arn", "", "existing IAM role to merge into, by ARN")
 	o.perms.addFlags(f)
 	f.BoolVar(&o.req.CreateServiceAccount, "create-service-account", false, "create the ServiceAccount when it does not exist")
 	f.BoolVar(&o.req.Overwrite, "overwrite", false, "replace a different existing role annotation")
@@ -61,35 +64,50 @@ a failed step rolls back what this run changed. Running it again changes nothing
 	return cmd
 }
 
-// Complete fills the request from args and flags.
+// Complete builds the request from args and flags: the role ARN parsed, the permissions read once.
 func (o *LinkOptions) Complete(args []string) error {
 	o.req.ServiceAccount = args[0]
-	ns, err := o.Namespace()
+	ns, err := o.Factory.Namespace()
 	if err != nil {
 		return err
 	}
 	o.req.Namespace = ns
-	o.req.AttachPolicyARNs = o.perms.attach
-	o.req.Actions, o.req.PolicyFile, err = o.perms.read()
+	if o.roleARN != "" {
+		role, err := iamref.ParseRole(o.roleARN)
+		if err != nil {
+			return fmt.Errorf("--role-arn: %w", err)
+		}
+		o.req.RoleARN = &role
+	}
+	o.req.Permissions, err = o.perms.complete()
 	return err
 }
 
-// Validate checks flags and arguments before any call.
+// Validate checks the request before any call.
 func (o *LinkOptions) Validate() error {
 	if err := o.output.validate(); err != nil {
 		return err
 	}
-	return o.req.Validate()
+	if err := validateServiceAccount(o.req.Namespace, o.req.ServiceAccount); err != nil {
+		return err
+	}
+	if o.req.RoleName != "" && o.req.RoleARN != nil {
+		return errors.New("use --role-name or --role-arn, not both")
+	}
+	if o.req.RoleName != "" {
+		return iamref.ValidateRoleName(o.req.RoleName)
+	}
+	return nil
 }
 
 // Run plans, prints the plan, and applies it.
 func (o *LinkOptions) Run(ctx context.Context) error {
-	s, err := o.newSession(ctx, o.req.Namespace)
+	s, iss, err := o.newSetup(ctx, o.req.Namespace)
 	if err != nil {
 		return err
 	}
-	o.req.ClusterName = s.cluster.Name
-	plan, err := s.linker.Plan(ctx, o.req)
+	o.req.ClusterName = o.Factory.ClusterRef().Name
+	plan, err := s.PlanLink(ctx, o.req)
 	if err != nil {
 		return err
 	}
@@ -99,14 +117,11 @@ func (o *LinkOptions) Run(ctx context.Context) error {
 		if o.req.DryRun {
 			header = "Plan (dry run: nothing is written)"
 		}
-		fmt.Fprintf(o.Out, "%s for %s on issuer %s:\n", header, trust.Subject(o.req.Namespace, o.req.ServiceAccount), s.issuer.HostPath)
+		fmt.Fprintf(o.Out, "%s for %s on issuer %s:\n", header, trust.Subject(o.req.Namespace, o.req.ServiceAccount), iss.HostPath)
 		printActions(o.Out, plan.Result())
 	}
-	res, err := s.linker.Apply(ctx, plan)
+	res, err := applyPlan(ctx, plan, human, o.ErrOut)
 	if err != nil {
-		if human && res != nil {
-			printActions(o.ErrOut, res)
-		}
 		return err
 	}
 	if !human {

@@ -8,14 +8,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
 )
 
 // ListOptions lists ServiceAccounts with IAM roles.
 type ListOptions struct {
 	*Globals
-	output        *outputFlags
-	allNamespaces bool
+	output *outputFlags
+	scope  scopeFlags
 }
 
 // NewCmdList builds `kubectl irsa list`.
@@ -27,28 +27,37 @@ func NewCmdList(g *Globals) *cobra.Command {
 		Long: `List shows one row per ServiceAccount that has a role annotation (or an EKS Pod Identity association, when
 the EKS API answers): its role, whether the role exists, whether its trust admits the ServiceAccount's real
 subject, and how many of its pods lack injected credentials. Read only: two Kubernetes list calls and one IAM
-read per distinct role.`,
+read per distinct role. Exit status 2 when a read failed and a row is incomplete (see the notes).`,
 		Example: "  kubectl irsa list\n  kubectl irsa list -A -o wide",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.output.validate(); err != nil {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
 				return err
 			}
 			return o.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "list across all namespaces")
+	o.scope.addFlags(cmd, "list across all namespaces")
 	o.output.addFlags(cmd)
 	return cmd
 }
 
-// Run lists.
+// Complete resolves the scope.
+func (o *ListOptions) Complete() error { return o.scope.complete(o.Factory) }
+
+// Validate checks the output format.
+func (o *ListOptions) Validate() error { return o.output.validate() }
+
+// Run lists; exit 2 when a read failed.
 func (o *ListOptions) Run(ctx context.Context) error {
-	in, namespace, err := o.Globals.inspector(ctx, o.allNamespaces)
+	in, err := o.inspector(ctx, true)
 	if err != nil {
 		return err
 	}
-	res, err := in.List(ctx, namespace)
+	res, err := in.List(ctx, o.scope.namespace)
 	if err != nil {
 		return err
 	}
@@ -58,15 +67,17 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	case "wide":
 		printList(o.Out, res, true)
 	default:
-		return o.output.printObject(res, o.Out)
+		if err := o.output.printObject(res, o.Out); err != nil {
+			return err
+		}
 	}
-	for _, n := range res.Notes {
+	for _, n := range append(res.Notes, res.CouldNotCheck...) {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
 	}
-	return nil
+	return exitStatus(false, res.CouldNotCheck)
 }
 
-func printList(w io.Writer, res *irsa.ListResult, wide bool) {
+func printList(w io.Writer, res *inspect.ListResult, wide bool) {
 	if len(res.Items) == 0 {
 		fmt.Fprintln(w, "No ServiceAccounts with IAM roles found.")
 		return
@@ -85,31 +96,4 @@ func printList(w io.Writer, res *irsa.ListResult, wide bool) {
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
-}
-
-// inspector connects to Kubernetes and AWS for the read-only fleet commands and resolves the scope.
-func (g *Globals) inspector(ctx context.Context, allNamespaces bool) (*irsa.Inspector, string, error) {
-	kube, _, err := g.KubeClient()
-	if err != nil {
-		return nil, "", err
-	}
-	namespace := ""
-	if !allNamespaces {
-		if namespace, err = g.Namespace(); err != nil {
-			return nil, "", err
-		}
-	}
-	in := &irsa.Inspector{Kube: kube, Cluster: g.ClusterRef()}
-	cfg, err := g.AWSConfig(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	clients := irsa.NewAWSClients(cfg)
-	in.IAM, in.EKS = clients.IAMInspect, clients.EKSInspect
-	iss, err := (&irsa.IssuerDiscovery{Kube: kube, EKS: clients.EKS, Cluster: in.Cluster}).Discover(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	in.Issuer = iss.Issuer
-	return in, namespace, nil
 }

@@ -7,7 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iac"
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/version"
 )
@@ -26,14 +27,9 @@ func NewCmdRole(g *Globals) *cobra.Command {
 type RoleCreateOptions struct {
 	*Globals
 	output          *outputFlags
-	name            string
 	serviceAccounts []string
 	perms           permissionFlags
-	dryRun          bool
-	sizeLimit       int
-
-	subjects []string
-	policy   string
+	req             setup.RoleRequest
 }
 
 // NewCmdRoleCreate builds `kubectl irsa role create`.
@@ -61,34 +57,28 @@ statements. With -o terraform or -o cloudformation it prints infrastructure code
 	f := cmd.Flags()
 	f.StringSliceVar(&o.serviceAccounts, "service-account", nil, "ServiceAccounts to trust, as NAMESPACE/NAME (comma-separated, required)")
 	o.perms.addFlags(f)
-	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan and write nothing")
-	f.IntVar(&o.sizeLimit, "trust-size-limit", trust.DefaultSizeLimit, "IAM trust policy size quota of the account")
+	f.BoolVar(&o.req.DryRun, "dry-run", false, "print the plan and write nothing")
+	f.IntVar(&o.req.TrustSizeLimit, "trust-size-limit", trust.DefaultSizeLimit, "IAM trust policy size quota of the account")
 	_ = cmd.MarkFlagRequired("service-account")
 	o.output.addFlags(cmd)
 	return cmd
 }
 
-// Complete parses the ServiceAccounts and reads the policy.
+// Complete parses the ServiceAccounts and reads the permissions once.
 func (o *RoleCreateOptions) Complete(args []string) error {
-	o.name = args[0]
+	o.req.Name = args[0]
 	for _, s := range o.serviceAccounts {
 		ns, name, err := splitNamespaced(s)
 		if err != nil {
 			return fmt.Errorf("--service-account %w", err)
 		}
-		if err := irsa.ValidateNamespace(ns); err != nil {
-			return err
+		if err := validateServiceAccount(ns, name); err != nil {
+			return fmt.Errorf("--service-account: %w", err)
 		}
-		if err := irsa.ValidateServiceAccountName(name); err != nil {
-			return err
-		}
-		o.subjects = append(o.subjects, trust.Subject(ns, name))
+		o.req.Subjects = append(o.req.Subjects, trust.Subject(ns, name))
 	}
-	actions, file, err := o.perms.read()
-	if err != nil {
-		return err
-	}
-	o.policy, err = irsa.PermissionsPolicy(actions, file)
+	var err error
+	o.req.Permissions, err = o.perms.complete()
 	return err
 }
 
@@ -97,68 +87,39 @@ func (o *RoleCreateOptions) Validate() error {
 	if err := o.output.validate(); err != nil {
 		return err
 	}
-	return irsa.ValidateRoleName(o.name)
+	return iamref.ValidateRoleName(o.req.Name)
 }
 
 // Run creates the role, or renders it.
 func (o *RoleCreateOptions) Run(ctx context.Context) error {
-	ns, err := o.Namespace()
+	ns, err := o.Factory.Namespace()
 	if err != nil {
 		return err
 	}
-	s, err := o.newSession(ctx, ns)
+	s, _, err := o.newSetup(ctx, ns)
 	if err != nil {
 		return err
-	}
-	l := s.linker
-	caller, err := irsa.WhoAmI(ctx, l.STS)
-	if err != nil {
-		return err
-	}
-	provider := trust.NewProvider(caller.Partition, caller.Account, l.Issuer)
-	spec := irsa.RoleSpec{
-		Name: o.name, Provider: provider, Audience: trust.DefaultAudience, Subjects: o.subjects,
-		Policy: o.policy, AttachPolicyARNs: o.perms.attach, TrustSizeLimit: o.sizeLimit, IssuerHostPath: provider.HostPath,
-		Description: "IRSA role created by kubectl irsa",
 	}
 	if f := o.output.format(); f == "terraform" || f == "cloudformation" {
+		spec, err := s.RoleSpec(ctx, o.req)
+		if err != nil {
+			return err
+		}
 		return o.render(f, spec)
 	}
-	plan, err := irsa.PlanRole(ctx, l.IAM, spec)
+	plan, err := s.PlanRoleCreate(ctx, o.req)
 	if err != nil {
 		return err
 	}
-	st, err := irsa.LookupProvider(ctx, l.IAM, caller.Partition, caller.Account, l.Issuer, trust.DefaultAudience)
+	res, err := applyPlan(ctx, plan, o.output.human(), o.ErrOut)
 	if err != nil {
 		return err
-	}
-	res := irsa.NewResult("RoleResult")
-	res.Issuer = provider.HostPath
-	res.DryRun = o.dryRun
-	res.Provider = &irsa.ProviderInfo{ARN: provider.ARN, Exists: st.Exists}
-	res.Role = &irsa.RoleInfo{Name: o.name, ARN: plan.ARN, Exists: plan.Exists, Managed: plan.Managed || !plan.Exists}
-	res.Actions = plan.Actions()
-	res.Unchanged = !plan.Changed()
-	if !st.Exists {
-		res.Hints = append(res.Hints, "the cluster has no IAM OIDC provider yet, so the role cannot be assumed: run `kubectl irsa provider create`")
-	}
-	if !o.dryRun && plan.Changed() {
-		undo := &irsa.Undo{}
-		if err := irsa.ApplyRole(ctx, l.IAM, plan, undo); err != nil {
-			return undo.Rollback(context.WithoutCancel(ctx), err)
-		}
-		for i := range res.Actions {
-			if res.Actions[i].Status == irsa.StatusPlanned {
-				res.Actions[i].Status = irsa.StatusDone
-			}
-		}
-		res.Role.ARN, res.Role.Exists = plan.ARN, true
 	}
 	if !o.output.human() {
 		return o.output.printObject(res, o.Out)
 	}
-	if o.dryRun {
-		fmt.Fprintln(o.Out, "Plan (dry run: nothing is written):")
+	if o.req.DryRun {
+		fmt.Fprintln(o.Out, dryRunHeader)
 	}
 	printActions(o.Out, res)
 	if res.Role.ARN != "" {
@@ -169,16 +130,20 @@ func (o *RoleCreateOptions) Run(ctx context.Context) error {
 }
 
 // render prints the role as Terraform or CloudFormation; nothing is written to AWS.
-func (o *RoleCreateOptions) render(format string, spec irsa.RoleSpec) error {
+func (o *RoleCreateOptions) render(format string, spec setup.RoleSpec) error {
 	doc := trust.New()
 	doc.AddSubjects(spec.Provider, spec.Audience, spec.Subjects...)
 	if err := doc.CheckSize(spec.TrustSizeLimit); err != nil {
 		return err
 	}
+	var attach []string
+	for _, a := range spec.Permissions.Attach {
+		attach = append(attach, a.ARN)
+	}
 	role := iac.Role{
-		Name: spec.Name, TrustPolicy: doc.String(), Policy: spec.Policy, PolicyName: irsa.InlinePolicyName,
-		AttachPolicyARNs: spec.AttachPolicyARNs,
-		Tags:             map[string]string{irsa.ManagedByTagKey: irsa.ManagedByTagValue, irsa.IssuerTagKey: spec.Provider.HostPath},
+		Name: spec.Name, TrustPolicy: doc.String(), Policy: spec.Permissions.Document, PolicyName: setup.InlinePolicyName,
+		AttachPolicyARNs: attach,
+		Tags:             map[string]string{setup.ManagedByTagKey: setup.ManagedByTagValue, setup.IssuerTagKey: spec.Provider.HostPath},
 		Comment:          fmt.Sprintf("IRSA role %s for %s, generated by kubectl irsa %s", spec.Name, spec.Provider.ARN, version.Version),
 	}
 	render := iac.Terraform

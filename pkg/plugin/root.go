@@ -3,7 +3,6 @@
 package plugin
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,34 +10,29 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
-
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
 )
 
-// Globals are the flags and streams every subcommand shares.
+// Globals are what every subcommand shares: the streams, the global flags and the factory built from them.
 type Globals struct {
 	genericiooptions.IOStreams
-	ConfigFlags *genericclioptions.ConfigFlags
-
-	// AWSProfile selects a shared config profile (as AWS_PROFILE does).
-	AWSProfile string
-	// Region overrides the AWS region; by default it comes from the AWS config or the EKS context name.
-	Region string
-	// EKSCluster names the EKS cluster when the kubeconfig does not tell it.
-	EKSCluster string
+	Flags   *GlobalFlags
+	Factory Factory
 }
 
-// NewCmdIRSA builds the root command `kubectl irsa` and all its subcommands.
+// NewCmdIRSA builds the root command `kubectl irsa` and all its subcommands, with the real clients.
 func NewCmdIRSA(streams genericiooptions.IOStreams) *cobra.Command {
-	g := &Globals{IOStreams: streams, ConfigFlags: genericclioptions.NewConfigFlags(true)}
+	return NewCmdIRSAWithFactory(streams, NewFactory)
+}
+
+// NewCmdIRSAWithFactory builds the command tree with the factory newFactory builds from the global flags
+// (tests pass plugintest's).
+func NewCmdIRSAWithFactory(streams genericiooptions.IOStreams, newFactory func(*GlobalFlags) Factory) *cobra.Command {
+	flags := &GlobalFlags{ConfigFlags: genericclioptions.NewConfigFlags(true)}
+	g := &Globals{IOStreams: streams, Flags: flags, Factory: newFactory(flags)}
 	cmd := &cobra.Command{
 		Use:   "irsa",
 		Short: "Set up, diagnose and test IAM Roles for Service Accounts (IRSA) on EKS",
@@ -54,11 +48,7 @@ and the AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM|_STS|_EKS overrides.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	flags := cmd.PersistentFlags()
-	g.ConfigFlags.AddFlags(flags)
-	flags.StringVar(&g.AWSProfile, "aws-profile", "", "AWS shared config profile to use (default: AWS_PROFILE or the default profile)")
-	flags.StringVar(&g.Region, "region", "", "AWS region (default: from the AWS config, else from the EKS context name)")
-	flags.StringVar(&g.EKSCluster, "eks-cluster", "", "EKS cluster name, when the kubeconfig context does not name it")
+	flags.addFlags(cmd.PersistentFlags())
 	klogFlags := addKlogFlags(cmd)
 	cmd.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		capVerbosity(klogFlags, g.ErrOut)
@@ -124,6 +114,7 @@ func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
 	if err == nil {
 		return 0
 	}
+	err = withFlagHint(err)
 	code := 1
 	var exit *ExitError
 	if errors.As(err, &exit) {
@@ -138,75 +129,4 @@ func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
 // oneLine folds a multi-line message so every error is one line.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// KubeClient returns a clientset and REST config for the current kubeconfig context.
-func (g *Globals) KubeClient() (kubernetes.Interface, *rest.Config, error) {
-	restConfig, err := g.ConfigFlags.ToRESTConfig()
-	if err != nil {
-		return nil, nil, fmt.Errorf("cannot load kubeconfig: %w (set KUBECONFIG or --kubeconfig, or run `aws eks update-kubeconfig --name CLUSTER`)", err)
-	}
-	client, err := kubernetes.NewForConfig(restConfig)
-	if err != nil {
-		return nil, nil, fmt.Errorf("cannot create Kubernetes client: %w", err)
-	}
-	return client, restConfig, nil
-}
-
-// Namespace returns the namespace from -n or the kubeconfig context.
-func (g *Globals) Namespace() (string, error) {
-	ns, _, err := g.ConfigFlags.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return "", fmt.Errorf("cannot read the namespace from kubeconfig: %w", err)
-	}
-	return ns, nil
-}
-
-// ClusterRef describes what the kubeconfig says about the EKS cluster behind the current context.
-func (g *Globals) ClusterRef() irsa.ClusterRef {
-	ref := irsa.ClusterRef{Name: g.EKSCluster, Region: g.Region}
-	raw, err := g.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
-	if err != nil {
-		return ref
-	}
-	contextName := raw.CurrentContext
-	if g.ConfigFlags.Context != nil && *g.ConfigFlags.Context != "" {
-		contextName = *g.ConfigFlags.Context
-	}
-	kctx := raw.Contexts[contextName]
-	if kctx == nil {
-		return ref
-	}
-	clusterName := kctx.Cluster
-	if g.ConfigFlags.ClusterName != nil && *g.ConfigFlags.ClusterName != "" {
-		clusterName = *g.ConfigFlags.ClusterName
-	}
-	var execArgs []string
-	if user := raw.AuthInfos[kctx.AuthInfo]; user != nil && user.Exec != nil {
-		execArgs = append([]string{user.Exec.Command}, user.Exec.Args...)
-	}
-	return irsa.ResolveClusterRef(ref, contextName, clusterName, execArgs)
-}
-
-// AWSConfig loads the AWS configuration through the SDK's default chain, honouring --aws-profile and --region,
-// and falling back to the region of the EKS cluster named by the kubeconfig.
-func (g *Globals) AWSConfig(ctx context.Context) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
-	if g.AWSProfile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(g.AWSProfile))
-	}
-	if g.Region != "" {
-		opts = append(opts, config.WithRegion(g.Region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("cannot load AWS configuration: %w (check AWS_PROFILE/--aws-profile and ~/.aws/config)", err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = g.ClusterRef().Region
-	}
-	if cfg.Region == "" {
-		return aws.Config{}, errors.New("no AWS region: set --region or AWS_REGION")
-	}
-	return cfg, nil
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
@@ -48,9 +50,14 @@ func TestExitErrorCode(t *testing.T) {
 	if code := Execute(cmd, streams); code != 2 || !strings.Contains(errOut.String(), "cannot read --logs-file") {
 		t.Errorf("doctor with an unreadable file: code %d, %s", code, errOut)
 	}
-	var e *ExitError
-	if !errors.As(&ExitError{Code: 3, Err: errors.New("x")}, &e) || e.Code != 3 {
-		t.Error("ExitError does not unwrap")
+	// An ExitError wrapped by another error still sets the exit code, and its message is the one line.
+	streams, _, _, errOut = genericiooptions.NewTestIOStreams()
+	wrapped := &cobra.Command{Use: "x", SilenceErrors: true, SilenceUsage: true, RunE: func(*cobra.Command, []string) error {
+		return fmt.Errorf("wrapped: %w", &ExitError{Code: 3, Err: errors.New("inner")})
+	}}
+	wrapped.SetArgs(nil)
+	if code := Execute(wrapped, streams); code != 3 || errOut.String() != "error: wrapped: inner\n" {
+		t.Errorf("wrapped ExitError: code %d, stderr %q", code, errOut)
 	}
 }
 

@@ -10,12 +10,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -53,6 +56,9 @@ exits with its status. With --in-cluster, a Job runs the AWS CLI as the ServiceA
 			if err := o.Complete(cmd, args); err != nil {
 				return err
 			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
 			return o.Run(cmd.Context())
 		},
 	}
@@ -66,9 +72,6 @@ exits with its status. With --in-cluster, a Job runs the AWS CLI as the ServiceA
 
 // Complete splits the ServiceAccount from the command after --.
 func (o *TestOptions) Complete(cmd *cobra.Command, args []string) error {
-	if err := o.output.validate(); err != nil {
-		return err
-	}
 	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
 		o.command = args[dash:]
 		args = args[:dash]
@@ -77,10 +80,7 @@ func (o *TestOptions) Complete(cmd *cobra.Command, args []string) error {
 		return errors.New("give exactly one ServiceAccount (and the command after --)")
 	}
 	o.name = args[0]
-	if err := irsa.ValidateServiceAccountName(o.name); err != nil {
-		return err
-	}
-	ns, err := o.Namespace()
+	ns, err := o.Factory.Namespace()
 	o.namespace = ns
 	if o.inCluster && !cmd.Flags().Changed("timeout") {
 		o.timeout = 2 * time.Minute
@@ -88,29 +88,35 @@ func (o *TestOptions) Complete(cmd *cobra.Command, args []string) error {
 	return err
 }
 
+// Validate checks the output format and the ServiceAccount.
+func (o *TestOptions) Validate() error {
+	if err := o.output.validate(); err != nil {
+		return err
+	}
+	return validateServiceAccount(o.namespace, o.name)
+}
+
 // Run tests and prints the result; a failed verdict exits 1, and with a command, test exits with its status.
 func (o *TestOptions) Run(ctx context.Context) error {
-	kube, _, err := o.KubeClient()
+	kube, err := o.Factory.KubeClient()
 	if err != nil {
 		return err
 	}
 	if o.inCluster {
-		return o.runInCluster(ctx)
+		return o.runInCluster(ctx, kube)
 	}
-	cfg, err := o.AWSConfig(ctx)
+	clients, err := o.Factory.AWS(ctx)
 	if err != nil {
 		return err
 	}
-	disc := &irsa.IssuerDiscovery{Kube: kube, Cluster: o.ClusterRef(), TokenNamespace: o.namespace, TokenServiceAccount: o.name}
-	iss, err := disc.Discover(ctx)
+	iss, err := o.discoverIssuer(ctx, o.namespace, o.name, false)
 	if err != nil {
 		return err
 	}
-	clients := irsa.NewAWSClients(cfg)
-	tester := &irsa.Tester{Kube: kube, IAM: clients.IAMInspect, STS: sts.NewFromConfig(cfg), Issuer: iss.Issuer, Cluster: o.ClusterRef()}
+	tester := &inspect.Tester{Kube: kube, IAM: clients.IAM, STS: clients.STS, Issuer: iss.Issuer, Cluster: o.Factory.ClusterRef()}
 	if f, ok := o.ErrOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		tester.Progress = func(attempt int, elapsed time.Duration, err error) {
-			fmt.Fprintf(o.ErrOut, "\rwaiting for IAM to accept the role (attempt %d, %s): %v ", attempt, elapsed.Round(time.Second), irsa.AWSError(err))
+			fmt.Fprintf(o.ErrOut, "\rwaiting for IAM to accept the role (attempt %d, %s): %v ", attempt, elapsed.Round(time.Second), awsapi.Short(err))
 		}
 	}
 	res, err := tester.Test(ctx, o.namespace, o.name, o.timeout)
@@ -131,7 +137,7 @@ func (o *TestOptions) Run(ctx context.Context) error {
 	} else {
 		printTestResult(out, res)
 	}
-	if res.Verdict != irsa.VerdictPass {
+	if res.Verdict != inspect.VerdictPass {
 		for _, f := range res.Findings {
 			if f.Fix != "" {
 				return &ExitError{Code: 1, Err: fmt.Errorf("%s: %s (fix: %s)", f.ID, f.Summary, f.Fix)}
@@ -140,13 +146,13 @@ func (o *TestOptions) Run(ctx context.Context) error {
 		return &ExitError{Code: 1, Err: errors.New(res.Reason)}
 	}
 	if len(o.command) > 0 {
-		return o.runCommand(ctx, res, cfg.Region)
+		return o.runCommand(ctx, res, clients.Region)
 	}
 	return nil
 }
 
 // runCommand runs the command with the role's temporary credentials, as the pod's SDK would have them.
-func (o *TestOptions) runCommand(ctx context.Context, res *irsa.TestResult, region string) error {
+func (o *TestOptions) runCommand(ctx context.Context, res *inspect.TestResult, region string) error {
 	creds := res.Credentials()
 	cmd := exec.CommandContext(ctx, o.command[0], o.command[1:]...)
 	var env []string
@@ -178,7 +184,7 @@ func (o *TestOptions) runCommand(ctx context.Context, res *irsa.TestResult, regi
 }
 
 // printTestResult shows each step: token claims, each trust condition, STS, the assumed role.
-func printTestResult(w io.Writer, r *irsa.TestResult) {
+func printTestResult(w io.Writer, r *inspect.TestResult) {
 	fmt.Fprintf(w, "ServiceAccount %s/%s -> role %s\n", r.ServiceAccount.Namespace, r.ServiceAccount.Name, orNone(r.RoleARN))
 	if r.Token != nil {
 		fmt.Fprintf(w, "token (not shown): iss=%s sub=%s aud=%s\n", r.Token.Issuer, r.Token.Subject, strings.Join(r.Token.Audience, ","))
@@ -214,7 +220,7 @@ func printTestResult(w io.Writer, r *irsa.TestResult) {
 	for _, f := range r.Findings {
 		printFinding(w, f)
 	}
-	if r.Verdict == irsa.VerdictPass {
+	if r.Verdict == inspect.VerdictPass {
 		fmt.Fprintln(w, "PASS")
 	} else {
 		fmt.Fprintf(w, "FAIL: %s\n", r.Reason)
@@ -256,20 +262,16 @@ func orNone(s string) string {
 }
 
 // runInCluster runs the AWS CLI in a Job as the ServiceAccount and judges its logs.
-func (o *TestOptions) runInCluster(ctx context.Context) error {
-	kube, _, err := o.KubeClient()
-	if err != nil {
-		return err
-	}
+func (o *TestOptions) runInCluster(ctx context.Context, kube kubernetes.Interface) error {
 	sa, err := kube.CoreV1().ServiceAccounts(o.namespace).Get(ctx, o.name, metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("read serviceaccount %s/%s: %w", o.namespace, o.name, err)
 	}
-	role, err := irsa.ParseRoleARN(strings.TrimSpace(sa.Annotations[irsa.RoleARNAnnotation]))
+	role, err := iamref.ParseRole(strings.TrimSpace(sa.Annotations[iamref.RoleARNAnnotation]))
 	if err != nil {
-		return fmt.Errorf("serviceaccount %s/%s has no valid %s annotation: run kubectl irsa link %s -n %s first", o.namespace, o.name, irsa.RoleARNAnnotation, o.name, o.namespace)
+		return fmt.Errorf("serviceaccount %s/%s has no valid %s annotation: run kubectl irsa link %s -n %s first", o.namespace, o.name, iamref.RoleARNAnnotation, o.name, o.namespace)
 	}
-	run := &irsa.InClusterTest{Kube: kube, Job: irsa.BuildTestJob(o.namespace, o.name, o.image, o.command, time.Now()), Keep: o.keep}
+	run := &inspect.InClusterTest{Kube: kube, Job: inspect.BuildTestJob(o.namespace, o.name, o.image, o.command, time.Now()), Keep: o.keep}
 	if f, ok := o.ErrOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		run.Progress = func(elapsed time.Duration, phase string) {
 			fmt.Fprintf(o.ErrOut, "\rwaiting for Job %s (%s, %s) ", run.Job.Name, phase, elapsed.Round(time.Second))
@@ -282,10 +284,10 @@ func (o *TestOptions) runInCluster(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	verdict, assumed, findings := irsa.JudgeJobLogs(logs, role.Name)
-	res := &irsa.TestResult{TypeMeta: metav1.TypeMeta{APIVersion: irsa.APIVersion, Kind: "TestResult"}, RoleARN: role.ARN, AssumedRoleARN: assumed, Verdict: verdict, Findings: findings,
-		ServiceAccount: irsa.ServiceAccountRef{Namespace: o.namespace, Name: o.name, Subject: trust.Subject(o.namespace, o.name)}}
-	if verdict != irsa.VerdictPass {
+	verdict, assumed, findings := inspect.JudgeJobLogs(logs, role.Name)
+	res := &inspect.TestResult{TypeMeta: api.TypeMeta("TestResult"), RoleARN: role.ARN, AssumedRoleARN: assumed, Verdict: verdict, Findings: findings,
+		ServiceAccount: api.ServiceAccountRef{Namespace: o.namespace, Name: o.name, Subject: trust.Subject(o.namespace, o.name)}}
+	if verdict != inspect.VerdictPass {
 		res.Reason = "the in-cluster Job did not run as " + role.ARN
 	}
 	if !o.output.human() {
@@ -295,7 +297,7 @@ func (o *TestOptions) runInCluster(ctx context.Context) error {
 	} else {
 		printTestResult(o.Out, res)
 	}
-	if verdict != irsa.VerdictPass {
+	if verdict != inspect.VerdictPass {
 		return &ExitError{Code: 1, Err: errors.New(res.Reason + ": run kubectl irsa doctor " + o.name + " -n " + o.namespace)}
 	}
 	return nil

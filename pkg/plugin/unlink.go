@@ -6,14 +6,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
 )
 
 // UnlinkOptions undoes a link for one ServiceAccount.
 type UnlinkOptions struct {
 	*Globals
 	output *outputFlags
-	req    irsa.UnlinkRequest
+	req    setup.UnlinkRequest
 }
 
 // NewCmdUnlink builds `kubectl irsa unlink`.
@@ -32,7 +32,7 @@ but only when kubectl irsa created it and nothing else is trusted by it.`,
 			if err := o.Complete(args); err != nil {
 				return err
 			}
-			if err := o.output.validate(); err != nil {
+			if err := o.Validate(); err != nil {
 				return err
 			}
 			return o.Run(cmd.Context())
@@ -47,29 +47,38 @@ but only when kubectl irsa created it and nothing else is trusted by it.`,
 // Complete fills the request from args and flags.
 func (o *UnlinkOptions) Complete(args []string) error {
 	o.req.ServiceAccount = args[0]
-	ns, err := o.Namespace()
+	ns, err := o.Factory.Namespace()
 	o.req.Namespace = ns
 	return err
 }
 
-// Run unlinks.
+// Validate checks the request before any call.
+func (o *UnlinkOptions) Validate() error {
+	if err := o.output.validate(); err != nil {
+		return err
+	}
+	return validateServiceAccount(o.req.Namespace, o.req.ServiceAccount)
+}
+
+// Run plans and applies the unlink.
 func (o *UnlinkOptions) Run(ctx context.Context) error {
-	s, err := o.newSession(ctx, o.req.Namespace)
+	s, _, err := o.newSetup(ctx, o.req.Namespace)
 	if err != nil {
 		return err
 	}
-	res, err := s.linker.Unlink(ctx, o.req)
+	plan, err := s.PlanUnlink(ctx, o.req)
 	if err != nil {
-		if res != nil && o.output.human() {
-			printActions(o.ErrOut, res)
-		}
+		return err
+	}
+	res, err := applyPlan(ctx, plan, o.output.human(), o.ErrOut)
+	if err != nil {
 		return err
 	}
 	if !o.output.human() {
 		return o.output.printObject(res, o.Out)
 	}
 	if o.req.DryRun {
-		fmt.Fprintln(o.Out, "Plan (dry run: nothing is written):")
+		fmt.Fprintln(o.Out, dryRunHeader)
 	}
 	printActions(o.Out, res)
 	if !o.req.DryRun {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/version"
 )
 
@@ -25,7 +25,8 @@ func NewCmdVersion(g *Globals) *cobra.Command {
 		Example: "  kubectl irsa version\n  kubectl irsa version -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.output.validate(); err != nil {
+			o.Complete()
+			if err := o.Validate(); err != nil {
 				return err
 			}
 			return o.Run()
@@ -35,9 +36,15 @@ func NewCmdVersion(g *Globals) *cobra.Command {
 	return cmd
 }
 
+// Complete has nothing to complete: the version is built in.
+func (o *VersionOptions) Complete() {}
+
+// Validate checks the output format.
+func (o *VersionOptions) Validate() error { return o.output.validate() }
+
 // Run prints the version.
 func (o *VersionOptions) Run() error {
-	info := irsa.NewVersionInfo(version.Version, version.Commit, version.Date, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
+	info := api.NewVersionInfo(version.Version, version.Commit, version.Date, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
 	if !o.output.human() {
 		return o.output.printObject(info, o.Out)
 	}

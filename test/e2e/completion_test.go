@@ -13,7 +13,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/plugin"
 )
 
@@ -66,7 +66,7 @@ func setupCompletion(t *testing.T) {
 		for _, sa := range completionSAs {
 			var annotations map[string]string
 			if sa == "app-two" {
-				annotations = map[string]string{irsa.RoleARNAnnotation: completionRoleARN}
+				annotations = map[string]string{iamref.RoleARNAnnotation: completionRoleARN}
 			}
 			createServiceAccount(t, completionNS, sa, annotations)
 		}

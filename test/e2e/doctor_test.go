@@ -15,7 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
 )
 
 // seedLog is what the seed guide's aws-cli Job prints before the ServiceAccount is annotated.
@@ -33,17 +34,17 @@ func writeLog(t *testing.T, content string) string {
 }
 
 // doctorJSON runs doctor -o json and returns the report and exit code.
-func doctorJSON(t *testing.T, args ...string) (irsa.DoctorReport, result) {
+func doctorJSON(t *testing.T, args ...string) (inspect.DoctorReport, result) {
 	t.Helper()
 	r := irsaCmd(t, append([]string{"doctor", "-o", "json"}, args...)...)
-	var rep irsa.DoctorReport
+	var rep inspect.DoctorReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("doctor -o json: %v\n%s", err, r)
 	}
 	return rep, r
 }
 
-func findingIDs(rep irsa.DoctorReport) []string {
+func findingIDs(rep inspect.DoctorReport) []string {
 	var out []string
 	for _, f := range rep.Findings {
 		out = append(out, f.ID)
@@ -51,7 +52,7 @@ func findingIDs(rep irsa.DoctorReport) []string {
 	return out
 }
 
-func hasFinding(rep irsa.DoctorReport, id, target string) bool {
+func hasFinding(rep inspect.DoctorReport, id, target string) bool {
 	for _, f := range rep.Findings {
 		if f.ID == id && (target == "" || strings.Contains(f.Target, target)) {
 			return true
@@ -196,7 +197,7 @@ func TestDoctorLiveChecks(t *testing.T) {
 func TestDoctorIssuerURLPrincipalAndMissingProvider(t *testing.T) {
 	ns := "doc-iam"
 	createNamespace(t, ns)
-	createServiceAccount(t, ns, "app", map[string]string{irsa.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/doc-url-role"})
+	createServiceAccount(t, ns, "app", map[string]string{iamref.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/doc-url-role"})
 	hp := provider().HostPath
 	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + sb.Issuer + `"},"Action":"sts:AssumeRoleWithWebIdentity",` +
 		`"Condition":{"StringEquals":{"` + hp + `:sub":"system:serviceaccount:doc-iam:app","` + hp + `:aud":"sts.amazonaws.com"}}}]}`
@@ -266,7 +267,7 @@ func TestDoctorWebhook(t *testing.T) {
 	createNamespace(t, ns)
 	createServiceAccount(t, ns, "app", nil)
 	createPod(t, ns, "old", corev1.PodSpec{ServiceAccountName: "app", Containers: []corev1.Container{{Name: "c", Image: "busybox"}}})
-	annotateServiceAccount(t, ns, "app", irsa.RoleARNAnnotation, "arn:aws:iam::"+account+":role/doc-hook")
+	annotateServiceAccount(t, ns, "app", iamref.RoleARNAnnotation, "arn:aws:iam::"+account+":role/doc-hook")
 	// A cluster without the webhook: the sandbox's is unregistered for this test.
 	if err := sb.Webhook.Unregister(context.Background()); err != nil {
 		t.Fatal(err)

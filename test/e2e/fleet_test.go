@@ -10,7 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
 )
 
 // TestList shows linked ServiceAccounts and their roles, and leaves out those without one.
@@ -19,15 +20,15 @@ func TestList(t *testing.T) {
 	createNamespace(t, ns)
 	createServiceAccount(t, ns, "linked", nil)
 	createServiceAccount(t, ns, "plain", nil)
-	createServiceAccount(t, ns, "ghost", map[string]string{irsa.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/does-not-exist"})
+	createServiceAccount(t, ns, "ghost", map[string]string{iamref.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/does-not-exist"})
 	mustSucceed(t, irsaCmd(t, "link", "linked", "-n", ns, "--role-name", "fleet-list-role"))
 
 	r := mustSucceed(t, irsaCmd(t, "list", "-n", ns, "-o", "json"))
-	var res irsa.ListResult
+	var res inspect.ListResult
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 		t.Fatal(err)
 	}
-	rows := map[string]irsa.ListItem{}
+	rows := map[string]inspect.ListItem{}
 	for _, it := range res.Items {
 		rows[it.ServiceAccount] = it
 	}
@@ -61,7 +62,7 @@ func TestAudit(t *testing.T) {
 	create("audit-wildcard", `{"StringLike":{"`+hp+`:sub":"system:serviceaccount:*"},"StringEquals":{"`+hp+`:aud":"sts.amazonaws.com"}}`)
 	create("audit-noaud", `{"StringEquals":{"`+hp+`:sub":"system:serviceaccount:`+ns+`:app"}}`)
 	create("audit-dangling", `{"StringEquals":{"`+hp+`:sub":"system:serviceaccount:`+ns+`:not-created-yet","`+hp+`:aud":"sts.amazonaws.com"}}`)
-	createServiceAccount(t, ns, "app", map[string]string{irsa.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/audit-noaud"})
+	createServiceAccount(t, ns, "app", map[string]string{iamref.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/audit-noaud"})
 
 	counter.Reset()
 	r := irsaCmd(t, "audit", "-A", "-o", "json")
@@ -71,7 +72,7 @@ func TestAudit(t *testing.T) {
 	if w := counter.Writes(); len(w) != 0 {
 		t.Errorf("audit wrote %v", w)
 	}
-	var rep irsa.AuditReport
+	var rep inspect.AuditReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -103,12 +104,12 @@ func TestListRequestCounts(t *testing.T) {
 		}
 	}
 	for i := 0; i < 30; i++ {
-		createServiceAccount(t, ns, fmt.Sprintf("sa-%02d", i), map[string]string{irsa.RoleARNAnnotation: fmt.Sprintf("arn:aws:iam::%s:role/fleet-count-%d", account, i%3)})
+		createServiceAccount(t, ns, fmt.Sprintf("sa-%02d", i), map[string]string{iamref.RoleARNAnnotation: fmt.Sprintf("arn:aws:iam::%s:role/fleet-count-%d", account, i%3)})
 	}
 	counter.Reset()
 	r := mustSucceed(t, irsaCmd(t, "list", "-A", "-o", "json", "-v=6"))
 	kubeRequests := strings.Count(r.stderr, `"Response" verb=`)
-	var res irsa.ListResult
+	var res inspect.ListResult
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 		t.Fatal(err)
 	}

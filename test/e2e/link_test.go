@@ -17,7 +17,9 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -45,14 +47,14 @@ func roleAnnotation(t *testing.T, ns, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sa.Annotations[irsa.RoleARNAnnotation]
+	return sa.Annotations[iamref.RoleARNAnnotation]
 }
 
 // roleTrust reads a role's trust policy from IAM, or nil when the role does not exist.
 func roleTrust(t *testing.T, name string) *trust.Document {
 	t.Helper()
 	out, err := iamClient.GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String(name)})
-	if irsa.IsNotFound(err) {
+	if awsapi.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
@@ -75,7 +77,7 @@ func TestSeedScenario(t *testing.T) {
 	createServiceAccount(t, "irsa-sample-ns", "irsa-test", nil)
 	// A fresh account: no OIDC provider yet (an earlier test may have made one; link makes it again).
 	_, err := iamClient.DeleteOpenIDConnectProvider(context.Background(), &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(provider().ARN)})
-	if err != nil && !irsa.IsNotFound(err) {
+	if err != nil && !awsapi.IsNotFound(err) {
 		t.Fatal(err)
 	}
 
@@ -148,7 +150,7 @@ func TestSeedScenario(t *testing.T) {
 
 	// -o json is a typed result.
 	r = mustSucceed(t, irsaCmd(t, "link", "irsa-test", "-n", "irsa-sample-ns", "--role-name", "irsa-role", "-o", "json"))
-	var res irsa.Result
+	var res api.Result
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 		t.Fatalf("-o json: %v\n%s", err, r.stdout)
 	}
@@ -322,7 +324,7 @@ func TestCreateServiceAccountAndRestart(t *testing.T) {
 func TestBadInputsWriteNothing(t *testing.T) {
 	createNamespace(t, "bad")
 	createServiceAccount(t, "bad", "app", nil)
-	createServiceAccount(t, "bad", "taken", map[string]string{irsa.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/someone-else"})
+	createServiceAccount(t, "bad", "taken", map[string]string{iamref.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/someone-else"})
 	badPolicy := filepath.Join(t.TempDir(), "policy.json")
 	if err := os.WriteFile(badPolicy, []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":`), 0o600); err != nil {
 		t.Fatal(err)
@@ -444,11 +446,11 @@ func TestRoleCreate(t *testing.T) {
 // client ID.
 func TestCustomAudience(t *testing.T) {
 	createNamespace(t, "aud")
-	createServiceAccount(t, "aud", "app", map[string]string{irsa.AudienceAnnotation: "custom-aud"})
+	createServiceAccount(t, "aud", "app", map[string]string{iamref.AudienceAnnotation: "custom-aud"})
 	// moto does not implement AddClientIDToOpenIDConnectProvider (HTTP 500; unit-tested with a fake instead),
 	// so this starts without a provider and link creates it with the custom audience as client ID.
 	_, err := iamClient.DeleteOpenIDConnectProvider(context.Background(), &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(provider().ARN)})
-	if err != nil && !irsa.IsNotFound(err) {
+	if err != nil && !awsapi.IsNotFound(err) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -11,7 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/irsa"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
 )
 
 // jwt matches anything shaped like a JSON Web Token.
@@ -47,7 +48,7 @@ func TestTestCommand(t *testing.T) {
 
 	r = mustSucceed(t, irsaCmd(t, "test", "app", "-n", ns, "-o", "json"))
 	assertNoJWT(t, r)
-	var res irsa.TestResult
+	var res inspect.TestResult
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 		t.Fatal(err)
 	}
@@ -81,8 +82,8 @@ func TestTestTrustEvaluation(t *testing.T) {
 	}
 	mkRole("tst-other", `{"StringEquals":{"`+hp+`:sub":"system:serviceaccount:irsa-ns:irsa-sa","`+hp+`:aud":"sts.amazonaws.com"}}`)
 	mkRole("tst-like", `{"StringLike":{"`+hp+`:sub":"system:serviceaccount:`+ns+`:*"},"StringEquals":{"`+hp+`:aud":"sts.amazonaws.com"}}`)
-	createServiceAccount(t, ns, "wrong", map[string]string{irsa.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/tst-other"})
-	createServiceAccount(t, ns, "wild", map[string]string{irsa.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/tst-like"})
+	createServiceAccount(t, ns, "wrong", map[string]string{iamref.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/tst-other"})
+	createServiceAccount(t, ns, "wild", map[string]string{iamref.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/tst-like"})
 
 	r := irsaCmd(t, "test", "wrong", "-n", ns)
 	if r.code != 1 {
@@ -114,7 +115,7 @@ func TestTestTrustEvaluation(t *testing.T) {
 func TestTestInCluster(t *testing.T) {
 	ns := "tst-job"
 	createNamespace(t, ns)
-	createServiceAccount(t, ns, "app", map[string]string{irsa.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/tst-role"})
+	createServiceAccount(t, ns, "app", map[string]string{iamref.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/tst-role"})
 	r := irsaCmd(t, "test", "app", "-n", ns, "--in-cluster", "--timeout", "3s")
 	if r.code == 0 || !strings.Contains(r.stderr, "did not finish within 3s") {
 		t.Errorf("in-cluster without nodes: %s", r)

@@ -1,0 +1,90 @@
+// Package awsapi holds the small things every AWS caller shares: shortening SDK errors to one line, telling
+// "does not exist" and "not available here" apart from other failures, and who the credentials belong to.
+// The API interfaces themselves live next to their users (cluster, setup, inspect).
+package awsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// CallerAPI is the STS call that tells who the credentials are; *sts.Client implements it.
+type CallerAPI interface {
+	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
+// Caller is who the AWS credentials belong to.
+type Caller struct {
+	ARN       string
+	Account   string
+	Partition string
+}
+
+// ErrUnreachable marks a failed sts:GetCallerIdentity: AWS cannot be reached with the current credentials.
+var ErrUnreachable = errors.New("cannot reach AWS with the current credentials")
+
+// WhoAmI checks the AWS credentials with STS GetCallerIdentity.
+func WhoAmI(ctx context.Context, client CallerAPI) (Caller, error) {
+	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return Caller{}, fmt.Errorf("%w (sts:GetCallerIdentity): %w", ErrUnreachable, Short(err))
+	}
+	c := Caller{ARN: aws.ToString(out.Arn), Account: aws.ToString(out.Account), Partition: "aws"}
+	if a, err := arn.Parse(c.ARN); err == nil {
+		c.Partition = a.Partition
+	}
+	return c, nil
+}
+
+// IsNotFound reports whether an AWS error means the entity does not exist.
+func IsNotFound(err error) bool {
+	var nse *iamtypes.NoSuchEntityException
+	if errors.As(err, &nse) {
+		return true
+	}
+	var api smithy.APIError
+	return errors.As(err, &api) && (api.ErrorCode() == "NoSuchEntity" || api.ErrorCode() == "ResourceNotFoundException")
+}
+
+// IsUnavailable reports whether an API is not served at all by the endpoint (an emulator without it, or an
+// HTTP 404/501 without an AWS error code): its data is not known, but nothing failed.
+func IsUnavailable(err error) bool {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "NotImplemented", "UnknownOperationException", "InvalidAction":
+			return true
+		}
+	}
+	var resp *smithyhttp.ResponseError
+	return errors.As(err, &resp) && (resp.HTTPStatusCode() == http.StatusNotFound || resp.HTTPStatusCode() == http.StatusNotImplemented) && !IsNotFound(err)
+}
+
+// Short shortens an SDK error to its API code and message when it has them, dropping request ids and retry
+// chatter, so it fits on one line.
+func Short(err error) error {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return fmt.Errorf("%s: %s", api.ErrorCode(), api.ErrorMessage())
+	}
+	var op *smithy.OperationError
+	var resp *smithyhttp.ResponseError
+	if errors.As(err, &op) && errors.As(err, &resp) {
+		return fmt.Errorf("%s:%s answered HTTP %d", strings.ToLower(op.ServiceID), op.OperationName, resp.HTTPStatusCode())
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "dial tcp"); i >= 0 {
+		return errors.New(msg[i:])
+	}
+	return err
+}

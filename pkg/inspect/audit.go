@@ -1,0 +1,145 @@
+package inspect
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"golang.org/x/sync/errgroup"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+// AuditReport is the result of `kubectl irsa audit`.
+type AuditReport struct {
+	metav1.TypeMeta `json:",inline"`
+	Scope           string           `json:"scope"`
+	Roles           []string         `json:"roles"`
+	Findings        []doctor.Finding `json:"findings"`
+	Notes           []string         `json:"notes,omitempty"`
+	// CouldNotCheck lists the roles or policies a failed read left unaudited.
+	CouldNotCheck []string `json:"couldNotCheck,omitempty"`
+}
+
+// DeepCopyObject implements runtime.Object.
+func (r *AuditReport) DeepCopyObject() runtime.Object { return api.DeepCopy(r) }
+
+// Audit checks every role referenced by a ServiceAccount in scope, and every role of the caller's account
+// whose trust names this cluster's provider, for dangerous or broken trust and permissions. A role that could
+// not be read stays in the report's roles, with a could-not-check note.
+func (in *Inspector) Audit(ctx context.Context, caller awsapi.Caller, namespace string) (*AuditReport, error) {
+	rep := &AuditReport{TypeMeta: api.TypeMeta("AuditReport"), Scope: scopeName(namespace), Roles: []string{}, Findings: []doctor.Finding{}}
+	sas, err := cluster.ListServiceAccounts(ctx, in.Kube, namespace)
+	if err != nil {
+		return nil, err
+	}
+	existing := map[string]bool{}
+	usedBy := map[string][]string{}
+	referenced := map[string]iamref.Role{}
+	var crossAccount []doctor.Finding
+	for _, sa := range sas {
+		existing[sa.Namespace+"/"+sa.Name] = true
+		r, ok := annotatedRole(sa.Annotations)
+		if !ok {
+			continue
+		}
+		referenced[r.ARN] = r
+		usedBy[r.ARN] = append(usedBy[r.ARN], sa.Namespace+"/"+sa.Name)
+		if r.Account != caller.Account {
+			if p := in.provider(ctx, r.Partition, r.Account); p != nil && !p.Found {
+				crossAccount = append(crossAccount, doctor.Finding{ID: doctor.CrossAccountNoIdP, Severity: doctor.Medium, Check: "iam", Target: "serviceaccount/" + sa.Namespace + "/" + sa.Name,
+					Summary: fmt.Sprintf("annotated with a role in account %s, which has no IAM OIDC provider for this cluster", r.Account),
+					Fix:     "create the provider in account " + r.Account + " (kubectl irsa provider create with that account's credentials)"})
+			}
+		}
+	}
+	provider := trust.NewProvider(caller.Partition, caller.Account, in.Issuer)
+	roles, err := in.rolesTrusting(ctx, provider)
+	if err != nil {
+		return nil, err
+	}
+	// Roles referenced by ServiceAccounts, read once each (bounded concurrency) with their policies.
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxInFlight)
+	for _, r := range referenced {
+		g.Go(func() error {
+			mu.Lock()
+			ar := roles[r.ARN]
+			mu.Unlock()
+			if ar == nil {
+				st := in.role(gctx, r, false, nil)
+				switch {
+				case st.unreadable:
+					ar = &doctor.AuditRole{Name: r.Name, ARN: r.ARN}
+				case !st.role.Found:
+					return nil
+				default:
+					ar = &doctor.AuditRole{Name: r.Name, ARN: r.ARN, Trust: st.role.Trust}
+				}
+			}
+			ar.UsedBy = usedBy[r.ARN]
+			if ar.Trust != nil {
+				var err error
+				if ar.Policies, ar.AttachedNames, err = in.policyDocuments(gctx, r); err != nil {
+					in.couldNotCheck("the permissions of role "+r.Name, err)
+				}
+			}
+			mu.Lock()
+			roles[r.ARN] = ar
+			mu.Unlock()
+			return nil
+		})
+	}
+	_ = g.Wait() // every goroutine returns nil: failed reads are recorded as could-not-check
+	inScope := func(ns string) bool { return namespace == "" || ns == namespace }
+	var findings []doctor.Finding
+	for _, arn := range slices.Sorted(maps.Keys(roles)) {
+		r := roles[arn]
+		rep.Roles = append(rep.Roles, r.ARN)
+		if r.Trust != nil {
+			findings = append(findings, doctor.AuditRoleRules(*r, provider, in.Issuer, existing, inScope)...)
+		}
+	}
+	rep.Findings = doctor.Merge(append(findings, crossAccount...))
+	rep.Notes, rep.CouldNotCheck = in.Notes(), in.Unchecked()
+	return rep, nil
+}
+
+// rolesTrusting returns every role of the account whose trust names the provider: ListRoles returns trusts
+// inline, every page is read.
+func (in *Inspector) rolesTrusting(ctx context.Context, provider trust.Provider) (map[string]*doctor.AuditRole, error) {
+	roles := map[string]*doctor.AuditRole{}
+	pages := iam.NewListRolesPaginator(in.IAM, &iam.ListRolesInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("iam:ListRoles: %w", awsapi.Short(err))
+		}
+		for _, r := range page.Roles {
+			doc, err := trust.Parse(aws.ToString(r.AssumeRolePolicyDocument))
+			if err != nil {
+				if strings.Contains(aws.ToString(r.AssumeRolePolicyDocument), provider.HostPath) {
+					in.couldNotCheck("the trust policy of role "+aws.ToString(r.RoleName), err)
+				}
+				continue
+			}
+			if strings.Contains(doc.String(), provider.HostPath) {
+				roles[aws.ToString(r.Arn)] = &doctor.AuditRole{Name: aws.ToString(r.RoleName), ARN: aws.ToString(r.Arn), Trust: doc}
+			}
+		}
+	}
+	return roles, nil
+}

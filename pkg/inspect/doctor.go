@@ -1,0 +1,168 @@
+package inspect
+
+import (
+	"context"
+	"io"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/logclass"
+)
+
+// DoctorReport is the result of `kubectl irsa doctor`.
+type DoctorReport struct {
+	metav1.TypeMeta `json:",inline"`
+	// Scope is what was diagnosed: a target, a namespace, all namespaces, or a logs file.
+	Scope    string           `json:"scope"`
+	Issuer   string           `json:"issuer,omitempty"`
+	Checked  []string         `json:"checked"`
+	Findings []doctor.Finding `json:"findings"`
+	Notes    []string         `json:"notes,omitempty"`
+	// CouldNotCheck lists the checks a failed read left undone: the diagnosis is incomplete.
+	CouldNotCheck []string `json:"couldNotCheck,omitempty"`
+}
+
+// DeepCopyObject implements runtime.Object.
+func (r *DoctorReport) DeepCopyObject() runtime.Object { return api.DeepCopy(r) }
+
+// NewDoctorReport returns an empty report.
+func NewDoctorReport(scope string) *DoctorReport {
+	return &DoctorReport{TypeMeta: api.TypeMeta("DoctorReport"), Scope: scope, Checked: []string{}, Findings: []doctor.Finding{}}
+}
+
+func (in *Inspector) finish(rep *DoctorReport) *DoctorReport {
+	rep.Notes, rep.CouldNotCheck = in.Notes(), in.Unchecked()
+	return rep
+}
+
+// DoctorLogsOnly classifies a log stream and nothing else: no Kubernetes or AWS call.
+func DoctorLogsOnly(r io.Reader, name string) (*DoctorReport, error) {
+	logs, err := ClassifyLogs(r, &logclass.Classifier{})
+	if err != nil {
+		return nil, err
+	}
+	rep := NewDoctorReport("logs " + name)
+	rep.Checked = append(rep.Checked, "logs "+name)
+	rep.Findings = append(rep.Findings, doctor.LogFindings(logs, "logs")...)
+	return rep, nil
+}
+
+// Subject builds doctor's snapshot of one ServiceAccount: the SA (nil when it does not exist), its pods, its
+// role and provider (each read once per Inspector), and logs. A role or provider that could not be read is
+// left out of the snapshot (a could-not-check note says so), so no rule judges it.
+func (in *Inspector) Subject(ctx context.Context, sa *corev1.ServiceAccount, namespace, name string, pods []corev1.Pod, annotatedInNS []string, logs []logclass.Finding) doctor.Subject {
+	s := doctor.Subject{SA: doctor.ServiceAccount{Namespace: namespace, Name: name}, AnnotatedInNamespace: slices.DeleteFunc(slices.Clone(annotatedInNS), func(n string) bool { return n == name }), Logs: logs}
+	if sa != nil {
+		s.SA.Exists, s.SA.Annotations = true, sa.Annotations
+	}
+	for _, p := range pods {
+		s.Pods = append(s.Pods, doctor.Pod{Namespace: p.Namespace, Name: p.Name, Annotations: p.Annotations, Spec: p.Spec, Owner: podOwner(p)})
+	}
+	role, ok := annotatedRole(s.SA.Annotations)
+	if !ok || in.IAM == nil {
+		return s
+	}
+	needPolicies := slices.ContainsFunc(logs, func(f logclass.Finding) bool { return f.Action != "" })
+	st := in.role(ctx, role, needPolicies, doctor.DeniedActions(logs))
+	if st.unreadable {
+		return s
+	}
+	s.Role = st.role
+	if st.role.Found {
+		s.Provider = in.provider(ctx, role.Partition, role.Account)
+	}
+	return s
+}
+
+// DoctorTarget diagnoses one target: live checks on it, its ServiceAccount, role and provider, plus its logs
+// (from logs when given, else its containers' current and previous logs).
+func (in *Inspector) DoctorTarget(ctx context.Context, t Target, logs io.Reader, tail int64) (*DoctorReport, error) {
+	rep := NewDoctorReport(t.Kind + "/" + t.Namespace + "/" + t.Name)
+	rep.Issuer = in.Issuer
+	saName, pods, err := in.ResolveTarget(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	all, err := cluster.ListServiceAccounts(ctx, in.Kube, t.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	var sa *corev1.ServiceAccount
+	var annotated []string
+	for i := range all {
+		if all[i].Name == saName {
+			sa = &all[i]
+		}
+		if all[i].Annotations[iamref.RoleARNAnnotation] != "" {
+			annotated = append(annotated, all[i].Name)
+		}
+	}
+	classifier := &logclass.Classifier{}
+	var found []logclass.Finding
+	if logs != nil {
+		if found, err = ClassifyLogs(logs, classifier); err != nil {
+			return nil, err
+		}
+	} else {
+		found = in.PodLogs(ctx, pods, tail, classifier)
+	}
+	if slices.ContainsFunc(found, func(f logclass.Finding) bool { return f.ID == logclass.PermissionMissing }) {
+		found = doctor.PromoteNodeRoles(found, in.NodeRoles(ctx))
+	}
+	subject := in.Subject(ctx, sa, t.Namespace, saName, pods, annotated, found)
+	rep.Checked = append(rep.Checked, "serviceaccount/"+t.Namespace+"/"+saName)
+	for _, p := range pods {
+		rep.Checked = append(rep.Checked, "pod/"+p.Namespace+"/"+p.Name)
+	}
+	rep.Findings = in.diagnose(in.ClusterState(ctx, t.Namespace), subject)
+	return in.finish(rep), nil
+}
+
+// DoctorScope diagnoses every annotated ServiceAccount of a namespace ("" for all) and the pods using them:
+// two Kubernetes list calls for the scope, and one IAM read per distinct role and provider.
+func (in *Inspector) DoctorScope(ctx context.Context, namespace string) (*DoctorReport, error) {
+	rep := NewDoctorReport(scopeName(namespace))
+	rep.Issuer = in.Issuer
+	sas, pods, err := in.ScanScope(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	if in.IAM != nil {
+		in.prefetchRoles(ctx, annotatedARNs(sas), false)
+	}
+	c := in.ClusterState(ctx, namespace)
+	var findings []doctor.Finding
+	for i := range sas {
+		sa := &sas[i]
+		subject := in.Subject(ctx, sa, sa.Namespace, sa.Name, PodsOf(pods, sa.Namespace, sa.Name), nil, nil)
+		rep.Checked = append(rep.Checked, "serviceaccount/"+sa.Namespace+"/"+sa.Name)
+		findings = append(findings, in.diagnose(c, subject)...)
+	}
+	rep.Findings = doctor.Merge(findings)
+	return in.finish(rep), nil
+}
+
+func scopeName(namespace string) string {
+	if namespace == "" {
+		return "all namespaces"
+	}
+	return "namespace " + namespace
+}
+
+// annotatedARNs returns the role annotations of the ServiceAccounts.
+func annotatedARNs(sas []corev1.ServiceAccount) []string {
+	var out []string
+	for _, sa := range sas {
+		if a := sa.Annotations[iamref.RoleARNAnnotation]; a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}

@@ -1,0 +1,230 @@
+// Package inspect is the read side of kubectl irsa: it gathers the snapshot of live state that doctor's rules,
+// list, audit and test judge (ServiceAccounts, pods, IAM roles and policies, OIDC providers, EKS Pod Identity
+// and access entries), each distinct role and provider read once, with bounded concurrency and every list
+// call paged. A read that fails is never a finding and never dropped: it becomes a "could not check" note in
+// the report, so the command can say it could not complete.
+package inspect
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+// IAMAPI is the part of IAM that doctor, list, audit and test read; *iam.Client implements it.
+type IAMAPI interface {
+	GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+	ListRoles(ctx context.Context, in *iam.ListRolesInput, optFns ...func(*iam.Options)) (*iam.ListRolesOutput, error)
+	GetOpenIDConnectProvider(ctx context.Context, in *iam.GetOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.GetOpenIDConnectProviderOutput, error)
+	ListRolePolicies(ctx context.Context, in *iam.ListRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
+	GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, optFns ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
+	ListAttachedRolePolicies(ctx context.Context, in *iam.ListAttachedRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error)
+	GetPolicy(ctx context.Context, in *iam.GetPolicyInput, optFns ...func(*iam.Options)) (*iam.GetPolicyOutput, error)
+	GetPolicyVersion(ctx context.Context, in *iam.GetPolicyVersionInput, optFns ...func(*iam.Options)) (*iam.GetPolicyVersionOutput, error)
+	SimulatePrincipalPolicy(ctx context.Context, in *iam.SimulatePrincipalPolicyInput, optFns ...func(*iam.Options)) (*iam.SimulatePrincipalPolicyOutput, error)
+}
+
+// EKSAPI is the part of EKS that doctor and list read: Pod Identity associations and node access entries.
+type EKSAPI interface {
+	ListPodIdentityAssociations(ctx context.Context, in *eks.ListPodIdentityAssociationsInput, optFns ...func(*eks.Options)) (*eks.ListPodIdentityAssociationsOutput, error)
+	DescribePodIdentityAssociation(ctx context.Context, in *eks.DescribePodIdentityAssociationInput, optFns ...func(*eks.Options)) (*eks.DescribePodIdentityAssociationOutput, error)
+	ListAccessEntries(ctx context.Context, in *eks.ListAccessEntriesInput, optFns ...func(*eks.Options)) (*eks.ListAccessEntriesOutput, error)
+	DescribeAccessEntry(ctx context.Context, in *eks.DescribeAccessEntryInput, optFns ...func(*eks.Options)) (*eks.DescribeAccessEntryOutput, error)
+}
+
+// maxInFlight bounds concurrent AWS reads; the SDK retries throttling itself.
+const maxInFlight = 8
+
+// Inspector reads the live state the read commands judge, with a constant number of Kubernetes list calls per
+// scope and each distinct role and provider read once.
+type Inspector struct {
+	Kube kubernetes.Interface
+	// IAM and EKS may be nil: the AWS checks are then skipped and a note says so.
+	IAM     IAMAPI
+	EKS     EKSAPI
+	Cluster cluster.Ref
+	Issuer  string
+
+	mu        sync.Mutex
+	roles     map[string]*roleState
+	providers map[string]*doctor.Provider
+	notes     []string
+	unchecked []string
+}
+
+// roleState is a role as read: the snapshot doctor judges, and what could not be read.
+type roleState struct {
+	role *doctor.Role
+	// actualARN is the role's ARN in IAM, when it differs from the annotation's (another path).
+	actualARN string
+	// unreadable: GetRole failed; policiesUnreadable: its policies could not all be read.
+	unreadable, policiesUnreadable bool
+}
+
+// Notes are informational: how permissions were decided, which API the endpoint does not serve.
+func (in *Inspector) Notes() []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return slices.Clone(in.notes)
+}
+
+// Unchecked are the checks that could not run because a read failed ("could not check ...").
+func (in *Inspector) Unchecked() []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return slices.Clone(in.unchecked)
+}
+
+func (in *Inspector) note(s string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !slices.Contains(in.notes, s) {
+		in.notes = append(in.notes, s)
+	}
+}
+
+// couldNotCheck records a failed read: what could not be checked, and the error.
+func (in *Inspector) couldNotCheck(what string, err error) {
+	s := fmt.Sprintf("could not check %s: %v", what, awsapi.Short(err))
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !slices.Contains(in.unchecked, s) {
+		in.unchecked = append(in.unchecked, s)
+	}
+}
+
+// role reads a role once (GetRole), and its identity policies when withPolicies (for the actions seen denied).
+// A failed read is recorded as could-not-check, and the returned state says so.
+func (in *Inspector) role(ctx context.Context, r iamref.Role, withPolicies bool, actions []string) *roleState {
+	in.mu.Lock()
+	if in.roles == nil {
+		in.roles = map[string]*roleState{}
+	}
+	cached := in.roles[r.ARN]
+	in.mu.Unlock()
+	if cached != nil && (!withPolicies || cached.role.Policies != nil || cached.role.Simulated != nil || !cached.role.Found) {
+		return cached
+	}
+	st := cached
+	if st == nil {
+		st = &roleState{role: &doctor.Role{ARN: r.ARN, Name: r.Name, Account: r.Account}}
+		res, err := in.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(r.Name)})
+		switch {
+		case awsapi.IsNotFound(err):
+		case err != nil:
+			st.unreadable = true
+			in.couldNotCheck("role "+r.Name+" (iam:GetRole)", err)
+		case aws.ToString(res.Role.Arn) != "" && aws.ToString(res.Role.Arn) != r.ARN:
+			// The name exists at another path: the webhook and STS use the annotation's ARN, which names no role.
+			st.actualARN = aws.ToString(res.Role.Arn)
+		default:
+			doc, err := trust.Parse(aws.ToString(res.Role.AssumeRolePolicyDocument))
+			if err != nil {
+				st.unreadable = true
+				in.couldNotCheck("the trust policy of role "+r.Name, err)
+				break
+			}
+			st.role.Found, st.role.Trust = true, doc
+		}
+	}
+	if withPolicies && st.role.Found {
+		st.role.Simulated = in.simulate(ctx, r, actions)
+		if st.role.Simulated == nil {
+			docs, _, err := in.policyDocuments(ctx, r)
+			if err != nil {
+				st.policiesUnreadable = true
+				in.couldNotCheck("the permissions of role "+r.Name, err)
+			}
+			st.role.Policies = docs
+		} else {
+			st.role.Policies = []string{}
+		}
+	}
+	in.mu.Lock()
+	in.roles[r.ARN] = st
+	in.mu.Unlock()
+	return st
+}
+
+// provider reads the OIDC provider of the issuer in an account once; nil when it could not be read.
+func (in *Inspector) provider(ctx context.Context, partition, account string) *doctor.Provider {
+	p := trust.NewProvider(partition, account, in.Issuer)
+	in.mu.Lock()
+	if in.providers == nil {
+		in.providers = map[string]*doctor.Provider{}
+	}
+	cached, seen := in.providers[p.ARN]
+	in.mu.Unlock()
+	if seen {
+		return cached
+	}
+	out := &doctor.Provider{ARN: p.ARN}
+	res, err := in.IAM.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(p.ARN)})
+	switch {
+	case awsapi.IsNotFound(err):
+	case err != nil:
+		in.couldNotCheck("OIDC provider "+p.ARN+" (iam:GetOpenIDConnectProvider)", err)
+		out = nil
+	default:
+		out.Found, out.ClientIDs = true, res.ClientIDList
+	}
+	in.mu.Lock()
+	in.providers[p.ARN] = out
+	in.mu.Unlock()
+	return out
+}
+
+// diagnose runs doctor's rules on a subject and adjusts the findings about its role for what the snapshot
+// cannot show them: a role at another path than the annotation's ARN is reported missing with that evidence,
+// and a permission verdict is dropped when the role's policies could not be read (a could-not-check note says
+// so instead).
+func (in *Inspector) diagnose(c doctor.Cluster, s doctor.Subject) []doctor.Finding {
+	findings := doctor.Diagnose(c, s)
+	r, ok := annotatedRole(s.SA.Annotations)
+	if !ok {
+		return findings
+	}
+	in.mu.Lock()
+	st := in.roles[r.ARN]
+	in.mu.Unlock()
+	if st == nil {
+		return findings
+	}
+	out := findings[:0]
+	for _, f := range findings {
+		if f.Target == "role/"+r.Name && f.Check == "iam" {
+			switch {
+			case f.ID == doctor.PermissionMissing && st.policiesUnreadable:
+				continue
+			case f.ID == doctor.RoleMissing && st.actualARN != "":
+				f.Summary = fmt.Sprintf("no role has the ARN %s: IAM has role %s at %s", r.ARN, r.Name, st.actualARN)
+				f.Evidence = append(f.Evidence, "the annotation must name the role's whole ARN, path included; STS refuses any other")
+				f.Fix = fmt.Sprintf("kubectl irsa annotate %s -n %s --role-arn %s --overwrite", s.SA.Name, s.SA.Namespace, st.actualARN)
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// annotatedRole returns the role a ServiceAccount's annotation names (false when absent or malformed).
+func annotatedRole(annotations map[string]string) (iamref.Role, bool) {
+	r, err := iamref.ParseRole(strings.TrimSpace(annotations[iamref.RoleARNAnnotation]))
+	return r, err == nil
+}
+
+// CouldNotCheck records that a check could not run because of err (such as AWS not configured).
+func (in *Inspector) CouldNotCheck(what string, err error) { in.couldNotCheck(what, err) }

@@ -1,0 +1,178 @@
+package inspect
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+// ListItem is one ServiceAccount with a role.
+type ListItem struct {
+	Namespace      string `json:"namespace"`
+	ServiceAccount string `json:"serviceAccount"`
+	// Source is "annotation" or "pod-identity" (an EKS Pod Identity association).
+	Source   string `json:"source"`
+	RoleName string `json:"roleName"`
+	RoleARN  string `json:"roleArn"`
+	Account  string `json:"account"`
+	Provider string `json:"provider,omitempty"`
+	// RoleExists is "yes", "no" or "unknown" (not readable).
+	RoleExists string `json:"roleExists"`
+	// TrustAdmits is "yes", "no" or "unknown", evaluated against the ServiceAccount's real subject.
+	TrustAdmits     string `json:"trustAdmits"`
+	Pods            int    `json:"pods"`
+	PodsNotInjected int    `json:"podsNotInjected"`
+}
+
+// ListResult is the result of `kubectl irsa list`.
+type ListResult struct {
+	metav1.TypeMeta `json:",inline"`
+	Items           []ListItem `json:"items"`
+	Notes           []string   `json:"notes,omitempty"`
+	// CouldNotCheck lists what a failed read left unknown.
+	CouldNotCheck []string `json:"couldNotCheck,omitempty"`
+}
+
+// DeepCopyObject implements runtime.Object.
+func (r *ListResult) DeepCopyObject() runtime.Object { return api.DeepCopy(r) }
+
+// prefetchRoles reads each distinct role once (and, with providers, its account's OIDC provider), at most
+// maxInFlight at a time.
+func (in *Inspector) prefetchRoles(ctx context.Context, arns []string, withProviders bool) {
+	seen := map[string]iamref.Role{}
+	for _, a := range arns {
+		if r, err := iamref.ParseRole(strings.TrimSpace(a)); err == nil {
+			seen[r.ARN] = r
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxInFlight)
+	for _, r := range seen {
+		g.Go(func() error {
+			in.role(gctx, r, false, nil)
+			return nil
+		})
+	}
+	_ = g.Wait() // every goroutine returns nil: failed reads are recorded as could-not-check
+	if !withProviders {
+		return
+	}
+	accounts := map[string]bool{}
+	for _, r := range seen {
+		if !accounts[r.Partition+r.Account] {
+			accounts[r.Partition+r.Account] = true
+			in.provider(ctx, r.Partition, r.Account)
+		}
+	}
+}
+
+// List returns the ServiceAccounts of a namespace ("" for all) that have a role: two Kubernetes list calls,
+// one GetRole per distinct role, one GetOpenIDConnectProvider per account.
+func (in *Inspector) List(ctx context.Context, namespace string) (*ListResult, error) {
+	sas, pods, err := in.ScanScope(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	res := &ListResult{TypeMeta: api.TypeMeta("ServiceAccountRoleList"), Items: []ListItem{}}
+	arns := annotatedARNs(sas)
+	associations := in.podIdentityAssociations(ctx, namespace)
+	for _, a := range associations {
+		arns = append(arns, a.roleARN)
+	}
+	if in.IAM != nil {
+		in.prefetchRoles(ctx, arns, true)
+	}
+	for _, sa := range sas {
+		a := strings.TrimSpace(sa.Annotations[iamref.RoleARNAnnotation])
+		if a == "" {
+			continue
+		}
+		res.Items = append(res.Items, in.listItem(sa.Namespace, sa.Name, "annotation", a, sa.Annotations, PodsOf(pods, sa.Namespace, sa.Name)))
+	}
+	for _, a := range associations {
+		res.Items = append(res.Items, in.listItem(a.namespace, a.serviceAccount, "pod-identity", a.roleARN, nil, PodsOf(pods, a.namespace, a.serviceAccount)))
+	}
+	slices.SortFunc(res.Items, func(a, b ListItem) int {
+		return strings.Compare(a.Namespace+"/"+a.ServiceAccount+"/"+a.Source, b.Namespace+"/"+b.ServiceAccount+"/"+b.Source)
+	})
+	res.Notes, res.CouldNotCheck = in.Notes(), in.Unchecked()
+	return res, nil
+}
+
+func (in *Inspector) listItem(ns, name, source, roleARN string, annotations map[string]string, pods []corev1.Pod) ListItem {
+	item := ListItem{Namespace: ns, ServiceAccount: name, Source: source, RoleARN: roleARN, RoleExists: "unknown", TrustAdmits: "unknown", Pods: len(pods)}
+	for _, p := range pods {
+		if source == "annotation" && !cluster.PodHasEnv(&p.Spec, "AWS_ROLE_ARN") {
+			item.PodsNotInjected++
+		}
+	}
+	r, err := iamref.ParseRole(roleARN)
+	if err != nil {
+		item.RoleName = roleARN
+		if source == "annotation" {
+			item.RoleName = "(invalid ARN)"
+		}
+		return item
+	}
+	item.RoleName, item.Account = r.Name, r.Account
+	provider := trust.NewProvider(r.Partition, r.Account, in.Issuer)
+	item.Provider = provider.ARN
+	in.mu.Lock()
+	st := in.roles[r.ARN]
+	in.mu.Unlock()
+	if st == nil || st.unreadable {
+		return item
+	}
+	if !st.role.Found {
+		item.RoleExists, item.TrustAdmits = "no", "no"
+		return item
+	}
+	item.RoleExists = "yes"
+	if source == "pod-identity" {
+		item.TrustAdmits = "n/a"
+		return item
+	}
+	ev := st.role.Trust.Evaluate(trust.Claims{ProviderARN: provider.ARN, HostPath: provider.HostPath, Subject: trust.Subject(ns, name), Audience: iamref.Audience(annotations)})
+	item.TrustAdmits = map[bool]string{true: "yes", false: "no"}[ev.Allowed]
+	return item
+}
+
+// podIdentityAssociations lists EKS Pod Identity associations with their roles, when the EKS API answers (moto
+// does not). The list summary has no role ARN: each association is described, at most maxInFlight at a time.
+func (in *Inspector) podIdentityAssociations(ctx context.Context, namespace string) []association {
+	list, ok := in.podIdentitySummaries(ctx, namespace)
+	if !ok {
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxInFlight)
+	for i := range list {
+		a := &list[i]
+		a.roleARN = "(pod identity " + a.id + ")"
+		g.Go(func() error {
+			d, err := in.EKS.DescribePodIdentityAssociation(gctx, &eks.DescribePodIdentityAssociationInput{ClusterName: aws.String(in.Cluster.Name), AssociationId: aws.String(a.id)})
+			if err != nil {
+				in.couldNotCheck("the role of EKS Pod Identity association "+a.id, err)
+				return nil
+			}
+			if d.Association != nil && d.Association.RoleArn != nil {
+				a.roleARN = aws.ToString(d.Association.RoleArn)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait() // every goroutine returns nil: failed reads are recorded as could-not-check
+	return list
+}

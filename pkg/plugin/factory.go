@@ -1,0 +1,231 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
+)
+
+// GlobalFlags are the flags every subcommand takes: kubectl's (cli-runtime ConfigFlags) and the AWS ones.
+type GlobalFlags struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	// AWSProfile selects a shared config profile (as AWS_PROFILE does).
+	AWSProfile string
+	// Region overrides the AWS region; by default it comes from the AWS config or the EKS context name.
+	Region string
+	// EKSCluster names the EKS cluster when the kubeconfig does not tell it.
+	EKSCluster string
+}
+
+func (g *GlobalFlags) addFlags(flags *pflag.FlagSet) {
+	g.ConfigFlags.AddFlags(flags)
+	flags.StringVar(&g.AWSProfile, "aws-profile", "", "AWS shared config profile to use (default: AWS_PROFILE or the default profile)")
+	flags.StringVar(&g.Region, "region", "", "AWS region (default: from the AWS config, else from the EKS context name)")
+	flags.StringVar(&g.EKSCluster, "eks-cluster", "", "EKS cluster name, when the kubeconfig context does not name it")
+}
+
+// Factory is the one way in: it turns the global flags into the clients a command runs with. Each thing is
+// built once per command and memoised. Tests replace it (package plugintest) with a fake clientset and a
+// fake AWS.
+type Factory interface {
+	// KubeClient is the clientset of the current kubeconfig context.
+	KubeClient() (kubernetes.Interface, error)
+	// Namespace is -n, else the context's namespace.
+	Namespace() (string, error)
+	// ClusterRef is what the flags and the kubeconfig tell about the EKS cluster.
+	ClusterRef() cluster.Ref
+	// AWS returns the AWS clients, from one aws.Config loaded once through the SDK's default chain.
+	AWS(ctx context.Context) (*AWSClients, error)
+	// Caller is who the AWS credentials belong to (one sts:GetCallerIdentity, cached).
+	Caller(ctx context.Context) (awsapi.Caller, error)
+}
+
+// AWSClients are the AWS API clients of one aws.Config, seen through the interfaces of their users.
+type AWSClients struct {
+	Region string
+	IAM    IAMClient
+	STS    STSClient
+	EKS    EKSClient
+}
+
+// IAMClient is every IAM call of the write side and the read side.
+type IAMClient interface {
+	setup.IAMAPI
+	inspect.IAMAPI
+}
+
+// STSClient is every STS call: the caller's identity and the web identity exchange of test.
+type STSClient interface {
+	awsapi.CallerAPI
+	inspect.WebIdentitySTSAPI
+}
+
+// EKSClient is every EKS call: DescribeCluster for the issuer, Pod Identity and access entries for doctor.
+type EKSClient interface {
+	cluster.EKSAPI
+	inspect.EKSAPI
+}
+
+// NewFactory returns the factory of the real clients, reading flags when first asked.
+func NewFactory(flags *GlobalFlags) Factory { return &factory{flags: flags} }
+
+type factory struct {
+	flags *GlobalFlags
+
+	mu      sync.Mutex
+	kube    kubernetes.Interface
+	aws     *AWSClients
+	awsErr  error
+	caller  *awsapi.Caller
+	cluster *cluster.Ref
+}
+
+func (f *factory) KubeClient() (kubernetes.Interface, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.kube != nil {
+		return f.kube, nil
+	}
+	restConfig, err := f.flags.ConfigFlags.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("cannot load kubeconfig: %w (set KUBECONFIG or --kubeconfig, or run `aws eks update-kubeconfig --name CLUSTER`)", err)
+	}
+	client, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create Kubernetes client: %w", err)
+	}
+	f.kube = client
+	return client, nil
+}
+
+func (f *factory) Namespace() (string, error) {
+	ns, _, err := f.flags.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return "", fmt.Errorf("cannot read the namespace from kubeconfig: %w", err)
+	}
+	return ns, nil
+}
+
+func (f *factory) ClusterRef() cluster.Ref {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cluster == nil {
+		ref := resolveClusterRef(f.flags)
+		f.cluster = &ref
+	}
+	return *f.cluster
+}
+
+// resolveClusterRef reads the EKS cluster from the flags, else the kubeconfig's context and exec args.
+func resolveClusterRef(g *GlobalFlags) cluster.Ref {
+	ref := cluster.Ref{Name: g.EKSCluster, Region: g.Region}
+	raw, err := g.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return ref
+	}
+	contextName := raw.CurrentContext
+	if g.ConfigFlags.Context != nil && *g.ConfigFlags.Context != "" {
+		contextName = *g.ConfigFlags.Context
+	}
+	kctx := raw.Contexts[contextName]
+	if kctx == nil {
+		return ref
+	}
+	clusterName := kctx.Cluster
+	if g.ConfigFlags.ClusterName != nil && *g.ConfigFlags.ClusterName != "" {
+		clusterName = *g.ConfigFlags.ClusterName
+	}
+	var execArgs []string
+	if user := raw.AuthInfos[kctx.AuthInfo]; user != nil && user.Exec != nil {
+		execArgs = append([]string{user.Exec.Command}, user.Exec.Args...)
+	}
+	return cluster.Resolve(ref, contextName, clusterName, execArgs)
+}
+
+// AWS loads the AWS configuration once through the SDK's default chain, honouring --aws-profile and
+// --region, and falling back to the region of the EKS cluster named by the kubeconfig.
+func (f *factory) AWS(ctx context.Context) (*AWSClients, error) {
+	region := f.ClusterRef().Region
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.aws != nil || f.awsErr != nil {
+		return f.aws, f.awsErr
+	}
+	f.aws, f.awsErr = loadAWS(ctx, f.flags, region)
+	return f.aws, f.awsErr
+}
+
+func loadAWS(ctx context.Context, g *GlobalFlags, clusterRegion string) (*AWSClients, error) {
+	var opts []func(*config.LoadOptions) error
+	if g.AWSProfile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(g.AWSProfile))
+	}
+	if g.Region != "" {
+		opts = append(opts, config.WithRegion(g.Region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot load AWS configuration: %w (check AWS_PROFILE/--aws-profile and ~/.aws/config)", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = clusterRegion
+	}
+	if cfg.Region == "" {
+		return nil, errors.New("no AWS region: set --region or AWS_REGION")
+	}
+	return newAWSClients(cfg), nil
+}
+
+func newAWSClients(cfg aws.Config) *AWSClients {
+	return &AWSClients{Region: cfg.Region, IAM: iam.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg), EKS: eks.NewFromConfig(cfg)}
+}
+
+func (f *factory) Caller(ctx context.Context) (awsapi.Caller, error) {
+	f.mu.Lock()
+	if f.caller != nil {
+		defer f.mu.Unlock()
+		return *f.caller, nil
+	}
+	f.mu.Unlock()
+	clients, err := f.AWS(ctx)
+	if err != nil {
+		return awsapi.Caller{}, err
+	}
+	c, err := awsapi.WhoAmI(ctx, clients.STS)
+	if err != nil {
+		return awsapi.Caller{}, err
+	}
+	f.mu.Lock()
+	f.caller = &c
+	f.mu.Unlock()
+	return c, nil
+}
+
+// issuerDiscovery returns the issuer discovery of the factory's cluster: the API server's discovery
+// document, EKS DescribeCluster whenever the AWS configuration loads, then a token's iss claim.
+func issuerDiscovery(ctx context.Context, f Factory) (*cluster.Discovery, error) {
+	kube, err := f.KubeClient()
+	if err != nil {
+		return nil, err
+	}
+	d := &cluster.Discovery{Kube: kube, Cluster: f.ClusterRef()}
+	if clients, err := f.AWS(ctx); err == nil {
+		d.EKS = clients.EKS
+	}
+	return d, nil
+}

@@ -1,0 +1,50 @@
+package plugin
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
+)
+
+// flagHints name the flags that fix a library error: the library packages never name a flag, so these hints
+// live here, next to the flags.
+var flagHints = []struct {
+	err  error
+	hint string
+}{
+	{setup.ErrServiceAccountMissing, "create it, or pass --create-service-account"},
+	{setup.ErrNamespaceMissing, "or pick another with -n"},
+	{setup.ErrAnnotatedElsewhere, "pass --overwrite to replace it"},
+	{setup.ErrRoleMissing, "--role-arn links an existing role; use --role-name to create one"},
+	{setup.ErrNoProvider, "run `kubectl irsa provider create`, or drop --no-create-provider"},
+	{setup.ErrManagedPolicyMissing, "check the ARN given to --attach-policy-arn"},
+	{setup.ErrRoleNotManaged, "drop --delete-role"},
+	{setup.ErrRoleInUse, "drop --delete-role"},
+	{cluster.ErrIssuerNotFound, "check the kubeconfig context, or pass --eks-cluster and --region"},
+	{awsapi.ErrUnreachable, "check AWS_PROFILE/--aws-profile, `aws sso login`, or AWS_ENDPOINT_URL"},
+	{inspect.ErrNotFound, "-n picks the namespace"},
+	{inspect.ErrJobTimeout, "raise --timeout"},
+}
+
+// withFlagHint appends the hint of the first known error err wraps.
+func withFlagHint(err error) error {
+	for _, h := range flagHints {
+		if errors.Is(err, h.err) {
+			return &hinted{err: err, hint: h.hint}
+		}
+	}
+	return err
+}
+
+// hinted is an error with a flag hint; it unwraps to the error, so exit codes and kinds are kept.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h *hinted) Error() string { return fmt.Sprintf("%s; %s", h.err, h.hint) }
+func (h *hinted) Unwrap() error { return h.err }

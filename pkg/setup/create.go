@@ -1,0 +1,166 @@
+package setup
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+// RoleRequest is what `kubectl irsa role create` is asked to do, already parsed and validated.
+type RoleRequest struct {
+	Name string
+	// Subjects are the ServiceAccount subjects (system:serviceaccount:NS:NAME) to trust.
+	Subjects       []string
+	Permissions    Permissions
+	TrustSizeLimit int
+	DryRun         bool
+}
+
+// RoleSpec returns the role a request asks for, in the caller's account, trusting the cluster's provider.
+func (s *Setup) RoleSpec(ctx context.Context, req RoleRequest) (RoleSpec, error) {
+	caller, err := s.caller(ctx)
+	if err != nil {
+		return RoleSpec{}, err
+	}
+	provider := trust.NewProvider(caller.Partition, caller.Account, s.Issuer)
+	return RoleSpec{
+		Name: req.Name, Provider: provider, Audience: iamref.DefaultAudience, Subjects: req.Subjects,
+		Permissions: req.Permissions, TrustSizeLimit: req.TrustSizeLimit, IssuerHostPath: provider.HostPath,
+		Description: "IRSA role created by kubectl irsa",
+	}, nil
+}
+
+// callerProvider reads the cluster's provider in the caller's account, for the default audience.
+func (s *Setup) callerProvider(ctx context.Context) (ProviderState, error) {
+	caller, err := s.caller(ctx)
+	if err != nil {
+		return ProviderState{}, err
+	}
+	return LookupProvider(ctx, s.IAM, caller.Partition, caller.Account, s.Issuer, iamref.DefaultAudience)
+}
+
+// RoleCreatePlan creates a role, or merges the subjects and permissions into an existing one.
+type RoleCreatePlan struct {
+	s    *Setup
+	role *RolePlan
+	res  *api.Result
+}
+
+// PlanRoleCreate reads the role and the cluster's provider and computes the change.
+func (s *Setup) PlanRoleCreate(ctx context.Context, req RoleRequest) (*RoleCreatePlan, error) {
+	spec, err := s.RoleSpec(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := PlanRole(ctx, s.IAM, spec)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.callerProvider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := api.NewResult("RoleResult")
+	res.Issuer = spec.Provider.HostPath
+	res.DryRun = req.DryRun
+	res.Provider = &api.ProviderInfo{ARN: spec.Provider.ARN, Exists: st.Exists}
+	res.Role = &api.RoleInfo{Name: spec.Name, ARN: plan.ARN, Exists: plan.Exists, Managed: plan.Managed || !plan.Exists}
+	res.Actions = plan.Actions()
+	res.Unchanged = !plan.Changed()
+	if !st.Exists {
+		res.Hints = append(res.Hints, "the cluster has no IAM OIDC provider yet, so the role cannot be assumed: run `kubectl irsa provider create`")
+	}
+	return &RoleCreatePlan{s: s, role: plan, res: res}, nil
+}
+
+// Result describes the plan.
+func (p *RoleCreatePlan) Result() *api.Result { return api.DeepCopy(p.res) }
+
+// Apply writes the role; a failure rolls back what was written.
+func (p *RoleCreatePlan) Apply(ctx context.Context) (*api.Result, error) {
+	res := p.Result()
+	if res.DryRun || !p.role.Changed() {
+		return res, nil
+	}
+	undo := &Undo{}
+	if err := ApplyRole(ctx, p.s.IAM, p.role, undo); err != nil {
+		return undo.fail(ctx, res, err)
+	}
+	res.MarkAll(api.StatusPlanned, api.StatusDone)
+	res.Role.ARN, res.Role.Exists = p.role.ARN, true
+	return res, nil
+}
+
+// ProviderPlan creates the cluster's IAM OIDC provider, or adds the default client ID to it.
+type ProviderPlan struct {
+	s     *Setup
+	state ProviderState
+	res   *api.Result
+}
+
+// PlanProvider reads the provider of the cluster's issuer in the caller's account; the thumbprint is taken
+// only when the provider must be created.
+func (s *Setup) PlanProvider(ctx context.Context, dryRun bool) (*ProviderPlan, error) {
+	st, err := s.callerProvider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := api.NewResult("ProviderResult")
+	res.Issuer = st.Provider.HostPath
+	res.DryRun = dryRun
+	res.Provider = &api.ProviderInfo{ARN: st.Provider.ARN, Exists: st.Exists}
+	resource := "oidc-provider/" + st.Provider.HostPath
+	switch {
+	case st.Exists && st.MissingClientID == "":
+		res.Unchanged = true
+		res.Actions = append(res.Actions, api.Action{Op: "=", Resource: resource, Detail: "OIDC provider exists", Status: api.StatusUnchanged})
+	case st.Exists:
+		res.Actions = append(res.Actions, api.Action{Op: "~", Resource: resource, Detail: "add client ID " + st.MissingClientID, Status: api.StatusPlanned})
+	default:
+		if s.Thumbprint != nil {
+			tp, err := s.Thumbprint(ctx, s.Issuer)
+			if err != nil {
+				res.Provider.Note = fmt.Sprintf("thumbprint omitted (%v): IAM fetches and verifies the issuer's certificate itself", err)
+			}
+			res.Provider.Thumbprint = tp
+		}
+		res.Actions = append(res.Actions, api.Action{Op: "+", Resource: resource, Detail: "create OIDC provider with client ID " + iamref.DefaultAudience, Status: api.StatusPlanned})
+	}
+	return &ProviderPlan{s: s, state: st, res: res}, nil
+}
+
+// Result describes the plan.
+func (p *ProviderPlan) Result() *api.Result { return api.DeepCopy(p.res) }
+
+// Apply creates the provider or adds the client ID.
+func (p *ProviderPlan) Apply(ctx context.Context) (*api.Result, error) {
+	res := p.Result()
+	if res.DryRun || res.Unchanged {
+		return res, nil
+	}
+	st := p.state
+	if st.Exists {
+		if err := AddClientID(ctx, p.s.IAM, st.Provider.ARN, st.MissingClientID); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := CreateProvider(ctx, p.s.IAM, p.s.Issuer, iamref.DefaultAudience, res.Provider.Thumbprint); err != nil {
+			return nil, err
+		}
+		res.Provider.Exists = true
+	}
+	res.MarkNext()
+	return res, nil
+}
+
+// Compile-time checks that every write command has the one Plan shape.
+var (
+	_ Plan = (*LinkPlan)(nil)
+	_ Plan = (*UnlinkPlan)(nil)
+	_ Plan = (*AnnotatePlan)(nil)
+	_ Plan = (*RoleCreatePlan)(nil)
+	_ Plan = (*ProviderPlan)(nil)
+)

@@ -1,0 +1,258 @@
+package setup
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+// LinkRequest is what `kubectl irsa link` is asked to do, already parsed and validated.
+type LinkRequest struct {
+	Namespace      string
+	ServiceAccount string
+	// RoleName, or RoleARN (an existing role), picks the role; with neither, a name is derived from
+	// ClusterName, the namespace and the ServiceAccount.
+	RoleName    string
+	RoleARN     *iamref.Role
+	ClusterName string
+	Permissions Permissions
+	// CreateServiceAccount creates a missing ServiceAccount; Overwrite replaces a different role annotation.
+	CreateServiceAccount bool
+	Overwrite            bool
+	// Restart rolls the workloads using the ServiceAccount once it is annotated.
+	Restart bool
+	// NoCreateProvider refuses to create a missing IAM OIDC provider.
+	NoCreateProvider bool
+	DryRun           bool
+	TrustSizeLimit   int
+}
+
+// LinkPlan is the plan of a link: every read done, nothing written.
+type LinkPlan struct {
+	s              *Setup
+	Request        LinkRequest
+	Caller         awsapi.Caller
+	Provider       ProviderState
+	Thumbprint     string
+	ThumbprintNote string
+	Role           *RolePlan
+	RoleARN        string
+	SA             serviceAccountState
+	// Annotate: the ServiceAccount's annotation must be written (or the ServiceAccount created).
+	Annotate bool
+}
+
+// PlanLink checks the request against live state (Kubernetes first, then AWS) and computes every change.
+func (s *Setup) PlanLink(ctx context.Context, req LinkRequest) (*LinkPlan, error) {
+	if req.TrustSizeLimit == 0 {
+		req.TrustSizeLimit = trust.DefaultSizeLimit
+	}
+	p := &LinkPlan{s: s, Request: req}
+	var err error
+	if p.SA, err = readServiceAccount(ctx, s.Kube, req.Namespace, req.ServiceAccount, req.CreateServiceAccount); err != nil {
+		return nil, err
+	}
+	if !req.DryRun {
+		if err := checkCanWrite(ctx, s.Kube, req.Namespace, req.ServiceAccount, !p.SA.Exists); err != nil {
+			return nil, err
+		}
+	}
+	if p.Caller, err = s.caller(ctx); err != nil {
+		return nil, err
+	}
+	roleName, partition, account := req.RoleName, p.Caller.Partition, p.Caller.Account
+	if req.RoleARN != nil {
+		roleName, partition, account = req.RoleARN.Name, req.RoleARN.Partition, req.RoleARN.Account
+	}
+	if roleName == "" {
+		roleName = DefaultRoleName(req.ClusterName, req.Namespace, req.ServiceAccount)
+	}
+
+	if p.Provider, err = LookupProvider(ctx, s.IAM, partition, account, s.Issuer, p.SA.Audience); err != nil {
+		return nil, err
+	}
+	if !p.Provider.Exists {
+		if req.NoCreateProvider {
+			return nil, errorf(ErrNoProvider, "no IAM OIDC provider for %s in account %s", s.Issuer, account)
+		}
+		p.ThumbprintNote = "thumbprint omitted: IAM fetches and verifies the issuer's certificate itself"
+		if s.Thumbprint != nil {
+			if tp, err := s.Thumbprint(ctx, s.Issuer); err == nil {
+				p.Thumbprint, p.ThumbprintNote = tp, ""
+			} else {
+				p.ThumbprintNote = fmt.Sprintf("thumbprint omitted (%v): IAM fetches and verifies the issuer's certificate itself", err)
+			}
+		}
+	}
+
+	p.Role, err = PlanRole(ctx, s.IAM, RoleSpec{
+		Name:           roleName,
+		Provider:       p.Provider.Provider,
+		Audience:       p.SA.Audience,
+		Subjects:       []string{trust.Subject(req.Namespace, req.ServiceAccount)},
+		Permissions:    req.Permissions,
+		TrustSizeLimit: req.TrustSizeLimit,
+		IssuerHostPath: p.Provider.Provider.HostPath,
+		Description:    fmt.Sprintf("IRSA role for system:serviceaccount:%s:%s, created by kubectl irsa", req.Namespace, req.ServiceAccount),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if req.RoleARN != nil && !p.Role.Exists {
+		return nil, errorf(ErrRoleMissing, "role %s does not exist", req.RoleARN.ARN)
+	}
+	if req.RoleARN != nil && p.Role.ARN != req.RoleARN.ARN {
+		return nil, errorf(ErrRoleMissing, "role %s does not exist: IAM has role %s at %s (the ARN must match, path included)", req.RoleARN.ARN, roleName, p.Role.ARN)
+	}
+	p.RoleARN = p.Role.ARN
+	if p.RoleARN == "" {
+		p.RoleARN = iamref.RoleARN(partition, account, "/", roleName)
+	}
+	if p.SA.RoleARN != "" && p.SA.RoleARN != p.RoleARN && !req.Overwrite {
+		return nil, errorf(ErrAnnotatedElsewhere, "serviceaccount %s/%s is already annotated with %s, not %s", req.Namespace, req.ServiceAccount, p.SA.RoleARN, p.RoleARN)
+	}
+	p.Annotate = !p.SA.Exists || p.SA.RoleARN != p.RoleARN
+	return p, nil
+}
+
+// Result describes the plan as a typed result, every action planned or unchanged.
+func (p *LinkPlan) Result() *api.Result {
+	r := api.NewResult("LinkResult")
+	r.Issuer = p.Provider.Provider.HostPath
+	r.Provider = &api.ProviderInfo{ARN: p.Provider.Provider.ARN, Exists: p.Provider.Exists, Thumbprint: p.Thumbprint, Note: p.ThumbprintNote}
+	r.Role = &api.RoleInfo{Name: p.Role.Spec.Name, ARN: p.RoleARN, Exists: p.Role.Exists, Managed: p.Role.Managed || !p.Role.Exists}
+	r.ServiceAccounts = []api.ServiceAccountRef{{Namespace: p.SA.Namespace, Name: p.SA.Name, Subject: trust.Subject(p.SA.Namespace, p.SA.Name), Audience: p.SA.Audience}}
+	r.DryRun = p.Request.DryRun
+	if !p.Provider.Exists {
+		r.Actions = append(r.Actions, api.Action{Op: "+", Resource: "oidc-provider/" + p.Provider.Provider.HostPath, Detail: "create OIDC provider with client ID " + p.SA.Audience, Status: api.StatusPlanned})
+	} else if p.Provider.MissingClientID != "" {
+		r.Actions = append(r.Actions, api.Action{Op: "~", Resource: "oidc-provider/" + p.Provider.Provider.HostPath, Detail: "add client ID " + p.Provider.MissingClientID, Status: api.StatusPlanned})
+	} else {
+		r.Actions = append(r.Actions, api.Action{Op: "=", Resource: "oidc-provider/" + p.Provider.Provider.HostPath, Detail: "OIDC provider exists", Status: api.StatusUnchanged})
+	}
+	r.Actions = append(r.Actions, p.Role.Actions()...)
+	sa := "serviceaccount/" + p.SA.Namespace + "/" + p.SA.Name
+	switch {
+	case !p.SA.Exists:
+		r.Actions = append(r.Actions, api.Action{Op: "+", Resource: sa, Detail: "create with " + iamref.RoleARNAnnotation + "=" + p.RoleARN, Status: api.StatusPlanned})
+	case p.Annotate:
+		op := "+"
+		if p.SA.RoleARN != "" {
+			op = "~"
+		}
+		r.Actions = append(r.Actions, api.Action{Op: op, Resource: sa, Detail: "annotate " + iamref.RoleARNAnnotation + "=" + p.RoleARN, Status: api.StatusPlanned})
+	default:
+		r.Actions = append(r.Actions, api.Action{Op: "=", Resource: sa, Detail: "already annotated", Status: api.StatusUnchanged})
+	}
+	r.Unchanged = !p.Changed()
+	return r
+}
+
+// Changed reports whether applying the plan writes anything.
+func (p *LinkPlan) Changed() bool {
+	return !p.Provider.Exists || p.Provider.MissingClientID != "" || p.Role.Changed() || p.Annotate
+}
+
+// Apply writes the plan: IAM first, then Kubernetes. When a step fails, every write of this run is rolled
+// back and the error says what was rolled back. Restarts (when asked) come last and are not rolled back.
+func (p *LinkPlan) Apply(ctx context.Context) (*api.Result, error) {
+	l := p.s
+	res := p.Result()
+	if p.Request.DryRun || !p.Changed() {
+		if !p.Request.DryRun {
+			res.MarkAll(api.StatusPlanned, api.StatusUnchanged)
+		}
+		return res, p.followUp(ctx, res)
+	}
+	undo := &Undo{}
+	fail := func(err error) (*api.Result, error) { return undo.fail(ctx, res, err) }
+	done := res.MarkNext
+	if !p.Provider.Exists {
+		if err := CreateProvider(ctx, l.IAM, l.Issuer, p.SA.Audience, p.Thumbprint); err != nil {
+			return fail(err)
+		}
+		arn := p.Provider.Provider.ARN
+		undo.Push("delete OIDC provider "+arn, func(ctx context.Context) error { return DeleteProvider(ctx, l.IAM, arn) })
+		done()
+	} else if p.Provider.MissingClientID != "" {
+		arn, clientID := p.Provider.Provider.ARN, p.Provider.MissingClientID
+		if err := AddClientID(ctx, l.IAM, arn, clientID); err != nil {
+			return fail(err)
+		}
+		undo.Push("remove client ID "+clientID+" from OIDC provider", func(ctx context.Context) error {
+			_, err := l.IAM.RemoveClientIDFromOpenIDConnectProvider(ctx, &iam.RemoveClientIDFromOpenIDConnectProviderInput{
+				OpenIDConnectProviderArn: aws.String(arn), ClientID: aws.String(clientID)})
+			return err
+		})
+		done()
+	}
+	if err := ApplyRole(ctx, l.IAM, p.Role, undo); err != nil {
+		return fail(err)
+	}
+	for _, a := range p.Role.Actions() {
+		if a.Status == api.StatusPlanned {
+			done()
+		}
+	}
+	res.Role.ARN = p.Role.ARN
+	if p.Annotate {
+		if err := setRoleAnnotation(ctx, l.Kube, p.SA.Namespace, p.SA.Name, p.Role.ARN, !p.SA.Exists); err != nil {
+			return fail(err)
+		}
+		done()
+	}
+	res.Role.Exists = true
+	return res, p.followUp(ctx, res)
+}
+
+// followUp restarts (or lists for restarting) the workloads whose pods predate the annotation.
+func (p *LinkPlan) followUp(ctx context.Context, res *api.Result) error {
+	if !p.SA.Exists {
+		return nil
+	}
+	return p.s.followUp(ctx, res, p.SA.Namespace, p.SA.Name, p.Request.Restart && !p.Request.DryRun)
+}
+
+// followUp lists the ServiceAccount's pods that predate its annotation, and restarts their workloads or
+// hints how to.
+func (s *Setup) followUp(ctx context.Context, res *api.Result, namespace, name string, restart bool) error {
+	pods, workloads, err := StalePods(ctx, s.Kube, namespace, name)
+	if err != nil {
+		return err
+	}
+	return restartOrHint(ctx, s.Kube, res, pods, workloads, restart, s.now())
+}
+
+// restartOrHint restarts the workloads, or adds hints naming the pods without credentials and the command.
+func restartOrHint(ctx context.Context, kube kubernetes.Interface, res *api.Result, pods []string, workloads []Workload, restart bool, now time.Time) error {
+	if len(pods) == 0 {
+		return nil
+	}
+	if restart {
+		for _, w := range workloads {
+			if err := Restart(ctx, kube, w, now); err != nil {
+				return err
+			}
+			res.Actions = append(res.Actions, api.Action{Op: "~", Resource: w.Namespace + "/" + w.String(), Detail: "rollout restart", Status: api.StatusDone})
+		}
+		return nil
+	}
+	res.Hints = append(res.Hints, fmt.Sprintf("%d running pod(s) predate the annotation and have no AWS credentials: %v", len(pods), pods))
+	for _, w := range workloads {
+		res.Hints = append(res.Hints, fmt.Sprintf("kubectl rollout restart %s -n %s", w, w.Namespace))
+	}
+	if len(workloads) == 0 {
+		res.Hints = append(res.Hints, "delete and recreate those pods so the pod identity webhook injects the credentials")
+	}
+	return nil
+}

@@ -1,0 +1,116 @@
+package setup
+
+import (
+	"context" //nolint:gosec // IAM OIDC thumbprints are SHA-1 by definition.
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+// IAMAPI is the part of IAM the write commands call; *iam.Client implements it.
+type IAMAPI interface {
+	GetOpenIDConnectProvider(ctx context.Context, in *iam.GetOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.GetOpenIDConnectProviderOutput, error)
+	CreateOpenIDConnectProvider(ctx context.Context, in *iam.CreateOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.CreateOpenIDConnectProviderOutput, error)
+	DeleteOpenIDConnectProvider(ctx context.Context, in *iam.DeleteOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.DeleteOpenIDConnectProviderOutput, error)
+	AddClientIDToOpenIDConnectProvider(ctx context.Context, in *iam.AddClientIDToOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.AddClientIDToOpenIDConnectProviderOutput, error)
+	RemoveClientIDFromOpenIDConnectProvider(ctx context.Context, in *iam.RemoveClientIDFromOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.RemoveClientIDFromOpenIDConnectProviderOutput, error)
+
+	GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+	CreateRole(ctx context.Context, in *iam.CreateRoleInput, optFns ...func(*iam.Options)) (*iam.CreateRoleOutput, error)
+	DeleteRole(ctx context.Context, in *iam.DeleteRoleInput, optFns ...func(*iam.Options)) (*iam.DeleteRoleOutput, error)
+	UpdateAssumeRolePolicy(ctx context.Context, in *iam.UpdateAssumeRolePolicyInput, optFns ...func(*iam.Options)) (*iam.UpdateAssumeRolePolicyOutput, error)
+
+	GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, optFns ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
+	PutRolePolicy(ctx context.Context, in *iam.PutRolePolicyInput, optFns ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
+	DeleteRolePolicy(ctx context.Context, in *iam.DeleteRolePolicyInput, optFns ...func(*iam.Options)) (*iam.DeleteRolePolicyOutput, error)
+	ListRolePolicies(ctx context.Context, in *iam.ListRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
+
+	GetPolicy(ctx context.Context, in *iam.GetPolicyInput, optFns ...func(*iam.Options)) (*iam.GetPolicyOutput, error)
+	AttachRolePolicy(ctx context.Context, in *iam.AttachRolePolicyInput, optFns ...func(*iam.Options)) (*iam.AttachRolePolicyOutput, error)
+	DetachRolePolicy(ctx context.Context, in *iam.DetachRolePolicyInput, optFns ...func(*iam.Options)) (*iam.DetachRolePolicyOutput, error)
+	ListAttachedRolePolicies(ctx context.Context, in *iam.ListAttachedRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error)
+}
+
+// ProviderState is the IAM OIDC provider as found, and what it lacks.
+type ProviderState struct {
+	Provider trust.Provider
+	Exists   bool
+	// MissingClientID is an audience the provider does not list yet.
+	MissingClientID string
+}
+
+// LookupProvider reads the provider for an issuer in an account (one GetOpenIDConnectProvider call).
+func LookupProvider(ctx context.Context, client IAMAPI, partition, account, issuer, audience string) (ProviderState, error) {
+	st := ProviderState{Provider: trust.NewProvider(partition, account, issuer)}
+	out, err := client.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(st.Provider.ARN)})
+	switch {
+	case awsapi.IsNotFound(err):
+		return st, nil
+	case err != nil:
+		return st, fmt.Errorf("iam:GetOpenIDConnectProvider %s: %w", st.Provider.ARN, awsapi.Short(err))
+	}
+	st.Exists = true
+	if !slices.Contains(out.ClientIDList, audience) {
+		st.MissingClientID = audience
+	}
+	return st, nil
+}
+
+// CreateProvider creates the IAM OIDC provider with client ID audience, tagged as ours, with a thumbprint when
+// one is given (IAM fetches and verifies the issuer's certificate itself when it is left out).
+func CreateProvider(ctx context.Context, client IAMAPI, issuer, audience, thumbprint string) error {
+	in := &iam.CreateOpenIDConnectProviderInput{
+		Url:          aws.String(issuer),
+		ClientIDList: []string{audience},
+		Tags:         managedTags(trust.HostPath(issuer)),
+	}
+	if thumbprint != "" {
+		in.ThumbprintList = []string{thumbprint}
+	}
+	if _, err := client.CreateOpenIDConnectProvider(ctx, in); err != nil {
+		return fmt.Errorf("iam:CreateOpenIDConnectProvider %s: %w", issuer, awsapi.Short(err))
+	}
+	return nil
+}
+
+// Tags kubectl irsa puts on what it creates, so list, unlink and audit can tell its roles apart.
+const (
+	ManagedByTagKey   = "kubectl-irsa.io/managed-by"
+	ManagedByTagValue = "kubectl-irsa"
+	IssuerTagKey      = "kubectl-irsa.io/issuer"
+)
+
+func managedTags(issuerHostPath string) []iamtypes.Tag {
+	return []iamtypes.Tag{
+		{Key: aws.String(ManagedByTagKey), Value: aws.String(ManagedByTagValue)},
+		{Key: aws.String(IssuerTagKey), Value: aws.String(issuerHostPath)},
+	}
+}
+
+func isManaged(tags []iamtypes.Tag) bool {
+	return slices.ContainsFunc(tags, func(t iamtypes.Tag) bool {
+		return aws.ToString(t.Key) == ManagedByTagKey && aws.ToString(t.Value) == ManagedByTagValue
+	})
+}
+
+// DeleteProvider deletes an IAM OIDC provider (used to roll back one this run created).
+func DeleteProvider(ctx context.Context, client IAMAPI, providerARN string) error {
+	_, err := client.DeleteOpenIDConnectProvider(ctx, &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(providerARN)})
+	return err
+}
+
+// AddClientID adds an audience to an existing provider's client IDs.
+func AddClientID(ctx context.Context, client IAMAPI, providerARN, clientID string) error {
+	if _, err := client.AddClientIDToOpenIDConnectProvider(ctx, &iam.AddClientIDToOpenIDConnectProviderInput{
+		OpenIDConnectProviderArn: aws.String(providerARN), ClientID: aws.String(clientID),
+	}); err != nil {
+		return fmt.Errorf("iam:AddClientIDToOpenIDConnectProvider %s: %w", providerARN, awsapi.Short(err))
+	}
+	return nil
+}

@@ -1,0 +1,164 @@
+package setup
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+// UnlinkRequest is what `kubectl irsa unlink` is asked to do, already validated.
+type UnlinkRequest struct {
+	Namespace, ServiceAccount string
+	// DeleteRole deletes the role when kubectl irsa created it and no other subject remains.
+	DeleteRole bool
+	DryRun     bool
+}
+
+// UnlinkPlan removes the annotation and only this ServiceAccount's subject from the role's trust.
+type UnlinkPlan struct {
+	s        *Setup
+	res      *api.Result
+	role     iamref.Role
+	sa       serviceAccountState
+	oldTrust *trust.Document
+	newTrust *trust.Document
+	// removeSubject: the trust changes; deleteRole: the role goes.
+	removeSubject, deleteRole bool
+}
+
+// PlanUnlink reads the ServiceAccount and its role and computes the change. Statements that are not ours are
+// never touched. A role whose ARN (path included) is not the annotation's is left alone.
+func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan, error) {
+	sa, err := readServiceAccount(ctx, s.Kube, req.Namespace, req.ServiceAccount, false)
+	if err != nil {
+		return nil, err
+	}
+	if sa.RoleARN == "" {
+		return nil, fmt.Errorf("serviceaccount %s/%s has no %s annotation: nothing to unlink", req.Namespace, req.ServiceAccount, iamref.RoleARNAnnotation)
+	}
+	role, err := iamref.ParseRole(sa.RoleARN)
+	if err != nil {
+		return nil, fmt.Errorf("serviceaccount %s/%s: %w; fix it with kubectl irsa annotate --overwrite", req.Namespace, req.ServiceAccount, err)
+	}
+	if !req.DryRun {
+		if err := checkCanWrite(ctx, s.Kube, req.Namespace, req.ServiceAccount, false); err != nil {
+			return nil, err
+		}
+	}
+	p := &UnlinkPlan{s: s, role: role, sa: sa}
+	provider := trust.NewProvider(role.Partition, role.Account, s.Issuer)
+	subject := trust.Subject(req.Namespace, req.ServiceAccount)
+	res := api.NewResult("UnlinkResult")
+	p.res = res
+	res.Issuer = provider.HostPath
+	res.DryRun = req.DryRun
+	res.ServiceAccounts = []api.ServiceAccountRef{{Namespace: sa.Namespace, Name: sa.Name, Subject: subject, Audience: sa.Audience}}
+	res.Role = &api.RoleInfo{Name: role.Name, ARN: role.ARN}
+
+	out, err := s.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role.Name)})
+	still := false
+	switch {
+	case awsapi.IsNotFound(err):
+		res.Hints = append(res.Hints, fmt.Sprintf("role %s does not exist; only the annotation is removed", role.Name))
+	case err != nil:
+		return nil, fmt.Errorf("iam:GetRole %s: %w", role.Name, awsapi.Short(err))
+	case aws.ToString(out.Role.Arn) != role.ARN:
+		res.Hints = append(res.Hints, fmt.Sprintf("the annotation names %s but IAM has role %s at %s: its trust is left alone; only the annotation is removed", role.ARN, role.Name, aws.ToString(out.Role.Arn)))
+	default:
+		res.Role.Exists = true
+		res.Role.Managed = isManaged(out.Role.Tags)
+		if p.oldTrust, err = trust.Parse(aws.ToString(out.Role.AssumeRolePolicyDocument)); err != nil {
+			return nil, fmt.Errorf("role %s: %w", role.Name, err)
+		}
+		p.newTrust = p.oldTrust.Clone()
+		p.removeSubject, still = p.newTrust.RemoveSubject(provider, sa.Audience, subject)
+	}
+	if still {
+		res.Hints = append(res.Hints, fmt.Sprintf("role %s still admits %s through a trust statement kubectl irsa did not write; left as is", role.Name, subject))
+	}
+	if req.DeleteRole && res.Role.Exists {
+		switch {
+		case !res.Role.Managed:
+			return nil, errorf(ErrRoleNotManaged, "role %s was not created by kubectl irsa (no %s tag): not deleting it", role.Name, ManagedByTagKey)
+		case len(p.newTrust.Statements) > 0:
+			return nil, errorf(ErrRoleInUse, "role %s still trusts other principals (%v): not deleting it", role.Name, remainingSubjects(p.newTrust))
+		}
+		p.deleteRole = true
+	}
+	if p.removeSubject && !p.deleteRole {
+		res.Actions = append(res.Actions, api.Action{Op: "~", Resource: "role/" + role.Name, Detail: "trust: remove " + subject, Status: api.StatusPlanned})
+	}
+	if p.deleteRole {
+		res.Actions = append(res.Actions, api.Action{Op: "-", Resource: "role/" + role.Name, Detail: "delete role (inline policies, managed policies detached)", Status: api.StatusPlanned})
+	}
+	res.Actions = append(res.Actions, api.Action{Op: "-", Resource: "serviceaccount/" + sa.Namespace + "/" + sa.Name, Detail: "remove annotation " + iamref.RoleARNAnnotation, Status: api.StatusPlanned})
+	return p, nil
+}
+
+// Result describes the plan.
+func (p *UnlinkPlan) Result() *api.Result { return api.DeepCopy(p.res) }
+
+// Apply writes IAM first; if the annotation cannot be removed, the trust is restored. The role is deleted
+// last, after the annotation, since a deletion cannot be undone.
+func (p *UnlinkPlan) Apply(ctx context.Context) (*api.Result, error) {
+	res := p.Result()
+	if res.DryRun {
+		return res, nil
+	}
+	s, role := p.s, p.role
+	undo := &Undo{}
+	fail := func(err error) (*api.Result, error) { return undo.fail(ctx, res, err) }
+	if p.removeSubject && !p.deleteRole {
+		if _, err := s.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role.Name), PolicyDocument: aws.String(p.newTrust.String())}); err != nil {
+			return fail(fmt.Errorf("iam:UpdateAssumeRolePolicy %s: %w", role.Name, awsapi.Short(err)))
+		}
+		old := p.oldTrust.String()
+		undo.Push("restore trust of role "+role.Name, func(ctx context.Context) error {
+			_, err := s.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role.Name), PolicyDocument: aws.String(old)})
+			return err
+		})
+		res.Actions[0].Status = api.StatusDone
+	}
+	if err := setRoleAnnotation(ctx, s.Kube, p.sa.Namespace, p.sa.Name, "", false); err != nil {
+		return fail(err)
+	}
+	res.Actions[len(res.Actions)-1].Status = api.StatusDone
+	if p.deleteRole {
+		if err := DeleteRole(ctx, s.IAM, role.Name); err != nil {
+			return res, fmt.Errorf("annotation removed, but %w: delete the role by hand", err)
+		}
+		res.Actions[0].Status = api.StatusDone
+	}
+	return res, nil
+}
+
+// remainingSubjects names what a trust policy still admits, for the refusal message.
+func remainingSubjects(d *trust.Document) []string {
+	var out []string
+	for _, raw := range d.Statements {
+		st, err := trust.ParseStatement(raw)
+		if err != nil {
+			continue
+		}
+		found := false
+		for _, keys := range st.Condition {
+			for key, values := range keys {
+				if len(key) > 4 && key[len(key)-4:] == ":sub" {
+					out = append(out, values...)
+					found = true
+				}
+			}
+		}
+		if !found {
+			out = append(out, "a statement without a sub condition")
+		}
+	}
+	return out
+}
