@@ -1,0 +1,72 @@
+package logclass
+
+import (
+	"strings"
+)
+
+// phraseSet finds the first of many lowercase phrases in a line in one pass:
+// each phrase is registered under a hash of its first two bytes, so a line
+// is read once and only positions whose two bytes start some phrase are
+// compared. It replaces one strings.Index per phrase on long phrase lists.
+type phraseSet struct {
+	phrases []string
+	table   [phraseBuckets][]uint16 // bucket -> indexes of the phrases starting there, in list order
+	any     [phraseBuckets / 64]uint64
+}
+
+const phraseBuckets = 1 << 12
+
+func phraseHash(a, b byte) uint32 { return (uint32(a)<<8 | uint32(b)) * 0x9E3779B1 >> 20 }
+
+// newPhraseSet builds a set from phrase lists (each phrase at least two
+// bytes long). Phrases match as written: the rules' lists are lowercase
+// and run on the lowercased line.
+func newPhraseSet(lists ...[]string) *phraseSet {
+	ps := &phraseSet{}
+	for _, list := range lists {
+		ps.phrases = append(ps.phrases, list...)
+	}
+	for i, p := range ps.phrases {
+		if len(p) < 2 {
+			panic("logclass: phrase shorter than two bytes: " + p)
+		}
+		h := phraseHash(p[0], p[1])
+		ps.table[h] = append(ps.table[h], uint16(i))
+		ps.any[h>>6] |= 1 << (h & 63)
+	}
+	return ps
+}
+
+// index returns the offset of the first phrase occurring in l (the
+// earliest; at equal offsets the first in list order), or -1.
+func (ps *phraseSet) index(l string) int {
+	for i := 0; i+1 < len(l); i++ {
+		h := phraseHash(l[i], l[i+1])
+		if ps.any[h>>6]>>(h&63)&1 == 0 {
+			continue
+		}
+		for _, k := range ps.table[h] {
+			if strings.HasPrefix(l[i:], ps.phrases[k]) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+func (ps *phraseSet) contains(l string) bool { return ps.index(l) >= 0 }
+
+// mark sets seen[k] for every phrase k occurring in l.
+func (ps *phraseSet) mark(l string, seen []bool) {
+	for i := 0; i+1 < len(l); i++ {
+		h := phraseHash(l[i], l[i+1])
+		if ps.any[h>>6]>>(h&63)&1 == 0 {
+			continue
+		}
+		for _, k := range ps.table[h] {
+			if !seen[k] && strings.HasPrefix(l[i:], ps.phrases[k]) {
+				seen[k] = true
+			}
+		}
+	}
+}
