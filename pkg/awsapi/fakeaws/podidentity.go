@@ -133,9 +133,9 @@ func (a *AWS) EKSAuth() *EKSAuth { return &EKSAuth{aws: a} }
 
 // AssumeRoleForPodIdentity returns the associated role's session for the ServiceAccount named by the token's
 // sub claim (the token's signature is not verified) and credentials that GetCallerIdentity answers as that role.
-func (f *EKSAuth) AssumeRoleForPodIdentity(_ context.Context, cluster, token string) (string, aws.Credentials, error) {
+func (f *EKSAuth) AssumeRoleForPodIdentity(_ context.Context, cluster, token string) (aws.Credentials, error) {
 	if err := f.aws.call("AssumeRoleForPodIdentity"); err != nil {
-		return "", aws.Credentials{}, err
+		return aws.Credentials{}, err
 	}
 	var claims struct {
 		Sub string   `json:"sub"`
@@ -143,25 +143,25 @@ func (f *EKSAuth) AssumeRoleForPodIdentity(_ context.Context, cluster, token str
 	}
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		return "", aws.Credentials{}, &ekstypes.InvalidParameterException{Message: aws.String("token is not a JWT")}
+		return aws.Credentials{}, &ekstypes.InvalidParameterException{Message: aws.String("token is not a JWT")}
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil || json.Unmarshal(payload, &claims) != nil || !slices.Contains(claims.Aud, "pods.eks.amazonaws.com") {
-		return "", aws.Credentials{}, &ekstypes.InvalidRequestException{Message: aws.String("InvalidTokenException: audience is not pods.eks.amazonaws.com")}
+		return aws.Credentials{}, &ekstypes.InvalidRequestException{Message: aws.String("InvalidTokenException: audience is not pods.eks.amazonaws.com")}
 	}
 	sub := strings.Split(claims.Sub, ":") // system:serviceaccount:NS:SA
 	if len(sub) != 4 {
-		return "", aws.Credentials{}, &ekstypes.InvalidParameterException{Message: aws.String("token subject is not a ServiceAccount")}
+		return aws.Credentials{}, &ekstypes.InvalidParameterException{Message: aws.String("token subject is not a ServiceAccount")}
 	}
 	a := f.aws.EKS.Association(sub[2], sub[3])
 	if a == nil {
-		return "", aws.Credentials{}, &ekstypes.ResourceNotFoundException{Message: aws.String("no Pod Identity association for " + sub[2] + "/" + sub[3] + " in cluster " + cluster)}
+		return aws.Credentials{}, &ekstypes.ResourceNotFoundException{Message: aws.String("no Pod Identity association for " + sub[2] + "/" + sub[3] + " in cluster " + cluster)}
 	}
 	roleARN := aws.ToString(a.RoleArn)
 	name := roleARN[strings.LastIndex(roleARN, "/")+1:]
 	if err := f.aws.EKS.checkRole(roleARN); err != nil {
-		return "", aws.Credentials{}, &ekstypes.AccessDeniedException{Message: aws.String("role " + name + " does not trust pods.eks.amazonaws.com")}
+		return aws.Credentials{}, &ekstypes.AccessDeniedException{Message: aws.String("role " + name + " does not trust pods.eks.amazonaws.com")}
 	}
 	f.aws.STS.assumed = "arn:aws:sts::" + Account + ":assumed-role/" + name + "/eks-" + cluster
-	return f.aws.STS.assumed, aws.Credentials{AccessKeyID: "ASIAFAKE", SecretAccessKey: "secret", SessionToken: "session", Source: "EKSAuth"}, nil
+	return aws.Credentials{AccessKeyID: "ASIAFAKE", SecretAccessKey: "secret", SessionToken: "session", Source: "EKSAuth"}, nil
 }
