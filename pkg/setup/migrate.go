@@ -52,8 +52,8 @@ type PodIdentityVerifier interface {
 // MigrateRequest is what `kubectl irsa migrate` is asked to do. Names empty means every ServiceAccount of
 // Namespace using IRSA ("" Namespace: every namespace).
 type MigrateRequest struct {
-	Namespace string
-	Names     []string
+	Namespace                             string
+	Names                                 []string
 	DryRun, Restart, RemoveIRSA, Rollback bool
 }
 

@@ -203,4 +203,3 @@ func noProxyCovers(list, addr string) bool {
 	}
 	return false
 }
-
