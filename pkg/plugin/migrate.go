@@ -104,9 +104,6 @@ func (o *MigrateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if p.Cluster == "" {
-		return fmt.Errorf("%w: pass --eks-cluster NAME (and --region)", setup.ErrNoCluster)
-	}
 	auth, err := o.eksAuth(ctx)
 	if err != nil {
 		return err

@@ -119,3 +119,15 @@ func mustCompactJSON(t *testing.T, s string) string {
 	}
 	return d.String()
 }
+
+func TestLinkPodIdentityNeedsClusterName(t *testing.T) {
+	tf := seed()
+	tf.Cluster.Name = ""
+	_, errOut, code := tf.Run("link", saName, "-n", ns, "--pod-identity")
+	if code == 0 || !strings.Contains(errOut, "--eks-cluster") || len(tf.Cloud.Writes()) != 0 {
+		t.Fatalf("want an error naming --eks-cluster and no write: %d %q %v", code, errOut, tf.Cloud.Writes())
+	}
+	if _, errOut, code = tf.Run("migrate", saName, "-n", ns); code == 0 || !strings.Contains(errOut, "--eks-cluster") {
+		t.Fatalf("migrate: %d %q", code, errOut)
+	}
+}

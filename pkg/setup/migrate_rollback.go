@@ -48,7 +48,7 @@ func (m *Migrator) rollbackOne(ctx context.Context, sa corev1.ServiceAccount, re
 	if roleARN == "" {
 		roleARN = aws.ToString(assoc.RoleArn)
 	}
-	item.RoleARN, item.ResumedFrom = roleARN, rec.Step
+	item.RoleARN, item.Step = roleARN, rec.Step
 	role, err := iamref.ParseRole(roleARN)
 	if err != nil {
 		return failed(err)
@@ -125,6 +125,6 @@ func (m *Migrator) rollbackOne(ctx context.Context, sa corev1.ServiceAccount, re
 	}
 	item.Actions = append(item.Actions, follow.Actions...)
 	item.Hints = append(item.Hints, follow.Hints...)
-	item.Outcome = api.MigrationRolledBack
+	item.Outcome, item.Step = api.MigrationRolledBack, ""
 	return item
 }
