@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -157,5 +158,51 @@ func TestMigratePreflightSkips(t *testing.T) {
 	tf2.Cloud.EKS.Addons = nil
 	if out, _, code = tf2.Run("migrate", saName, "-n", ns); code != 1 || !strings.Contains(out, "PodIdentityAgentMissing") || len(tf2.Cloud.Writes()) != 0 {
 		t.Errorf("no agent: %d %s %v", code, out, tf2.Cloud.Writes())
+	}
+}
+
+func TestMigrateAddonAndNodeRole(t *testing.T) {
+	tf, _ := irsaLinked(t)
+	_, _ = tf.Kube.CoreV1().Namespaces().Create(context.Background(), plugintest.Namespace("kube-system"), metav1.CreateOptions{})
+	_, _ = tf.Kube.CoreV1().ServiceAccounts("kube-system").Create(context.Background(), plugintest.ServiceAccount("kube-system", "aws-node",
+		map[string]string{iamref.RoleARNAnnotation: "arn:aws:iam::" + fakeaws.Account + ":role/cni"}), metav1.CreateOptions{})
+	out, _, code := tf.Run("migrate", "aws-node", "-n", "kube-system")
+	if code != 1 || !strings.Contains(out, "aws eks update-addon --cluster-name test --addon-name vpc-cni --pod-identity-associations serviceAccount=aws-node") {
+		t.Errorf("add-on ServiceAccount: %d %s", code, out)
+	}
+	// A node role in aws-auth without eks-auth:AssumeRoleForPodIdentity blocks the move; attaching the worker
+	// node policy lets it through.
+	tf.Cloud.IAM.AddRole("", "nodes", ec2Trust)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "aws-auth", Namespace: "kube-system"}, Data: map[string]string{
+		"mapRoles": "- rolearn: arn:aws:iam::" + fakeaws.Account + ":role/nodes\n  username: system:node:{{EC2PrivateDNSName}}\n  groups:\n  - system:bootstrappers\n  - system:nodes\n"}}
+	_, _ = tf.Kube.CoreV1().ConfigMaps("kube-system").Create(context.Background(), cm, metav1.CreateOptions{})
+	if out, _, code = tf.Run("migrate", saName, "-n", ns); code != 1 || !strings.Contains(out, "PodIdentityNodeRole") || len(tf.Cloud.Writes()) != 0 {
+		t.Fatalf("node role without eks-auth: %d %s %v", code, out, tf.Cloud.Writes())
+	}
+	tf.Cloud.IAM.PutInline("nodes", "eks-auth", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"eks-auth:AssumeRoleForPodIdentity","Resource":"*"}]}`)
+	if out, _, code = tf.Run("migrate", saName, "-n", ns); code != 0 {
+		t.Errorf("node role with eks-auth: %d %s", code, out)
+	}
+}
+
+func TestMigrateListsOrRestartsStaleWorkloads(t *testing.T) {
+	tf, _ := irsaLinked(t)
+	old := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: ns}, Spec: corev1.PodSpec{ServiceAccountName: saName, Containers: []corev1.Container{{Name: "c", Image: "app:1"}}}}
+	_, _ = tf.Kube.CoreV1().Pods(ns).Create(context.Background(), old, metav1.CreateOptions{})
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}, Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: old.Spec}}}
+	_, _ = tf.Kube.AppsV1().Deployments(ns).Create(context.Background(), dep, metav1.CreateOptions{})
+	_, errOut, code := tf.Run("migrate", saName, "-n", ns, "--dry-run")
+	if code != 0 {
+		t.Fatalf("dry run: %d %s", code, errOut)
+	}
+	if _, errOut, code = tf.Run("migrate", saName, "-n", ns); code != 0 || !strings.Contains(errOut, "kubectl rollout restart deployment/web -n "+ns) || !strings.Contains(errOut, "web-1") {
+		t.Errorf("want the stale pod and the restart command listed: %d %s", code, errOut)
+	}
+	if _, _, code = tf.Run("migrate", saName, "-n", ns, "--rollback", "--restart"); code != 0 {
+		t.Fatal(code)
+	}
+	d, _ := tf.Kube.AppsV1().Deployments(ns).Get(context.Background(), "web", metav1.GetOptions{})
+	if d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] == "" {
+		t.Errorf("--rollback --restart did not restart the deployment")
 	}
 }

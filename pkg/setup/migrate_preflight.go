@@ -2,8 +2,10 @@ package setup
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -140,11 +142,12 @@ func (p *preflight) nodeRoleAllowed(ctx context.Context, roleName string) (allow
 		if err != nil {
 			return false, false
 		}
-		doc := strings.ToLower(aws.ToString(out.PolicyDocument))
-		for _, a := range []string{"eks-auth%3aassumeroleforpodidentity", "eks-auth:assumeroleforpodidentity", "eks-auth%3a%2a", "eks-auth:*", "%22%2a%22", `"*"`} {
-			if strings.Contains(doc, a) {
-				return true, true
-			}
+		doc, err := iamref.DecodePolicyDocument(aws.ToString(out.PolicyDocument))
+		if err != nil {
+			return false, false
+		}
+		if policyAllows(doc, "eks-auth:AssumeRoleForPodIdentity") {
+			return true, true
 		}
 	}
 	return false, true
@@ -199,6 +202,45 @@ func noProxyCovers(list, addr string) bool {
 		}
 		if _, n, err := net.ParseCIDR(e); err == nil && n.Contains(ip) {
 			return true
+		}
+	}
+	return false
+}
+
+// policyAllows reports whether an Allow statement of a permission policy names the action (wildcards, any
+// case); Deny statements and conditions are not weighed: a preflight hint, not an evaluation.
+func policyAllows(doc, action string) bool {
+	var p struct {
+		Statement json.RawMessage
+	}
+	if json.Unmarshal([]byte(doc), &p) != nil {
+		return false
+	}
+	var sts []struct {
+		Effect string
+		Action json.RawMessage
+	}
+	if json.Unmarshal(p.Statement, &sts) != nil {
+		var one struct {
+			Effect string
+			Action json.RawMessage
+		}
+		if json.Unmarshal(p.Statement, &one) != nil {
+			return false
+		}
+		sts = append(sts, one)
+	}
+	for _, st := range sts {
+		var actions []string
+		if json.Unmarshal(st.Action, &actions) != nil {
+			var a string
+			_ = json.Unmarshal(st.Action, &a)
+			actions = []string{a}
+		}
+		for _, a := range actions {
+			if ok, _ := path.Match(strings.ToLower(a), strings.ToLower(action)); ok && st.Effect == "Allow" {
+				return true
+			}
 		}
 	}
 	return false
