@@ -1,11 +1,13 @@
 package plugin_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/fakeaws"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/plugin/plugintest"
@@ -129,5 +131,16 @@ func TestLinkPodIdentityNeedsClusterName(t *testing.T) {
 	}
 	if _, errOut, code = tf.Run("migrate", saName, "-n", ns); code == 0 || !strings.Contains(errOut, "--eks-cluster") {
 		t.Fatalf("migrate: %d %q", code, errOut)
+	}
+}
+
+func TestLinkPodIdentityServiceAccountNotYetCreated(t *testing.T) {
+	tf := plugintest.NewFactory(plugintest.Namespace(ns))
+	out, errOut, code := tf.Run("link", "later", "-n", ns, "--pod-identity", "--role-name", "later-role")
+	if code != 0 || tf.Cloud.EKS.Association(ns, "later") == nil || !strings.Contains(errOut, "does not exist yet") {
+		t.Fatalf("%d %s %s", code, out, errOut)
+	}
+	if _, err := tf.Kube.CoreV1().ServiceAccounts(ns).Get(context.Background(), "later", metav1.GetOptions{}); err == nil {
+		t.Errorf("link --pod-identity created the ServiceAccount")
 	}
 }

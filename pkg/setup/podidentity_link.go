@@ -58,7 +58,8 @@ func (p *PodIdentity) PlanLinkPodIdentity(ctx context.Context, req PodIdentityLi
 	}
 	pl := &PodIdentityLinkPlan{p: p, Request: req}
 	var err error
-	if pl.SA, err = readServiceAccount(ctx, p.Kube, req.Namespace, req.ServiceAccount, false); err != nil {
+	// An association may name a ServiceAccount that does not exist yet: its pods get Pod Identity once created.
+	if pl.SA, err = readServiceAccount(ctx, p.Kube, req.Namespace, req.ServiceAccount, true); err != nil {
 		return nil, err
 	}
 	roleName := req.RoleName
@@ -152,6 +153,9 @@ func (pl *PodIdentityLinkPlan) Result() *api.Result {
 	if pl.AgentNote != "" {
 		r.Hints = append(r.Hints, pl.AgentNote)
 	}
+	if !pl.SA.Exists {
+		r.Hints = append(r.Hints, fmt.Sprintf("serviceaccount %s/%s does not exist yet: pods using it get Pod Identity once it is created", req.Namespace, req.ServiceAccount))
+	}
 	if pl.SA.RoleARN != "" {
 		r.Hints = append(r.Hints, fmt.Sprintf("serviceaccount %s/%s is also annotated %s=%s: EKS Pod Identity takes precedence over IRSA for pods admitted from now on", req.Namespace, req.ServiceAccount, iamref.RoleARNAnnotation, pl.SA.RoleARN))
 	}
@@ -219,6 +223,9 @@ func (p *PodIdentity) updateAssociation(ctx context.Context, id, roleARN, target
 }
 
 func (pl *PodIdentityLinkPlan) followUp(ctx context.Context, res *api.Result) error {
+	if !pl.SA.Exists {
+		return nil
+	}
 	return pl.p.followUpPodIdentity(ctx, res, pl.Request.Namespace, pl.Request.ServiceAccount, pl.Request.Restart && !pl.Request.DryRun)
 }
 
