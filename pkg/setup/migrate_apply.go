@@ -139,16 +139,9 @@ func (m *Migrator) removeIRSA(ctx context.Context, sa *corev1.ServiceAccount, ro
 			return err
 		}
 	}
-	doc, err := m.readTrust(ctx, role.Name)
-	if err != nil {
-		return err
-	}
-	removed, err := doc.RemoveSubjects(trust.NewProvider(role.Partition, role.Account, m.Issuer), iamref.Audience(sa.Annotations), trust.Subject(sa.Namespace, sa.Name))
-	if err != nil {
-		return fmt.Errorf("role %s: %w", role.Name, err)
-	}
-	if len(removed) == 0 {
-		return nil
-	}
-	return m.writeTrust(ctx, role.Name, doc)
+	_, err := m.editTrust(ctx, role.Name, func(doc *trust.Document) (bool, error) {
+		removed, err := doc.RemoveSubjects(trust.NewProvider(role.Partition, role.Account, m.Issuer), iamref.Audience(sa.Annotations), trust.Subject(sa.Namespace, sa.Name))
+		return len(removed) > 0, err
+	})
+	return err
 }

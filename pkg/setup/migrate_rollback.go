@@ -79,22 +79,14 @@ func (m *Migrator) rollbackOne(ctx context.Context, sa corev1.ServiceAccount, re
 		}
 		mark(&item, ref, api.StatusDone)
 	}
-	doc, err := m.readTrust(ctx, role.Name)
+	added, err := m.editTrust(ctx, role.Name, func(doc *trust.Document) (bool, error) {
+		added, err := doc.AddSubjectsChecked(provider, audience, subject)
+		return len(added) > 0, err
+	})
 	if err != nil {
 		return failed(err)
 	}
-	added, err := doc.AddSubjectsChecked(provider, audience, subject)
-	if err != nil {
-		return failed(fmt.Errorf("role %s: %w", role.Name, err))
-	}
-	if len(added) > 0 {
-		if err := m.writeTrust(ctx, role.Name, doc); err != nil {
-			return failed(err)
-		}
-		mark(&item, "role/", api.StatusDone)
-	} else {
-		mark(&item, "role/", api.StatusUnchanged)
-	}
+	mark(&item, "role/", map[bool]string{true: api.StatusDone, false: api.StatusUnchanged}[added])
 	if assoc != nil {
 		if err := m.deleteAssociation(ctx, aws.ToString(assoc.AssociationId)); err != nil {
 			return failed(err)

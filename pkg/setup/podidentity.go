@@ -142,21 +142,14 @@ func (p *PodIdentity) AgentInstalled(ctx context.Context) (bool, string) {
 // addPodIdentityTrust adds our Pod Identity statement to the role's current trust (read again), pushing on undo
 // the removal of that statement from the then-current trust. It reports whether the trust changed.
 func (p *PodIdentity) addPodIdentityTrust(ctx context.Context, roleName string, undo *Undo) (bool, error) {
-	doc, err := p.readTrust(ctx, roleName)
-	if err != nil {
-		return false, err
-	}
-	changed, err := doc.AddPodIdentity(trust.PodIdentityRequest{})
-	if err != nil || !changed {
-		if err != nil {
-			return false, fmt.Errorf("role %s: %w", roleName, err)
+	changed, err := p.editTrust(ctx, roleName, func(doc *trust.Document) (bool, error) {
+		changed, err := doc.AddPodIdentity(trust.PodIdentityRequest{})
+		if err != nil || !changed {
+			return false, err
 		}
-		return false, nil
-	}
-	if err := doc.CheckSize(trust.DefaultSizeLimit); err != nil {
-		return false, fmt.Errorf("role %s: %w", roleName, err)
-	}
-	if err := p.writeTrust(ctx, roleName, doc); err != nil {
+		return true, doc.CheckSize(trust.DefaultSizeLimit)
+	})
+	if err != nil || !changed {
 		return false, err
 	}
 	undo.Push("remove the Pod Identity statement from role "+roleName, func(ctx context.Context) error {
@@ -169,13 +162,23 @@ func (p *PodIdentity) addPodIdentityTrust(ctx context.Context, roleName string, 
 // removePodIdentityTrust removes our Pod Identity statement from the role's current trust, nothing else. It
 // reports whether it removed one; ErrEmptyPolicy when it is the last statement (the trust is then left as is).
 func (p *PodIdentity) removePodIdentityTrust(ctx context.Context, roleName string) (bool, error) {
+	return p.editTrust(ctx, roleName, func(doc *trust.Document) (bool, error) { return doc.RemovePodIdentity() })
+}
+
+// editTrust is every trust change of the Pod Identity write side and of migrate: the role's current trust read,
+// edited, and written back only when edit reports a change. (This read-modify-write is where a per-role lock
+// goes.)
+func (p *PodIdentity) editTrust(ctx context.Context, roleName string, edit func(*trust.Document) (bool, error)) (bool, error) {
 	doc, err := p.readTrust(ctx, roleName)
 	if err != nil {
 		return false, err
 	}
-	removed, err := doc.RemovePodIdentity()
-	if err != nil || !removed {
-		return false, err
+	changed, err := edit(doc)
+	if err != nil {
+		return false, fmt.Errorf("role %s: %w", roleName, err)
+	}
+	if !changed {
+		return false, nil
 	}
 	return true, p.writeTrust(ctx, roleName, doc)
 }
