@@ -144,6 +144,10 @@ func run(plugin, binDir string) error {
 		results = append(results, exec1("list -A (300 SAs, 1000 pods, 5 roles)", "<= 10 Kubernetes requests, <= 10 AWS calls", "list", "-A"))
 	}
 
+	// Pod Identity last: its associations and agent would add reads to the fleet runs above.
+	if err := podIdentityRuns(ctx, kube, sb.AWSEndpoint, exec1, &results); err != nil {
+		return err
+	}
 	fmt.Printf("\n| run | Kubernetes requests | AWS calls | AWS writes | wall time | target |\n| --- | --- | --- | --- | --- | --- |\n")
 	for _, m := range results {
 		fmt.Printf("| %s | %d | %d | %d | %s | %s |\n", m.name, m.kube, m.aws, m.writes, m.elapsed.Round(time.Millisecond), m.wantLimit)

@@ -79,6 +79,7 @@ type STSClient interface {
 type EKSClient interface {
 	cluster.EKSAPI
 	inspect.EKSAPI
+	setup.EKSAPI
 }
 
 // NewFactory returns the factory of the real clients, reading flags when first asked.

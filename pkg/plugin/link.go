@@ -19,6 +19,7 @@ type LinkOptions struct {
 	perms   permissionFlags
 	roleARN string
 	req     setup.LinkRequest
+	pi      podIdentityFlags
 }
 
 // NewCmdLink builds `kubectl irsa link`.
@@ -60,6 +61,7 @@ a failed step rolls back what this run changed. Running it again changes nothing
 	f.BoolVar(&o.req.NoCreateProvider, "no-create-provider", false, "fail instead of creating a missing IAM OIDC provider")
 	f.BoolVar(&o.req.DryRun, "dry-run", false, "print the plan and write nothing")
 	f.IntVar(&o.req.TrustSizeLimit, "trust-size-limit", trust.DefaultSizeLimit, "IAM trust policy size quota of the account (characters without whitespace)")
+	o.pi.addLinkFlags(f)
 	o.output.addFlags(cmd)
 	return cmd
 }
@@ -102,6 +104,9 @@ func (o *LinkOptions) Validate() error {
 
 // Run plans, prints the plan, and applies it.
 func (o *LinkOptions) Run(ctx context.Context) error {
+	if o.pi.enabled {
+		return o.runPodIdentity(ctx)
+	}
 	s, iss, err := o.newSetup(ctx, o.req.Namespace)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ type UnlinkOptions struct {
 	*Globals
 	output *outputFlags
 	req    setup.UnlinkRequest
+	pi     podIdentityFlags
 }
 
 // NewCmdUnlink builds `kubectl irsa unlink`.
@@ -40,6 +41,7 @@ but only when kubectl irsa created it and nothing else is trusted by it.`,
 	}
 	cmd.Flags().BoolVar(&o.req.DeleteRole, "delete-role", false, "delete the role when kubectl irsa created it and no other subject remains")
 	cmd.Flags().BoolVar(&o.req.DryRun, "dry-run", false, "print the plan and write nothing")
+	o.pi.addUnlinkFlags(cmd.Flags())
 	o.output.addFlags(cmd)
 	return cmd
 }
@@ -62,6 +64,9 @@ func (o *UnlinkOptions) Validate() error {
 
 // Run plans and applies the unlink.
 func (o *UnlinkOptions) Run(ctx context.Context) error {
+	if o.pi.enabled {
+		return o.runPodIdentity(ctx)
+	}
 	s, _, err := o.newSetup(ctx, o.req.Namespace)
 	if err != nil {
 		return err

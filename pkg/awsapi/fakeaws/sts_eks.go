@@ -56,6 +56,9 @@ type EKS struct {
 	Associations []ekstypes.PodIdentityAssociation
 	// AccessEntries maps a principal ARN to its type (EC2_LINUX for nodes).
 	AccessEntries map[string]string
+	// Addons are the installed EKS add-ons by name (podidentity.go).
+	Addons []string
+	seq    int
 }
 
 // DescribeCluster implements the EKS API.

@@ -1,0 +1,230 @@
+package setup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+// EKSAPI is the part of EKS the Pod Identity write side calls; *eks.Client implements it.
+type EKSAPI interface {
+	CreatePodIdentityAssociation(ctx context.Context, in *eks.CreatePodIdentityAssociationInput, optFns ...func(*eks.Options)) (*eks.CreatePodIdentityAssociationOutput, error)
+	ListPodIdentityAssociations(ctx context.Context, in *eks.ListPodIdentityAssociationsInput, optFns ...func(*eks.Options)) (*eks.ListPodIdentityAssociationsOutput, error)
+	DescribePodIdentityAssociation(ctx context.Context, in *eks.DescribePodIdentityAssociationInput, optFns ...func(*eks.Options)) (*eks.DescribePodIdentityAssociationOutput, error)
+	UpdatePodIdentityAssociation(ctx context.Context, in *eks.UpdatePodIdentityAssociationInput, optFns ...func(*eks.Options)) (*eks.UpdatePodIdentityAssociationOutput, error)
+	DeletePodIdentityAssociation(ctx context.Context, in *eks.DeletePodIdentityAssociationInput, optFns ...func(*eks.Options)) (*eks.DeletePodIdentityAssociationOutput, error)
+	DescribeAddon(ctx context.Context, in *eks.DescribeAddonInput, optFns ...func(*eks.Options)) (*eks.DescribeAddonOutput, error)
+}
+
+// AgentName is the name of the EKS Pod Identity Agent add-on and of its DaemonSet in kube-system.
+const AgentName = "eks-pod-identity-agent"
+
+// ErrNoCluster: the EKS cluster name is not known (Pod Identity associations are per cluster).
+var ErrNoCluster = errors.New("EKS cluster name unknown")
+
+// ErrAssociatedElsewhere: the ServiceAccount's association points at another role and overwriting was not asked.
+var ErrAssociatedElsewhere = errors.New("serviceaccount has a Pod Identity association with another role")
+
+// PodIdentity is the Pod Identity write side: the Setup clients plus EKS and the cluster's name.
+type PodIdentity struct {
+	*Setup
+	EKS     EKSAPI
+	Cluster string
+}
+
+func (p *PodIdentity) checkCluster() error {
+	if p.Cluster == "" {
+		return errorf(ErrNoCluster, "the EKS cluster name is unknown: Pod Identity associations belong to a cluster")
+	}
+	if p.EKS == nil {
+		return errors.New("no EKS client configured")
+	}
+	return nil
+}
+
+// FindAssociation returns the Pod Identity association of a ServiceAccount (nil when none): one paged List
+// filtered on the namespace and ServiceAccount, then one Describe for its role.
+func (p *PodIdentity) FindAssociation(ctx context.Context, namespace, name string) (*ekstypes.PodIdentityAssociation, error) {
+	pages := eks.NewListPodIdentityAssociationsPaginator(p.EKS, &eks.ListPodIdentityAssociationsInput{
+		ClusterName: aws.String(p.Cluster), Namespace: aws.String(namespace), ServiceAccount: aws.String(name)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("eks:ListPodIdentityAssociations %s: %w", p.Cluster, awsapi.Short(err))
+		}
+		for _, a := range page.Associations {
+			if aws.ToString(a.Namespace) != namespace || aws.ToString(a.ServiceAccount) != name {
+				continue
+			}
+			out, err := p.EKS.DescribePodIdentityAssociation(ctx, &eks.DescribePodIdentityAssociationInput{ClusterName: aws.String(p.Cluster), AssociationId: a.AssociationId})
+			if err != nil {
+				return nil, fmt.Errorf("eks:DescribePodIdentityAssociation %s: %w", aws.ToString(a.AssociationId), awsapi.Short(err))
+			}
+			return out.Association, nil
+		}
+	}
+	return nil, nil
+}
+
+// OtherAssociations returns the ids of the cluster's associations (any namespace) other than except that use
+// roleARN: every page listed, each association described, at most 8 at a time.
+func (p *PodIdentity) OtherAssociations(ctx context.Context, roleARN, except string) ([]string, error) {
+	var ids []string
+	pages := eks.NewListPodIdentityAssociationsPaginator(p.EKS, &eks.ListPodIdentityAssociationsInput{ClusterName: aws.String(p.Cluster)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("eks:ListPodIdentityAssociations %s: %w", p.Cluster, awsapi.Short(err))
+		}
+		for _, a := range page.Associations {
+			if id := aws.ToString(a.AssociationId); id != except {
+				ids = append(ids, id)
+			}
+		}
+	}
+	var mu sync.Mutex
+	var users []string
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, id := range ids {
+		g.Go(func() error {
+			out, err := p.EKS.DescribePodIdentityAssociation(gctx, &eks.DescribePodIdentityAssociationInput{ClusterName: aws.String(p.Cluster), AssociationId: aws.String(id)})
+			if err != nil {
+				return fmt.Errorf("eks:DescribePodIdentityAssociation %s: %w", id, awsapi.Short(err))
+			}
+			if aws.ToString(out.Association.RoleArn) == roleARN {
+				mu.Lock()
+				users = append(users, id)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	slices.Sort(users)
+	return users, nil
+}
+
+// AgentInstalled tells whether the EKS Pod Identity Agent runs: its DaemonSet in kube-system (no AWS call), else
+// the EKS add-on. A failed read is reported as not installed with the reason.
+func (p *PodIdentity) AgentInstalled(ctx context.Context) (bool, string) {
+	_, err := p.Kube.AppsV1().DaemonSets("kube-system").Get(ctx, AgentName, metav1.GetOptions{})
+	if err == nil {
+		return true, ""
+	}
+	if !apierrors.IsNotFound(err) {
+		return false, fmt.Sprintf("cannot read daemonset kube-system/%s: %v", AgentName, err)
+	}
+	if _, err := p.EKS.DescribeAddon(ctx, &eks.DescribeAddonInput{ClusterName: aws.String(p.Cluster), AddonName: aws.String(AgentName)}); err != nil {
+		if awsapi.IsNotFound(err) {
+			return false, fmt.Sprintf("the EKS Pod Identity Agent is not installed: aws eks create-addon --cluster-name %s --addon-name %s", p.Cluster, AgentName)
+		}
+		return false, fmt.Sprintf("cannot tell whether the EKS Pod Identity Agent is installed (eks:DescribeAddon: %v)", awsapi.Short(err))
+	}
+	return true, ""
+}
+
+// addPodIdentityTrust adds our Pod Identity statement to the role's current trust (read again), pushing on undo
+// the removal of that statement from the then-current trust. It reports whether the trust changed.
+func (p *PodIdentity) addPodIdentityTrust(ctx context.Context, roleName string, undo *Undo) (bool, error) {
+	changed, err := p.editTrust(ctx, roleName, func(doc *trust.Document) (bool, error) {
+		changed, err := doc.AddPodIdentity(trust.PodIdentityRequest{})
+		if err != nil || !changed {
+			return false, err
+		}
+		return true, doc.CheckSize(trust.DefaultSizeLimit)
+	})
+	if err != nil || !changed {
+		return false, err
+	}
+	undo.Push("remove the Pod Identity statement from role "+roleName, func(ctx context.Context) error {
+		_, err := p.removePodIdentityTrust(ctx, roleName)
+		return err
+	})
+	return true, nil
+}
+
+// removePodIdentityTrust removes our Pod Identity statement from the role's current trust, nothing else. It
+// reports whether it removed one; ErrEmptyPolicy when it is the last statement (the trust is then left as is).
+func (p *PodIdentity) removePodIdentityTrust(ctx context.Context, roleName string) (bool, error) {
+	return p.editTrust(ctx, roleName, func(doc *trust.Document) (bool, error) { return doc.RemovePodIdentity() })
+}
+
+// editTrust is every trust change of the Pod Identity write side and of migrate: the role's current trust read,
+// edited, and written back only when edit reports a change. (This read-modify-write is where a per-role lock
+// goes.)
+func (p *PodIdentity) editTrust(ctx context.Context, roleName string, edit func(*trust.Document) (bool, error)) (bool, error) {
+	doc, err := p.readTrust(ctx, roleName)
+	if err != nil {
+		return false, err
+	}
+	changed, err := edit(doc)
+	if err != nil {
+		return false, fmt.Errorf("role %s: %w", roleName, err)
+	}
+	if !changed {
+		return false, nil
+	}
+	return true, p.writeTrust(ctx, roleName, doc)
+}
+
+func (p *PodIdentity) readTrust(ctx context.Context, roleName string) (*trust.Document, error) {
+	out, err := p.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(roleName)})
+	if err != nil {
+		return nil, fmt.Errorf("iam:GetRole %s: %w", roleName, awsapi.Short(err))
+	}
+	doc, err := trust.Parse(aws.ToString(out.Role.AssumeRolePolicyDocument))
+	if err != nil {
+		return nil, fmt.Errorf("role %s: %w", roleName, err)
+	}
+	return doc, nil
+}
+
+func (p *PodIdentity) writeTrust(ctx context.Context, roleName string, doc *trust.Document) error {
+	if _, err := p.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(roleName), PolicyDocument: aws.String(doc.String())}); err != nil {
+		return fmt.Errorf("iam:UpdateAssumeRolePolicy %s: %w", roleName, awsapi.Short(err))
+	}
+	return nil
+}
+
+// createAssociation creates the association and pushes its deletion on undo; it returns the association's id.
+func (p *PodIdentity) createAssociation(ctx context.Context, namespace, name, roleARN, targetRoleARN string, disableTags bool, undo *Undo) (string, error) {
+	in := &eks.CreatePodIdentityAssociationInput{ClusterName: aws.String(p.Cluster), Namespace: aws.String(namespace),
+		ServiceAccount: aws.String(name), RoleArn: aws.String(roleARN), Tags: map[string]string{ManagedByTagKey: ManagedByTagValue}}
+	if targetRoleARN != "" {
+		in.TargetRoleArn = aws.String(targetRoleARN)
+	}
+	if disableTags {
+		in.DisableSessionTags = aws.Bool(true)
+	}
+	out, err := p.EKS.CreatePodIdentityAssociation(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("eks:CreatePodIdentityAssociation %s/%s: %w", namespace, name, awsapi.Short(err))
+	}
+	id := aws.ToString(out.Association.AssociationId)
+	undo.Push("delete Pod Identity association "+id, func(ctx context.Context) error { return p.deleteAssociation(ctx, id) })
+	return id, nil
+}
+
+func (p *PodIdentity) deleteAssociation(ctx context.Context, id string) error {
+	_, err := p.EKS.DeletePodIdentityAssociation(ctx, &eks.DeletePodIdentityAssociationInput{ClusterName: aws.String(p.Cluster), AssociationId: aws.String(id)})
+	if err != nil && !awsapi.IsNotFound(err) {
+		return fmt.Errorf("eks:DeletePodIdentityAssociation %s: %w", id, awsapi.Short(err))
+	}
+	return nil
+}

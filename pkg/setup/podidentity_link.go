@@ -1,0 +1,260 @@
+package setup
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+// PodIdentityEnv is the variable EKS injects into pods of an associated ServiceAccount.
+const PodIdentityEnv = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+
+// PodIdentityLinkRequest is what `kubectl irsa link --pod-identity` is asked to do, already validated.
+type PodIdentityLinkRequest struct {
+	Namespace, ServiceAccount string
+	// RoleName, or RoleARN (an existing role), picks the role; with neither, a name is derived.
+	RoleName           string
+	RoleARN            *iamref.Role
+	Permissions        Permissions
+	TargetRoleARN      string
+	DisableSessionTags bool
+	// Overwrite replaces an association that points at another role.
+	Overwrite, Restart, DryRun bool
+	TrustSizeLimit             int
+}
+
+// PodIdentityLinkPlan is the plan of a Pod Identity link: every read done, nothing written.
+type PodIdentityLinkPlan struct {
+	p       *PodIdentity
+	Request PodIdentityLinkRequest
+	SA      serviceAccountState
+	Role    *RolePlan
+	RoleARN string
+	// AddTrust: our Pod Identity statement must be added to an existing role.
+	AddTrust bool
+	// Association is the current one (nil when none); Create or Update it.
+	Association    *ekstypes.PodIdentityAssociation
+	Create, Update bool
+	AgentNote      string
+}
+
+// PlanLinkPodIdentity checks the request against live state and computes every change.
+func (p *PodIdentity) PlanLinkPodIdentity(ctx context.Context, req PodIdentityLinkRequest) (*PodIdentityLinkPlan, error) {
+	if err := p.checkCluster(); err != nil {
+		return nil, err
+	}
+	if req.TrustSizeLimit == 0 {
+		req.TrustSizeLimit = trust.DefaultSizeLimit
+	}
+	pl := &PodIdentityLinkPlan{p: p, Request: req}
+	var err error
+	// An association may name a ServiceAccount that does not exist yet: its pods get Pod Identity once created.
+	if pl.SA, err = readServiceAccount(ctx, p.Kube, req.Namespace, req.ServiceAccount, true); err != nil {
+		return nil, err
+	}
+	roleName := req.RoleName
+	if req.RoleARN != nil {
+		roleName = req.RoleARN.Name
+	}
+	if roleName == "" {
+		roleName = DefaultRoleName(p.Cluster, req.Namespace, req.ServiceAccount)
+	}
+	pl.Role, err = PlanRole(ctx, p.IAM, RoleSpec{
+		Name: roleName, Permissions: req.Permissions, TrustSizeLimit: req.TrustSizeLimit,
+		IssuerHostPath: strings.TrimPrefix(p.Issuer, "https://"),
+		Description:    fmt.Sprintf("EKS Pod Identity role for %s/%s in cluster %s, created by kubectl irsa", req.Namespace, req.ServiceAccount, p.Cluster),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if req.RoleARN != nil && (!pl.Role.Exists || pl.Role.ARN != req.RoleARN.ARN) {
+		return nil, errorf(ErrRoleMissing, "role %s does not exist (the ARN must match, path included)", req.RoleARN.ARN)
+	}
+	changed, err := pl.Role.NewTrust.AddPodIdentity(trust.PodIdentityRequest{Context: trust.PodIdentitySessionTags("", p.Cluster, req.Namespace, req.ServiceAccount)})
+	if err != nil {
+		return nil, fmt.Errorf("role %s: %w", roleName, err)
+	}
+	if changed {
+		if err := pl.Role.NewTrust.CheckSize(req.TrustSizeLimit); err != nil {
+			return nil, fmt.Errorf("role %s: %w", roleName, err)
+		}
+		if pl.Role.Exists {
+			pl.AddTrust = true
+		} else {
+			pl.Role.Added = []string{trust.ServicePodIdentity}
+		}
+	}
+	pl.RoleARN = pl.Role.ARN
+	if pl.RoleARN == "" {
+		caller, err := p.caller(ctx)
+		if err != nil {
+			return nil, err
+		}
+		pl.RoleARN = iamref.RoleARN(caller.Partition, caller.Account, "/", roleName)
+	}
+	if pl.Association, err = p.FindAssociation(ctx, req.Namespace, req.ServiceAccount); err != nil {
+		return nil, err
+	}
+	switch a := pl.Association; {
+	case a == nil:
+		pl.Create = true
+	case aws.ToString(a.RoleArn) != pl.RoleARN && !req.Overwrite:
+		return nil, errorf(ErrAssociatedElsewhere, "serviceaccount %s/%s has Pod Identity association %s with role %s, not %s",
+			req.Namespace, req.ServiceAccount, aws.ToString(a.AssociationId), aws.ToString(a.RoleArn), pl.RoleARN)
+	default:
+		pl.Update = aws.ToString(a.RoleArn) != pl.RoleARN || aws.ToString(a.TargetRoleArn) != req.TargetRoleARN ||
+			aws.ToBool(a.DisableSessionTags) != req.DisableSessionTags
+	}
+	if ok, note := p.AgentInstalled(ctx); !ok {
+		pl.AgentNote = note
+	}
+	return pl, nil
+}
+
+// Changed reports whether applying the plan writes anything.
+func (pl *PodIdentityLinkPlan) Changed() bool {
+	return pl.Role.Changed() || pl.AddTrust || pl.Create || pl.Update
+}
+
+// Result describes the plan, every action planned or unchanged.
+func (pl *PodIdentityLinkPlan) Result() *api.Result {
+	r := api.NewResult("LinkResult")
+	req := pl.Request
+	r.Role = &api.RoleInfo{Name: pl.Role.Spec.Name, ARN: pl.RoleARN, Exists: pl.Role.Exists, Managed: pl.Role.Managed || !pl.Role.Exists}
+	r.ServiceAccounts = []api.ServiceAccountRef{{Namespace: req.Namespace, Name: req.ServiceAccount, Subject: trust.Subject(req.Namespace, req.ServiceAccount), Audience: trust.ServicePodIdentity}}
+	r.DryRun = req.DryRun
+	acts := pl.Role.Actions()
+	if pl.Role.Exists {
+		acts[0] = api.Action{Op: "=", Resource: "role/" + pl.Role.Spec.Name, Detail: "trust already lets " + trust.ServicePodIdentity + " call sts:AssumeRole and sts:TagSession", Status: api.StatusUnchanged}
+		if pl.AddTrust {
+			acts[0] = api.Action{Op: "~", Resource: "role/" + pl.Role.Spec.Name, Detail: "trust: add statement " + trust.PodIdentitySid + " for " + trust.ServicePodIdentity, Status: api.StatusPlanned}
+		}
+	}
+	r.Actions = append(r.Actions, acts...)
+	res := "podidentityassociation/" + req.Namespace + "/" + req.ServiceAccount
+	switch {
+	case pl.Create:
+		r.Actions = append(r.Actions, api.Action{Op: "+", Resource: res, Detail: "create association in cluster " + pl.p.Cluster + " with role " + pl.RoleARN, Status: api.StatusPlanned})
+	case pl.Update:
+		r.Actions = append(r.Actions, api.Action{Op: "~", Resource: res, Detail: fmt.Sprintf("update association %s: role %s (was %s)", aws.ToString(pl.Association.AssociationId), pl.RoleARN, aws.ToString(pl.Association.RoleArn)), Status: api.StatusPlanned})
+	default:
+		r.Actions = append(r.Actions, api.Action{Op: "=", Resource: res, Detail: "association " + aws.ToString(pl.Association.AssociationId) + " already uses the role", Status: api.StatusUnchanged})
+	}
+	if pl.AgentNote != "" {
+		r.Hints = append(r.Hints, pl.AgentNote)
+	}
+	if !pl.SA.Exists {
+		r.Hints = append(r.Hints, fmt.Sprintf("serviceaccount %s/%s does not exist yet: pods using it get Pod Identity once it is created", req.Namespace, req.ServiceAccount))
+	}
+	if pl.SA.RoleARN != "" {
+		r.Hints = append(r.Hints, fmt.Sprintf("serviceaccount %s/%s is also annotated %s=%s: EKS Pod Identity takes precedence over IRSA for pods admitted from now on", req.Namespace, req.ServiceAccount, iamref.RoleARNAnnotation, pl.SA.RoleARN))
+	}
+	r.Unchanged = !pl.Changed()
+	return r
+}
+
+// Apply writes the plan: the role (trust, permissions), then the association. When a step fails, every write of
+// this run is rolled back: the association deleted (or pointed back), our statement removed from the current
+// trust, a created role deleted. Restarts come last and are not rolled back.
+func (pl *PodIdentityLinkPlan) Apply(ctx context.Context) (*api.Result, error) {
+	p, req := pl.p, pl.Request
+	res := pl.Result()
+	if req.DryRun || !pl.Changed() {
+		if !req.DryRun {
+			res.MarkAll(api.StatusPlanned, api.StatusUnchanged)
+		}
+		return res, pl.followUp(ctx, res)
+	}
+	undo := &Undo{}
+	fail := func(err error) (*api.Result, error) { return undo.fail(ctx, res, err) }
+	if pl.AddTrust {
+		if _, err := p.addPodIdentityTrust(ctx, pl.Role.Spec.Name, undo); err != nil {
+			return fail(err)
+		}
+	}
+	if err := ApplyRole(ctx, p.IAM, pl.Role, undo); err != nil {
+		return fail(err)
+	}
+	for _, a := range res.Actions[:len(res.Actions)-1] {
+		if a.Status == api.StatusPlanned {
+			res.MarkNext()
+		}
+	}
+	if pl.Role.ARN != "" {
+		pl.RoleARN, res.Role.ARN = pl.Role.ARN, pl.Role.ARN
+	}
+	switch {
+	case pl.Create:
+		if _, err := p.createAssociation(ctx, req.Namespace, req.ServiceAccount, pl.RoleARN, req.TargetRoleARN, req.DisableSessionTags, undo); err != nil {
+			return fail(err)
+		}
+		res.MarkNext()
+	case pl.Update:
+		a := pl.Association
+		if err := p.updateAssociation(ctx, aws.ToString(a.AssociationId), pl.RoleARN, req.TargetRoleARN, req.DisableSessionTags); err != nil {
+			return fail(err)
+		}
+		undo.Push("point association "+aws.ToString(a.AssociationId)+" back at "+aws.ToString(a.RoleArn), func(ctx context.Context) error {
+			return p.updateAssociation(ctx, aws.ToString(a.AssociationId), aws.ToString(a.RoleArn), aws.ToString(a.TargetRoleArn), aws.ToBool(a.DisableSessionTags))
+		})
+		res.MarkNext()
+	}
+	res.Role.Exists = true
+	return res, pl.followUp(ctx, res)
+}
+
+func (p *PodIdentity) updateAssociation(ctx context.Context, id, roleARN, targetRoleARN string, disableTags bool) error {
+	_, err := p.EKS.UpdatePodIdentityAssociation(ctx, &eks.UpdatePodIdentityAssociationInput{ClusterName: aws.String(p.Cluster),
+		AssociationId: aws.String(id), RoleArn: aws.String(roleARN), TargetRoleArn: aws.String(targetRoleARN), DisableSessionTags: aws.Bool(disableTags)})
+	if err != nil {
+		return fmt.Errorf("eks:UpdatePodIdentityAssociation %s: %w", id, awsapi.Short(err))
+	}
+	return nil
+}
+
+func (pl *PodIdentityLinkPlan) followUp(ctx context.Context, res *api.Result) error {
+	if !pl.SA.Exists {
+		return nil
+	}
+	return pl.p.followUpPodIdentity(ctx, res, pl.Request.Namespace, pl.Request.ServiceAccount, pl.Request.Restart && !pl.Request.DryRun)
+}
+
+// followUpPodIdentity restarts (or lists) the workloads whose pods predate the association: pods admitted
+// before it lack the Pod Identity variables.
+func (p *PodIdentity) followUpPodIdentity(ctx context.Context, res *api.Result, namespace, name string, restart bool) error {
+	pods, err := cluster.ListPods(ctx, p.Kube, namespace, "")
+	if err != nil {
+		return err
+	}
+	var stale []string
+	for _, pod := range pods {
+		if cluster.PodServiceAccount(&pod.Spec) == name && pod.DeletionTimestamp == nil && !cluster.PodHasEnv(&pod.Spec, PodIdentityEnv) {
+			stale = append(stale, pod.Name)
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	_, workloads, err := StalePods(ctx, p.Kube, namespace, name)
+	if err != nil {
+		return err
+	}
+	if err := restartOrHint(ctx, p.Kube, res, stale, workloads, restart, p.now()); err != nil {
+		return err
+	}
+	for i, h := range res.Hints {
+		res.Hints[i] = strings.Replace(h, "predate the annotation and have no AWS credentials", "predate the Pod Identity association and do not use it", 1)
+		res.Hints[i] = strings.Replace(res.Hints[i], "so the pod identity webhook injects the credentials", "so EKS injects the Pod Identity credentials", 1)
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package setup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+// PodIdentityUnlinkPlan deletes a ServiceAccount's association and, when no other association of the cluster
+// uses the role, our Pod Identity statement (or the role, when asked and kubectl irsa created it).
+type PodIdentityUnlinkPlan struct {
+	p                         *PodIdentity
+	res                       *api.Result
+	assocID                   string
+	assoc                     *ekstypes.PodIdentityAssociation
+	role                      iamref.Role
+	removeTrust, deleteRole   bool
+	namespace, serviceAccount string
+}
+
+// PlanUnlinkPodIdentity reads the association, the other associations of the cluster and the role.
+func (p *PodIdentity) PlanUnlinkPodIdentity(ctx context.Context, req UnlinkRequest) (*PodIdentityUnlinkPlan, error) {
+	if err := p.checkCluster(); err != nil {
+		return nil, err
+	}
+	if _, err := readServiceAccount(ctx, p.Kube, req.Namespace, req.ServiceAccount, true); err != nil {
+		return nil, err
+	}
+	a, err := p.FindAssociation(ctx, req.Namespace, req.ServiceAccount)
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return nil, fmt.Errorf("serviceaccount %s/%s has no Pod Identity association in cluster %s: nothing to unlink", req.Namespace, req.ServiceAccount, p.Cluster)
+	}
+	role, err := iamref.ParseRole(aws.ToString(a.RoleArn))
+	if err != nil {
+		return nil, fmt.Errorf("association %s: %w", aws.ToString(a.AssociationId), err)
+	}
+	pl := &PodIdentityUnlinkPlan{p: p, assoc: a, assocID: aws.ToString(a.AssociationId), role: role, namespace: req.Namespace, serviceAccount: req.ServiceAccount}
+	res := api.NewResult("UnlinkResult")
+	pl.res = res
+	res.DryRun = req.DryRun
+	res.ServiceAccounts = []api.ServiceAccountRef{{Namespace: req.Namespace, Name: req.ServiceAccount, Subject: trust.Subject(req.Namespace, req.ServiceAccount), Audience: trust.ServicePodIdentity}}
+	res.Role = &api.RoleInfo{Name: role.Name, ARN: role.ARN}
+	res.Actions = append(res.Actions, api.Action{Op: "-", Resource: "podidentityassociation/" + req.Namespace + "/" + req.ServiceAccount, Detail: "delete association " + pl.assocID, Status: api.StatusPlanned})
+
+	others, err := p.OtherAssociations(ctx, role.ARN, pl.assocID)
+	if err != nil {
+		return nil, err
+	}
+	if len(others) > 0 {
+		res.Hints = append(res.Hints, fmt.Sprintf("role %s is still used by Pod Identity association(s) %s: its trust is left as is", role.Name, strings.Join(others, ", ")))
+		if req.DeleteRole {
+			return nil, errorf(ErrRoleInUse, "role %s is still used by Pod Identity association(s) %s: not deleting it", role.Name, strings.Join(others, ", "))
+		}
+		return pl, nil
+	}
+	out, err := p.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role.Name)})
+	switch {
+	case awsapi.IsNotFound(err):
+		res.Hints = append(res.Hints, fmt.Sprintf("role %s does not exist; only the association is deleted", role.Name))
+		return pl, nil
+	case err != nil:
+		return nil, fmt.Errorf("iam:GetRole %s: %w", role.Name, awsapi.Short(err))
+	}
+	res.Role.Exists, res.Role.Managed = true, isManaged(out.Role.Tags)
+	doc, err := trust.Parse(aws.ToString(out.Role.AssumeRolePolicyDocument))
+	if err != nil {
+		return nil, fmt.Errorf("role %s: %w", role.Name, err)
+	}
+	removed, err := doc.RemovePodIdentity()
+	empty := errors.Is(err, trust.ErrEmptyPolicy)
+	if err != nil && !empty {
+		return nil, fmt.Errorf("role %s: %w", role.Name, err)
+	}
+	switch {
+	case req.DeleteRole && !res.Role.Managed:
+		return nil, errorf(ErrRoleNotManaged, "role %s was not created by kubectl irsa (no %s tag): not deleting it", role.Name, ManagedByTagKey)
+	case req.DeleteRole && !empty:
+		return nil, errorf(ErrRoleInUse, "role %s still trusts other principals (%v): not deleting it", role.Name, remainingSubjects(doc))
+	case req.DeleteRole:
+		pl.deleteRole = true
+		res.Actions = append(res.Actions, api.Action{Op: "-", Resource: "role/" + role.Name, Detail: "delete role (inline policies, managed policies detached)", Status: api.StatusPlanned})
+	case empty:
+		res.Hints = append(res.Hints, fmt.Sprintf("the Pod Identity statement is the only statement of role %s: the trust is left as is (IAM refuses an empty trust); delete the role with --delete-role", role.Name))
+	case removed:
+		pl.removeTrust = true
+		res.Actions = append(res.Actions, api.Action{Op: "~", Resource: "role/" + role.Name, Detail: "trust: remove statement " + trust.PodIdentitySid, Status: api.StatusPlanned})
+	}
+	return pl, nil
+}
+
+// Result describes the plan.
+func (pl *PodIdentityUnlinkPlan) Result() *api.Result { return api.DeepCopy(pl.res) }
+
+// Apply deletes the association, then removes our statement from the current trust (or deletes the role, last,
+// as a deletion cannot be undone). A failed trust update recreates the association.
+func (pl *PodIdentityUnlinkPlan) Apply(ctx context.Context) (*api.Result, error) {
+	res := pl.Result()
+	if res.DryRun {
+		return res, nil
+	}
+	p := pl.p
+	a := pl.assoc
+	if err := p.deleteAssociation(ctx, pl.assocID); err != nil {
+		return res, err
+	}
+	res.MarkNext()
+	undo := &Undo{}
+	undo.Push("recreate Pod Identity association for "+pl.namespace+"/"+pl.serviceAccount, func(ctx context.Context) error {
+		_, err := p.createAssociation(ctx, pl.namespace, pl.serviceAccount, aws.ToString(a.RoleArn), aws.ToString(a.TargetRoleArn), aws.ToBool(a.DisableSessionTags), &Undo{})
+		return err
+	})
+	if pl.removeTrust {
+		if _, err := p.removePodIdentityTrust(ctx, pl.role.Name); err != nil {
+			return undo.fail(ctx, res, err)
+		}
+		res.MarkNext()
+	}
+	if pl.deleteRole {
+		if err := DeleteRole(ctx, p.IAM, pl.role.Name); err != nil {
+			return res, fmt.Errorf("association deleted, but %w: delete the role by hand", err)
+		}
+		res.MarkNext()
+	}
+	return res, nil
+}
