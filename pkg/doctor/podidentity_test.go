@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -65,7 +66,11 @@ func TestPodIdentityRules(t *testing.T) {
 		{"fargate", Cluster{Associations: assoc(time.Time{})},
 			Subject{SA: plainSA, Pods: []Pod{func() Pod { p := piPod(); p.Spec.SchedulerName = "fargate-scheduler"; return p }()}}, []string{PodIdentityUnsupportedCompute}, nil},
 		{"windows", Cluster{Associations: assoc(time.Time{})},
-			Subject{SA: plainSA, Pods: []Pod{func() Pod { p := piPod(); p.Spec.NodeSelector = map[string]string{corev1.LabelOSStable: "windows"}; return p }()}}, []string{PodIdentityUnsupportedCompute}, nil},
+			Subject{SA: plainSA, Pods: []Pod{func() Pod {
+				p := piPod()
+				p.Spec.NodeSelector = map[string]string{corev1.LabelOSStable: "windows"}
+				return p
+			}()}}, []string{PodIdentityUnsupportedCompute}, nil},
 		{"proxy without NO_PROXY", Cluster{Associations: assoc(time.Time{})},
 			Subject{SA: plainSA, Pods: []Pod{piPod(corev1.EnvVar{Name: "HTTPS_PROXY", Value: "http://proxy:3128"}, corev1.EnvVar{Name: "NO_PROXY", Value: "localhost,10.0.0.0/8"})}}, []string{PodIdentityProxy}, nil},
 		{"proxy with NO_PROXY covering the agent", Cluster{Associations: assoc(time.Time{})},
@@ -100,15 +105,15 @@ func TestPodIdentityRules(t *testing.T) {
 
 func TestOldPodIdentitySDKInLog(t *testing.T) {
 	for line, want := range map[string]bool{
-		"User-Agent: Boto3/1.34.40 md/Botocore#1.34.40 ua/2.0":                  true,
-		"User-Agent: Boto3/1.34.41 md/Botocore#1.34.41 ua/2.0":                  false,
-		"user agent aws-sdk-go/1.47.10 (go1.21; linux; amd64)":                  true,
-		"user agent aws-sdk-go/1.50.0 (go1.21; linux; amd64)":                   false,
-		"aws-sdk-java/2.21.29 Linux/5.10":                                       true,
-		"aws-sdk-js/3.458.0 os/linux":                                           false,
-		"aws-cli/2.14.6 Python/3.11.6 Linux/5.10 exe/x86_64":                    true,
-		"aws-cli/1.29.0 Python/3.11.6 Linux/5.10 botocore/1.31.0":               true,
-		"aws-sdk-go-v2/1.21.0 os/linux lang/go#1.21":                            true,
+		"User-Agent: Boto3/1.34.40 md/Botocore#1.34.40 ua/2.0":                 true,
+		"User-Agent: Boto3/1.34.41 md/Botocore#1.34.41 ua/2.0":                 false,
+		"user agent aws-sdk-go/1.47.10 (go1.21; linux; amd64)":                 true,
+		"user agent aws-sdk-go/1.50.0 (go1.21; linux; amd64)":                  false,
+		"aws-sdk-java/2.21.29 Linux/5.10":                                      true,
+		"aws-sdk-js/3.458.0 os/linux":                                          false,
+		"aws-cli/2.14.6 Python/3.11.6 Linux/5.10 exe/x86_64":                   true,
+		"aws-cli/1.29.0 Python/3.11.6 Linux/5.10 botocore/1.31.0":              true,
+		"aws-sdk-go-v2/1.21.0 os/linux lang/go#1.21":                           true,
 		"nothing about sdks here: connection refused 169.254.170.23:80 (dial)": false,
 	} {
 		if _, got := OldPodIdentitySDKInLog(line); got != want {
@@ -117,5 +122,26 @@ func TestOldPodIdentitySDKInLog(t *testing.T) {
 	}
 	if !NoProxyCovers(" *", PodIdentityAgentIP) || NoProxyCovers("169.254.169.254", PodIdentityAgentIP) || !NoProxyCovers("a,169.254.170.23", PodIdentityAgentIP) {
 		t.Error("NoProxyCovers")
+	}
+}
+
+func TestAuditAssociationRules(t *testing.T) {
+	yes, no := true, false
+	base := AuditAssociation{ID: "a-1", Namespace: "shop", ServiceAccount: "cart", RoleARN: piRoleARN}
+	for _, tc := range []struct {
+		name string
+		mod  func(*AuditAssociation)
+		want []string
+	}{
+		{"clean", func(a *AuditAssociation) { a.RoleFound = &yes; a.Annotation = piRoleARN }, nil},
+		{"unknown role is no finding", func(*AuditAssociation) {}, nil},
+		{"role missing", func(a *AuditAssociation) { a.RoleFound = &no }, []string{PodIdentityRoleMissing}},
+		{"annotation differs", func(a *AuditAssociation) { a.RoleFound = &yes; a.Annotation = roleARN }, []string{MechanismConflict}},
+	} {
+		a := base
+		tc.mod(&a)
+		if got := ids(AuditAssociationRules(a)); strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

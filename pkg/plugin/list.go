@@ -83,13 +83,13 @@ func printList(w io.Writer, res *inspect.ListResult, wide bool) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	header := "NAMESPACE\tSERVICEACCOUNT\tROLE\tROLE EXISTS\tTRUST ADMITS\tPODS\tNOT INJECTED"
+	header := "NAMESPACE\tSERVICEACCOUNT\tMECHANISM\tROLE\tROLE EXISTS\tTRUST ADMITS\tPODS\tNOT INJECTED"
 	if wide {
 		header += "\tSOURCE\tROLE ARN\tACCOUNT\tPROVIDER"
 	}
 	fmt.Fprintln(tw, header)
 	for _, it := range res.Items {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d", it.Namespace, it.ServiceAccount, it.RoleName, it.RoleExists, it.TrustAdmits, it.Pods, it.PodsNotInjected)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d", it.Namespace, it.ServiceAccount, it.Mechanism, it.RoleName, it.RoleExists, it.TrustAdmits, it.Pods, it.PodsNotInjected)
 		if wide {
 			fmt.Fprintf(tw, "\t%s\t%s\t%s\t%s", it.Source, it.RoleARN, it.Account, it.Provider)
 		}

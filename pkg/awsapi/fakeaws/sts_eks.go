@@ -56,6 +56,8 @@ type EKS struct {
 	Associations []ekstypes.PodIdentityAssociation
 	// AccessEntries maps a principal ARN to its type (EC2_LINUX for nodes).
 	AccessEntries map[string]string
+	// Addons are the names of the cluster's EKS add-ons (podidentity_read.go).
+	Addons []string
 }
 
 // DescribeCluster implements the EKS API.
