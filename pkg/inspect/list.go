@@ -28,10 +28,10 @@ type ListItem struct {
 	// Mechanism is how the ServiceAccount gets this role: "irsa", "pod-identity", or "both" (annotation and
 	// association name the same role; pods use Pod Identity, which takes precedence).
 	Mechanism string `json:"mechanism"`
-	RoleName string `json:"roleName"`
-	RoleARN  string `json:"roleArn"`
-	Account  string `json:"account"`
-	Provider string `json:"provider,omitempty"`
+	RoleName  string `json:"roleName"`
+	RoleARN   string `json:"roleArn"`
+	Account   string `json:"account"`
+	Provider  string `json:"provider,omitempty"`
 	// RoleExists is "yes", "no" or "unknown" (not readable).
 	RoleExists string `json:"roleExists"`
 	// TrustAdmits is "yes", "no" or "unknown", evaluated against the ServiceAccount's real subject.

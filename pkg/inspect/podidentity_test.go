@@ -129,7 +129,9 @@ func TestAuditPodIdentity(t *testing.T) {
 			t.Errorf("missing %q in %q", want, got)
 		}
 	}
-	if slices.ContainsFunc(got, func(s string) bool { return s == "PodIdentityNoTagSession role/good" || s == "MechanismConflict serviceaccount/shop/good" }) {
+	if slices.ContainsFunc(got, func(s string) bool {
+		return s == "PodIdentityNoTagSession role/good" || s == "MechanismConflict serviceaccount/shop/good"
+	}) {
 		t.Errorf("good association reported: %q", got)
 	}
 }
