@@ -55,7 +55,7 @@ func podIdentityRules(c Cluster, s Subject) []Finding {
 	if c.AgentInstalled != nil && !*c.AgentInstalled {
 		out = append(out, Finding{ID: PodIdentityAgentMissing, Severity: Error, Check: "cluster", Target: "cluster",
 			Summary:  "the EKS Pod Identity Agent is not installed (no eks-pod-identity-agent add-on, no DaemonSet in kube-system): nothing serves " + PodIdentityAgentIP,
-			Evidence: []string{fmt.Sprintf("serviceaccount %s/%s has Pod Identity association %s", s.SA.Namespace, s.SA.Name, a.ID)},
+			Evidence: []string{"ServiceAccounts with Pod Identity associations get no credentials in their pods"},
 			Fix:      "aws eks create-addon --cluster-name CLUSTER --addon-name eks-pod-identity-agent"})
 	}
 	out = append(out, podIdentityRoleRules(s, a)...)

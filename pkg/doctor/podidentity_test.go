@@ -81,8 +81,8 @@ func TestPodIdentityRules(t *testing.T) {
 			Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: piRoleARN}), Pods: []Pod{piPod()}, PodIdentityRole: piRole(true)},
 			[]string{BothMechanisms}, []string{PodNotInjected, PodIdentityOverrides, PodIdentityNotInjected}},
 		{"both mechanisms, other roles", Cluster{Associations: assoc(time.Time{}), PodIdentity: map[string]bool{"irsa-sample-ns/irsa-test": true}},
-			Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN}), Pods: []Pod{piPod()}, PodIdentityRole: piRole(true)},
-			[]string{BothMechanisms, PodIdentityOverrides}, []string{PodNotInjected}},
+			Subject{SA: annotatedSA(map[string]string{iamref.RoleARNAnnotation: roleARN}), Pods: []Pod{piPod()}, PodIdentityRole: piRole(true), Role: &Role{ARN: roleARN, Name: "irsa-role", Account: acct}},
+			[]string{BothMechanisms, PodIdentityOverrides}, []string{PodNotInjected, RoleMissing}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

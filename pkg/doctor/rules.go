@@ -326,6 +326,9 @@ func runsAsNonRoot(spec corev1.PodSpec, c corev1.Container) bool {
 // iamRules: RoleMissing, TrustMismatch, NoOIDCProvider, BadAudience, PermissionMissing.
 func iamRules(c Cluster, s Subject) []Finding {
 	arn := annotatedRole(s.SA)
+	if _, ok := c.Associations[s.SA.Namespace+"/"+s.SA.Name]; ok {
+		return nil // Pod Identity takes precedence: the annotation's role is not used (PodIdentityOverrides says so)
+	}
 	if s.Role == nil || arn == "" || validRoleARN(s.SA.Annotations[iamref.RoleARNAnnotation]) != nil {
 		return nil
 	}

@@ -21,11 +21,11 @@ func printPodIdentityTest(w io.Writer, r *inspect.TestResult) {
 		fmt.Fprintf(w, "target role: %s\n", safetext.String(pi.TargetRoleARN))
 	}
 	if r.Token != nil {
-		bound := "not bound to a pod (none of the ServiceAccount's pods is running)"
 		if pi.BoundPod != "" {
-			bound = "bound to pod " + safetext.String(pi.BoundPod)
+			fmt.Fprintf(w, "token bound to pod %s, as the projected token is\n", safetext.String(pi.BoundPod))
+		} else {
+			fmt.Fprintln(w, "token not bound to a pod: none of the ServiceAccount's pods is running")
 		}
-		fmt.Fprintf(w, "token (not shown): sub=%s aud=%s, %s\n", safetext.String(r.Token.Subject), safetext.String(strings.Join(r.Token.Audience, ",")), bound)
 	}
 	if ev := pi.Trust; ev != nil {
 		fmt.Fprintf(w, "trust policy, evaluated locally for %s:\n", trust.ServicePodIdentity)
