@@ -46,6 +46,12 @@ ServiceAccount's eks.amazonaws.com/audience), evaluates the role's trust policy 
 exchanges the token with sts:AssumeRoleWithWebIdentity exactly as the pod's SDK would, and checks the
 credentials with GetCallerIdentity. Nothing is deployed and the token is never printed.
 
+When the ServiceAccount has an EKS Pod Identity association (which takes precedence over IRSA), test proves that
+instead: a token of audience pods.eks.amazonaws.com (bound to a running pod of the ServiceAccount when there is
+one), the trust evaluated for sts:AssumeRole and sts:TagSession, eks-auth:AssumeRoleForPodIdentity, then
+GetCallerIdentity; it prints the assumed role and the session tags. If the caller may not call EKS Auth, the
+local checks run and the verdict is not-proven (exit 2).
+
 With -- COMMAND, the command runs locally with the role's temporary credentials in its environment and test
 exits with its status. With --in-cluster, a Job runs the AWS CLI as the ServiceAccount instead.`,
 		Example: `  kubectl irsa test irsa-test -n irsa-sample-ns

@@ -56,7 +56,7 @@ type EKS struct {
 	Associations []ekstypes.PodIdentityAssociation
 	// AccessEntries maps a principal ARN to its type (EC2_LINUX for nodes).
 	AccessEntries map[string]string
-	// Addons are the names of the cluster's EKS add-ons (podidentity_read.go).
+	// Addons are the installed EKS add-ons by name (podidentity.go).
 	Addons []string
 }
 
