@@ -160,7 +160,9 @@ func (t *Tester) podIdentityToken(ctx context.Context, namespace, name string) (
 		fields.OneTermEqualSelector("spec.serviceAccountName", name), fields.OneTermEqualSelector("status.phase", string(corev1.PodRunning))).String(), Limit: 50})
 	var bound string
 	if err == nil {
-		i := slices.IndexFunc(pods.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning })
+		i := slices.IndexFunc(pods.Items, func(p corev1.Pod) bool {
+			return p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning && cluster.PodServiceAccount(&p.Spec) == name
+		})
 		if i >= 0 {
 			p := pods.Items[i]
 			spec.BoundObjectRef = &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: p.Name, UID: p.UID}

@@ -39,7 +39,7 @@ func printPodIdentityTest(w io.Writer, r *inspect.TestResult) {
 		fmt.Fprintf(w, "eks-auth:AssumeRoleForPodIdentity: %s\n", safetext.String(pi.EKSAuth))
 	}
 	if len(pi.SessionTags) > 0 {
-		fmt.Fprintln(w, "session tags set by EKS Pod Identity:")
+		fmt.Fprintln(w, "session tags EKS Pod Identity sets on the role session:")
 		for _, k := range slices.Sorted(maps.Keys(pi.SessionTags)) {
 			fmt.Fprintf(w, "    %s=%s\n", k, safetext.String(pi.SessionTags[k]))
 		}

@@ -88,7 +88,15 @@ func TestPodIdentityReadSide(t *testing.T) {
 	ns, _ := setupPodIdentityNamespace(t)
 
 	t.Run("doctor", func(t *testing.T) {
+		counter.Reset()
 		rep, r := doctorJSON(t, "-n", ns)
+		// One association list for the scope, one Describe per association (7), one GetRole per distinct role
+		// (4), one DescribeAddon: the agent's DaemonSet is not there.
+		for op, want := range map[string]int{"eks:ListPodIdentityAssociations": 1, "eks:DescribePodIdentityAssociation": 7, "iam:GetRole": 4, "eks:DescribeAddon": 1} {
+			if n := countCalls(op); n != want {
+				t.Errorf("%s called %d times, want %d (calls %v)", op, n, want, counter.Calls())
+			}
+		}
 		if r.code != 1 {
 			t.Errorf("doctor exit %d: %s", r.code, r)
 		}
