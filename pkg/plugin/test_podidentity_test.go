@@ -72,3 +72,13 @@ func TestTestPodIdentity(t *testing.T) {
 		t.Errorf("denied with a broken trust: exit %d, %s", code, errOut)
 	}
 }
+
+// TestTestIRSAWhenAssociationsUnreadable: a caller that may not list associations still tests IRSA, with a note.
+func TestTestIRSAWhenAssociationsUnreadable(t *testing.T) {
+	tf, _ := linked()
+	tf.Cloud.Fail("ListPodIdentityAssociations", fakeaws.AccessDenied("ListPodIdentityAssociations"))
+	out, errOut, code := tf.Run("test", saName, "-n", ns)
+	if code != 0 || !strings.Contains(out, "PASS") || !strings.Contains(errOut, "note: could not check EKS Pod Identity associations") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+}
