@@ -78,4 +78,47 @@ fi
 step "doctor agrees"
 show kubectl irsa doctor irsa-test -n irsa-sample-ns
 
+# Second act: the same seed Job, fixed with EKS Pod Identity instead of IRSA.
+ns2=pi-sample-ns
+step "Act two: the same seed Job in namespace $ns2, fixed with EKS Pod Identity instead of IRSA"
+show kubectl create namespace "$ns2"
+show kubectl create serviceaccount irsa-test -n "$ns2"
+sed "s/irsa-sample-ns/$ns2/" hack/demo/seed-job.yaml | show kubectl apply -f -
+
+step "doctor on the same log: the Job runs as the node role (exit 1)"
+show kubectl irsa doctor job/eks-iam-test -n "$ns2" --logs-file hack/demo/seed-job.log || true
+
+if kubectl irsa link --help 2>/dev/null | grep -q -- '--pod-identity'; then
+  step "The fix with Pod Identity: role trusting pods.eks.amazonaws.com (sts:AssumeRole + sts:TagSession), permission, association"
+  show kubectl irsa link irsa-test -n "$ns2" --pod-identity --role-name pi-role --allow eks:ListClusters
+
+  step "doctor: the EKS Pod Identity Agent is not installed yet (exit 1)"
+  show kubectl irsa doctor irsa-test -n "$ns2" || true
+
+  step "Install the agent add-on (the sandbox's EKS emulation creates its DaemonSet in kube-system, as EKS does)"
+  if command -v aws >/dev/null; then
+    show aws eks create-addon --cluster-name irsa-sandbox --addon-name eks-pod-identity-agent --query addon.status
+  else
+    show python3 -c 'import boto3; print(boto3.client("eks").create_addon(clusterName="irsa-sandbox", addonName="eks-pod-identity-agent")["addon"]["status"])'
+  fi
+
+  step "list shows the mechanism, the role, and whether its trust admits Pod Identity"
+  show kubectl irsa list -n "$ns2"
+
+  step "test picks Pod Identity: a token for pods.eks.amazonaws.com, EKS Auth AssumeRoleForPodIdentity, GetCallerIdentity"
+  show kubectl irsa test irsa-test -n "$ns2"
+
+  step "The seed's call, made with the Pod Identity credentials"
+  if command -v aws >/dev/null; then
+    show kubectl irsa test irsa-test -n "$ns2" -- aws eks list-clusters
+  else
+    show kubectl irsa test irsa-test -n "$ns2" -- python3 -c 'import boto3; print(boto3.client("eks").list_clusters()["clusters"])'
+  fi
+
+  step "doctor agrees"
+  show kubectl irsa doctor irsa-test -n "$ns2"
+else
+  step "This build has no link --pod-identity yet: act two stops here"
+fi
+
 step "Done; the sandbox stops and removes its files"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -67,6 +68,10 @@ type Cluster struct {
 	WebhookInstalled *bool
 	// PodIdentity names ServiceAccounts (NS/NAME) with an EKS Pod Identity association (nil: not known).
 	PodIdentity map[string]bool
+	// Associations are the EKS Pod Identity associations by NS/NAME, with their roles (nil: not known).
+	Associations map[string]Association
+	// AgentInstalled: the eks-pod-identity-agent add-on or DaemonSet exists (nil: not known).
+	AgentInstalled *bool
 }
 
 // ServiceAccount is a ServiceAccount as read (Exists false when it is missing).
@@ -82,6 +87,9 @@ type Pod struct {
 	Annotations     map[string]string
 	Spec            corev1.PodSpec
 	Owner           string
+	Labels          map[string]string
+	// Created is the pod's creation time (zero: unknown).
+	Created time.Time
 }
 
 // Role is the IAM role the annotation names, as read from IAM.
@@ -113,7 +121,9 @@ type Subject struct {
 	AnnotatedInNamespace []string
 	Role                 *Role
 	Provider             *Provider
-	Logs                 []logclass.Finding
+	// PodIdentityRole is the role of the ServiceAccount's EKS Pod Identity association, as read from IAM.
+	PodIdentityRole *Role
+	Logs            []logclass.Finding
 }
 
 func saTarget(sa ServiceAccount) string { return "serviceaccount/" + sa.Namespace + "/" + sa.Name }
@@ -128,6 +138,7 @@ func Diagnose(c Cluster, s Subject) []Finding {
 		out = append(out, podRules(c, s, p)...)
 	}
 	out = append(out, iamRules(c, s)...)
+	out = append(out, podIdentityRules(c, s)...)
 	return Merge(out)
 }
 

@@ -142,7 +142,7 @@ func serviceAccountRules(c Cluster, s Subject) []Finding {
 				Evidence: []string{fmt.Sprintf("%s: %q", iamref.RoleARNAnnotation, raw)},
 				Fix:      fmt.Sprintf("kubectl irsa annotate %s -n %s --role-arn arn:aws:iam::ACCOUNT:role/NAME --overwrite", sa.Name, sa.Namespace)})
 		}
-	} else if !slices.ContainsFunc(out, func(f Finding) bool { return f.ID == AnnotationMalformed }) {
+	} else if _, associated := c.Associations[sa.Namespace+"/"+sa.Name]; !associated && !slices.ContainsFunc(out, func(f Finding) bool { return f.ID == AnnotationMalformed }) {
 		f := Finding{ID: NotAnnotated, Severity: Error, Check: "serviceaccount", Target: target,
 			Summary: fmt.Sprintf("serviceaccount %s/%s has no %s annotation, so its pods get no IRSA credentials", sa.Namespace, sa.Name, iamref.RoleARNAnnotation),
 			Fix:     linkCommand(s, "")}
@@ -157,7 +157,9 @@ func serviceAccountRules(c Cluster, s Subject) []Finding {
 				Fix:      fmt.Sprintf("set spec.template.spec.serviceAccountName: %s in the workload, or %s", s.AnnotatedInNamespace[0], linkCommand(s, ""))})
 		}
 	}
-	if c.PodIdentity[sa.Namespace+"/"+sa.Name] {
+	if a, ok := c.Associations[sa.Namespace+"/"+sa.Name]; ok && annotated && strings.TrimSpace(raw) == a.RoleARN {
+		// Both name the same role: informational, said per pod by BothMechanisms.
+	} else if c.PodIdentity[sa.Namespace+"/"+sa.Name] && annotated {
 		out = append(out, Finding{ID: PodIdentityOverrides, Severity: Warning, Check: "serviceaccount", Target: target,
 			Summary: "an EKS Pod Identity association exists for this ServiceAccount: it takes precedence over the IRSA annotation",
 			Fix:     fmt.Sprintf("aws eks list-pod-identity-associations --namespace %s --service-account %s, then delete the association or stop using the annotation", sa.Namespace, sa.Name)})
@@ -195,6 +197,9 @@ func podRules(c Cluster, s Subject, p Pod) []Finding {
 	target := podTarget(p)
 	var out []Finding
 	arn := annotatedRole(s.SA)
+	if _, ok := c.Associations[s.SA.Namespace+"/"+s.SA.Name]; ok {
+		arn = "" // Pod Identity takes precedence: the webhook injects it instead of IRSA (podIdentityRules judge it)
+	}
 	skipped := strings.Split(p.Annotations[iamref.SkipContainersAnnotation], ",")
 	for _, ctr := range p.Spec.Containers {
 		env := envNames(ctr)
@@ -321,6 +326,9 @@ func runsAsNonRoot(spec corev1.PodSpec, c corev1.Container) bool {
 // iamRules: RoleMissing, TrustMismatch, NoOIDCProvider, BadAudience, PermissionMissing.
 func iamRules(c Cluster, s Subject) []Finding {
 	arn := annotatedRole(s.SA)
+	if _, ok := c.Associations[s.SA.Namespace+"/"+s.SA.Name]; ok {
+		return nil // Pod Identity takes precedence: the annotation's role is not used (PodIdentityOverrides says so)
+	}
 	if s.Role == nil || arn == "" || validRoleARN(s.SA.Annotations[iamref.RoleARNAnnotation]) != nil {
 		return nil
 	}

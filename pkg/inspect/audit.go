@@ -65,6 +65,7 @@ func (in *Inspector) Audit(ctx context.Context, caller awsapi.Caller, namespace 
 			}
 		}
 	}
+	crossAccount = append(crossAccount, in.auditPodIdentity(ctx, namespace, sas, referenced, usedBy)...)
 	provider := trust.NewProvider(caller.Partition, caller.Account, in.Issuer)
 	roles, err := in.rolesTrusting(ctx, provider)
 	if err != nil {
@@ -118,7 +119,7 @@ func (in *Inspector) Audit(ctx context.Context, caller awsapi.Caller, namespace 
 	return rep, nil
 }
 
-// rolesTrusting returns every role of the account whose trust names the provider: ListRoles returns trusts
+// rolesTrusting returns every role of the account whose trust names the provider or pods.eks.amazonaws.com: ListRoles returns trusts
 // inline, every page is read.
 func (in *Inspector) rolesTrusting(ctx context.Context, provider trust.Provider) (map[string]*doctor.AuditRole, error) {
 	roles := map[string]*doctor.AuditRole{}
@@ -136,7 +137,7 @@ func (in *Inspector) rolesTrusting(ctx context.Context, provider trust.Provider)
 				}
 				continue
 			}
-			if strings.Contains(doc.String(), provider.HostPath) {
+			if strings.Contains(doc.String(), provider.HostPath) || doc.TrustsPodIdentity() {
 				roles[aws.ToString(r.Arn)] = &doctor.AuditRole{Name: aws.ToString(r.RoleName), ARN: aws.ToString(r.Arn), Trust: doc}
 			}
 		}

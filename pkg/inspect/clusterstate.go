@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
@@ -36,17 +37,19 @@ func (in *Inspector) ClusterState(ctx context.Context, namespace string) doctor.
 		})
 		c.WebhookInstalled = &installed
 	}
-	if list, ok := in.podIdentitySummaries(ctx, namespace); ok {
-		c.PodIdentity = map[string]bool{}
-		for _, a := range list {
-			c.PodIdentity[a.namespace+"/"+a.serviceAccount] = true
-		}
-	}
+	in.podIdentityState(ctx, namespace, &c)
 	return c
 }
 
-// association is an EKS Pod Identity association: the ServiceAccount and its role.
-type association struct{ id, namespace, serviceAccount, roleARN string }
+// association is an EKS Pod Identity association: the ServiceAccount and its role (with what Describe adds).
+type association struct {
+	id, namespace, serviceAccount, roleARN string
+	// described: DescribePodIdentityAssociation answered, so the fields below are known.
+	described          bool
+	targetRoleARN      string
+	disableSessionTags bool
+	created            time.Time
+}
 
 // podIdentitySummaries lists the EKS Pod Identity associations of a namespace ("" for all), every page;
 // false when they are not known (no EKS client or cluster name, or the API did not answer).

@@ -63,7 +63,7 @@ func (in *Inspector) Subject(ctx context.Context, sa *corev1.ServiceAccount, nam
 		s.SA.Exists, s.SA.Annotations = true, sa.Annotations
 	}
 	for _, p := range pods {
-		s.Pods = append(s.Pods, doctor.Pod{Namespace: p.Namespace, Name: p.Name, Annotations: p.Annotations, Spec: p.Spec, Owner: podOwner(p)})
+		s.Pods = append(s.Pods, doctor.Pod{Namespace: p.Namespace, Name: p.Name, Annotations: p.Annotations, Spec: p.Spec, Owner: podOwner(p), Labels: p.Labels, Created: p.CreationTimestamp.Time})
 	}
 	role, ok := annotatedRole(s.SA.Annotations)
 	if !ok || in.IAM == nil {
@@ -130,14 +130,14 @@ func (in *Inspector) DoctorTarget(ctx context.Context, t Target, logs io.Reader,
 func (in *Inspector) DoctorScope(ctx context.Context, namespace string) (*DoctorReport, error) {
 	rep := NewDoctorReport(scopeName(namespace))
 	rep.Issuer = in.Issuer
-	sas, pods, err := in.ScanScope(ctx, namespace)
+	c := in.ClusterState(ctx, namespace)
+	sas, pods, err := in.scanScope(ctx, namespace, c.PodIdentity)
 	if err != nil {
 		return nil, err
 	}
 	if in.IAM != nil {
 		in.prefetchRoles(ctx, annotatedARNs(sas), false)
 	}
-	c := in.ClusterState(ctx, namespace)
 	var findings []doctor.Finding
 	for i := range sas {
 		sa := &sas[i]

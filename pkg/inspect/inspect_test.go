@@ -33,7 +33,7 @@ func TestListPodIdentityRows(t *testing.T) {
 	if len(res.Items) != 1 {
 		t.Fatalf("items = %+v", res.Items)
 	}
-	if it := res.Items[0]; it.Source != "pod-identity" || it.RoleName != "cart-pod-identity" || it.RoleExists != "yes" || it.TrustAdmits != "n/a" {
+	if it := res.Items[0]; it.Source != "pod-identity" || it.RoleName != "cart-pod-identity" || it.RoleExists != "yes" || it.TrustAdmits != "yes" || it.Mechanism != "pod-identity" || it.Provider != "" {
 		t.Errorf("row = %+v", it)
 	}
 }

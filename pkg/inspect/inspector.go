@@ -63,6 +63,10 @@ type Inspector struct {
 	providers map[string]*doctor.Provider
 	notes     []string
 	unchecked []string
+	// associations caches the EKS Pod Identity associations by namespace filter ("" for all).
+	associations map[string]associationList
+	agent        *bool
+	agentRead    bool
 }
 
 // roleState is a role as read: the snapshot doctor judges, and what could not be read.
@@ -192,6 +196,9 @@ func (in *Inspector) provider(ctx context.Context, partition, account string) *d
 // and a permission verdict is dropped when the role's policies could not be read (a could-not-check note says
 // so instead).
 func (in *Inspector) diagnose(c doctor.Cluster, s doctor.Subject) []doctor.Finding {
+	if s.PodIdentityRole == nil {
+		s.PodIdentityRole = in.podIdentityRole(c, s.SA.Namespace, s.SA.Name)
+	}
 	findings := doctor.Diagnose(c, s)
 	r, ok := annotatedRole(s.SA.Annotations)
 	if !ok {

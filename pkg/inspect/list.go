@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
@@ -23,11 +24,14 @@ type ListItem struct {
 	Namespace      string `json:"namespace"`
 	ServiceAccount string `json:"serviceAccount"`
 	// Source is "annotation" or "pod-identity" (an EKS Pod Identity association).
-	Source   string `json:"source"`
-	RoleName string `json:"roleName"`
-	RoleARN  string `json:"roleArn"`
-	Account  string `json:"account"`
-	Provider string `json:"provider,omitempty"`
+	Source string `json:"source"`
+	// Mechanism is how the ServiceAccount gets this role: "irsa", "pod-identity", or "both" (annotation and
+	// association name the same role; pods use Pod Identity, which takes precedence).
+	Mechanism string `json:"mechanism"`
+	RoleName  string `json:"roleName"`
+	RoleARN   string `json:"roleArn"`
+	Account   string `json:"account"`
+	Provider  string `json:"provider,omitempty"`
 	// RoleExists is "yes", "no" or "unknown" (not readable).
 	RoleExists string `json:"roleExists"`
 	// TrustAdmits is "yes", "no" or "unknown", evaluated against the ServiceAccount's real subject.
@@ -104,6 +108,7 @@ func (in *Inspector) List(ctx context.Context, namespace string) (*ListResult, e
 	for _, a := range associations {
 		res.Items = append(res.Items, in.listItem(a.namespace, a.serviceAccount, "pod-identity", a.roleARN, nil, PodsOf(pods, a.namespace, a.serviceAccount)))
 	}
+	res.Items = mergeMechanisms(res.Items)
 	slices.SortFunc(res.Items, func(a, b ListItem) int {
 		return strings.Compare(a.Namespace+"/"+a.ServiceAccount+"/"+a.Source, b.Namespace+"/"+b.ServiceAccount+"/"+b.Source)
 	})
@@ -113,8 +118,9 @@ func (in *Inspector) List(ctx context.Context, namespace string) (*ListResult, e
 
 func (in *Inspector) listItem(ns, name, source, roleARN string, annotations map[string]string, pods []corev1.Pod) ListItem {
 	item := ListItem{Namespace: ns, ServiceAccount: name, Source: source, RoleARN: roleARN, RoleExists: "unknown", TrustAdmits: "unknown", Pods: len(pods)}
+	item.Mechanism = mechanismOf(source)
 	for _, p := range pods {
-		if source == "annotation" && !cluster.PodHasEnv(&p.Spec, "AWS_ROLE_ARN") {
+		if source == "annotation" && !cluster.PodHasEnv(&p.Spec, "AWS_ROLE_ARN") || source == "pod-identity" && !cluster.PodHasEnv(&p.Spec, doctor.PodIdentityURIEnv) {
 			item.PodsNotInjected++
 		}
 	}
@@ -128,7 +134,9 @@ func (in *Inspector) listItem(ns, name, source, roleARN string, annotations map[
 	}
 	item.RoleName, item.Account = r.Name, r.Account
 	provider := trust.NewProvider(r.Partition, r.Account, in.Issuer)
-	item.Provider = provider.ARN
+	if source != "pod-identity" {
+		item.Provider = provider.ARN
+	}
 	in.mu.Lock()
 	st := in.roles[r.ARN]
 	in.mu.Unlock()
@@ -141,7 +149,7 @@ func (in *Inspector) listItem(ns, name, source, roleARN string, annotations map[
 	}
 	item.RoleExists = "yes"
 	if source == "pod-identity" {
-		item.TrustAdmits = "n/a"
+		item.TrustAdmits = podIdentityAdmits(st.role.Trust, ns, name)
 		return item
 	}
 	ev := st.role.Trust.Evaluate(trust.Claims{ProviderARN: provider.ARN, HostPath: provider.HostPath, Subject: trust.Subject(ns, name), Audience: iamref.Audience(annotations)})
@@ -152,9 +160,15 @@ func (in *Inspector) listItem(ns, name, source, roleARN string, annotations map[
 // podIdentityAssociations lists EKS Pod Identity associations with their roles, when the EKS API answers (moto
 // does not). The list summary has no role ARN: each association is described, at most maxInFlight at a time.
 func (in *Inspector) podIdentityAssociations(ctx context.Context, namespace string) []association {
+	list, _ := in.associationsIn(ctx, namespace)
+	return list
+}
+
+// describeAssociations lists the associations of a namespace ("" for all) and describes each for its role.
+func (in *Inspector) describeAssociations(ctx context.Context, namespace string) ([]association, bool) {
 	list, ok := in.podIdentitySummaries(ctx, namespace)
 	if !ok {
-		return nil
+		return nil, false
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(maxInFlight)
@@ -169,10 +183,13 @@ func (in *Inspector) podIdentityAssociations(ctx context.Context, namespace stri
 			}
 			if d.Association != nil && d.Association.RoleArn != nil {
 				a.roleARN = aws.ToString(d.Association.RoleArn)
+				a.described, a.targetRoleARN = true, aws.ToString(d.Association.TargetRoleArn)
+				a.disableSessionTags = aws.ToBool(d.Association.DisableSessionTags)
+				a.created = aws.ToTime(d.Association.CreatedAt)
 			}
 			return nil
 		})
 	}
 	_ = g.Wait() // every goroutine returns nil: failed reads are recorded as could-not-check
-	return list
+	return list, true
 }

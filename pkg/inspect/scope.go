@@ -63,6 +63,12 @@ func shortKubeError(err error) string {
 // returns the ServiceAccounts doctor and list look at: those with a role annotation, or an annotation key
 // that looks like a misspelt one.
 func (in *Inspector) ScanScope(ctx context.Context, namespace string) ([]corev1.ServiceAccount, []corev1.Pod, error) {
+	return in.scanScope(ctx, namespace, nil)
+}
+
+// scanScope is ScanScope that also keeps the ServiceAccounts named (NS/NAME) in also, such as those with an
+// EKS Pod Identity association.
+func (in *Inspector) scanScope(ctx context.Context, namespace string, also map[string]bool) ([]corev1.ServiceAccount, []corev1.Pod, error) {
 	sas, err := cluster.ListServiceAccounts(ctx, in.Kube, namespace)
 	if err != nil {
 		return nil, nil, err
@@ -73,6 +79,10 @@ func (in *Inspector) ScanScope(ctx context.Context, namespace string) ([]corev1.
 	}
 	var out []corev1.ServiceAccount
 	for _, sa := range sas {
+		if also[sa.Namespace+"/"+sa.Name] {
+			out = append(out, sa)
+			continue
+		}
 		for key := range sa.Annotations {
 			if key == iamref.RoleARNAnnotation || strings.Contains(strings.ToLower(key), "role-arn") || strings.Contains(strings.ToLower(key), "rolearn") {
 				out = append(out, sa)

@@ -42,13 +42,19 @@ type TestResult struct {
 	// Trust is the local evaluation of the role's trust policy against the token's claims.
 	Trust *trust.Evaluation `json:"trust,omitempty"`
 	// STS is what sts:AssumeRoleWithWebIdentity answered: "ok" or its error.
-	STS            string           `json:"sts,omitempty"`
+	STS string `json:"sts,omitempty"`
+	// Mechanism is the one the pod would use: "irsa", or "pod-identity" when an association exists.
+	Mechanism string `json:"mechanism,omitempty"`
+	// PodIdentity is what the Pod Identity path saw (mechanism pod-identity).
+	PodIdentity    *PodIdentityTest `json:"podIdentity,omitempty"`
 	Attempts       int              `json:"attempts,omitempty"`
 	AssumedRoleARN string           `json:"assumedRoleArn,omitempty"`
 	Expiration     *metav1.Time     `json:"expiration,omitempty"`
 	Verdict        string           `json:"verdict"`
 	Reason         string           `json:"reason,omitempty"`
 	Findings       []doctor.Finding `json:"findings"`
+	// Notes say what could not be looked at, such as Pod Identity associations the caller may not list.
+	Notes []string `json:"notes,omitempty"`
 	// credentials are the temporary credentials, for `-- COMMAND`; never serialised.
 	credentials *aws.Credentials
 }
@@ -79,6 +85,11 @@ type Tester struct {
 	STS     WebIdentitySTSAPI
 	Issuer  string
 	Cluster cluster.Ref
+	// EKS lists Pod Identity associations and EKSAuth exchanges their tokens; with EKS nil only IRSA is tested.
+	EKS     EKSAPI
+	EKSAuth EKSAuthAPI
+	// boundUID is the UID of the pod the Pod Identity token was bound to.
+	boundUID string
 	// Progress is called before each retry while IAM propagates (nil: silent).
 	Progress func(attempt int, elapsed time.Duration, err error)
 }
@@ -97,6 +108,12 @@ func (t *Tester) Test(ctx context.Context, namespace, name string, timeout time.
 		return nil, fmt.Errorf("read serviceaccount %s/%s: %w", namespace, name, err)
 	}
 	in := &Inspector{Kube: t.Kube, IAM: t.IAM, Issuer: t.Issuer, Cluster: t.Cluster}
+	lookup := &Inspector{Kube: t.Kube, EKS: t.EKS, Cluster: t.Cluster}
+	if a, ok := t.associationOf(ctx, lookup, namespace, name); ok && t.EKSAuth != nil {
+		return t.testPodIdentity(ctx, in, res, sa, a)
+	}
+	res.Mechanism = "irsa"
+	res.Notes = append(lookup.Notes(), lookup.Unchecked()...)
 	subject := in.Subject(ctx, sa, namespace, name, nil, nil, nil)
 	res.ServiceAccount.Audience = iamref.Audience(sa.Annotations)
 	res.RoleARN = strings.TrimSpace(sa.Annotations[iamref.RoleARNAnnotation])

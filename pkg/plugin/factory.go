@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/eksauth"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
@@ -61,6 +62,8 @@ type AWSClients struct {
 	IAM    IAMClient
 	STS    STSClient
 	EKS    EKSClient
+	// EKSAuth is EKS Auth (AssumeRoleForPodIdentity), for test's Pod Identity path.
+	EKSAuth inspect.EKSAuthAPI
 }
 
 // IAMClient is every IAM call of the write side and the read side.
@@ -193,7 +196,7 @@ func loadAWS(ctx context.Context, g *GlobalFlags, clusterRegion string) (*AWSCli
 }
 
 func newAWSClients(cfg aws.Config) *AWSClients {
-	return &AWSClients{Region: cfg.Region, IAM: iam.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg), EKS: eks.NewFromConfig(cfg)}
+	return &AWSClients{Region: cfg.Region, IAM: iam.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg), EKS: eks.NewFromConfig(cfg), EKSAuth: eksauth.New(cfg)}
 }
 
 func (f *factory) Caller(ctx context.Context) (awsapi.Caller, error) {

@@ -25,8 +25,10 @@ func NewCmdList(g *Globals) *cobra.Command {
 		Use:   "list [-n NAMESPACE | -A]",
 		Short: "List ServiceAccounts with IAM roles: role exists, trust admits, pods injected",
 		Long: `List shows one row per ServiceAccount that has a role annotation (or an EKS Pod Identity association, when
-the EKS API answers): its role, whether the role exists, whether its trust admits the ServiceAccount's real
-subject, and how many of its pods lack injected credentials. Read only: two Kubernetes list calls and one IAM
+the EKS API answers): its mechanism (irsa, pod-identity, or both when annotation and association name the same
+role), its role, whether the role exists, whether its trust admits the ServiceAccount's real subject (for Pod
+Identity: pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession), and how many of its pods lack injected
+credentials. Read only: two Kubernetes list calls and one IAM
 read per distinct role. Exit status 2 when a read failed and a row is incomplete (see the notes).`,
 		Example: "  kubectl irsa list\n  kubectl irsa list -A -o wide",
 		Args:    cobra.NoArgs,
@@ -83,13 +85,13 @@ func printList(w io.Writer, res *inspect.ListResult, wide bool) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	header := "NAMESPACE\tSERVICEACCOUNT\tROLE\tROLE EXISTS\tTRUST ADMITS\tPODS\tNOT INJECTED"
+	header := "NAMESPACE\tSERVICEACCOUNT\tMECHANISM\tROLE\tROLE EXISTS\tTRUST ADMITS\tPODS\tNOT INJECTED"
 	if wide {
 		header += "\tSOURCE\tROLE ARN\tACCOUNT\tPROVIDER"
 	}
 	fmt.Fprintln(tw, header)
 	for _, it := range res.Items {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d", it.Namespace, it.ServiceAccount, it.RoleName, it.RoleExists, it.TrustAdmits, it.Pods, it.PodsNotInjected)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d", it.Namespace, it.ServiceAccount, it.Mechanism, it.RoleName, it.RoleExists, it.TrustAdmits, it.Pods, it.PodsNotInjected)
 		if wide {
 			fmt.Fprintf(tw, "\t%s\t%s\t%s\t%s", it.Source, it.RoleARN, it.Account, it.Provider)
 		}

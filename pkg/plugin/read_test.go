@@ -164,7 +164,7 @@ func TestListReadsEveryPage(t *testing.T) {
 	for _, it := range res.Items {
 		rows = append(rows, it.Namespace+"/"+it.ServiceAccount+" "+it.Source+" "+it.RoleExists+" "+it.TrustAdmits)
 	}
-	want := []string{ns + "/" + saName + " annotation yes yes", "pi/sa-0 pod-identity yes n/a", "pi/sa-1 pod-identity yes n/a", "pi/sa-2 pod-identity yes n/a"}
+	want := []string{ns + "/" + saName + " annotation yes yes", "pi/sa-0 pod-identity yes no", "pi/sa-1 pod-identity yes no", "pi/sa-2 pod-identity yes no"}
 	if !slices.Equal(rows, want) {
 		t.Errorf("rows = %q", rows)
 	}

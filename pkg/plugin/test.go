@@ -46,6 +46,12 @@ ServiceAccount's eks.amazonaws.com/audience), evaluates the role's trust policy 
 exchanges the token with sts:AssumeRoleWithWebIdentity exactly as the pod's SDK would, and checks the
 credentials with GetCallerIdentity. Nothing is deployed and the token is never printed.
 
+When the ServiceAccount has an EKS Pod Identity association (which takes precedence over IRSA), test proves that
+instead: a token of audience pods.eks.amazonaws.com (bound to a running pod of the ServiceAccount when there is
+one), the trust evaluated for sts:AssumeRole and sts:TagSession, eks-auth:AssumeRoleForPodIdentity, then
+GetCallerIdentity; it prints the assumed role and the session tags. If the caller may not call EKS Auth, the
+local checks run and the verdict is not-proven (exit 2).
+
 With -- COMMAND, the command runs locally with the role's temporary credentials in its environment and test
 exits with its status. With --in-cluster, a Job runs the AWS CLI as the ServiceAccount instead.`,
 		Example: `  kubectl irsa test irsa-test -n irsa-sample-ns
@@ -113,7 +119,7 @@ func (o *TestOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tester := &inspect.Tester{Kube: kube, IAM: clients.IAM, STS: clients.STS, Issuer: iss.Issuer, Cluster: o.Factory.ClusterRef()}
+	tester := &inspect.Tester{Kube: kube, IAM: clients.IAM, STS: clients.STS, EKS: clients.EKS, EKSAuth: clients.EKSAuth, Issuer: iss.Issuer, Cluster: o.Factory.ClusterRef()}
 	if f, ok := o.ErrOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		tester.Progress = func(attempt int, elapsed time.Duration, err error) {
 			fmt.Fprintf(o.ErrOut, "\rwaiting for IAM to accept the role (attempt %d, %s): %v ", attempt, elapsed.Round(time.Second), awsapi.Short(err))
@@ -136,6 +142,12 @@ func (o *TestOptions) Run(ctx context.Context) error {
 		}
 	} else {
 		printTestResult(out, res)
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
+	}
+	if res.Verdict == inspect.VerdictNotProven {
+		return &ExitError{Code: 2, Err: errors.New("not proven end to end: " + res.Reason)}
 	}
 	if res.Verdict != inspect.VerdictPass {
 		for _, f := range res.Findings {
@@ -160,7 +172,8 @@ func (o *TestOptions) runCommand(ctx context.Context, res *inspect.TestResult, r
 		key, _, _ := strings.Cut(kv, "=")
 		switch key {
 		case "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
-			"AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_REGION", "AWS_DEFAULT_REGION":
+			"AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_REGION", "AWS_DEFAULT_REGION",
+			"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE":
 			continue
 		}
 		env = append(env, kv)
@@ -188,6 +201,9 @@ func printTestResult(w io.Writer, r *inspect.TestResult) {
 	fmt.Fprintf(w, "ServiceAccount %s/%s -> role %s\n", r.ServiceAccount.Namespace, r.ServiceAccount.Name, orNone(r.RoleARN))
 	if r.Token != nil {
 		fmt.Fprintf(w, "token (not shown): iss=%s sub=%s aud=%s\n", r.Token.Issuer, r.Token.Subject, strings.Join(r.Token.Audience, ","))
+	}
+	if r.PodIdentity != nil {
+		printPodIdentityTest(w, r)
 	}
 	if r.Trust != nil {
 		fmt.Fprintln(w, "trust policy, evaluated locally against the token:")
@@ -220,9 +236,12 @@ func printTestResult(w io.Writer, r *inspect.TestResult) {
 	for _, f := range r.Findings {
 		printFinding(w, f)
 	}
-	if r.Verdict == inspect.VerdictPass {
+	switch r.Verdict {
+	case inspect.VerdictPass:
 		fmt.Fprintln(w, "PASS")
-	} else {
+	case inspect.VerdictNotProven:
+		fmt.Fprintf(w, "NOT PROVEN: %s\n", r.Reason)
+	default:
 		fmt.Fprintf(w, "FAIL: %s\n", r.Reason)
 	}
 }

@@ -147,7 +147,7 @@ func (f *Factory) AWS(context.Context) (*plugin.AWSClients, error) {
 	if f.AWSErr != nil {
 		return nil, f.AWSErr
 	}
-	return &plugin.AWSClients{Region: Region, IAM: f.Cloud.IAM, STS: f.Cloud.STS, EKS: f.Cloud.EKS}, nil
+	return &plugin.AWSClients{Region: Region, IAM: f.Cloud.IAM, STS: f.Cloud.STS, EKS: f.Cloud.EKS, EKSAuth: f.Cloud.EKS}, nil
 }
 
 // Caller implements plugin.Factory.

@@ -1,0 +1,236 @@
+package inspect
+
+import (
+	"context"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+// AgentName is the EKS Pod Identity Agent's add-on and DaemonSet name.
+const AgentName = "eks-pod-identity-agent"
+
+// AddonAPI is EKS DescribeAddon, used to find the Pod Identity Agent add-on; *eks.Client implements it. The
+// Inspector's EKS client is asked for it by type assertion, so EKSAPI stays as it is.
+type AddonAPI interface {
+	DescribeAddon(ctx context.Context, in *eks.DescribeAddonInput, optFns ...func(*eks.Options)) (*eks.DescribeAddonOutput, error)
+}
+
+// associationList is one ListPodIdentityAssociations result: ok false when it could not be read.
+type associationList struct {
+	list []association
+	ok   bool
+}
+
+// associationsIn lists and describes the EKS Pod Identity associations of a namespace ("" for all) once per
+// Inspector: one list (every page) and one Describe per association; false when they are not known.
+func (in *Inspector) associationsIn(ctx context.Context, namespace string) ([]association, bool) {
+	in.mu.Lock()
+	cached, seen := in.associations[namespace]
+	in.mu.Unlock()
+	if seen {
+		return cached.list, cached.ok
+	}
+	list, ok := in.describeAssociations(ctx, namespace)
+	in.mu.Lock()
+	if in.associations == nil {
+		in.associations = map[string]associationList{}
+	}
+	in.associations[namespace] = associationList{list: list, ok: ok}
+	in.mu.Unlock()
+	return list, ok
+}
+
+// podIdentityState fills the cluster's Pod Identity facts: associations with their roles (each role read
+// once), and, when any association is in scope, whether the agent is installed.
+func (in *Inspector) podIdentityState(ctx context.Context, namespace string, c *doctor.Cluster) {
+	list, ok := in.associationsIn(ctx, namespace)
+	if !ok {
+		return
+	}
+	c.PodIdentity, c.Associations = map[string]bool{}, map[string]doctor.Association{}
+	var arns []string
+	for _, a := range list {
+		key := a.namespace + "/" + a.serviceAccount
+		c.PodIdentity[key] = true
+		if a.described {
+			c.Associations[key] = doctor.Association{ID: a.id, RoleARN: a.roleARN, TargetRoleARN: a.targetRoleARN, DisableSessionTags: a.disableSessionTags, Created: a.created}
+			arns = append(arns, a.roleARN)
+		}
+	}
+	if len(list) == 0 {
+		return
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		c.AgentInstalled = in.AgentInstalled(gctx)
+		return nil
+	})
+	if in.IAM != nil {
+		g.Go(func() error {
+			in.prefetchRoles(gctx, arns, false)
+			return nil
+		})
+	}
+	_ = g.Wait() // both return nil: failed reads are recorded as could-not-check
+}
+
+// AgentInstalled reports whether the EKS Pod Identity Agent is installed: its DaemonSet in kube-system, or
+// its EKS add-on (DescribeAddon, asked only when the DaemonSet is not there); false when neither exists, nil
+// when that could not be told.
+func (in *Inspector) AgentInstalled(ctx context.Context) *bool {
+	in.mu.Lock()
+	if in.agentRead {
+		defer in.mu.Unlock()
+		return in.agent
+	}
+	in.mu.Unlock()
+	yes, no := true, false
+	var found *bool
+	_, err := in.Kube.AppsV1().DaemonSets("kube-system").Get(ctx, AgentName, metav1.GetOptions{})
+	dsAbsent := apierrors.IsNotFound(err)
+	switch {
+	case err == nil:
+		found = &yes
+	case !dsAbsent:
+		in.couldNotCheck("the "+AgentName+" DaemonSet in kube-system", err)
+	}
+	if found == nil {
+		switch in.agentAddon(ctx) {
+		case addonPresent:
+			found = &yes
+		case addonAbsent:
+			found = &no
+		default:
+			if dsAbsent {
+				found = &no // the add-on runs as that DaemonSet: without it nothing serves the agent's address
+			}
+		}
+	}
+	in.mu.Lock()
+	in.agent, in.agentRead = found, true
+	in.mu.Unlock()
+	return found
+}
+
+const (
+	addonUnknown = iota
+	addonPresent
+	addonAbsent
+)
+
+// agentAddon asks EKS whether the agent add-on exists.
+func (in *Inspector) agentAddon(ctx context.Context) int {
+	addons, ok := in.EKS.(AddonAPI)
+	if in.EKS == nil || !ok || in.Cluster.Name == "" {
+		return addonUnknown
+	}
+	_, err := addons.DescribeAddon(ctx, &eks.DescribeAddonInput{ClusterName: aws.String(in.Cluster.Name), AddonName: aws.String(AgentName)}, func(o *eks.Options) { o.RetryMaxAttempts = 1 })
+	switch {
+	case err == nil:
+		return addonPresent
+	case awsapi.IsNotFound(err):
+		return addonAbsent
+	case awsapi.IsUnavailable(err):
+		in.note("the " + AgentName + " add-on not checked: " + awsapi.Short(err).Error())
+	default:
+		in.couldNotCheck("the "+AgentName+" add-on (eks:DescribeAddon)", err)
+	}
+	return addonUnknown
+}
+
+// podIdentityRole returns the role snapshot of a ServiceAccount's association, read earlier by ClusterState;
+// nil when there is none or it could not be read.
+func (in *Inspector) podIdentityRole(c doctor.Cluster, namespace, name string) *doctor.Role {
+	a, ok := c.Associations[namespace+"/"+name]
+	if !ok {
+		return nil
+	}
+	r, err := iamref.ParseRole(strings.TrimSpace(a.RoleARN))
+	if err != nil {
+		return nil
+	}
+	in.mu.Lock()
+	st := in.roles[r.ARN]
+	in.mu.Unlock()
+	if st == nil || st.unreadable || st.actualARN != "" {
+		return nil
+	}
+	return st.role
+}
+
+// mechanismOf names the mechanism of a list row's source.
+func mechanismOf(source string) string {
+	if source == "pod-identity" {
+		return "pod-identity"
+	}
+	return "irsa"
+}
+
+// podIdentityAdmits evaluates a trust for EKS Pod Identity with the session tags it would carry: yes, no, or
+// unknown (conditions on keys not known before the call).
+func podIdentityAdmits(doc *trust.Document, namespace, name string) string {
+	if doc == nil {
+		return "unknown"
+	}
+	switch doc.EvaluatePodIdentity(trust.PodIdentityRequest{Context: trust.PodIdentitySessionTags("", "", namespace, name)}).Verdict {
+	case trust.Admits:
+		return "yes"
+	case trust.Refuses:
+		return "no"
+	}
+	return "unknown"
+}
+
+// mergeMechanisms joins the annotation row and the association row of a ServiceAccount when both name the
+// same role into one row of mechanism "both": its trust must admit both, and its pods need Pod Identity's
+// injection (which takes precedence).
+func mergeMechanisms(items []ListItem) []ListItem {
+	pi := map[string]int{}
+	for i, it := range items {
+		if it.Source == "pod-identity" {
+			pi[it.Namespace+"/"+it.ServiceAccount] = i
+		}
+	}
+	drop := map[int]bool{}
+	for i, it := range items {
+		j, ok := pi[it.Namespace+"/"+it.ServiceAccount]
+		if it.Source != "annotation" || !ok {
+			continue
+		}
+		if items[j].RoleARN != it.RoleARN {
+			items[i].PodsNotInjected = 0 // its pods get Pod Identity instead, by design; audit reports the conflict
+			continue
+		}
+		items[j].Mechanism = "both"
+		items[j].TrustAdmits = bothAdmit(it.TrustAdmits, items[j].TrustAdmits)
+		items[j].Provider = it.Provider
+		drop[i] = true
+	}
+	out := items[:0]
+	for i, it := range items {
+		if !drop[i] {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+func bothAdmit(a, b string) string {
+	switch {
+	case a == "yes" && b == "yes":
+		return "yes"
+	case a == "no" || b == "no":
+		return "no"
+	}
+	return "unknown"
+}

@@ -1,0 +1,84 @@
+package plugin_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/eksauth"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/fakeaws"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/plugin/plugintest"
+)
+
+const (
+	piGoodTrust  = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`
+	piNoTagTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+)
+
+// associated is the seed ServiceAccount (no annotation) with a Pod Identity association to role pi-role.
+func associated(trustDoc string) *plugintest.Factory {
+	tf := seed()
+	if trustDoc != "" {
+		tf.Cloud.IAM.AddRole("", "pi-role", trustDoc)
+	}
+	tf.Cloud.EKS.Associations = []ekstypes.PodIdentityAssociation{{AssociationId: aws.String("a-0123456789abcdefg"), Namespace: aws.String(ns), ServiceAccount: aws.String(saName),
+		RoleArn: aws.String("arn:aws:iam::" + fakeaws.Account + ":role/pi-role")}}
+	return tf
+}
+
+func TestTestPodIdentity(t *testing.T) {
+	tf := associated(piGoodTrust)
+	out, errOut, code := tf.Run("test", saName, "-n", ns)
+	if code != 0 || !strings.Contains(out, "PASS") || !strings.Contains(out, "eks-auth:AssumeRoleForPodIdentity: ok") ||
+		!strings.Contains(out, "assumed: arn:aws:sts::"+fakeaws.Account+":assumed-role/pi-role/") || !strings.Contains(out, "kubernetes-service-account="+saName) {
+		t.Errorf("good association: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, secret := range []string{"ASIAFAKEPODIDENTITY", "pod-identity-secret", "pod-identity-session-token", "eyJ"} {
+		if strings.Contains(out+errOut, secret) {
+			t.Errorf("output shows %q", secret)
+		}
+	}
+	out, _, code = tf.Run("test", saName, "-n", ns, "-o", "json")
+	var res inspect.TestResult
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Mechanism != "pod-identity" || res.PodIdentity == nil || res.PodIdentity.AssociationID != "a-0123456789abcdefg" {
+		t.Errorf("json: exit %d %s", code, out)
+	}
+
+	for name, tc := range map[string]struct {
+		trust, finding string
+	}{
+		"role missing":             {"", "PodIdentityRoleMissing"},
+		"trust without TagSession": {piNoTagTrust, "PodIdentityTrustInvalid"},
+	} {
+		_, errOut, code := associated(tc.trust).Run("test", saName, "-n", ns)
+		if code != 1 || !strings.Contains(errOut, tc.finding) {
+			t.Errorf("%s: exit %d, %s", name, code, errOut)
+		}
+	}
+
+	tf = associated(piGoodTrust)
+	tf.Cloud.Fail("AssumeRoleForPodIdentity", &eksauth.Error{StatusCode: 403, Code: eksauth.AccessDenied, Message: "not authorized to perform: eks-auth:AssumeRoleForPodIdentity"})
+	out, errOut, code = tf.Run("test", saName, "-n", ns)
+	if code != 2 || !strings.Contains(out, "NOT PROVEN") || !strings.Contains(errOut, "not proven end to end") {
+		t.Errorf("caller denied EKS Auth: exit %d\n%s%s", code, out, errOut)
+	}
+	tf = associated(piNoTagTrust)
+	tf.Cloud.Fail("AssumeRoleForPodIdentity", &eksauth.Error{StatusCode: 403, Code: eksauth.AccessDenied, Message: "denied"})
+	if _, errOut, code := tf.Run("test", saName, "-n", ns); code != 1 || !strings.Contains(errOut, "PodIdentityTrustInvalid") {
+		t.Errorf("denied with a broken trust: exit %d, %s", code, errOut)
+	}
+}
+
+// TestTestIRSAWhenAssociationsUnreadable: a caller that may not list associations still tests IRSA, with a note.
+func TestTestIRSAWhenAssociationsUnreadable(t *testing.T) {
+	tf, _ := linked()
+	tf.Cloud.Fail("ListPodIdentityAssociations", fakeaws.AccessDenied("ListPodIdentityAssociations"))
+	out, errOut, code := tf.Run("test", saName, "-n", ns)
+	if code != 0 || !strings.Contains(out, "PASS") || !strings.Contains(errOut, "note: could not check EKS Pod Identity associations") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+}
