@@ -30,6 +30,9 @@ type GlobalFlags struct {
 	Region string
 	// EKSCluster names the EKS cluster when the kubeconfig does not tell it.
 	EKSCluster string
+	// RoleProfile is the shared config profile whose credentials act in the account of a role that is not the
+	// caller's (cross-account IRSA); registered by the commands that read or write roles.
+	RoleProfile string
 }
 
 func (g *GlobalFlags) addFlags(flags *pflag.FlagSet) {
@@ -53,6 +56,9 @@ type Factory interface {
 	AWS(ctx context.Context) (*AWSClients, error)
 	// Caller is who the AWS credentials belong to (one sts:GetCallerIdentity, cached).
 	Caller(ctx context.Context) (awsapi.Caller, error)
+	// RoleAWS returns the AWS clients that act in account: AWS's when the caller is in it, else those of the
+	// role profile, which must be in it; ErrNoAccountCredentials when there are none.
+	RoleAWS(ctx context.Context, account string) (*AWSClients, error)
 }
 
 // AWSClients are the AWS API clients of one aws.Config, seen through the interfaces of their users.
@@ -93,6 +99,7 @@ type factory struct {
 	awsErr  error
 	caller  *awsapi.Caller
 	cluster *cluster.Ref
+	role    roleProfile
 }
 
 func (f *factory) KubeClient() (kubernetes.Interface, error) {

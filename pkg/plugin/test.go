@@ -66,6 +66,7 @@ exits with its status. With --in-cluster, a Job runs the AWS CLI as the ServiceA
 	cmd.Flags().BoolVar(&o.inCluster, "in-cluster", false, "run a Job with the AWS CLI as the ServiceAccount and judge its logs")
 	cmd.Flags().StringVar(&o.image, "image", "amazon/aws-cli:latest", "image of the --in-cluster Job")
 	cmd.Flags().BoolVar(&o.keep, "keep", false, "keep the --in-cluster Job")
+	o.Flags.addRoleProfileFlag(cmd.Flags())
 	o.output.addFlags(cmd)
 	return cmd
 }
@@ -113,7 +114,8 @@ func (o *TestOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tester := &inspect.Tester{Kube: kube, IAM: clients.IAM, STS: clients.STS, Issuer: iss.Issuer, Cluster: o.Factory.ClusterRef()}
+	tester := &inspect.Tester{Kube: kube, IAM: clients.IAM, AccountIAM: accountIAM(o.Factory), STS: clients.STS, Issuer: iss.Issuer, Cluster: o.Factory.ClusterRef(),
+		STSEndpoint: stsEndpoint()}
 	if f, ok := o.ErrOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		tester.Progress = func(attempt int, elapsed time.Duration, err error) {
 			fmt.Fprintf(o.ErrOut, "\rwaiting for IAM to accept the role (attempt %d, %s): %v ", attempt, elapsed.Round(time.Second), awsapi.Short(err))
@@ -148,7 +150,7 @@ func (o *TestOptions) Run(ctx context.Context) error {
 	if len(o.command) > 0 {
 		return o.runCommand(ctx, res, clients.Region)
 	}
-	return nil
+	return exitStatus(false, res.CouldNotCheck)
 }
 
 // runCommand runs the command with the role's temporary credentials, as the pod's SDK would have them.
@@ -196,6 +198,10 @@ func printTestResult(w io.Writer, r *inspect.TestResult) {
 			fmt.Fprintf(w, "    %s principal names the cluster's OIDC provider\n", mark(st.PrincipalMatch))
 			fmt.Fprintf(w, "    %s action covers %s\n", mark(st.ActionMatch), trust.ActionAssumeRoleWithWebIdentity)
 			for _, c := range st.Conditions {
+				if c.Unknown {
+					fmt.Fprintf(w, "    ??   %s %s: expects %s, not known locally\n", c.Operator, c.Key, strings.Join(c.Expected, " | "))
+					continue
+				}
 				fmt.Fprintf(w, "    %s %s %s: expects %s, token has %q\n", mark(c.Pass), c.Operator, c.Key, strings.Join(c.Expected, " | "), c.Actual)
 			}
 		}
@@ -220,6 +226,7 @@ func printTestResult(w io.Writer, r *inspect.TestResult) {
 	for _, f := range r.Findings {
 		printFinding(w, f)
 	}
+	printNotes(w, r.Notes, r.CouldNotCheck)
 	if r.Verdict == inspect.VerdictPass {
 		fmt.Fprintln(w, "PASS")
 	} else {

@@ -52,6 +52,9 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 			return nil, err
 		}
 	}
+	if s, err = s.forAccount(ctx, role.Account); err != nil {
+		return nil, err
+	}
 	p := &UnlinkPlan{s: s, role: role, sa: sa}
 	provider := trust.NewProvider(role.Partition, role.Account, s.Issuer)
 	subject := trust.Subject(req.Namespace, req.ServiceAccount)
