@@ -95,6 +95,9 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 		}
 		p.deleteRole = true
 	}
+	if err := refuseEmptyTrust(role.Name, subject, p.newTrust, p.removeSubject, p.deleteRole); err != nil {
+		return nil, err
+	}
 	if p.removeSubject && !p.deleteRole {
 		res.Actions = append(res.Actions, api.Action{Op: "~", Resource: "role/" + role.Name, Detail: "trust: remove " + subject, Status: api.StatusPlanned})
 	}
