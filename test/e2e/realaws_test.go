@@ -257,3 +257,170 @@ func TestRealAWSRolePath(t *testing.T) {
 		t.Errorf("annotation with the path: %s", r)
 	}
 }
+
+// deniedLog is an SDK's AccessDenied for the pod's own IRSA role (not the node's): doctor then checks the role's
+// identity policies for the action.
+func deniedLog(t *testing.T, role, action string) string {
+	t.Helper()
+	return writeLog(t, fmt.Sprintf("An error occurred (AccessDenied) when calling the %s operation: User: arn:aws:sts::%s:assumed-role/%s/botocore-session-1700000000 is not authorized to perform: %s on resource: *\n",
+		action[strings.Index(action, ":")+1:], account, role, action))
+}
+
+// TestRealAWSOneItemPages: every list call walks all its pages. link, unlink, doctor, list and audit give the
+// same results when IAM and EKS answer one item per page as with full pages.
+func TestRealAWSOneItemPages(t *testing.T) {
+	ctx := context.Background()
+	ns := "pages"
+	createNamespace(t, ns)
+	createServiceAccount(t, ns, "a1", nil)
+	createServiceAccount(t, ns, "a2", nil)
+	mustSucceed(t, irsaCmd(t, "link", "a1", "-n", ns, "--role-name", "pages-shared", "--allow", "s3:GetObject"))
+	mustSucceed(t, irsaCmd(t, "link", "a2", "-n", ns, "--role-name", "pages-shared"))
+	t.Cleanup(func() { _ = irsaCmd(t, "unlink", "a2", "-n", ns); _ = irsaCmd(t, "unlink", "a1", "-n", ns, "--delete-role") })
+	// More inline and managed policies; the action of the log is allowed only by the last inline one.
+	for i, action := range []string{"s3:ListBucket", "sqs:ReceiveMessage", "sqs:SendMessage"} {
+		doc := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":%q,"Resource":"*"}]}`, action)
+		if _, err := iamClient.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("pages-shared"), PolicyName: aws.String(fmt.Sprintf("zz-extra-%d", i)), PolicyDocument: aws.String(doc)}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := iamClient.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(fmt.Sprintf("pages-managed-e2e-%d", i)), PolicyDocument: aws.String(doc)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < 2 {
+			if _, err := iamClient.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("pages-shared"), PolicyArn: p.Policy.Arn}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	logs := deniedLog(t, "pages-shared", "sqs:SendMessage")
+	runs := [][]string{
+		{"link", "a1", "-n", ns, "--role-name", "pages-shared", "-o", "json"},
+		{"unlink", "a2", "-n", ns, "--dry-run", "-o", "json"},
+		{"doctor", "a1", "-n", ns, "--logs-file", logs, "-o", "json"},
+		{"doctor", "-n", ns, "-o", "json"},
+		{"list", "-n", ns, "-o", "json"},
+		{"audit", "-n", ns, "-o", "json"},
+	}
+	t.Cleanup(func() { counter.SetOneItemPages(false) })
+	for _, args := range runs {
+		counter.SetOneItemPages(false)
+		full := irsaCmd(t, args...)
+		counter.SetOneItemPages(true)
+		counter.Reset()
+		short := irsaCmd(t, args...)
+		if full.code != short.code || full.stdout != short.stdout {
+			t.Errorf("%v differs with one-item pages:\nfull pages: %s\none-item pages: %s", args, full, short)
+		}
+		if slices.Contains(args, "--logs-file") {
+			// Four inline policies (link's and three more): four one-item pages.
+			if n := countCalls("iam:ListRolePolicies"); n < 4 || hasFinding(decode[inspect.DoctorReport](t, short), doctor.PermissionMissing, "role/pages-shared") {
+				t.Errorf("doctor with one-item pages: %d ListRolePolicies calls for 4 inline policies\n%s", n, short)
+			}
+		}
+		t.Logf("%v: exit %d, %d AWS calls with one-item pages", args, short.code, len(counter.Calls()))
+	}
+	counter.SetOneItemPages(false)
+}
+
+// TestRealAWSPolicyReadDenied: an AccessDenied on GetRolePolicy is a check that could not run (exit 2), never a
+// confident PermissionMissing.
+func TestRealAWSPolicyReadDenied(t *testing.T) {
+	ns := "denied"
+	createNamespace(t, ns)
+	createServiceAccount(t, ns, "app", nil)
+	mustSucceed(t, irsaCmd(t, "link", "app", "-n", ns, "--role-name", "denied-role", "--allow", "s3:GetObject"))
+	t.Cleanup(func() { _ = irsaCmd(t, "unlink", "app", "-n", ns, "--delete-role") })
+	remove := counter.InjectFault(sandbox.Fault{Operation: "iam:GetRolePolicy", RoleName: "denied-role"})
+	defer remove()
+
+	r := irsaCmd(t, "audit", "-n", ns, "-o", "json")
+	rep := decode[inspect.AuditReport](t, r)
+	if r.code != 2 || !anyContains(rep.CouldNotCheck, "could not check the permissions of role denied-role", "AccessDenied") {
+		t.Errorf("audit with GetRolePolicy denied: %s", r)
+	}
+	drep, r := doctorJSON(t, "app", "-n", ns, "--logs-file", deniedLog(t, "denied-role", "s3:GetObject"))
+	if !anyContains(drep.CouldNotCheck, "could not check the permissions of role denied-role") || hasFinding(drep, doctor.PermissionMissing, "role/denied-role") {
+		t.Errorf("doctor with GetRolePolicy denied: %s", r)
+	}
+	// Without the log line's own error (it is evidence from the pod, kept), the exit status is 2.
+	remove()
+	if _, r := doctorJSON(t, "app", "-n", ns, "--logs-file", deniedLog(t, "denied-role", "s3:GetObject")); r.code != 0 && hasFinding(decode[inspect.DoctorReport](t, r), doctor.PermissionMissing, "role/denied-role") {
+		t.Errorf("doctor with the policies readable found the allowed action missing: %s", r)
+	}
+}
+
+// TestRealAWSUnlinkLastSubject: unlinking a role's only subject would write a trust IAM rejects; it is refused
+// before any write with the --delete-role hint, and --delete-role removes link and role.
+func TestRealAWSUnlinkLastSubject(t *testing.T) {
+	ns := "lastsub"
+	createNamespace(t, ns)
+	createServiceAccount(t, ns, "app", nil)
+	mustSucceed(t, irsaCmd(t, "link", "app", "-n", ns, "--role-name", "lastsub-role"))
+	before := roleTrust(t, "lastsub-role").String()
+	counter.Reset()
+	r := irsaCmd(t, "unlink", "app", "-n", ns)
+	if r.code != 1 || !strings.Contains(r.stderr, "--delete-role") || len(counter.Writes()) != 0 || roleTrust(t, "lastsub-role").String() != before || roleAnnotation(t, ns, "app") == "" {
+		t.Errorf("unlink of the last subject: writes %v\n%s", counter.Writes(), r)
+	}
+	mustSucceed(t, irsaCmd(t, "unlink", "app", "-n", ns, "--delete-role"))
+	if roleTrust(t, "lastsub-role") != nil || roleAnnotation(t, ns, "app") != "" {
+		t.Errorf("unlink --delete-role left the role or the annotation")
+	}
+}
+
+// TestRealAWSUnmodelledCondition: a trust whose answer depends on aws:SourceIp (which only STS knows) passes
+// test when STS accepts, with notes naming the key and the emulator; doctor notes it instead of a mismatch. A
+// certain refusal still fails.
+func TestRealAWSUnmodelledCondition(t *testing.T) {
+	ctx := context.Background()
+	ns := "srcip"
+	ensureProvider(t)
+	createNamespace(t, ns)
+	arn := createRole(t, "srcip-role", ownTrust(t, provider(), `"IpAddress":{"aws:SourceIp":"0.0.0.0/0"}`, trust.Subject(ns, "app")))
+	createServiceAccount(t, ns, "app", map[string]string{iamref.RoleARNAnnotation: arn})
+
+	r := irsaCmd(t, "test", "app", "-n", ns, "-o", "json")
+	res := decode[inspect.TestResult](t, r)
+	if r.code != 0 || res.Verdict != inspect.VerdictPass || res.Trust == nil || res.Trust.Verdict != trust.CannotTell ||
+		!anyContains(res.Notes, "aws:SourceIp") || !anyContains(res.Notes, "STS endpoint "+counter.URL+" is not AWS: its answer proves nothing about the trust") {
+		t.Errorf("test with an unmodelled condition: %s", r)
+	}
+	human := irsaCmd(t, "test", "app", "-n", ns)
+	if human.code != 0 || !strings.Contains(human.stdout, "aws:SourceIp") || !strings.Contains(human.stdout, "PASS") {
+		t.Errorf("test, human output: %s", human)
+	}
+	rep, r := doctorJSON(t, "app", "-n", ns)
+	if !hasFinding(rep, doctor.TrustUndecided, "role/srcip-role") || hasFinding(rep, doctor.TrustMismatch, "") || r.code == 2 {
+		t.Errorf("doctor with an unmodelled condition: %s", r)
+	}
+
+	// The same unknown key beside a certain refusal (another ServiceAccount's sub): FAIL, even though the
+	// emulator's STS accepts.
+	if _, err := iamClient.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("srcip-role"),
+		PolicyDocument: aws.String(ownTrust(t, provider(), `"IpAddress":{"aws:SourceIp":"0.0.0.0/0"}`, trust.Subject(ns, "other")))}); err != nil {
+		t.Fatal(err)
+	}
+	r = irsaCmd(t, "test", "app", "-n", ns, "-o", "json")
+	if res := decode[inspect.TestResult](t, r); r.code != 1 || res.Verdict != inspect.VerdictFail || res.Trust == nil || res.Trust.Verdict != trust.Refuses {
+		t.Errorf("test with a certain refusal: %s", r)
+	}
+}
+
+// TestRealAWSAuditNegatedSubject: StringNotEquals on sub admits every other ServiceAccount of the cluster.
+func TestRealAWSAuditNegatedSubject(t *testing.T) {
+	ns := "negsub"
+	ensureProvider(t)
+	createNamespace(t, ns)
+	p := provider()
+	doc := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithWebIdentity",
+		"Condition":{"StringNotEquals":{"%s:sub":"system:serviceaccount:%s:blocked"},"StringEquals":{"%s:aud":"sts.amazonaws.com"}}}]}`, p.ARN, p.HostPath, ns, p.HostPath)
+	arn := createRole(t, "negsub-role", doc)
+	createServiceAccount(t, ns, "app", map[string]string{iamref.RoleARNAnnotation: arn})
+	r := irsaCmd(t, "audit", "-n", ns, "-o", "json")
+	rep := decode[inspect.AuditReport](t, r)
+	i := slices.IndexFunc(rep.Findings, func(f doctor.Finding) bool { return f.ID == doctor.NegatedSubject && strings.Contains(f.Target, "negsub-role") })
+	if r.code != 1 || i < 0 || !strings.Contains(rep.Findings[i].Summary, "system:serviceaccount:"+ns+":blocked") {
+		t.Errorf("audit of a negated sub: %s", r)
+	}
+}
