@@ -276,7 +276,10 @@ func TestRealAWSOneItemPages(t *testing.T) {
 	createServiceAccount(t, ns, "a2", nil)
 	mustSucceed(t, irsaCmd(t, "link", "a1", "-n", ns, "--role-name", "pages-shared", "--allow", "s3:GetObject"))
 	mustSucceed(t, irsaCmd(t, "link", "a2", "-n", ns, "--role-name", "pages-shared"))
-	t.Cleanup(func() { _ = irsaCmd(t, "unlink", "a2", "-n", ns); _ = irsaCmd(t, "unlink", "a1", "-n", ns, "--delete-role") })
+	t.Cleanup(func() {
+		_ = irsaCmd(t, "unlink", "a2", "-n", ns)
+		_ = irsaCmd(t, "unlink", "a1", "-n", ns, "--delete-role")
+	})
 	// More inline and managed policies; the action of the log is allowed only by the last inline one.
 	for i, action := range []string{"s3:ListBucket", "sqs:ReceiveMessage", "sqs:SendMessage"} {
 		doc := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":%q,"Resource":"*"}]}`, action)
@@ -419,7 +422,9 @@ func TestRealAWSAuditNegatedSubject(t *testing.T) {
 	createServiceAccount(t, ns, "app", map[string]string{iamref.RoleARNAnnotation: arn})
 	r := irsaCmd(t, "audit", "-n", ns, "-o", "json")
 	rep := decode[inspect.AuditReport](t, r)
-	i := slices.IndexFunc(rep.Findings, func(f doctor.Finding) bool { return f.ID == doctor.NegatedSubject && strings.Contains(f.Target, "negsub-role") })
+	i := slices.IndexFunc(rep.Findings, func(f doctor.Finding) bool {
+		return f.ID == doctor.NegatedSubject && strings.Contains(f.Target, "negsub-role")
+	})
 	if r.code != 1 || i < 0 || !strings.Contains(rep.Findings[i].Summary, "system:serviceaccount:"+ns+":blocked") {
 		t.Errorf("audit of a negated sub: %s", r)
 	}
