@@ -70,6 +70,18 @@ func (in *Inspector) clientOf(account string) IAMAPI {
 	return in.IAM
 }
 
+// learnHome records the account IAM's credentials act in, as seen in an answer.
+func (in *Inspector) learnHome(account string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.accounts == nil {
+		in.accounts = map[string]accountClient{}
+	}
+	if _, ok := in.accounts[account]; !ok {
+		in.accounts[account] = accountClient{iam: in.IAM, home: true}
+	}
+}
+
 // resolved reports whether the account's client is known.
 func (in *Inspector) resolved(account string) (accountClient, bool) {
 	in.mu.Lock()
@@ -94,9 +106,16 @@ func (in *Inspector) getRole(ctx context.Context, r iamref.Role) (*iam.GetRoleOu
 		return res, err
 	}
 	if err == nil {
-		if got, perr := iamref.ParseRole(aws.ToString(res.Role.Arn)); perr == nil && got.Account == r.Account {
-			return res, nil
+		if got, perr := iamref.ParseRole(aws.ToString(res.Role.Arn)); perr == nil {
+			// GetRole answers from the credentials' account: the ARN it returns tells that account for free.
+			in.learnHome(got.Account)
+			if got.Account == r.Account {
+				return res, nil
+			}
 		}
+	}
+	if c, ok := in.resolved(r.Account); ok && c.home {
+		return res, err
 	}
 	c := in.account(ctx, r.Account)
 	switch {

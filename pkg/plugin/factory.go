@@ -93,13 +93,14 @@ func NewFactory(flags *GlobalFlags) Factory { return &factory{flags: flags} }
 type factory struct {
 	flags *GlobalFlags
 
-	mu      sync.Mutex
-	kube    kubernetes.Interface
-	aws     *AWSClients
-	awsErr  error
-	caller  *awsapi.Caller
-	cluster *cluster.Ref
-	role    roleProfile
+	mu       sync.Mutex
+	callerMu sync.Mutex
+	kube     kubernetes.Interface
+	aws      *AWSClients
+	awsErr   error
+	caller   *awsapi.Caller
+	cluster  *cluster.Ref
+	role     roleProfile
 }
 
 func (f *factory) KubeClient() (kubernetes.Interface, error) {
@@ -203,6 +204,10 @@ func newAWSClients(cfg aws.Config) *AWSClients {
 }
 
 func (f *factory) Caller(ctx context.Context) (awsapi.Caller, error) {
+	// callerMu serialises the first call, so concurrent readers (the Inspector's role reads) make one
+	// sts:GetCallerIdentity between them.
+	f.callerMu.Lock()
+	defer f.callerMu.Unlock()
 	f.mu.Lock()
 	if f.caller != nil {
 		defer f.mu.Unlock()
