@@ -1,6 +1,7 @@
 package plugin_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -67,5 +68,27 @@ func TestTestOtherAccountAsksSTS(t *testing.T) {
 	}
 	if calls := strings.Join(tf.Cloud.Calls(), " "); !strings.Contains(calls, "AssumeRoleWithWebIdentity") {
 		t.Errorf("STS not asked: %s", calls)
+	}
+}
+
+// TestSameAccountReadsNoCallerIdentity: a role of the caller's account that exists is read with no
+// sts:GetCallerIdentity; one that is missing costs exactly one, cached, before "does not exist" is said.
+func TestSameAccountReadsNoCallerIdentity(t *testing.T) {
+	tf, _ := linked()
+	if _, errOut, code := tf.Run("list", "-n", ns, "-o", "json"); code != 0 || slices.Contains(tf.Cloud.Calls(), "GetCallerIdentity") {
+		t.Errorf("exit %d, calls %v: %s", code, tf.Cloud.Calls(), errOut)
+	}
+	tf = plugintest.NewFactory(plugintest.Namespace(ns),
+		plugintest.ServiceAccount(ns, "a", map[string]string{iamref.RoleARNAnnotation: "arn:aws:iam::" + fakeaws.Account + ":role/gone-a"}),
+		plugintest.ServiceAccount(ns, "b", map[string]string{iamref.RoleARNAnnotation: "arn:aws:iam::" + fakeaws.Account + ":role/gone-b"}))
+	out, _, code := tf.Run("doctor", "-n", ns, "-o", "json")
+	n := 0
+	for _, c := range tf.Cloud.Calls() {
+		if c == "GetCallerIdentity" {
+			n++
+		}
+	}
+	if code != 1 || n != 1 || !strings.Contains(out, "gone-a does not exist") || strings.Contains(out, "could not check") {
+		t.Errorf("exit %d, %d GetCallerIdentity in %v: %s", code, n, tf.Cloud.Calls(), out)
 	}
 }
