@@ -253,8 +253,9 @@ func podRules(c Cluster, s Subject, p Pod) []Finding {
 	}
 	if arn != "" && p.Spec.HostNetwork {
 		out = append(out, Finding{ID: HostNetwork, Severity: Warning, Check: "pod", Target: target,
-			Summary: "the pod uses hostNetwork: it reaches the node's instance metadata, so any IRSA failure falls back to the node role silently",
-			Fix:     "drop hostNetwork, or block IMDS for pods (hop limit 1 on the node's metadata options)"})
+			Summary:  "the pod uses hostNetwork: it reaches the node's instance metadata, so any IRSA failure falls back to the node role silently",
+			Evidence: []string{"a hostNetwork pod shares the node's network namespace: IMDSv2 with a hop limit of 1 rejects only pods that do not use host networking, and NetworkPolicies do not apply to it (AWS, Security Practices for Multi-Tenant SaaS Applications using Amazon EKS)"},
+			Fix:      "drop hostNetwork from the pod template; if the pod needs it, keep the node role minimal and forbid hostNetwork to untrusted pods with an admission policy"})
 	}
 	if arn != "" && c.WebhookInstalled != nil && !*c.WebhookInstalled && slices.ContainsFunc(out, func(f Finding) bool { return f.ID == PodNotInjected }) {
 		out = append(out, Finding{ID: WebhookMissing, Severity: Error, Check: "cluster", Target: "cluster",
@@ -398,12 +399,16 @@ func trustRules(c Cluster, s Subject, provider trust.Provider, aud, roleTarget s
 			}
 		}
 	}
-	if ev.Allowed {
-		if len(lint) == 0 {
-			return nil
+	if ev.Verdict != trust.Refuses {
+		var out []Finding
+		if ev.Verdict == trust.CannotTell {
+			out = append(out, undecidedTrust(r.Name, s.SA, ev))
 		}
-		return []Finding{{ID: TrustMismatch, Severity: Warning, Check: "iam", Target: roleTarget,
-			Summary: "the trust policy admits this ServiceAccount but has statements that look wrong", Evidence: lint}}
+		if len(lint) > 0 {
+			out = append(out, Finding{ID: TrustMismatch, Severity: Warning, Check: "iam", Target: roleTarget,
+				Summary: "the trust policy admits this ServiceAccount but has statements that look wrong", Evidence: lint})
+		}
+		return out
 	}
 	evidence := []string{fmt.Sprintf("pod presents iss=%s sub=%s aud=%s", provider.HostPath, subject, aud)}
 	if expected := r.Trust.Subjects(provider); len(expected) > 0 {
@@ -411,7 +416,7 @@ func trustRules(c Cluster, s Subject, provider trust.Provider, aud, roleTarget s
 	}
 	for _, sr := range ev.Statements {
 		for _, cr := range sr.Conditions {
-			if !cr.Pass {
+			if !cr.Pass && !cr.Unknown {
 				evidence = append(evidence, fmt.Sprintf("statement %d: %s %s expects %v, token has %q", sr.Index, cr.Operator, cr.Key, cr.Expected, cr.Actual))
 			}
 		}

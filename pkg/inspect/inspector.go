@@ -7,6 +7,7 @@ package inspect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -57,8 +58,14 @@ type Inspector struct {
 	EKS     EKSAPI
 	Cluster cluster.Ref
 	Issuer  string
+	// AccountIAM returns the IAM client of another account than IAM's (nil, nil: IAM's own account); nil
+	// reads every account with IAM. See accounts.go.
+	AccountIAM func(ctx context.Context, account string) (IAMAPI, error)
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// resolving serialises the first resolution of each account, so concurrent reads share one answer.
+	resolving sync.Mutex
+	accounts  map[string]accountClient
 	roles     map[string]*roleState
 	providers map[string]*doctor.Provider
 	notes     []string
@@ -125,8 +132,11 @@ func (in *Inspector) role(ctx context.Context, r iamref.Role, withPolicies bool,
 	st := cached
 	if st == nil {
 		st = &roleState{role: &doctor.Role{ARN: r.ARN, Name: r.Name, Account: r.Account}}
-		res, err := in.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(r.Name)})
+		res, err := in.getRole(ctx, r)
 		switch {
+		case errors.Is(err, errAccount):
+			st.unreadable = true
+			in.couldNotCheck(fmt.Sprintf("role %s in account %s", r.Name, r.Account), err)
 		case awsapi.IsNotFound(err):
 		case err != nil:
 			st.unreadable = true
@@ -176,8 +186,11 @@ func (in *Inspector) provider(ctx context.Context, partition, account string) *d
 		return cached
 	}
 	out := &doctor.Provider{ARN: p.ARN}
-	res, err := in.IAM.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(p.ARN)})
+	res, err := in.getProvider(ctx, account, p.ARN)
 	switch {
+	case errors.Is(err, errAccount):
+		in.couldNotCheck(fmt.Sprintf("OIDC provider %s in account %s", p.ARN, account), err)
+		out = nil
 	case awsapi.IsNotFound(err):
 	case err != nil:
 		in.couldNotCheck("OIDC provider "+p.ARN+" (iam:GetOpenIDConnectProvider)", err)

@@ -153,7 +153,7 @@ func (in *Inspector) listItem(ns, name, source, roleARN string, annotations map[
 		return item
 	}
 	ev := st.role.Trust.Evaluate(trust.Claims{ProviderARN: provider.ARN, HostPath: provider.HostPath, Subject: trust.Subject(ns, name), Audience: iamref.Audience(annotations)})
-	item.TrustAdmits = map[bool]string{true: "yes", false: "no"}[ev.Allowed]
+	item.TrustAdmits = map[trust.Verdict]string{trust.Admits: "yes", trust.Refuses: "no", trust.CannotTell: "unknown"}[ev.Verdict]
 	return item
 }
 

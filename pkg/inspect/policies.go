@@ -15,7 +15,7 @@ import (
 // simulate asks iam:SimulatePrincipalPolicy for the actions; nil when that API does not answer (as in moto),
 // and the caller then reads the policies for local evaluation. A note says which.
 func (in *Inspector) simulate(ctx context.Context, r iamref.Role, actions []string) map[string]bool {
-	sim, err := in.IAM.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String(r.ARN), ActionNames: actions},
+	sim, err := in.clientOf(r.Account).SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String(r.ARN), ActionNames: actions},
 		func(o *iam.Options) { o.RetryMaxAttempts = 1 })
 	if err != nil {
 		in.note(fmt.Sprintf("iam:SimulatePrincipalPolicy unavailable for role %s (%v): permissions evaluated locally from its policies", r.Name, awsapi.Short(err)))
@@ -34,6 +34,7 @@ func (in *Inspector) simulate(ctx context.Context, r iamref.Role, actions []stri
 // the error joins every read that failed, so the caller knows the documents are incomplete.
 func (in *Inspector) policyDocuments(ctx context.Context, r iamref.Role) (docs, attachedNames []string, err error) {
 	name := aws.String(r.Name)
+	client := in.clientOf(r.Account)
 	docs = []string{}
 	var errs []error
 	add := func(doc *string, what string) {
@@ -44,7 +45,7 @@ func (in *Inspector) policyDocuments(ctx context.Context, r iamref.Role) (docs, 
 		}
 		docs = append(docs, d)
 	}
-	inline := iam.NewListRolePoliciesPaginator(in.IAM, &iam.ListRolePoliciesInput{RoleName: name})
+	inline := iam.NewListRolePoliciesPaginator(client, &iam.ListRolePoliciesInput{RoleName: name})
 	for inline.HasMorePages() {
 		page, err := inline.NextPage(ctx)
 		if err != nil {
@@ -52,7 +53,7 @@ func (in *Inspector) policyDocuments(ctx context.Context, r iamref.Role) (docs, 
 			break
 		}
 		for _, p := range page.PolicyNames {
-			out, err := in.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: name, PolicyName: aws.String(p)})
+			out, err := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: name, PolicyName: aws.String(p)})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("iam:GetRolePolicy %s: %w", p, awsapi.Short(err)))
 				continue
@@ -60,7 +61,7 @@ func (in *Inspector) policyDocuments(ctx context.Context, r iamref.Role) (docs, 
 			add(out.PolicyDocument, "inline policy "+p)
 		}
 	}
-	attached := iam.NewListAttachedRolePoliciesPaginator(in.IAM, &iam.ListAttachedRolePoliciesInput{RoleName: name})
+	attached := iam.NewListAttachedRolePoliciesPaginator(client, &iam.ListAttachedRolePoliciesInput{RoleName: name})
 	for attached.HasMorePages() {
 		page, err := attached.NextPage(ctx)
 		if err != nil {
@@ -69,12 +70,12 @@ func (in *Inspector) policyDocuments(ctx context.Context, r iamref.Role) (docs, 
 		}
 		for _, a := range page.AttachedPolicies {
 			attachedNames = append(attachedNames, aws.ToString(a.PolicyName))
-			pol, err := in.IAM.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: a.PolicyArn})
+			pol, err := client.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: a.PolicyArn})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("iam:GetPolicy %s: %w", aws.ToString(a.PolicyArn), awsapi.Short(err)))
 				continue
 			}
-			v, err := in.IAM.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: a.PolicyArn, VersionId: pol.Policy.DefaultVersionId})
+			v, err := client.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: a.PolicyArn, VersionId: pol.Policy.DefaultVersionId})
 			if err == nil && v.PolicyVersion == nil {
 				err = errors.New("no policy version")
 			}

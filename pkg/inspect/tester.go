@@ -53,8 +53,11 @@ type TestResult struct {
 	Verdict        string           `json:"verdict"`
 	Reason         string           `json:"reason,omitempty"`
 	Findings       []doctor.Finding `json:"findings"`
-	// Notes say what could not be looked at, such as Pod Identity associations the caller may not list.
+	// Notes say what the verdict rests on when the local evaluation could not decide, or STS is an emulator.
 	Notes []string `json:"notes,omitempty"`
+	// CouldNotCheck lists the reads that failed (such as a role in an account without credentials): STS was
+	// asked all the same, since AssumeRoleWithWebIdentity needs no credentials.
+	CouldNotCheck []string `json:"couldNotCheck,omitempty"`
 	// credentials are the temporary credentials, for `-- COMMAND`; never serialised.
 	credentials *aws.Credentials
 }
@@ -90,6 +93,11 @@ type Tester struct {
 	EKSAuth EKSAuthAPI
 	// boundUID is the UID of the pod the Pod Identity token was bound to.
 	boundUID string
+	// AccountIAM reads roles of other accounts (see Inspector.AccountIAM).
+	AccountIAM func(ctx context.Context, account string) (IAMAPI, error)
+	// STSEndpoint is the STS endpoint URL when it is overridden (AWS_ENDPOINT_URL...): one that is not AWS's
+	// proves nothing about the trust, and a note says so.
+	STSEndpoint string
 	// Progress is called before each retry while IAM propagates (nil: silent).
 	Progress func(attempt int, elapsed time.Duration, err error)
 }
@@ -107,7 +115,7 @@ func (t *Tester) Test(ctx context.Context, namespace, name string, timeout time.
 		}
 		return nil, fmt.Errorf("read serviceaccount %s/%s: %w", namespace, name, err)
 	}
-	in := &Inspector{Kube: t.Kube, IAM: t.IAM, Issuer: t.Issuer, Cluster: t.Cluster}
+	in := &Inspector{Kube: t.Kube, IAM: t.IAM, AccountIAM: t.AccountIAM, Issuer: t.Issuer, Cluster: t.Cluster}
 	lookup := &Inspector{Kube: t.Kube, EKS: t.EKS, Cluster: t.Cluster}
 	if a, ok := t.associationOf(ctx, lookup, namespace, name); ok && t.EKSAuth != nil {
 		return t.testPodIdentity(ctx, in, res, sa, a)
@@ -118,11 +126,9 @@ func (t *Tester) Test(ctx context.Context, namespace, name string, timeout time.
 	res.ServiceAccount.Audience = iamref.Audience(sa.Annotations)
 	res.RoleARN = strings.TrimSpace(sa.Annotations[iamref.RoleARNAnnotation])
 	findings := in.diagnose(doctor.Cluster{Issuer: t.Issuer}, subject)
-	if u := in.Unchecked(); len(u) > 0 {
-		return nil, errors.New(strings.Join(u, "; "))
-	}
+	res.CouldNotCheck = in.Unchecked()
 	role, annotated := annotatedRole(sa.Annotations)
-	if !annotated || subject.Role == nil || !subject.Role.Found {
+	if !annotated || (subject.Role != nil && !subject.Role.Found) {
 		res.Findings = findings
 		res.Reason = "the ServiceAccount cannot get credentials: " + firstSummary(findings)
 		return res, nil
@@ -142,18 +148,23 @@ func (t *Tester) Test(ctx context.Context, namespace, name string, timeout time.
 	}
 	res.Token = &TokenInfo{Issuer: claims.Issuer, Subject: claims.Subject, Audience: claims.Audience}
 
-	// The local evaluation uses the token's own claims, not what we expect them to be.
-	provider := trust.NewProvider(role.Partition, role.Account, claims.Issuer)
-	aud := res.ServiceAccount.Audience
-	if len(claims.Audience) > 0 {
-		aud = claims.Audience[0]
-	}
-	ev := subject.Role.Trust.Evaluate(trust.Claims{ProviderARN: provider.ARN, HostPath: provider.HostPath, Subject: claims.Subject, Audience: aud})
-	res.Trust = &ev
+	// The local evaluation uses the token's own claims, not what we expect them to be. A role that could not
+	// be read is not evaluated: STS alone decides.
 	res.Findings = iamFindings(findings)
+	refuses := false
+	if subject.Role != nil && subject.Role.Trust != nil {
+		provider := trust.NewProvider(role.Partition, role.Account, claims.Issuer)
+		aud := res.ServiceAccount.Audience
+		if len(claims.Audience) > 0 {
+			aud = claims.Audience[0]
+		}
+		ev := subject.Role.Trust.Evaluate(trust.Claims{ProviderARN: provider.ARN, HostPath: provider.HostPath, Subject: claims.Subject, Audience: aud})
+		res.Trust = &ev
+		refuses = ev.Verdict == trust.Refuses
+	}
 
 	deadline := time.Now().Add(timeout)
-	if !ev.Allowed {
+	if refuses {
 		deadline = time.Now() // a policy that says no will not say yes by waiting
 	}
 	start := time.Now()
@@ -183,7 +194,7 @@ func (t *Tester) Test(ctx context.Context, namespace, name string, timeout time.
 	if err != nil {
 		res.STS = awsapi.Short(err).Error()
 		res.Reason = "STS refused the token: " + res.STS
-		if !ev.Allowed {
+		if refuses {
 			res.Reason = "the trust policy does not admit the token, and STS refused it: " + res.STS
 		}
 		return res, nil
@@ -204,12 +215,7 @@ func (t *Tester) Test(ctx context.Context, namespace, name string, timeout time.
 		return res, nil
 	}
 	res.AssumedRoleARN = aws.ToString(id.Arn)
-	if !ev.Allowed {
-		res.credentials = nil
-		res.Reason = "the trust policy does not admit the token (STS here accepted it anyway: the AWS emulator does not evaluate trust policies; real STS would refuse)"
-		return res, nil
-	}
-	res.Verdict = VerdictPass
+	t.judgeSuccess(res)
 	return res, nil
 }
 

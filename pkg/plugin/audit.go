@@ -44,6 +44,7 @@ high, 2 when none is but a role or policy could not be read. Read only.`,
 		},
 	}
 	o.scope.addFlags(cmd, "audit across all namespaces")
+	o.Flags.addRoleProfileFlag(cmd.Flags())
 	o.output.addFlags(cmd)
 	return cmd
 }

@@ -30,7 +30,7 @@ func (g *Globals) newSetup(ctx context.Context, tokenNamespace string) (*setup.S
 	if err != nil {
 		return nil, nil, err
 	}
-	return &setup.Setup{Kube: kube, IAM: clients.IAM, Caller: g.Factory.Caller, Issuer: iss.Issuer, Thumbprint: setup.TLSThumbprint}, iss, nil
+	return &setup.Setup{Kube: kube, IAM: clients.IAM, AccountIAM: setupAccountIAM(g.Factory), Caller: g.Factory.Caller, Issuer: iss.Issuer, Thumbprint: setup.TLSThumbprint}, iss, nil
 }
 
 // discoverIssuer finds the cluster's issuer and prints the discovery's warnings to stderr.

@@ -65,6 +65,7 @@ complete (a read failed: the report's notes say which check).`,
 	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "check every annotated ServiceAccount in all namespaces")
 	cmd.Flags().StringVar(&o.logsFile, "logs-file", "", "classify this log file (- for stdin) instead of reading the containers' logs")
 	cmd.Flags().Int64Var(&o.tail, "tail", 500, "lines of each container's current and previous log to read")
+	o.Flags.addRoleProfileFlag(cmd.Flags())
 	o.output.addFlags(cmd)
 	return cmd
 }

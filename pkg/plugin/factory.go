@@ -31,6 +31,9 @@ type GlobalFlags struct {
 	Region string
 	// EKSCluster names the EKS cluster when the kubeconfig does not tell it.
 	EKSCluster string
+	// RoleProfile is the shared config profile whose credentials act in the account of a role that is not the
+	// caller's (cross-account IRSA); registered by the commands that read or write roles.
+	RoleProfile string
 }
 
 func (g *GlobalFlags) addFlags(flags *pflag.FlagSet) {
@@ -54,6 +57,9 @@ type Factory interface {
 	AWS(ctx context.Context) (*AWSClients, error)
 	// Caller is who the AWS credentials belong to (one sts:GetCallerIdentity, cached).
 	Caller(ctx context.Context) (awsapi.Caller, error)
+	// RoleAWS returns the AWS clients that act in account: AWS's when the caller is in it, else those of the
+	// role profile, which must be in it; ErrNoAccountCredentials when there are none.
+	RoleAWS(ctx context.Context, account string) (*AWSClients, error)
 }
 
 // AWSClients are the AWS API clients of one aws.Config, seen through the interfaces of their users.
@@ -91,12 +97,14 @@ func NewFactory(flags *GlobalFlags) Factory { return &factory{flags: flags} }
 type factory struct {
 	flags *GlobalFlags
 
-	mu      sync.Mutex
-	kube    kubernetes.Interface
-	aws     *AWSClients
-	awsErr  error
-	caller  *awsapi.Caller
-	cluster *cluster.Ref
+	mu       sync.Mutex
+	callerMu sync.Mutex
+	kube     kubernetes.Interface
+	aws      *AWSClients
+	awsErr   error
+	caller   *awsapi.Caller
+	cluster  *cluster.Ref
+	role     roleProfile
 }
 
 func (f *factory) KubeClient() (kubernetes.Interface, error) {
@@ -200,6 +208,10 @@ func newAWSClients(cfg aws.Config) *AWSClients {
 }
 
 func (f *factory) Caller(ctx context.Context) (awsapi.Caller, error) {
+	// callerMu serialises the first call, so concurrent readers (the Inspector's role reads) make one
+	// sts:GetCallerIdentity between them.
+	f.callerMu.Lock()
+	defer f.callerMu.Unlock()
 	f.mu.Lock()
 	if f.caller != nil {
 		defer f.mu.Unlock()

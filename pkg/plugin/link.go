@@ -62,6 +62,7 @@ a failed step rolls back what this run changed. Running it again changes nothing
 	f.BoolVar(&o.req.DryRun, "dry-run", false, "print the plan and write nothing")
 	f.IntVar(&o.req.TrustSizeLimit, "trust-size-limit", trust.DefaultSizeLimit, "IAM trust policy size quota of the account (characters without whitespace)")
 	o.pi.addLinkFlags(f)
+	o.Flags.addRoleProfileFlag(cmd.Flags())
 	o.output.addFlags(cmd)
 	return cmd
 }

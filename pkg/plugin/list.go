@@ -43,6 +43,7 @@ read per distinct role. Exit status 2 when a read failed and a row is incomplete
 		},
 	}
 	o.scope.addFlags(cmd, "list across all namespaces")
+	o.Flags.addRoleProfileFlag(cmd.Flags())
 	o.output.addFlags(cmd)
 	return cmd
 }

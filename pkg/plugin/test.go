@@ -72,6 +72,7 @@ exits with its status. With --in-cluster, a Job runs the AWS CLI as the ServiceA
 	cmd.Flags().BoolVar(&o.inCluster, "in-cluster", false, "run a Job with the AWS CLI as the ServiceAccount and judge its logs")
 	cmd.Flags().StringVar(&o.image, "image", "amazon/aws-cli:latest", "image of the --in-cluster Job")
 	cmd.Flags().BoolVar(&o.keep, "keep", false, "keep the --in-cluster Job")
+	o.Flags.addRoleProfileFlag(cmd.Flags())
 	o.output.addFlags(cmd)
 	return cmd
 }
@@ -119,7 +120,8 @@ func (o *TestOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tester := &inspect.Tester{Kube: kube, IAM: clients.IAM, STS: clients.STS, EKS: clients.EKS, EKSAuth: clients.EKSAuth, Issuer: iss.Issuer, Cluster: o.Factory.ClusterRef()}
+	tester := &inspect.Tester{Kube: kube, IAM: clients.IAM, AccountIAM: accountIAM(o.Factory), STS: clients.STS, EKS: clients.EKS, EKSAuth: clients.EKSAuth,
+		Issuer: iss.Issuer, Cluster: o.Factory.ClusterRef(), STSEndpoint: stsEndpoint()}
 	if f, ok := o.ErrOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		tester.Progress = func(attempt int, elapsed time.Duration, err error) {
 			fmt.Fprintf(o.ErrOut, "\rwaiting for IAM to accept the role (attempt %d, %s): %v ", attempt, elapsed.Round(time.Second), awsapi.Short(err))
@@ -143,9 +145,6 @@ func (o *TestOptions) Run(ctx context.Context) error {
 	} else {
 		printTestResult(out, res)
 	}
-	for _, n := range res.Notes {
-		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
-	}
 	if res.Verdict == inspect.VerdictNotProven {
 		return &ExitError{Code: 2, Err: errors.New("not proven end to end: " + res.Reason)}
 	}
@@ -160,7 +159,7 @@ func (o *TestOptions) Run(ctx context.Context) error {
 	if len(o.command) > 0 {
 		return o.runCommand(ctx, res, clients.Region)
 	}
-	return nil
+	return exitStatus(false, res.CouldNotCheck)
 }
 
 // runCommand runs the command with the role's temporary credentials, as the pod's SDK would have them.
@@ -212,6 +211,10 @@ func printTestResult(w io.Writer, r *inspect.TestResult) {
 			fmt.Fprintf(w, "    %s principal names the cluster's OIDC provider\n", mark(st.PrincipalMatch))
 			fmt.Fprintf(w, "    %s action covers %s\n", mark(st.ActionMatch), trust.ActionAssumeRoleWithWebIdentity)
 			for _, c := range st.Conditions {
+				if c.Unknown {
+					fmt.Fprintf(w, "    ??   %s %s: expects %s, not known locally\n", c.Operator, c.Key, strings.Join(c.Expected, " | "))
+					continue
+				}
 				fmt.Fprintf(w, "    %s %s %s: expects %s, token has %q\n", mark(c.Pass), c.Operator, c.Key, strings.Join(c.Expected, " | "), c.Actual)
 			}
 		}
@@ -236,6 +239,7 @@ func printTestResult(w io.Writer, r *inspect.TestResult) {
 	for _, f := range r.Findings {
 		printFinding(w, f)
 	}
+	printNotes(w, r.Notes, r.CouldNotCheck)
 	switch r.Verdict {
 	case inspect.VerdictPass:
 		fmt.Fprintln(w, "PASS")

@@ -42,6 +42,7 @@ but only when kubectl irsa created it and nothing else is trusted by it.`,
 	cmd.Flags().BoolVar(&o.req.DeleteRole, "delete-role", false, "delete the role when kubectl irsa created it and no other subject remains")
 	cmd.Flags().BoolVar(&o.req.DryRun, "dry-run", false, "print the plan and write nothing")
 	o.pi.addUnlinkFlags(cmd.Flags())
+	o.Flags.addRoleProfileFlag(cmd.Flags())
 	o.output.addFlags(cmd)
 	return cmd
 }

@@ -57,8 +57,14 @@ func (s *Setup) PlanLink(ctx context.Context, req LinkRequest) (*LinkPlan, error
 	if req.TrustSizeLimit == 0 {
 		req.TrustSizeLimit = trust.DefaultSizeLimit
 	}
-	p := &LinkPlan{s: s, Request: req}
 	var err error
+	if req.RoleARN != nil {
+		// The role, its trust and the OIDC provider it names live in the role's account.
+		if s, err = s.forAccount(ctx, req.RoleARN.Account); err != nil {
+			return nil, err
+		}
+	}
+	p := &LinkPlan{s: s, Request: req}
 	if p.SA, err = readServiceAccount(ctx, s.Kube, req.Namespace, req.ServiceAccount, req.CreateServiceAccount); err != nil {
 		return nil, err
 	}

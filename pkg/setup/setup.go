@@ -33,6 +33,9 @@ type Plan interface {
 type Setup struct {
 	Kube kubernetes.Interface
 	IAM  IAMAPI
+	// AccountIAM returns the IAM client of a role's account when it is not IAM's (nil, nil: IAM's own); nil
+	// uses IAM for every account. See forAccount.
+	AccountIAM func(ctx context.Context, account string) (IAMAPI, error)
 	// Caller returns who the AWS credentials belong to (called lazily, at most once per plan).
 	Caller func(context.Context) (awsapi.Caller, error)
 	// Issuer is the cluster's OIDC issuer URL.

@@ -52,6 +52,9 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 			return nil, err
 		}
 	}
+	if s, err = s.forAccount(ctx, role.Account); err != nil {
+		return nil, err
+	}
 	p := &UnlinkPlan{s: s, role: role, sa: sa}
 	provider := trust.NewProvider(role.Partition, role.Account, s.Issuer)
 	subject := trust.Subject(req.Namespace, req.ServiceAccount)
@@ -91,6 +94,9 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 			return nil, errorf(ErrRoleInUse, "role %s still trusts other principals (%v): not deleting it", role.Name, remainingSubjects(p.newTrust))
 		}
 		p.deleteRole = true
+	}
+	if err := refuseEmptyTrust(role.Name, subject, p.newTrust, p.removeSubject, p.deleteRole); err != nil {
+		return nil, err
 	}
 	if p.removeSubject && !p.deleteRole {
 		res.Actions = append(res.Actions, api.Action{Op: "~", Resource: "role/" + role.Name, Detail: "trust: remove " + subject, Status: api.StatusPlanned})

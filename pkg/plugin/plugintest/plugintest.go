@@ -48,6 +48,9 @@ type Factory struct {
 	AWSErr error
 	// DenyWrites makes SelfSubjectAccessReviews answer "not allowed"; NoTokens makes TokenRequests fail.
 	DenyWrites, NoTokens bool
+	// RoleCloud, when set, is the fake AWS that --role-profile's credentials act in, as account RoleAccount.
+	RoleCloud   *fakeaws.AWS
+	RoleAccount string
 
 	flags *plugin.GlobalFlags
 }
@@ -156,6 +159,22 @@ func (f *Factory) Caller(ctx context.Context) (awsapi.Caller, error) {
 		return awsapi.Caller{}, f.AWSErr
 	}
 	return awsapi.WhoAmI(ctx, f.Cloud.STS)
+}
+
+// RoleAWS implements plugin.Factory: the fake AWS for the caller's account, RoleCloud for RoleAccount when
+// --role-profile is given.
+func (f *Factory) RoleAWS(ctx context.Context, account string) (*plugin.AWSClients, error) {
+	caller, err := f.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if caller.Account == account {
+		return f.AWS(ctx)
+	}
+	if f.flags == nil || f.flags.RoleProfile == "" || f.RoleCloud == nil || f.RoleAccount != account {
+		return nil, plugin.NoAccountCredentials(account, caller.Account)
+	}
+	return &plugin.AWSClients{Region: Region, IAM: f.RoleCloud.IAM, STS: f.RoleCloud.STS, EKS: f.RoleCloud.EKS}, nil
 }
 
 // Requests counts the Kubernetes requests of a verb ("list", "patch", ...) on a resource.
