@@ -78,7 +78,7 @@ func TestTestIRSAWhenAssociationsUnreadable(t *testing.T) {
 	tf, _ := linked()
 	tf.Cloud.Fail("ListPodIdentityAssociations", fakeaws.AccessDenied("ListPodIdentityAssociations"))
 	out, errOut, code := tf.Run("test", saName, "-n", ns)
-	if code != 0 || !strings.Contains(out, "PASS") || !strings.Contains(errOut, "note: could not check EKS Pod Identity associations") {
+	if code != 0 || !strings.Contains(out, "PASS") || !strings.Contains(out, "note: could not check EKS Pod Identity associations") {
 		t.Errorf("exit %d\n%s%s", code, out, errOut)
 	}
 }
