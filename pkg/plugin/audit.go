@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
 )
@@ -80,7 +81,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 }
 
 func printAudit(w io.Writer, r *inspect.AuditReport) {
-	fmt.Fprintf(w, "Audited %d roles for %s\n", len(r.Roles), r.Scope)
+	fmt.Fprintf(w, "Audited %d roles for %s\n", len(r.Roles), safetext.String(r.Scope))
 	if len(r.Findings) == 0 {
 		fmt.Fprintln(w, "\nno finding")
 	}

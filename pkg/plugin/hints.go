@@ -24,6 +24,7 @@ var flagHints = []struct {
 	{setup.ErrManagedPolicyMissing, "check the ARN given to --attach-policy-arn"},
 	{setup.ErrRoleNotManaged, "drop --delete-role"},
 	{setup.ErrRoleInUse, "drop --delete-role"},
+	{setup.ErrLastSubject, "pass --delete-role to delete the role with its last subject"},
 	{cluster.ErrIssuerNotFound, "check the kubeconfig context, or pass --eks-cluster and --region"},
 	{awsapi.ErrUnreachable, "check AWS_PROFILE/--aws-profile, `aws sso login`, or AWS_ENDPOINT_URL"},
 	{inspect.ErrNotFound, "-n picks the namespace"},

@@ -13,6 +13,7 @@ import (
 type UnlinkOptions struct {
 	*Globals
 	output *outputFlags
+	lock   lockFlags
 	req    setup.UnlinkRequest
 }
 
@@ -40,6 +41,7 @@ but only when kubectl irsa created it and nothing else is trusted by it.`,
 	}
 	cmd.Flags().BoolVar(&o.req.DeleteRole, "delete-role", false, "delete the role when kubectl irsa created it and no other subject remains")
 	cmd.Flags().BoolVar(&o.req.DryRun, "dry-run", false, "print the plan and write nothing")
+	o.lock.addFlags(cmd.Flags())
 	o.output.addFlags(cmd)
 	return cmd
 }
@@ -66,6 +68,7 @@ func (o *UnlinkOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	o.lock.apply(s)
 	plan, err := s.PlanUnlink(ctx, o.req)
 	if err != nil {
 		return err

@@ -150,11 +150,16 @@ func TestUnlink(t *testing.T) {
 	if _, errOut, code := tf.Run("link", saName, "-n", ns, "--role-name", "irsa-role"); code != 0 {
 		t.Fatal(errOut)
 	}
-	out, _, code := tf.Run("unlink", saName, "-n", ns, "--dry-run")
+	writes := len(tf.Cloud.Writes())
+	_, errOut, code := tf.Run("unlink", saName, "-n", ns)
+	if code != 1 || !strings.Contains(errOut, "last subject") || !strings.Contains(errOut, "--delete-role") || len(tf.Cloud.Writes()) != writes || annotation(t, tf, ns, saName) == "" {
+		t.Errorf("last subject without --delete-role: exit %d, writes %v: %s", code, tf.Cloud.Writes()[writes:], errOut)
+	}
+	out, _, code := tf.Run("unlink", saName, "-n", ns, "--delete-role", "--dry-run")
 	if code != 0 || !strings.Contains(out, "Plan (dry run") || annotation(t, tf, ns, saName) == "" {
 		t.Errorf("dry run: exit %d\n%s", code, out)
 	}
-	out, errOut, code := tf.Run("unlink", saName, "-n", ns, "--delete-role")
+	out, errOut, code = tf.Run("unlink", saName, "-n", ns, "--delete-role")
 	if code != 0 || !strings.Contains(out, "unlinked "+ns+"/"+saName) {
 		t.Fatalf("exit %d: %s%s", code, out, errOut)
 	}
