@@ -8,9 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 )
 
 // AuditOptions audits IRSA roles for dangerous trust and permissions.

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 )
 
 // ListOptions lists ServiceAccounts with IAM roles.

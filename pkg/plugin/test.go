@@ -14,11 +14,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
