@@ -103,4 +103,3 @@ func TestErrorLineIsSafe(t *testing.T) {
 		t.Errorf("unsafe error line: %q", errOut)
 	}
 }
-
