@@ -43,8 +43,8 @@ containers' logs (current and previous), or the --logs-file instead. Without a t
 ServiceAccount of the namespace (-n) or of all namespaces (-A). With only --logs-file it classifies the log and
 makes no Kubernetes or AWS call.
 
-Exit status: 0 no error found, 1 an error finding, 2 the diagnosis itself could not run or could not
-complete (a read failed: the report's notes say which check).`,
+Exit status: 0 no error found, 1 an error finding, 2 the diagnosis could not complete: a usage error, AWS or
+the cluster unreachable, a read that failed (the report's notes say which check).`,
 		Example: `  # The seed's failure: a Job's log says the node role was denied eks:ListClusters
   kubectl logs job/eks-iam-test -n irsa-sample-ns | kubectl irsa doctor irsa-test -n irsa-sample-ns --logs-file -
 

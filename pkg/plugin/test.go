@@ -47,7 +47,11 @@ exchanges the token with sts:AssumeRoleWithWebIdentity exactly as the pod's SDK 
 credentials with GetCallerIdentity. Nothing is deployed and the token is never printed.
 
 With -- COMMAND, the command runs locally with the role's temporary credentials in its environment and test
-exits with its status. With --in-cluster, a Job runs the AWS CLI as the ServiceAccount instead.`,
+exits with its status (SIGINT and SIGTERM are passed on to it). With --in-cluster, a Job runs the AWS CLI as the
+ServiceAccount instead.
+
+Exit status: 0 passed, 1 failed (a test reporting an error finding fails), 2 could not complete (usage error,
+AWS or the cluster unreachable, a read that failed).`,
 		Example: `  kubectl irsa test irsa-test -n irsa-sample-ns
   kubectl irsa test irsa-test -n irsa-sample-ns -- aws eks list-clusters
   kubectl irsa test irsa-test -n irsa-sample-ns --in-cluster`,
