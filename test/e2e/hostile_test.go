@@ -80,3 +80,21 @@ func TestExitCodeContract(t *testing.T) {
 		}
 	}
 }
+
+// TestVerboseLogsNoToken: at -v=7 (the cap), client-go's request logging of `test` never shows the
+// ServiceAccount token it requests or the credentials STS returns.
+func TestVerboseLogsNoToken(t *testing.T) {
+	ns := "hostile-verbose"
+	createNamespace(t, ns)
+	createServiceAccount(t, ns, "app", nil)
+	mustSucceed(t, irsaCmd(t, "link", "app", "-n", ns))
+	r := irsaCmd(t, "test", "app", "-n", ns, "-v=9")
+	if r.code != 0 || !strings.Contains(r.stderr, "lowered to 7") || !strings.Contains(r.stderr, "serviceaccounts/app/token") {
+		t.Fatalf("test -v=9: %s", r)
+	}
+	for _, s := range []string{"eyJhbGci", "SecretAccessKey", "SessionToken"} {
+		if strings.Contains(r.stdout+r.stderr, s) {
+			t.Errorf("-v=7 output holds %s", s)
+		}
+	}
+}
