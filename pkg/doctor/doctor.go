@@ -145,15 +145,25 @@ func Diagnose(c Cluster, s Subject) []Finding {
 // Merge joins findings with the same id and target (say, NoOIDCProvider from logs and from IAM) and sorts them:
 // errors first, then warnings, then info, each in the order found.
 func Merge(fs []Finding) []Finding {
+	type key struct{ id, target string }
 	var out []Finding
+	index := map[key]int{}
+	seen := map[key]map[string]bool{}
 	for _, f := range fs {
-		i := slices.IndexFunc(out, func(o Finding) bool { return o.ID == f.ID && o.Target == f.Target })
-		if i < 0 {
+		k := key{f.ID, f.Target}
+		i, ok := index[k]
+		if !ok {
+			index[k] = len(out)
+			seen[k] = map[string]bool{}
+			for _, e := range f.Evidence {
+				seen[k][e] = true
+			}
 			out = append(out, f)
 			continue
 		}
 		for _, e := range f.Evidence {
-			if !slices.Contains(out[i].Evidence, e) {
+			if !seen[k][e] {
+				seen[k][e] = true
 				out[i].Evidence = append(out[i].Evidence, e)
 			}
 		}

@@ -19,6 +19,17 @@ func LogFindings(logs []logclass.Finding, target string) []Finding {
 	for _, l := range logs {
 		f := Finding{ID: string(l.ID), Severity: logSeverity(l.ID), Check: "logs", Target: target, Summary: logSummary(l)}
 		f.Evidence = append(f.Evidence, fmt.Sprintf("log line %d: %s", l.Line, l.Excerpt))
+		if l.Count > 1 {
+			more := fmt.Sprintf("and %d more lines like it", l.Count-1)
+			if len(l.Lines) > 1 {
+				more += fmt.Sprintf(" (lines %v", l.Lines[1:])
+				if l.Count > len(l.Lines) {
+					more += ", ..."
+				}
+				more += ")"
+			}
+			f.Evidence = append(f.Evidence, more)
+		}
 		if l.Reason != "" {
 			f.Evidence = append(f.Evidence, l.Reason+" (confidence "+l.Confidence+")")
 		}

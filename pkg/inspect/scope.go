@@ -18,7 +18,7 @@ import (
 // PodLogs classifies the current and previous logs (last tail lines) of every container of the pods.
 // Logs that cannot be read (a pod not running) are skipped with a note.
 func (in *Inspector) PodLogs(ctx context.Context, pods []corev1.Pod, tail int64, classifier *logclass.Classifier) []logclass.Finding {
-	var out []logclass.Finding
+	collector := &logclass.Collector{} // one across containers: bounded evidence, O(1) deduplication
 	for _, p := range pods {
 		for _, c := range p.Spec.Containers {
 			for _, previous := range []bool{false, true} {
@@ -33,7 +33,7 @@ func (in *Inspector) PodLogs(ctx context.Context, pods []corev1.Pod, tail int64,
 					}
 					continue
 				}
-				err = classifier.Scan(stream, func(f logclass.Finding) { out = append(out, f) })
+				err = classifier.Scan(stream, collector.Add)
 				stream.Close()
 				if err != nil {
 					in.couldNotCheck(fmt.Sprintf("the logs of %s/%s container %s", p.Namespace, p.Name, c.Name), err)
@@ -41,14 +41,12 @@ func (in *Inspector) PodLogs(ctx context.Context, pods []corev1.Pod, tail int64,
 			}
 		}
 	}
-	return out
+	return collector.Findings()
 }
 
-// ClassifyLogs reads a whole log stream.
+// ClassifyLogs reads a whole log stream, merging alike lines (bounded evidence, counts kept).
 func ClassifyLogs(r io.Reader, classifier *logclass.Classifier) ([]logclass.Finding, error) {
-	var out []logclass.Finding
-	err := classifier.Scan(r, func(f logclass.Finding) { out = append(out, f) })
-	return out, err
+	return classifier.Collect(r)
 }
 
 func shortKubeError(err error) string {

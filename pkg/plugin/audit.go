@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 )
 
 // AuditOptions audits IRSA roles for dangerous trust and permissions.
@@ -30,7 +31,8 @@ this cluster's OIDC provider: StringLike wildcards on sub (every matching Servic
 missing sub or aud conditions, an issuer URL as principal, subjects whose ServiceAccount does not exist (whoever
 creates it first gets the role), roles trusted by several clusters, "Action": "*" or AdministratorAccess on a
 role in use, and annotations pointing at another account without a provider. Exit status 1 when any finding is
-high, 2 when none is but a role or policy could not be read. Read only.`,
+high, 2 when none is but a role or policy could not be read, and 2 for a usage error or AWS or the cluster
+unreachable. Read only.`,
 		Example: "  kubectl irsa audit -A\n  kubectl irsa audit -n payments -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -81,7 +83,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 }
 
 func printAudit(w io.Writer, r *inspect.AuditReport) {
-	fmt.Fprintf(w, "Audited %d roles for %s\n", len(r.Roles), r.Scope)
+	fmt.Fprintf(w, "Audited %d roles for %s\n", len(r.Roles), safetext.String(r.Scope))
 	if len(r.Findings) == 0 {
 		fmt.Fprintln(w, "\nno finding")
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
 )
 
@@ -22,15 +23,25 @@ func (g *Globals) newSetup(ctx context.Context, tokenNamespace string) (*setup.S
 	if err != nil {
 		return nil, nil, err
 	}
-	kube, err := g.Factory.KubeClient()
+	s, err := g.setupClients(ctx)
 	if err != nil {
 		return nil, nil, err
+	}
+	s.Issuer = iss.Issuer
+	return s, iss, nil
+}
+
+// setupClients is the write side's clients without the issuer, which EKS Pod Identity does not need.
+func (g *Globals) setupClients(ctx context.Context) (*setup.Setup, error) {
+	kube, err := g.Factory.KubeClient()
+	if err != nil {
+		return nil, err
 	}
 	clients, err := g.Factory.AWS(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return &setup.Setup{Kube: kube, IAM: clients.IAM, AccountIAM: setupAccountIAM(g.Factory), Caller: g.Factory.Caller, Issuer: iss.Issuer, Thumbprint: setup.TLSThumbprint}, iss, nil
+	return &setup.Setup{Kube: kube, IAM: clients.IAM, AccountIAM: setupAccountIAM(g.Factory), Caller: g.Factory.Caller, Thumbprint: setup.TLSThumbprint}, nil
 }
 
 // discoverIssuer finds the cluster's issuer and prints the discovery's warnings to stderr.
@@ -45,7 +56,7 @@ func (g *Globals) discoverIssuer(ctx context.Context, tokenNamespace, tokenServi
 		return nil, err
 	}
 	for _, w := range iss.Warnings {
-		fmt.Fprintf(g.ErrOut, "warning: %s\n", w)
+		fmt.Fprintf(g.ErrOut, "warning: %s\n", safetext.String(w))
 	}
 	return iss, nil
 }
@@ -70,17 +81,17 @@ func printActions(w io.Writer, res *api.Result) {
 		case api.StatusRolledBack, api.StatusFailed:
 			status = " [" + a.Status + "]"
 		}
-		fmt.Fprintf(w, "  %s %s: %s%s\n", a.Op, a.Resource, a.Detail, status)
+		fmt.Fprintf(w, "  %s %s: %s%s\n", a.Op, safetext.String(a.Resource), safetext.String(a.Detail), status)
 	}
 }
 
 // printHints writes follow-up hints to stderr.
 func printHints(w io.Writer, res *api.Result) {
 	for _, h := range res.Hints {
-		fmt.Fprintf(w, "hint: %s\n", h)
+		fmt.Fprintf(w, "hint: %s\n", safetext.String(h))
 	}
 	if res.Provider != nil && res.Provider.Note != "" {
-		fmt.Fprintf(w, "note: %s\n", res.Provider.Note)
+		fmt.Fprintf(w, "note: %s\n", safetext.String(res.Provider.Note))
 	}
 }
 
@@ -131,9 +142,9 @@ func (p *permissionFlags) complete() (setup.Permissions, error) {
 	}
 	perms := setup.ActionsPolicy(actions)
 	if p.policyFile != "" {
-		b, err := os.ReadFile(p.policyFile)
+		b, err := readPolicyFile(p.policyFile)
 		if err != nil {
-			return setup.Permissions{}, fmt.Errorf("cannot read --policy-file: %w", err)
+			return setup.Permissions{}, err
 		}
 		if perms, err = setup.DocumentPolicy(b); err != nil {
 			return setup.Permissions{}, fmt.Errorf("--policy-file %s: %w", p.policyFile, err)
@@ -147,4 +158,25 @@ func (p *permissionFlags) complete() (setup.Permissions, error) {
 		perms.Attach = append(perms.Attach, policy)
 	}
 	return perms, nil
+}
+
+// maxInlinePolicy is IAM's maximum size of a role's inline policies (characters): a larger --policy-file is
+// refused before it is read whole (a file like /dev/zero must not exhaust memory).
+const maxInlinePolicy = 10240
+
+// readPolicyFile reads at most maxInlinePolicy+1 bytes of the policy file.
+func readPolicyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read --policy-file: %w", err)
+	}
+	defer func() { _ = f.Close() }()
+	b, err := io.ReadAll(io.LimitReader(f, maxInlinePolicy+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read --policy-file %s: %w", path, err)
+	}
+	if len(b) > maxInlinePolicy {
+		return nil, fmt.Errorf("--policy-file %s is larger than IAM's limit of %d characters for a role's inline policies: shorten it, or attach a managed policy with --attach-policy-arn", path, maxInlinePolicy)
+	}
+	return b, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 )
 
 // DoctorOptions diagnoses IRSA failures.
@@ -42,8 +43,8 @@ containers' logs (current and previous), or the --logs-file instead. Without a t
 ServiceAccount of the namespace (-n) or of all namespaces (-A). With only --logs-file it classifies the log and
 makes no Kubernetes or AWS call.
 
-Exit status: 0 no error found, 1 an error finding, 2 the diagnosis itself could not run or could not
-complete (a read failed: the report's notes say which check).`,
+Exit status: 0 no error found, 1 an error finding, 2 the diagnosis could not complete: a usage error, AWS or
+the cluster unreachable, a read that failed (the report's notes say which check).`,
 		Example: `  # The seed's failure: a Job's log says the node role was denied eks:ListClusters
   kubectl logs job/eks-iam-test -n irsa-sample-ns | kubectl irsa doctor irsa-test -n irsa-sample-ns --logs-file -
 
@@ -154,7 +155,7 @@ func (o *DoctorOptions) diagnose(ctx context.Context) (*inspect.DoctorReport, er
 
 // printReport prints findings grouped by check, each with its evidence and fix.
 func printReport(w io.Writer, r *inspect.DoctorReport) {
-	fmt.Fprintf(w, "Diagnosed %s (%d checked)\n", r.Scope, len(r.Checked))
+	fmt.Fprintf(w, "Diagnosed %s (%d checked)\n", safetext.String(r.Scope), len(r.Checked))
 	if len(r.Findings) == 0 {
 		fmt.Fprintln(w, "\nno IRSA problem found")
 	}
@@ -177,13 +178,13 @@ func printReport(w io.Writer, r *inspect.DoctorReport) {
 // printFinding writes one finding of doctor, audit or test: severity, id and target, then its summary,
 // evidence and fix, indented.
 func printFinding(w io.Writer, f doctor.Finding) {
-	fmt.Fprintf(w, "  %-7s %s  %s\n", f.Severity, f.ID, f.Target)
-	fmt.Fprintf(w, "          %s\n", f.Summary)
+	fmt.Fprintf(w, "  %-7s %s  %s\n", f.Severity, safetext.String(f.ID), safetext.String(f.Target))
+	fmt.Fprintf(w, "          %s\n", safetext.String(f.Summary))
 	for _, e := range f.Evidence {
-		fmt.Fprintf(w, "          evidence: %s\n", strings.TrimSpace(e))
+		fmt.Fprintf(w, "          evidence: %s\n", safetext.String(strings.TrimSpace(e)))
 	}
 	if f.Fix != "" {
-		fmt.Fprintf(w, "          fix: %s\n", f.Fix)
+		fmt.Fprintf(w, "          fix: %s\n", safetext.String(f.Fix))
 	}
 }
 
@@ -193,6 +194,6 @@ func printNotes(w io.Writer, notes, couldNotCheck []string) {
 		fmt.Fprintln(w)
 	}
 	for _, n := range append(slices.Clone(notes), couldNotCheck...) {
-		fmt.Fprintf(w, "note: %s\n", n)
+		fmt.Fprintf(w, "note: %s\n", safetext.String(n))
 	}
 }

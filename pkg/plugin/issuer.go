@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 )
 
 // IssuerOptions prints the cluster's OIDC issuer and where it came from.
@@ -59,6 +61,6 @@ func (o *IssuerOptions) Run(ctx context.Context) error {
 	if !o.output.human() {
 		return o.output.printObject(res, o.Out)
 	}
-	fmt.Fprintf(o.Out, "%s\t(from %s)\n", res.Issuer, res.Source)
+	fmt.Fprintf(o.Out, "%s\t(from %s)\n", safetext.String(res.Issuer), safetext.String(string(res.Source)))
 	return nil
 }

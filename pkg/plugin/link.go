@@ -16,6 +16,7 @@ import (
 type LinkOptions struct {
 	*Globals
 	output  *outputFlags
+	lock    lockFlags
 	perms   permissionFlags
 	roleARN string
 	req     setup.LinkRequest
@@ -63,6 +64,7 @@ a failed step rolls back what this run changed. Running it again changes nothing
 	f.IntVar(&o.req.TrustSizeLimit, "trust-size-limit", trust.DefaultSizeLimit, "IAM trust policy size quota of the account (characters without whitespace)")
 	o.pi.addLinkFlags(f)
 	o.Flags.addRoleProfileFlag(cmd.Flags())
+	o.lock.addFlags(cmd.Flags())
 	o.output.addFlags(cmd)
 	return cmd
 }
@@ -112,6 +114,7 @@ func (o *LinkOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	o.lock.apply(s)
 	o.req.ClusterName = o.Factory.ClusterRef().Name
 	plan, err := s.PlanLink(ctx, o.req)
 	if err != nil {

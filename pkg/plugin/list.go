@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 )
 
 // ListOptions lists ServiceAccounts with IAM roles.
@@ -75,7 +76,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		}
 	}
 	for _, n := range append(res.Notes, res.CouldNotCheck...) {
-		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
+		fmt.Fprintf(o.ErrOut, "note: %s\n", safetext.String(n))
 	}
 	return exitStatus(false, res.CouldNotCheck)
 }
@@ -92,9 +93,9 @@ func printList(w io.Writer, res *inspect.ListResult, wide bool) {
 	}
 	fmt.Fprintln(tw, header)
 	for _, it := range res.Items {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d", it.Namespace, it.ServiceAccount, it.Mechanism, it.RoleName, it.RoleExists, it.TrustAdmits, it.Pods, it.PodsNotInjected)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d", safetext.String(it.Namespace), safetext.String(it.ServiceAccount), safetext.String(it.Mechanism), safetext.String(it.RoleName), safetext.String(it.RoleExists), safetext.String(it.TrustAdmits), it.Pods, it.PodsNotInjected)
 		if wide {
-			fmt.Fprintf(tw, "\t%s\t%s\t%s\t%s", it.Source, it.RoleARN, it.Account, it.Provider)
+			fmt.Fprintf(tw, "\t%s\t%s\t%s\t%s", safetext.String(it.Source), safetext.String(it.RoleARN), safetext.String(it.Account), safetext.String(it.Provider))
 		}
 		fmt.Fprintln(tw)
 	}

@@ -21,6 +21,7 @@ type MigrateOptions struct {
 	all           bool
 	allNamespaces bool
 	req           setup.MigrateRequest
+	lock          lockFlags
 }
 
 // NewCmdMigrate builds `kubectl irsa migrate`.
@@ -57,6 +58,7 @@ the recorded step. Exit 0 when every ServiceAccount in scope migrated, 1 when an
 	f.BoolVar(&o.req.DryRun, "dry-run", false, "print the preflight and plan, write nothing")
 	f.BoolVar(&o.req.Restart, "restart", false, "roll the Deployments, StatefulSets and DaemonSets whose pods predate the change")
 	f.BoolVar(&o.req.RemoveIRSA, "remove-irsa", false, "after a verified move, remove the role annotation and the ServiceAccount's IRSA trust subject")
+	o.lock.addFlags(f)
 	f.BoolVar(&o.req.Rollback, "rollback", false, "move back to IRSA: annotation and IRSA statement restored, association and Pod Identity statement removed")
 	o.output.addFlags(cmd)
 	return cmd
@@ -104,6 +106,7 @@ func (o *MigrateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	o.lock.apply(p.Setup)
 	auth, err := o.eksAuth(ctx)
 	if err != nil {
 		return err

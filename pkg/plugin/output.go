@@ -1,12 +1,16 @@
 package plugin
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 )
 
 // outputFlags wraps cli-runtime's PrintFlags: -o json|yaml|jsonpath=... print the typed result, and no -o prints
@@ -52,8 +56,30 @@ func (o *outputFlags) validate() error {
 	return nil
 }
 
-// printObject prints obj in the -o format.
+// printObject prints obj in the -o format. JSON and YAML are encoded here so that they always succeed and stay
+// valid whatever text from a cluster, AWS or a log the result holds: safetext.JSON escapes the characters a
+// terminal would interpret or YAML refuses (one U+009B in a log line used to make -o yaml fail).
 func (o *outputFlags) printObject(obj runtime.Object, out io.Writer) error {
+	switch o.format() {
+	case "json":
+		b, err := json.MarshalIndent(obj, "", "    ")
+		if err != nil {
+			return fmt.Errorf("encode the result as JSON: %w", err)
+		}
+		_, err = out.Write(append(safetext.JSON(b), '\n'))
+		return err
+	case "yaml":
+		b, err := json.Marshal(obj)
+		if err != nil {
+			return fmt.Errorf("encode the result as YAML: %w", err)
+		}
+		y, err := yaml.JSONToYAML(safetext.JSON(b))
+		if err != nil {
+			return fmt.Errorf("encode the result as YAML: %w", err)
+		}
+		_, err = out.Write(y)
+		return err
+	}
 	printer, err := o.print.ToPrinter()
 	if err != nil {
 		return err

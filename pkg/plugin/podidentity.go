@@ -29,9 +29,17 @@ func (p *podIdentityFlags) addUnlinkFlags(f *pflag.FlagSet) {
 	f.BoolVar(&p.enabled, "pod-identity", false, "delete the EKS Pod Identity association instead of the IRSA annotation")
 }
 
-// newPodIdentity builds the Pod Identity write side: the Setup clients, EKS and the cluster's name.
-func (g *Globals) newPodIdentity(ctx context.Context, namespace string) (*setup.PodIdentity, error) {
-	s, _, err := g.newSetup(ctx, namespace)
+// newPodIdentity builds the Pod Identity write side: the Setup clients, EKS and the cluster's name. The issuer
+// (found with a token of tokenNamespace) is looked up only when tokenNamespace is set: migrate edits the IRSA
+// statement, link and unlink --pod-identity do not need it.
+func (g *Globals) newPodIdentity(ctx context.Context, tokenNamespace string) (*setup.PodIdentity, error) {
+	var s *setup.Setup
+	var err error
+	if tokenNamespace != "" {
+		s, _, err = g.newSetup(ctx, tokenNamespace)
+	} else {
+		s, err = g.setupClients(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -52,10 +60,11 @@ func (o *LinkOptions) runPodIdentity(ctx context.Context) error {
 			return fmt.Errorf("--target-role-arn: %w", err)
 		}
 	}
-	p, err := o.newPodIdentity(ctx, o.req.Namespace)
+	p, err := o.newPodIdentity(ctx, "")
 	if err != nil {
 		return err
 	}
+	o.lock.apply(p.Setup)
 	plan, err := p.PlanLinkPodIdentity(ctx, setup.PodIdentityLinkRequest{
 		Namespace: o.req.Namespace, ServiceAccount: o.req.ServiceAccount, RoleName: o.req.RoleName, RoleARN: o.req.RoleARN,
 		Permissions: o.req.Permissions, TargetRoleARN: o.pi.targetRoleARN, DisableSessionTags: o.pi.disableSessionTags,
@@ -94,10 +103,11 @@ func (o *LinkOptions) runPodIdentity(ctx context.Context) error {
 
 // runPodIdentity is `unlink --pod-identity`.
 func (o *UnlinkOptions) runPodIdentity(ctx context.Context) error {
-	p, err := o.newPodIdentity(ctx, o.req.Namespace)
+	p, err := o.newPodIdentity(ctx, "")
 	if err != nil {
 		return err
 	}
+	o.lock.apply(p.Setup)
 	plan, err := p.PlanUnlinkPodIdentity(ctx, o.req)
 	if err != nil {
 		return err

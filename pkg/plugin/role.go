@@ -27,6 +27,7 @@ func NewCmdRole(g *Globals) *cobra.Command {
 type RoleCreateOptions struct {
 	*Globals
 	output          *outputFlags
+	lock            lockFlags
 	serviceAccounts []string
 	perms           permissionFlags
 	req             setup.RoleRequest
@@ -60,6 +61,7 @@ statements. With -o terraform or -o cloudformation it prints infrastructure code
 	f.BoolVar(&o.req.DryRun, "dry-run", false, "print the plan and write nothing")
 	f.IntVar(&o.req.TrustSizeLimit, "trust-size-limit", trust.DefaultSizeLimit, "IAM trust policy size quota of the account")
 	_ = cmd.MarkFlagRequired("service-account")
+	o.lock.addFlags(cmd.Flags())
 	o.output.addFlags(cmd)
 	return cmd
 }
@@ -100,6 +102,7 @@ func (o *RoleCreateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	o.lock.apply(s)
 	if f := o.output.format(); f == "terraform" || f == "cloudformation" {
 		spec, err := s.RoleSpec(ctx, o.req)
 		if err != nil {

@@ -14,6 +14,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 )
 
 // Globals are what every subcommand shares: the streams, the global flags and the factory built from them.
@@ -109,9 +111,15 @@ func (e *ExitError) Error() string {
 
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// Execute runs the command and turns its error into one line on stderr and an exit code.
+// checkCommands follow one exit-code contract: 0 clean or passed, 1 findings or test failed (always an
+// *ExitError with code 1), 2 the run could not complete: a usage error, AWS or the cluster unreachable, a read
+// that failed. Any other error of theirs is therefore 2.
+var checkCommands = map[string]bool{"doctor": true, "audit": true, "test": true, "list": true}
+
+// Execute runs the command and turns its error into one line on stderr (credentials masked, control characters
+// escaped) and an exit code.
 func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
-	err := cmd.Execute()
+	ran, err := cmd.ExecuteC()
 	if err == nil {
 		return 0
 	}
@@ -120,9 +128,11 @@ func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
 	var exit *ExitError
 	if errors.As(err, &exit) {
 		code = exit.Code
+	} else if ran != nil && ran.Parent() == cmd && checkCommands[ran.Name()] {
+		code = 2
 	}
 	if msg := err.Error(); msg != "" {
-		fmt.Fprintf(streams.ErrOut, "error: %s\n", oneLine(msg))
+		fmt.Fprintf(streams.ErrOut, "error: %s\n", safetext.String(oneLine(msg)))
 	}
 	return code
 }

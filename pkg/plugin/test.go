@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -53,7 +53,11 @@ GetCallerIdentity; it prints the assumed role and the session tags. If the calle
 local checks run and the verdict is not-proven (exit 2).
 
 With -- COMMAND, the command runs locally with the role's temporary credentials in its environment and test
-exits with its status. With --in-cluster, a Job runs the AWS CLI as the ServiceAccount instead.`,
+exits with its status (SIGINT and SIGTERM are passed on to it). With --in-cluster, a Job runs the AWS CLI as the
+ServiceAccount instead.
+
+Exit status: 0 passed, 1 failed (a test reporting an error finding fails), 2 could not complete (usage error,
+AWS or the cluster unreachable, a read that failed).`,
 		Example: `  kubectl irsa test irsa-test -n irsa-sample-ns
   kubectl irsa test irsa-test -n irsa-sample-ns -- aws eks list-clusters
   kubectl irsa test irsa-test -n irsa-sample-ns --in-cluster`,
@@ -148,13 +152,13 @@ func (o *TestOptions) Run(ctx context.Context) error {
 	if res.Verdict == inspect.VerdictNotProven {
 		return &ExitError{Code: 2, Err: errors.New("not proven end to end: " + res.Reason)}
 	}
-	if res.Verdict != inspect.VerdictPass {
+	if !passed(res) {
 		for _, f := range res.Findings {
 			if f.Fix != "" {
 				return &ExitError{Code: 1, Err: fmt.Errorf("%s: %s (fix: %s)", f.ID, f.Summary, f.Fix)}
 			}
 		}
-		return &ExitError{Code: 1, Err: errors.New(res.Reason)}
+		return &ExitError{Code: 1, Err: errors.New(failReason(res))}
 	}
 	if len(o.command) > 0 {
 		return o.runCommand(ctx, res, clients.Region)
@@ -162,44 +166,11 @@ func (o *TestOptions) Run(ctx context.Context) error {
 	return exitStatus(false, res.CouldNotCheck)
 }
 
-// runCommand runs the command with the role's temporary credentials, as the pod's SDK would have them.
-func (o *TestOptions) runCommand(ctx context.Context, res *inspect.TestResult, region string) error {
-	creds := res.Credentials()
-	cmd := exec.CommandContext(ctx, o.command[0], o.command[1:]...)
-	var env []string
-	for _, kv := range os.Environ() {
-		key, _, _ := strings.Cut(kv, "=")
-		switch key {
-		case "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
-			"AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_REGION", "AWS_DEFAULT_REGION",
-			"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE":
-			continue
-		}
-		env = append(env, kv)
-	}
-	cmd.Env = append(env,
-		"AWS_ACCESS_KEY_ID="+creds.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey,
-		"AWS_SESSION_TOKEN="+creds.SessionToken,
-		"AWS_REGION="+region, "AWS_DEFAULT_REGION="+region,
-	)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.In, o.Out, o.ErrOut
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		return &ExitError{Code: exit.ExitCode()}
-	case err != nil:
-		return fmt.Errorf("cannot run %s: %w", o.command[0], err)
-	}
-	return nil
-}
-
 // printTestResult shows each step: token claims, each trust condition, STS, the assumed role.
 func printTestResult(w io.Writer, r *inspect.TestResult) {
-	fmt.Fprintf(w, "ServiceAccount %s/%s -> role %s\n", r.ServiceAccount.Namespace, r.ServiceAccount.Name, orNone(r.RoleARN))
+	fmt.Fprintf(w, "ServiceAccount %s/%s -> role %s\n", safetext.String(r.ServiceAccount.Namespace), safetext.String(r.ServiceAccount.Name), safetext.String(orNone(r.RoleARN)))
 	if r.Token != nil {
-		fmt.Fprintf(w, "token (not shown): iss=%s sub=%s aud=%s\n", r.Token.Issuer, r.Token.Subject, strings.Join(r.Token.Audience, ","))
+		fmt.Fprintf(w, "token (not shown): iss=%s sub=%s aud=%s\n", safetext.String(r.Token.Issuer), safetext.String(r.Token.Subject), safetext.String(strings.Join(r.Token.Audience, ",")))
 	}
 	if r.PodIdentity != nil {
 		printPodIdentityTest(w, r)
@@ -207,15 +178,15 @@ func printTestResult(w io.Writer, r *inspect.TestResult) {
 	if r.Trust != nil {
 		fmt.Fprintln(w, "trust policy, evaluated locally against the token:")
 		for _, st := range relevantStatements(r.Trust) {
-			fmt.Fprintf(w, "  statement %d (%s):\n", st.Index, st.Effect)
+			fmt.Fprintf(w, "  statement %d (%s):\n", st.Index, safetext.String(st.Effect))
 			fmt.Fprintf(w, "    %s principal names the cluster's OIDC provider\n", mark(st.PrincipalMatch))
 			fmt.Fprintf(w, "    %s action covers %s\n", mark(st.ActionMatch), trust.ActionAssumeRoleWithWebIdentity)
 			for _, c := range st.Conditions {
 				if c.Unknown {
-					fmt.Fprintf(w, "    ??   %s %s: expects %s, not known locally\n", c.Operator, c.Key, strings.Join(c.Expected, " | "))
+					fmt.Fprintf(w, "    ??   %s %s: expects %s, not known locally\n", safetext.String(c.Operator), safetext.String(c.Key), safetext.String(strings.Join(c.Expected, " | ")))
 					continue
 				}
-				fmt.Fprintf(w, "    %s %s %s: expects %s, token has %q\n", mark(c.Pass), c.Operator, c.Key, strings.Join(c.Expected, " | "), c.Actual)
+				fmt.Fprintf(w, "    %s %s %s: expects %s, token has %q\n", mark(c.Pass), safetext.String(c.Operator), safetext.String(c.Key), safetext.String(strings.Join(c.Expected, " | ")), safetext.String(c.Actual))
 			}
 		}
 		if len(r.Trust.Statements) == 0 {
@@ -223,14 +194,14 @@ func printTestResult(w io.Writer, r *inspect.TestResult) {
 		}
 	}
 	if r.STS != "" {
-		fmt.Fprintf(w, "sts:AssumeRoleWithWebIdentity: %s", r.STS)
+		fmt.Fprintf(w, "sts:AssumeRoleWithWebIdentity: %s", safetext.String(r.STS))
 		if r.Attempts > 1 {
 			fmt.Fprintf(w, " (after %d attempts)", r.Attempts)
 		}
 		fmt.Fprintln(w)
 	}
 	if r.AssumedRoleARN != "" {
-		fmt.Fprintf(w, "assumed: %s", r.AssumedRoleARN)
+		fmt.Fprintf(w, "assumed: %s", safetext.String(r.AssumedRoleARN))
 		if r.Expiration != nil {
 			fmt.Fprintf(w, " (credentials expire %s)", r.Expiration.UTC().Format(time.RFC3339))
 		}
@@ -240,13 +211,13 @@ func printTestResult(w io.Writer, r *inspect.TestResult) {
 		printFinding(w, f)
 	}
 	printNotes(w, r.Notes, r.CouldNotCheck)
-	switch r.Verdict {
-	case inspect.VerdictPass:
+	switch {
+	case passed(r):
 		fmt.Fprintln(w, "PASS")
-	case inspect.VerdictNotProven:
-		fmt.Fprintf(w, "NOT PROVEN: %s\n", r.Reason)
+	case r.Verdict == inspect.VerdictNotProven:
+		fmt.Fprintf(w, "NOT PROVEN: %s\n", safetext.String(r.Reason))
 	default:
-		fmt.Fprintf(w, "FAIL: %s\n", r.Reason)
+		fmt.Fprintf(w, "FAIL: %s\n", safetext.String(failReason(r)))
 	}
 }
 
@@ -310,7 +281,7 @@ func (o *TestOptions) runInCluster(ctx context.Context, kube kubernetes.Interfac
 	verdict, assumed, findings := inspect.JudgeJobLogs(logs, role.Name)
 	res := &inspect.TestResult{TypeMeta: api.TypeMeta("TestResult"), RoleARN: role.ARN, AssumedRoleARN: assumed, Verdict: verdict, Findings: findings,
 		ServiceAccount: api.ServiceAccountRef{Namespace: o.namespace, Name: o.name, Subject: trust.Subject(o.namespace, o.name)}}
-	if verdict != inspect.VerdictPass {
+	if !passed(res) {
 		res.Reason = "the in-cluster Job did not run as " + role.ARN
 	}
 	if !o.output.human() {
@@ -320,7 +291,7 @@ func (o *TestOptions) runInCluster(ctx context.Context, kube kubernetes.Interfac
 	} else {
 		printTestResult(o.Out, res)
 	}
-	if verdict != inspect.VerdictPass {
+	if !passed(res) {
 		return &ExitError{Code: 1, Err: errors.New(res.Reason + ": run kubectl irsa doctor " + o.name + " -n " + o.namespace)}
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 type UnlinkOptions struct {
 	*Globals
 	output *outputFlags
+	lock   lockFlags
 	req    setup.UnlinkRequest
 	pi     podIdentityFlags
 }
@@ -43,6 +44,7 @@ but only when kubectl irsa created it and nothing else is trusted by it.`,
 	cmd.Flags().BoolVar(&o.req.DryRun, "dry-run", false, "print the plan and write nothing")
 	o.pi.addUnlinkFlags(cmd.Flags())
 	o.Flags.addRoleProfileFlag(cmd.Flags())
+	o.lock.addFlags(cmd.Flags())
 	o.output.addFlags(cmd)
 	return cmd
 }
@@ -72,6 +74,7 @@ func (o *UnlinkOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	o.lock.apply(s)
 	plan, err := s.PlanUnlink(ctx, o.req)
 	if err != nil {
 		return err

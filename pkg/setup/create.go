@@ -59,6 +59,14 @@ func (s *Setup) PlanRoleCreate(ctx context.Context, req RoleRequest) (*RoleCreat
 	if err != nil {
 		return nil, err
 	}
+	plan.Lock, plan.LockKey = s.Lock, plan.ARN
+	if plan.LockKey == "" {
+		caller, err := s.caller(ctx)
+		if err != nil {
+			return nil, err
+		}
+		plan.LockKey = iamref.RoleARN(caller.Partition, caller.Account, "/", spec.Name)
+	}
 	st, err := s.callerProvider(ctx)
 	if err != nil {
 		return nil, err

@@ -124,6 +124,7 @@ func (s *Setup) PlanLink(ctx context.Context, req LinkRequest) (*LinkPlan, error
 	if p.RoleARN == "" {
 		p.RoleARN = iamref.RoleARN(partition, account, "/", roleName)
 	}
+	p.Role.Lock, p.Role.LockKey = s.Lock, p.RoleARN
 	if p.SA.RoleARN != "" && p.SA.RoleARN != p.RoleARN && !req.Overwrite {
 		return nil, errorf(ErrAnnotatedElsewhere, "serviceaccount %s/%s is already annotated with %s, not %s", req.Namespace, req.ServiceAccount, p.SA.RoleARN, p.RoleARN)
 	}
@@ -188,7 +189,7 @@ func (p *LinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 			return fail(err)
 		}
 		arn := p.Provider.Provider.ARN
-		undo.Push("delete OIDC provider "+arn, func(ctx context.Context) error { return DeleteProvider(ctx, l.IAM, arn) })
+		undo.Push("delete OIDC provider "+arn, func(ctx context.Context) error { return DeleteProviderIfUnused(ctx, l.IAM, arn) })
 		done()
 	} else if p.Provider.MissingClientID != "" {
 		arn, clientID := p.Provider.Provider.ARN, p.Provider.MissingClientID

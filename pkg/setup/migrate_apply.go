@@ -45,7 +45,7 @@ func (m *Migrator) apply(ctx context.Context, sa *corev1.ServiceAccount, item ap
 		rec.Step, item.Step = s, s
 		return nil
 	}
-	changed, err := m.addPodIdentityTrust(ctx, role.Name, undo)
+	changed, err := m.addPodIdentityTrust(ctx, role.ARN, role.Name, undo)
 	if err != nil {
 		return fail(err)
 	}
@@ -117,7 +117,7 @@ func (m *Migrator) abandon(ctx context.Context, sa *corev1.ServiceAccount, role 
 	}
 	if stepAtLeast(rec.Step, StepTrust) {
 		if others, oerr := m.OtherAssociations(ctx, role.ARN, ""); oerr == nil && len(others) == 0 {
-			if _, rerr := m.removePodIdentityTrust(ctx, role.Name); rerr != nil && !errors.Is(rerr, trust.ErrEmptyPolicy) {
+			if _, rerr := m.removePodIdentityTrust(ctx, role.ARN, role.Name); rerr != nil && !errors.Is(rerr, trust.ErrEmptyPolicy) {
 				late = append(late, rerr.Error())
 			}
 		}
@@ -139,7 +139,7 @@ func (m *Migrator) removeIRSA(ctx context.Context, sa *corev1.ServiceAccount, ro
 			return err
 		}
 	}
-	_, err := m.editTrust(ctx, role.Name, func(doc *trust.Document) (bool, error) {
+	_, err := m.editTrust(ctx, role.ARN, role.Name, func(doc *trust.Document) (bool, error) {
 		removed, err := doc.RemoveSubjects(trust.NewProvider(role.Partition, role.Account, m.Issuer), iamref.Audience(sa.Annotations), trust.Subject(sa.Namespace, sa.Name))
 		return len(removed) > 0, err
 	})

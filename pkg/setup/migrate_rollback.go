@@ -79,7 +79,7 @@ func (m *Migrator) rollbackOne(ctx context.Context, sa corev1.ServiceAccount, re
 		}
 		mark(&item, ref, api.StatusDone)
 	}
-	added, err := m.editTrust(ctx, role.Name, func(doc *trust.Document) (bool, error) {
+	added, err := m.editTrust(ctx, role.ARN, role.Name, func(doc *trust.Document) (bool, error) {
 		added, err := doc.AddSubjectsChecked(provider, audience, subject)
 		return len(added) > 0, err
 	})
@@ -101,7 +101,7 @@ func (m *Migrator) rollbackOne(ctx context.Context, sa corev1.ServiceAccount, re
 		mark(&item, "role/", api.StatusUnchanged)
 		item.Hints = append(item.Hints, fmt.Sprintf("role %s is still used by Pod Identity association(s) %s: its Pod Identity statement stays", role.Name, strings.Join(others, ", ")))
 	} else {
-		removed, err := m.removePodIdentityTrust(ctx, role.Name)
+		removed, err := m.removePodIdentityTrust(ctx, role.ARN, role.Name)
 		if err != nil && !errors.Is(err, trust.ErrEmptyPolicy) {
 			return failed(err)
 		}

@@ -141,8 +141,8 @@ func (p *PodIdentity) AgentInstalled(ctx context.Context) (bool, string) {
 
 // addPodIdentityTrust adds our Pod Identity statement to the role's current trust (read again), pushing on undo
 // the removal of that statement from the then-current trust. It reports whether the trust changed.
-func (p *PodIdentity) addPodIdentityTrust(ctx context.Context, roleName string, undo *Undo) (bool, error) {
-	changed, err := p.editTrust(ctx, roleName, func(doc *trust.Document) (bool, error) {
+func (p *PodIdentity) addPodIdentityTrust(ctx context.Context, roleARN, roleName string, undo *Undo) (bool, error) {
+	changed, err := p.editTrust(ctx, roleARN, roleName, func(doc *trust.Document) (bool, error) {
 		changed, err := doc.AddPodIdentity(trust.PodIdentityRequest{})
 		if err != nil || !changed {
 			return false, err
@@ -153,7 +153,7 @@ func (p *PodIdentity) addPodIdentityTrust(ctx context.Context, roleName string, 
 		return false, err
 	}
 	undo.Push("remove the Pod Identity statement from role "+roleName, func(ctx context.Context) error {
-		_, err := p.removePodIdentityTrust(ctx, roleName)
+		_, err := p.removePodIdentityTrust(ctx, roleARN, roleName)
 		return err
 	})
 	return true, nil
@@ -161,26 +161,31 @@ func (p *PodIdentity) addPodIdentityTrust(ctx context.Context, roleName string, 
 
 // removePodIdentityTrust removes our Pod Identity statement from the role's current trust, nothing else. It
 // reports whether it removed one; ErrEmptyPolicy when it is the last statement (the trust is then left as is).
-func (p *PodIdentity) removePodIdentityTrust(ctx context.Context, roleName string) (bool, error) {
-	return p.editTrust(ctx, roleName, func(doc *trust.Document) (bool, error) { return doc.RemovePodIdentity() })
+func (p *PodIdentity) removePodIdentityTrust(ctx context.Context, roleARN, roleName string) (bool, error) {
+	return p.editTrust(ctx, roleARN, roleName, func(doc *trust.Document) (bool, error) { return doc.RemovePodIdentity() })
 }
 
-// editTrust is every trust change of the Pod Identity write side and of migrate: the role's current trust read,
-// edited, and written back only when edit reports a change. (This read-modify-write is where a per-role lock
-// goes.)
-func (p *PodIdentity) editTrust(ctx context.Context, roleName string, edit func(*trust.Document) (bool, error)) (bool, error) {
-	doc, err := p.readTrust(ctx, roleName)
-	if err != nil {
-		return false, err
+// editTrust is every trust change of the Pod Identity write side and of migrate: under the role's lock (the same
+// lease as IRSA's writes), the role's current trust read, edited, and written back only when edit reports a
+// change.
+func (p *PodIdentity) editTrust(ctx context.Context, roleARN, roleName string, edit func(*trust.Document) (bool, error)) (changed bool, err error) {
+	if roleARN == "" {
+		roleARN = "role/" + roleName
 	}
-	changed, err := edit(doc)
-	if err != nil {
-		return false, fmt.Errorf("role %s: %w", roleName, err)
-	}
-	if !changed {
-		return false, nil
-	}
-	return true, p.writeTrust(ctx, roleName, doc)
+	err = p.withLock(ctx, roleARN, func(ctx context.Context) error {
+		doc, err := p.readTrust(ctx, roleName)
+		if err != nil {
+			return err
+		}
+		if changed, err = edit(doc); err != nil {
+			return fmt.Errorf("role %s: %w", roleName, err)
+		}
+		if !changed {
+			return nil
+		}
+		return p.writeTrust(ctx, roleName, doc)
+	})
+	return changed, err
 }
 
 func (p *PodIdentity) readTrust(ctx context.Context, roleName string) (*trust.Document, error) {

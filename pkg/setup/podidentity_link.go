@@ -178,7 +178,7 @@ func (pl *PodIdentityLinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	undo := &Undo{}
 	fail := func(err error) (*api.Result, error) { return undo.fail(ctx, res, err) }
 	if pl.AddTrust {
-		if _, err := p.addPodIdentityTrust(ctx, pl.Role.Spec.Name, undo); err != nil {
+		if _, err := p.addPodIdentityTrust(ctx, pl.Role.ARN, pl.Role.Spec.Name, undo); err != nil {
 			return fail(err)
 		}
 	}

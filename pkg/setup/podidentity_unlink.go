@@ -123,7 +123,7 @@ func (pl *PodIdentityUnlinkPlan) Apply(ctx context.Context) (*api.Result, error)
 		return err
 	})
 	if pl.removeTrust {
-		if _, err := p.removePodIdentityTrust(ctx, pl.role.Name); err != nil {
+		if _, err := p.removePodIdentityTrust(ctx, pl.role.ARN, pl.role.Name); err != nil {
 			return undo.fail(ctx, res, err)
 		}
 		res.MarkNext()

@@ -2,6 +2,7 @@ package setup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -46,6 +47,10 @@ type RolePlan struct {
 	OldPolicy     string
 	// Attach are the managed policies not attached yet.
 	Attach []string
+	// Lock serialises the writes to the role (nil: none); LockKey is the ARN it locks (the role's ARN, or the
+	// ARN the role will have).
+	Lock    LockFunc
+	LockKey string
 }
 
 // PlanRole reads the role and computes the change. It writes nothing.
@@ -66,11 +71,8 @@ func PlanRole(ctx context.Context, client IAMAPI, spec RoleSpec) (*RolePlan, err
 		}
 	}
 	p.NewTrust = p.OldTrust.Clone()
-	p.Added = p.NewTrust.AddSubjects(spec.Provider, spec.Audience, spec.Subjects...)
-	if len(p.Added) > 0 {
-		if err := p.NewTrust.CheckSize(spec.TrustSizeLimit); err != nil {
-			return nil, fmt.Errorf("role %s: %w", spec.Name, err)
-		}
+	if p.Added, err = addSubjectsMutation(spec.Provider, spec.Audience, spec.Subjects, spec.TrustSizeLimit)(p.NewTrust); err != nil {
+		return nil, explainTrustError(spec.Name, fmt.Errorf("role %s: %w", spec.Name, err))
 	}
 	if spec.Permissions.Document != "" {
 		p.PolicyChanged = true
@@ -139,52 +141,81 @@ func (p *RolePlan) Actions() []api.Action {
 	return acts
 }
 
-// ApplyRole writes the plan, pushing on undo whatever reverses each write.
+// ApplyRole writes the plan under the role's lock, pushing on undo whatever reverses each write. The trust is
+// merged into the document read under the lock (not the plan's), and each undo removes only this run's delta
+// from the document current when it runs.
 func ApplyRole(ctx context.Context, client IAMAPI, p *RolePlan, undo *Undo) error {
+	return p.lock(ctx, func(ctx context.Context) error { return applyRole(ctx, client, p, undo) })
+}
+
+func (p *RolePlan) lock(ctx context.Context, fn func(context.Context) error) error {
+	if p.Lock == nil {
+		return fn(ctx)
+	}
+	key := p.LockKey
+	if key == "" {
+		key = p.ARN
+	}
+	return p.Lock(ctx, key, fn)
+}
+
+func applyRole(ctx context.Context, client IAMAPI, p *RolePlan, undo *Undo) error {
 	name := aws.String(p.Spec.Name)
+	spec := p.Spec
+	created := false
 	if !p.Exists {
 		out, err := client.CreateRole(ctx, &iam.CreateRoleInput{
 			RoleName:                 name,
 			AssumeRolePolicyDocument: aws.String(p.NewTrust.String()),
-			Description:              aws.String(p.Spec.Description),
-			Tags:                     managedTags(p.Spec.IssuerHostPath),
+			Description:              aws.String(spec.Description),
+			Tags:                     managedTags(spec.IssuerHostPath),
 		})
+		switch {
+		case isAlreadyExists(err): // created by a concurrent run since the plan: merge into it below
+			p.Exists, p.Managed = true, true
+		case err != nil:
+			return fmt.Errorf("iam:CreateRole %s: %w", spec.Name, awsapi.Short(err))
+		default:
+			created = true
+			p.ARN = aws.ToString(out.Role.Arn)
+			added := p.Added
+			undo.Push("remove this run's subjects from role "+spec.Name+" (deleted when none remain)", func(ctx context.Context) error {
+				return p.lock(ctx, func(ctx context.Context) error { return p.rollbackCreated(ctx, client, added) })
+			})
+		}
+	}
+	if !created {
+		added, err := updateTrust(ctx, client, spec.Name, addSubjectsMutation(spec.Provider, spec.Audience, spec.Subjects, spec.TrustSizeLimit))
 		if err != nil {
-			return fmt.Errorf("iam:CreateRole %s: %w", p.Spec.Name, awsapi.Short(err))
+			return explainTrustError(spec.Name, err)
 		}
-		p.ARN = aws.ToString(out.Role.Arn)
-		undo.Push("delete role "+p.Spec.Name, func(ctx context.Context) error { return DeleteRole(ctx, client, p.Spec.Name) })
-	} else if len(p.Added) > 0 {
-		if _, err := client.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: name, PolicyDocument: aws.String(p.NewTrust.String())}); err != nil {
-			return fmt.Errorf("iam:UpdateAssumeRolePolicy %s: %w", p.Spec.Name, awsapi.Short(err))
+		p.Added = added
+		if p.ARN == "" {
+			out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: name})
+			if err != nil {
+				return fmt.Errorf("iam:GetRole %s: %w", spec.Name, awsapi.Short(err))
+			}
+			p.ARN = aws.ToString(out.Role.Arn)
 		}
-		old := p.OldTrust.String()
-		undo.Push("restore trust of role "+p.Spec.Name, func(ctx context.Context) error {
-			_, err := client.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: name, PolicyDocument: aws.String(old)})
-			return err
-		})
+		if len(added) > 0 {
+			undo.Push("remove this run's subjects from the trust of role "+spec.Name, func(ctx context.Context) error {
+				return p.lock(ctx, func(ctx context.Context) error {
+					_, err := updateTrust(ctx, client, spec.Name, removeSubjectsMutation(spec.Provider, spec.Audience, added))
+					return explainTrustError(spec.Name, err)
+				})
+			})
+		}
 	}
 	if p.PolicyChanged {
-		if _, err := client.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: name, PolicyName: aws.String(InlinePolicyName), PolicyDocument: aws.String(p.Spec.Permissions.Document)}); err != nil {
-			return fmt.Errorf("iam:PutRolePolicy %s/%s: %w", p.Spec.Name, InlinePolicyName, awsapi.Short(err))
-		}
-		if p.Exists {
-			hadPolicy, old := p.HadPolicy, p.OldPolicy
-			undo.Push("restore inline policy of role "+p.Spec.Name, func(ctx context.Context) error {
-				if hadPolicy {
-					_, err := client.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: name, PolicyName: aws.String(InlinePolicyName), PolicyDocument: aws.String(old)})
-					return err
-				}
-				_, err := client.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: name, PolicyName: aws.String(InlinePolicyName)})
-				return err
-			})
+		if err := p.applyPolicy(ctx, client, undo, created); err != nil {
+			return err
 		}
 	}
 	for _, a := range p.Attach {
 		if _, err := client.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: name, PolicyArn: aws.String(a)}); err != nil {
-			return fmt.Errorf("iam:AttachRolePolicy %s %s: %w", p.Spec.Name, a, awsapi.Short(err))
+			return fmt.Errorf("iam:AttachRolePolicy %s %s: %w", spec.Name, a, awsapi.Short(err))
 		}
-		if p.Exists {
+		if !created {
 			arn := a
 			undo.Push("detach "+a, func(ctx context.Context) error {
 				_, err := client.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: name, PolicyArn: aws.String(arn)})
@@ -193,6 +224,19 @@ func ApplyRole(ctx context.Context, client IAMAPI, p *RolePlan, undo *Undo) erro
 		}
 	}
 	return nil
+}
+
+// rollbackCreated undoes the creation of a role: this run's subjects are removed from the current trust, and the
+// role is deleted only when nothing else joined it since (another run's subject is never dropped).
+func (p *RolePlan) rollbackCreated(ctx context.Context, client IAMAPI, added []string) error {
+	_, err := updateTrust(ctx, client, p.Spec.Name, removeSubjectsMutation(p.Spec.Provider, p.Spec.Audience, added))
+	switch {
+	case errors.Is(err, trust.ErrEmptyPolicy):
+		return DeleteRole(ctx, client, p.Spec.Name)
+	case err != nil:
+		return err
+	}
+	return Kept(fmt.Sprintf("role %s: another run joined it since, so only this run's subjects were removed", p.Spec.Name))
 }
 
 // DeleteRole deletes a role after removing its inline policies and detaching its managed ones, as IAM requires.

@@ -42,6 +42,9 @@ type Setup struct {
 	Issuer string
 	// Thumbprint computes the provider thumbprint; nil leaves it out.
 	Thumbprint Thumbprinter
+	// Lock serialises the writes to one role among the runs against the cluster (rolelock.Locker.With); nil
+	// writes without a lock (the read-back and re-merge still apply).
+	Lock LockFunc
 	// Now is the clock for restart annotations (nil: time.Now).
 	Now func() time.Time
 }

@@ -2,6 +2,7 @@ package setup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -30,21 +31,40 @@ func (u *Undo) Rollback(ctx context.Context, cause error) error {
 	if len(u.steps) == 0 {
 		return fmt.Errorf("%w (nothing was changed)", cause)
 	}
-	var done, failed []string
+	var done, failed, kept []string
 	for i := len(u.steps) - 1; i >= 0; i-- {
 		s := u.steps[i]
-		if err := s.do(ctx); err != nil {
+		var k *keptError
+		if err := s.do(ctx); errors.As(err, &k) {
+			kept = append(kept, k.why)
+		} else if err != nil {
 			failed = append(failed, fmt.Sprintf("%s (%v)", s.what, awsapi.Short(err)))
 		} else {
 			done = append(done, s.what)
 		}
 	}
 	u.steps = nil
-	if len(failed) > 0 {
-		return fmt.Errorf("%w; rolled back: %s; ROLLBACK FAILED, undo by hand: %s", cause, strings.Join(done, ", "), strings.Join(failed, ", "))
+	msg := "rolled back: " + strings.Join(done, ", ")
+	if len(done) == 0 {
+		msg = "nothing rolled back"
 	}
-	return fmt.Errorf("%w; rolled back: %s", cause, strings.Join(done, ", "))
+	if len(kept) > 0 {
+		msg += "; kept: " + strings.Join(kept, ", ")
+	}
+	if len(failed) > 0 {
+		msg += "; ROLLBACK FAILED, undo by hand: " + strings.Join(failed, ", ")
+	}
+	return fmt.Errorf("%w; %s", cause, msg)
 }
+
+// keptError is an undo step that deliberately left something in place (another run uses it).
+type keptError struct{ why string }
+
+func (e *keptError) Error() string { return e.why }
+
+// Kept is what an undo step returns when it deliberately leaves something in place because another run or role
+// uses it; Rollback reports it as kept, not as failed.
+func Kept(why string) error { return &keptError{why: why} }
 
 // fail rolls back every write of the run and marks the result: what was done is rolled back, what was still
 // planned failed.

@@ -2,6 +2,7 @@ package setup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,6 +28,8 @@ type UnlinkPlan struct {
 	res      *api.Result
 	role     iamref.Role
 	sa       serviceAccountState
+	provider trust.Provider
+	subject  string
 	oldTrust *trust.Document
 	newTrust *trust.Document
 	// removeSubject: the trust changes; deleteRole: the role goes.
@@ -55,9 +58,9 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 	if s, err = s.forAccount(ctx, role.Account); err != nil {
 		return nil, err
 	}
-	p := &UnlinkPlan{s: s, role: role, sa: sa}
 	provider := trust.NewProvider(role.Partition, role.Account, s.Issuer)
 	subject := trust.Subject(req.Namespace, req.ServiceAccount)
+	p := &UnlinkPlan{s: s, role: role, sa: sa, provider: provider, subject: subject}
 	res := api.NewResult("UnlinkResult")
 	p.res = res
 	res.Issuer = provider.HostPath
@@ -81,7 +84,16 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 			return nil, fmt.Errorf("role %s: %w", role.Name, err)
 		}
 		p.newTrust = p.oldTrust.Clone()
-		p.removeSubject, still = p.newTrust.RemoveSubject(provider, sa.Audience, subject)
+		removed, err := p.newTrust.RemoveSubjects(provider, sa.Audience, subject)
+		switch {
+		case errors.Is(err, trust.ErrEmptyPolicy) && req.DeleteRole:
+			p.removeSubject, p.newTrust = true, trust.New() // the role goes with its last subject
+		case err != nil:
+			return nil, explainTrustError(role.Name, err)
+		default:
+			p.removeSubject = len(removed) > 0
+			still = p.newTrust.Evaluate(trust.Claims{ProviderARN: provider.ARN, HostPath: provider.HostPath, Subject: subject, Audience: sa.Audience}).Allowed
+		}
 	}
 	if still {
 		res.Hints = append(res.Hints, fmt.Sprintf("role %s still admits %s through a trust statement kubectl irsa did not write; left as is", role.Name, subject))
@@ -111,8 +123,10 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 // Result describes the plan.
 func (p *UnlinkPlan) Result() *api.Result { return api.DeepCopy(p.res) }
 
-// Apply writes IAM first; if the annotation cannot be removed, the trust is restored. The role is deleted
-// last, after the annotation, since a deletion cannot be undone.
+// Apply writes IAM first, under the role's lock: this ServiceAccount's subject is removed from the trust read
+// under the lock and the write read back; if the annotation cannot be removed, the subject is added back to the
+// then-current trust. The role is deleted last, after the annotation (a deletion cannot be undone), and only
+// when a fresh read under the lock shows that nothing but this subject is trusted.
 func (p *UnlinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	res := p.Result()
 	if res.DryRun {
@@ -122,14 +136,25 @@ func (p *UnlinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	undo := &Undo{}
 	fail := func(err error) (*api.Result, error) { return undo.fail(ctx, res, err) }
 	if p.removeSubject && !p.deleteRole {
-		if _, err := s.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role.Name), PolicyDocument: aws.String(p.newTrust.String())}); err != nil {
-			return fail(fmt.Errorf("iam:UpdateAssumeRolePolicy %s: %w", role.Name, awsapi.Short(err)))
-		}
-		old := p.oldTrust.String()
-		undo.Push("restore trust of role "+role.Name, func(ctx context.Context) error {
-			_, err := s.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role.Name), PolicyDocument: aws.String(old)})
-			return err
+		var removed []string
+		err := s.withLock(ctx, role.ARN, func(ctx context.Context) error {
+			var err error
+			removed, err = updateTrust(ctx, s.IAM, role.Name, removeSubjectsMutation(p.provider, p.sa.Audience, []string{p.subject}))
+			return explainTrustError(role.Name, err)
 		})
+		if err != nil {
+			return fail(err)
+		}
+		if len(removed) > 0 {
+			undo.Push("add "+p.subject+" back to the trust of role "+role.Name, func(ctx context.Context) error {
+				return s.withLock(ctx, role.ARN, func(ctx context.Context) error {
+					_, err := updateTrust(ctx, s.IAM, role.Name, func(d *trust.Document) ([]string, error) {
+						return d.AddSubjectsChecked(p.provider, p.sa.Audience, removed...)
+					})
+					return err
+				})
+			})
+		}
 		res.Actions[0].Status = api.StatusDone
 	}
 	if err := setRoleAnnotation(ctx, s.Kube, p.sa.Namespace, p.sa.Name, "", false); err != nil {
@@ -137,12 +162,38 @@ func (p *UnlinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	}
 	res.Actions[len(res.Actions)-1].Status = api.StatusDone
 	if p.deleteRole {
-		if err := DeleteRole(ctx, s.IAM, role.Name); err != nil {
-			return res, fmt.Errorf("annotation removed, but %w: delete the role by hand", err)
+		if err := s.withLock(ctx, role.ARN, p.deleteIfLast); err != nil {
+			return res, fmt.Errorf("annotation removed, but %w", err)
 		}
 		res.Actions[0].Status = api.StatusDone
 	}
 	return res, nil
+}
+
+// deleteIfLast deletes the role when its current trust admits nothing but this subject; when another run joined
+// it since the plan, only this subject is removed and the role is kept.
+func (p *UnlinkPlan) deleteIfLast(ctx context.Context) error {
+	s, name := p.s, p.role.Name
+	cur, err := readTrust(ctx, s.IAM, name)
+	if err != nil {
+		return err
+	}
+	_, err = cur.Clone().RemoveSubjects(p.provider, p.sa.Audience, p.subject)
+	if errors.Is(err, trust.ErrEmptyPolicy) {
+		if err := DeleteRole(ctx, s.IAM, name); err != nil {
+			return fmt.Errorf("%w: delete the role by hand", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return explainTrustError(name, err)
+	}
+	if _, err := updateTrust(ctx, s.IAM, name, removeSubjectsMutation(p.provider, p.sa.Audience, []string{p.subject})); err != nil {
+		return explainTrustError(name, err)
+	}
+	left := cur.Clone()
+	_, _ = left.RemoveSubjects(p.provider, p.sa.Audience, p.subject)
+	return errorf(ErrRoleInUse, "role %s was not deleted: it now also trusts %v (joined since the plan); only %s was removed from its trust", name, remainingSubjects(left), p.subject)
 }
 
 // remainingSubjects names what a trust policy still admits, for the refusal message.

@@ -1,0 +1,242 @@
+package setup
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/fakeaws"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+// raceIAM makes the in-memory IAM safe for concurrent runs and models what IAM does to them: after a trust write
+// the next `lag` GetRole calls still serve the previous document (eventual consistency), and a writer from
+// another cluster (which does not see the lease) may replace the document just written with its own merge of a
+// document it read before that write.
+type raceIAM struct {
+	IAMAPI
+	mu      sync.Mutex
+	lag     int
+	pending int
+	prev    string
+	// foreign, when set, is called after each trust write with the document before and after it; it returns the
+	// document another cluster's writer puts in its place ("" for none).
+	foreign func(before, after string) string
+}
+
+func (r *raceIAM) trust(ctx context.Context, name string) string {
+	out, err := r.IAMAPI.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	if err != nil {
+		return ""
+	}
+	s, _ := url.QueryUnescape(aws.ToString(out.Role.AssumeRolePolicyDocument))
+	return s
+}
+
+func (r *raceIAM) GetRole(ctx context.Context, in *iam.GetRoleInput, o ...func(*iam.Options)) (*iam.GetRoleOutput, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out, err := r.IAMAPI.GetRole(ctx, in, o...)
+	if err == nil && r.pending > 0 {
+		r.pending--
+		out.Role.AssumeRolePolicyDocument = aws.String(url.QueryEscape(r.prev))
+	}
+	return out, err
+}
+
+func (r *raceIAM) UpdateAssumeRolePolicy(ctx context.Context, in *iam.UpdateAssumeRolePolicyInput, o ...func(*iam.Options)) (*iam.UpdateAssumeRolePolicyOutput, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	before := r.trust(ctx, aws.ToString(in.RoleName))
+	out, err := r.IAMAPI.UpdateAssumeRolePolicy(ctx, in, o...)
+	if err != nil {
+		return out, err
+	}
+	r.prev, r.pending = before, r.lag
+	if r.foreign != nil {
+		if doc := r.foreign(before, aws.ToString(in.PolicyDocument)); doc != "" {
+			_, _ = r.IAMAPI.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: in.RoleName, PolicyDocument: aws.String(doc)})
+		}
+	}
+	return out, err
+}
+
+func (r *raceIAM) locked(f func()) { r.mu.Lock(); defer r.mu.Unlock(); f() }
+
+func (r *raceIAM) CreateRole(ctx context.Context, in *iam.CreateRoleInput, o ...func(*iam.Options)) (out *iam.CreateRoleOutput, err error) {
+	r.locked(func() { out, err = r.IAMAPI.CreateRole(ctx, in, o...) })
+	return
+}
+
+func (r *raceIAM) GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, o ...func(*iam.Options)) (out *iam.GetRolePolicyOutput, err error) {
+	r.locked(func() { out, err = r.IAMAPI.GetRolePolicy(ctx, in, o...) })
+	return
+}
+
+func (r *raceIAM) PutRolePolicy(ctx context.Context, in *iam.PutRolePolicyInput, o ...func(*iam.Options)) (out *iam.PutRolePolicyOutput, err error) {
+	r.locked(func() { out, err = r.IAMAPI.PutRolePolicy(ctx, in, o...) })
+	return
+}
+
+func (r *raceIAM) GetOpenIDConnectProvider(ctx context.Context, in *iam.GetOpenIDConnectProviderInput, o ...func(*iam.Options)) (out *iam.GetOpenIDConnectProviderOutput, err error) {
+	r.locked(func() { out, err = r.IAMAPI.GetOpenIDConnectProvider(ctx, in, o...) })
+	return
+}
+
+// roleMutex is the lease of one process: a mutex per role ARN.
+type roleMutex struct{ m sync.Map }
+
+func (l *roleMutex) With(ctx context.Context, arn string, fn func(context.Context) error) error {
+	mu, _ := l.m.LoadOrStore(arn, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	return fn(ctx)
+}
+
+// kubeWith has ServiceAccount ns/name; its annotation patch fails when failPatch.
+func kubeWith(name string, failPatch bool) *fake.Clientset {
+	kube := fake.NewClientset(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "irsa-sample-ns"}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "irsa-sample-ns"}},
+	)
+	kube.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, &authorizationv1.SelfSubjectAccessReview{Status: authorizationv1.SubjectAccessReviewStatus{Allowed: true}}, nil
+	})
+	if failPatch {
+		kube.PrependReactor("patch", "serviceaccounts", func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, fmt.Errorf("denied by admission policy")
+		})
+	}
+	return kube
+}
+
+// maxForeignWrites bounds the other cluster's writes: a writer that replaces every document forever would make
+// any run give up (ErrNotVisible), which is the bounded outcome, not a lost subject.
+const maxForeignWrites = 3
+
+const foreignStatement = `{"Sid":"Theirs","Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}`
+
+// raceLinks runs one link per entry of fails concurrently onto the existing role "shared" (run i links sa-i and
+// fails at the annotation when fails[i]), with IAM lagging lag reads and, when foreignEvery > 0, a writer from
+// another cluster racing every foreignEvery-th trust write. It checks that the final trust holds exactly the
+// subjects of the runs that succeeded, every foreign writer's subject, and the foreign statement.
+func raceLinks(t *testing.T, fails []bool, lag, foreignEvery int, policy bool) {
+	t.Helper()
+	defer func(d func(int) time.Duration) { readBackDelay = d }(readBackDelay)
+	readBackDelay = func(int) time.Duration { return 0 }
+	cloud := fakeaws.New()
+	cloud.IAM.AddProvider(testHostPath, "sts.amazonaws.com")
+	cloud.IAM.AddRole("/", "shared", `{"Version":"2012-10-17","Statement":[`+foreignStatement+`]}`)
+	provider := trust.NewProvider("aws", fakeaws.Account, testIssuer)
+	var foreignSubs []string
+	writes := 0
+	r := &raceIAM{IAMAPI: cloud.IAM, lag: lag}
+	if foreignEvery > 0 {
+		r.foreign = func(before, _ string) string {
+			writes++
+			if writes%foreignEvery != 0 || len(foreignSubs) == maxForeignWrites {
+				return ""
+			}
+			d, err := trust.Parse(before) // read before our write: a stale merge that drops ours
+			if err != nil {
+				t.Errorf("foreign writer: %v", err)
+				return ""
+			}
+			sub := fmt.Sprintf("system:serviceaccount:other-cluster:w%d", writes)
+			foreignSubs = append(foreignSubs, sub)
+			d.AddSubjects(provider, "sts.amazonaws.com", sub)
+			return d.String()
+		}
+	}
+	lock := &roleMutex{}
+	var wg sync.WaitGroup
+	errs := make([]error, len(fails))
+	for i, fail := range fails {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("sa-%d", i)
+			s := &Setup{Kube: kubeWith(name, fail), IAM: r, Issuer: testIssuer, Lock: lock.With,
+				Caller: func(context.Context) (awsapi.Caller, error) {
+					return awsapi.Caller{Partition: "aws", Account: fakeaws.Account}, nil
+				}}
+			req := LinkRequest{Namespace: "irsa-sample-ns", ServiceAccount: name, RoleName: "shared"}
+			if policy {
+				req.Permissions = ActionsPolicy([]string{"s3:GetObject"})
+			}
+			plan, err := s.PlanLink(context.Background(), req)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			_, errs[i] = plan.Apply(context.Background())
+		}()
+	}
+	wg.Wait()
+	r.pending = 0
+	doc, err := trust.Parse(cloud.IAM.Trust("shared"))
+	if err != nil {
+		t.Fatalf("final trust: %v", err)
+	}
+	got := strings.Join(doc.Subjects(provider), " ")
+	for i, fail := range fails {
+		sub := trust.Subject("irsa-sample-ns", fmt.Sprintf("sa-%d", i))
+		switch {
+		case fail && errs[i] == nil:
+			t.Errorf("run %d should have failed", i)
+		case !fail && errs[i] != nil:
+			t.Errorf("run %d: %v", i, errs[i])
+		case fail && strings.Contains(got+" ", sub+" "):
+			t.Errorf("failed run %d left %s in the trust: %s", i, sub, got)
+		case !fail && !strings.Contains(got+" ", sub+" "):
+			t.Errorf("subject %s of a successful run lost: %s", sub, got)
+		}
+	}
+	for _, sub := range foreignSubs {
+		if !strings.Contains(got+" ", sub+" ") {
+			t.Errorf("foreign writer's subject %s lost: %s", sub, got)
+		}
+	}
+	if !strings.Contains(cloud.IAM.Trust("shared"), `"Sid":"Theirs"`) {
+		t.Errorf("foreign statement lost: %s", cloud.IAM.Trust("shared"))
+	}
+}
+
+func TestConcurrentLinksKeepEverySubject(t *testing.T) {
+	raceLinks(t, make([]bool, 10), 0, 0, false)
+}
+
+func TestConcurrentLinksWithLagRollbackAndForeignWriter(t *testing.T) {
+	raceLinks(t, []bool{false, true, false, false, true, false, false, false}, 2, 3, true)
+}
+
+// FuzzConcurrentLinkRollback runs concurrent links (some failing and rolling back) against an IAM that lags and a
+// writer from another cluster that replaces documents: no subject of a successful run or of the other writer is
+// ever lost, and a rollback never removes another writer's subject.
+func FuzzConcurrentLinkRollback(f *testing.F) {
+	f.Add(uint16(0b1010), uint8(6), uint8(1), uint8(2))
+	f.Add(uint16(0), uint8(10), uint8(0), uint8(0))
+	f.Add(uint16(0xffff), uint8(4), uint8(3), uint8(1))
+	f.Fuzz(func(t *testing.T, failMask uint16, runs, lag, foreignEvery uint8) {
+		n := int(runs%10) + 1
+		fails := make([]bool, n)
+		for i := range fails {
+			fails[i] = failMask&(1<<i) != 0
+		}
+		raceLinks(t, fails, int(lag%4), int(foreignEvery%4), failMask&0x8000 != 0)
+	})
+}
