@@ -48,8 +48,8 @@ type ListResult struct {
 // DeepCopyObject implements runtime.Object.
 func (r *ListResult) DeepCopyObject() runtime.Object { return api.DeepCopy(r) }
 
-// prefetchRoles reads each distinct role once (and, with providers, its account's OIDC provider), at most
-// maxInFlight at a time.
+// prefetchRoles reads each distinct role once (readRoles chooses GetRole each or ListRoles pages by the
+// number of roles) and, with providers, each account's OIDC provider.
 func (in *Inspector) prefetchRoles(ctx context.Context, arns []string, withProviders bool) {
 	seen := map[string]iamref.Role{}
 	for _, a := range arns {
@@ -57,15 +57,7 @@ func (in *Inspector) prefetchRoles(ctx context.Context, arns []string, withProvi
 			seen[r.ARN] = r
 		}
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(maxInFlight)
-	for _, r := range seen {
-		g.Go(func() error {
-			in.role(gctx, r, false, nil)
-			return nil
-		})
-	}
-	_ = g.Wait() // every goroutine returns nil: failed reads are recorded as could-not-check
+	in.readRoles(ctx, seen)
 	if !withProviders {
 		return
 	}
@@ -78,8 +70,8 @@ func (in *Inspector) prefetchRoles(ctx context.Context, arns []string, withProvi
 	}
 }
 
-// List returns the ServiceAccounts of a namespace ("" for all) that have a role: two Kubernetes list calls,
-// one GetRole per distinct role, one GetOpenIDConnectProvider per account.
+// List returns the ServiceAccounts of a namespace ("" for all) that have a role: two paged Kubernetes lists,
+// the roles as readRoles reads them, one GetOpenIDConnectProvider per account.
 func (in *Inspector) List(ctx context.Context, namespace string) (*ListResult, error) {
 	sas, pods, err := in.ScanScope(ctx, namespace)
 	if err != nil {
