@@ -162,6 +162,7 @@ func run(plugin, binDir string) error {
 	}
 	fmt.Fprintf(os.Stderr, "created in %s\n", time.Since(start).Round(time.Second))
 	const fleetLimit = "<= 12 AWS calls; Kubernetes requests per 500-item page"
+	results = append(results, kubectlBaseline(env, sb.Kubeconfig))
 	results = append(results,
 		exec1("doctor -A (5,000 SAs, 10,000 pods, 1,000 roles)", fleetLimit, "doctor", "-A"),
 		exec1("list -A (5,000 SAs, 10,000 pods, 1,000 roles)", fleetLimit, "list", "-A"),
@@ -202,4 +203,21 @@ func mustSA(ctx context.Context, kube kubernetes.Interface, ns, name string, ann
 	if _, err := kube.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
 		panic(err)
 	}
+}
+
+// kubectlBaseline times `kubectl get serviceaccounts,pods -A` (pages of 500, like the plugin's lists): the
+// Kubernetes share of a fleet run's wall time on this machine.
+func kubectlBaseline(env []string, kubeconfig string) measure {
+	cmd := exec.Command("kubectl", "--kubeconfig", kubeconfig, "get", "serviceaccounts,pods", "-A", "--chunk-size=500", "-o", "name", "-v=6")
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &bytes.Buffer{}, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	m := measure{name: "kubectl get serviceaccounts,pods -A (baseline, same fleet)", elapsed: time.Since(start), wantLimit: "(Kubernetes alone)"}
+	m.kube = strings.Count(stderr.String(), "Response")
+	if exit, ok := err.(*exec.ExitError); ok {
+		m.exit = exit.ExitCode()
+	}
+	return m
 }

@@ -86,15 +86,16 @@ func (in *Inspector) List(ctx context.Context, namespace string) (*ListResult, e
 	if in.IAM != nil {
 		in.prefetchRoles(ctx, arns, true)
 	}
+	byServiceAccount := IndexPods(pods)
 	for _, sa := range sas {
 		a := strings.TrimSpace(sa.Annotations[iamref.RoleARNAnnotation])
 		if a == "" {
 			continue
 		}
-		res.Items = append(res.Items, in.listItem(sa.Namespace, sa.Name, "annotation", a, sa.Annotations, PodsOf(pods, sa.Namespace, sa.Name)))
+		res.Items = append(res.Items, in.listItem(sa.Namespace, sa.Name, "annotation", a, sa.Annotations, byServiceAccount.Of(sa.Namespace, sa.Name)))
 	}
 	for _, a := range associations {
-		res.Items = append(res.Items, in.listItem(a.namespace, a.serviceAccount, "pod-identity", a.roleARN, nil, PodsOf(pods, a.namespace, a.serviceAccount)))
+		res.Items = append(res.Items, in.listItem(a.namespace, a.serviceAccount, "pod-identity", a.roleARN, nil, byServiceAccount.Of(a.namespace, a.serviceAccount)))
 	}
 	slices.SortFunc(res.Items, func(a, b ListItem) int {
 		return strings.Compare(a.Namespace+"/"+a.ServiceAccount+"/"+a.Source, b.Namespace+"/"+b.ServiceAccount+"/"+b.Source)

@@ -231,3 +231,23 @@ func TestAuditSameFindingsByRoleAndByAccountDetails(t *testing.T) {
 		t.Errorf("fallback report differs:\n%+v\n%+v", perRole, noDetails)
 	}
 }
+
+func TestPodIndexMatchesPodsOf(t *testing.T) {
+	var pods []corev1.Pod
+	for i := range 50 {
+		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p-%d", i), Namespace: fmt.Sprintf("ns-%d", i%3)}, Spec: corev1.PodSpec{ServiceAccountName: fmt.Sprintf("sa-%d", i%4)}}
+		if i%5 == 0 {
+			p.Spec.ServiceAccountName = "" // runs as "default"
+		}
+		pods = append(pods, p)
+	}
+	idx := IndexPods(pods)
+	for ns := range 3 {
+		for _, sa := range []string{"sa-0", "sa-1", "sa-2", "sa-3", "default", "none"} {
+			n := fmt.Sprintf("ns-%d", ns)
+			if want, got := PodsOf(pods, n, sa), idx.Of(n, sa); !reflect.DeepEqual(want, got) {
+				t.Errorf("%s/%s: index %d pods, PodsOf %d", n, sa, len(got), len(want))
+			}
+		}
+	}
+}
