@@ -14,6 +14,8 @@ import (
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
@@ -169,6 +171,7 @@ func firstDiff(want, got []inspect.ListItem) string {
 // the sandbox: no controller manager).
 func createScaleFleet(t *testing.T) {
 	ctx := context.Background()
+	kube := fastKube(t)
 	ns := func(i int) string { return fmt.Sprintf("scale-%d", i%scaleNamespaces) }
 	for n := range scaleNamespaces {
 		createNamespace(t, ns(n))
@@ -206,7 +209,7 @@ func createScaleFleet(t *testing.T) {
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(deleteScaleFleet)
+	t.Cleanup(func() { deleteScaleFleet(kube) })
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(16)
 	for k := range scalePods {
@@ -223,8 +226,18 @@ func createScaleFleet(t *testing.T) {
 	}
 }
 
+// fastKube is a client for creating the fleet: the shared one keeps client-go's 5 requests a second.
+func fastKube(t *testing.T) kubernetes.Interface {
+	cfg, err := clientcmd.BuildConfigFromFlags("", sb.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.QPS, cfg.Burst = 500, 1000
+	return kubernetes.NewForConfigOrDie(cfg)
+}
+
 // deleteScaleFleet removes the scale fleet so later tests see the sandbox as before.
-func deleteScaleFleet() {
+func deleteScaleFleet(kube kubernetes.Interface) {
 	ctx := context.Background()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(16)
