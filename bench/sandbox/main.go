@@ -1,19 +1,24 @@
 // Command sandbox measures kubectl irsa against the local sandbox and prints the figures the README keeps:
 // AWS calls of a fresh and a repeated link, and, at fleet scale (300 annotated ServiceAccounts in 10
 // namespaces sharing 5 roles, 1,000 pods), the Kubernetes requests (as counted by -v=6), AWS calls and wall
-// time of `doctor -A` and `list -A`.
+// time of `doctor -A`, `list -A` and `audit -A`; and the same three over a second fleet (5,000 annotated
+// ServiceAccounts in 50 namespaces on 1,000 distinct roles, 10,000 pods) so the growth is visible, plus
+// `list -A` forced to read role by role (the strategy the listing replaces above 20 roles).
 //
 //	go run ./bench/sandbox -plugin bin/kubectl-irsa
 package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,8 +91,12 @@ func run(plugin, binDir string) error {
 
 	exec1 := func(name, limit string, args ...string) measure {
 		counter.Reset()
+		var extra []string
+		for len(args) > 0 && strings.Contains(args[0], "=") {
+			extra, args = append(extra, args[0]), args[1:]
+		}
 		cmd := exec.Command(plugin, append(args, "-v=6")...)
-		cmd.Env = env
+		cmd.Env = append(env, extra...)
 		var stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &bytes.Buffer{}, &stderr
 		start := time.Now()
@@ -143,28 +152,49 @@ func run(plugin, binDir string) error {
 	if out, _ := exec.Command(plugin, "list", "--help").CombinedOutput(); bytes.Contains(out, []byte("list")) && !bytes.Contains(out, []byte("unknown command")) {
 		results = append(results, exec1("list -A (300 SAs, 1000 pods, 5 roles)", "<= 10 Kubernetes requests, <= 10 AWS calls", "list", "-A"))
 	}
+	results = append(results, exec1("audit -A (300 SAs, 5 roles)", "one read set per role", "audit", "-A"))
+
+	big := Fleet{Prefix: "scale", Namespaces: 50, ServiceAccounts: 5000, Roles: 1000, Pods: 10000, Workers: 16}
+	fmt.Fprintf(os.Stderr, "creating %d ServiceAccounts in %d namespaces on %d roles, and %d pods ...\n", big.ServiceAccounts, big.Namespaces, big.Roles, big.Pods)
+	start := time.Now()
+	if err := big.Create(ctx, kube, iamClient, provider, sandbox.Account); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "created in %s\n", time.Since(start).Round(time.Second))
+	const fleetLimit = "<= 12 AWS calls; Kubernetes requests per 500-item page"
+	results = append(results, kubectlBaseline(env, sb.Kubeconfig))
+	results = append(results,
+		exec1("doctor -A (5,000 SAs, 10,000 pods, 1,000 roles)", fleetLimit, "doctor", "-A"),
+		exec1("list -A (5,000 SAs, 10,000 pods, 1,000 roles)", fleetLimit, "list", "-A"),
+		exec1("audit -A (5,000 SAs, 1,000 roles)", fleetLimit, "audit", "-A"),
+		exec1("list -A, same fleet, forced role by role", "(the path the listing replaces)", "KUBECTL_IRSA_ROLE_LIST_THRESHOLD=100000", "list", "-A"),
+	)
 
 	// Pod Identity last: its associations and agent would add reads to the fleet runs above.
 	if err := podIdentityRuns(ctx, kube, sb.AWSEndpoint, exec1, &results); err != nil {
 		return err
 	}
-	fmt.Printf("\n| run | Kubernetes requests | AWS calls | AWS writes | wall time | target |\n| --- | --- | --- | --- | --- | --- |\n")
+
+	fmt.Printf("\n| run | Kubernetes requests | AWS calls | AWS calls by action | AWS writes | wall time | exit | target |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, m := range results {
-		fmt.Printf("| %s | %d | %d | %d | %s | %s |\n", m.name, m.kube, m.aws, m.writes, m.elapsed.Round(time.Millisecond), m.wantLimit)
-	}
-	fmt.Println()
-	for _, m := range results {
-		fmt.Printf("%s: AWS %v\n", m.name, summarize(m.awsCalls))
+		fmt.Printf("| %s | %d | %d | %s | %d | %s | %d | %s |\n", m.name, m.kube, m.aws, summarize(m.awsCalls), m.writes, m.elapsed.Round(time.Millisecond), m.exit, m.wantLimit)
 	}
 	return nil
 }
 
-func summarize(calls []string) map[string]int {
-	out := map[string]int{}
+// summarize is the calls by action, most frequent first: "iam:GetRole 5, eks:ListPodIdentityAssociations 1".
+func summarize(calls []string) string {
+	n := map[string]int{}
 	for _, c := range calls {
-		out[c]++
+		n[c]++
 	}
-	return out
+	actions := slices.Collect(maps.Keys(n))
+	slices.SortFunc(actions, func(a, b string) int { return cmp.Or(n[b]-n[a], strings.Compare(a, b)) })
+	var parts []string
+	for _, a := range actions {
+		parts = append(parts, fmt.Sprintf("%s %d", a, n[a]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func mustNS(ctx context.Context, kube kubernetes.Interface, name string) {
@@ -178,4 +208,21 @@ func mustSA(ctx context.Context, kube kubernetes.Interface, ns, name string, ann
 	if _, err := kube.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
 		panic(err)
 	}
+}
+
+// kubectlBaseline times `kubectl get serviceaccounts,pods -A` (pages of 500, like the plugin's lists): the
+// Kubernetes share of a fleet run's wall time on this machine.
+func kubectlBaseline(env []string, kubeconfig string) measure {
+	cmd := exec.Command("kubectl", "--kubeconfig", kubeconfig, "get", "serviceaccounts,pods", "-A", "--chunk-size=500", "-o", "name", "-v=6")
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &bytes.Buffer{}, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	m := measure{name: "kubectl get serviceaccounts,pods -A (baseline, same fleet)", elapsed: time.Since(start), wantLimit: "(Kubernetes alone)"}
+	m.kube = strings.Count(stderr.String(), "limit=500") // one log line per page request
+	if exit, ok := err.(*exec.ExitError); ok {
+		m.exit = exit.ExitCode()
+	}
+	return m
 }

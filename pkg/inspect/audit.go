@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -67,7 +66,7 @@ func (in *Inspector) Audit(ctx context.Context, caller awsapi.Caller, namespace 
 	}
 	crossAccount = append(crossAccount, in.auditPodIdentity(ctx, namespace, sas, referenced, usedBy)...)
 	provider := trust.NewProvider(caller.Partition, caller.Account, in.Issuer)
-	roles, err := in.rolesTrusting(ctx, provider)
+	roles, listed, err := in.auditRoles(ctx, provider, caller, referenced)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +91,12 @@ func (in *Inspector) Audit(ctx context.Context, caller awsapi.Caller, namespace 
 				}
 			}
 			ar.UsedBy = usedBy[r.ARN]
-			if ar.Trust != nil {
+			if p, ok := listed[r.ARN]; ok && ar.Trust != nil {
+				ar.Policies, ar.AttachedNames = p.docs, p.attachedNames
+				if p.err != nil {
+					in.couldNotCheck("the permissions of role "+r.Name, p.err)
+				}
+			} else if ar.Trust != nil {
 				var err error
 				if ar.Policies, ar.AttachedNames, err = in.policyDocuments(gctx, r); err != nil {
 					in.couldNotCheck("the permissions of role "+r.Name, err)
@@ -123,23 +127,14 @@ func (in *Inspector) Audit(ctx context.Context, caller awsapi.Caller, namespace 
 // inline, every page is read.
 func (in *Inspector) rolesTrusting(ctx context.Context, provider trust.Provider) (map[string]*doctor.AuditRole, error) {
 	roles := map[string]*doctor.AuditRole{}
-	pages := iam.NewListRolesPaginator(in.IAM, &iam.ListRolesInput{})
+	pages := iam.NewListRolesPaginator(in.IAM, &iam.ListRolesInput{MaxItems: aws.Int32(listPageSize)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("iam:ListRoles: %w", awsapi.Short(err))
 		}
 		for _, r := range page.Roles {
-			doc, err := trust.Parse(aws.ToString(r.AssumeRolePolicyDocument))
-			if err != nil {
-				if strings.Contains(aws.ToString(r.AssumeRolePolicyDocument), provider.HostPath) {
-					in.couldNotCheck("the trust policy of role "+aws.ToString(r.RoleName), err)
-				}
-				continue
-			}
-			if strings.Contains(doc.String(), provider.HostPath) || doc.TrustsPodIdentity() {
-				roles[aws.ToString(r.Arn)] = &doctor.AuditRole{Name: aws.ToString(r.RoleName), ARN: aws.ToString(r.Arn), Trust: doc}
-			}
+			in.addTrusting(roles, provider, aws.ToString(r.RoleName), aws.ToString(r.Arn), aws.ToString(r.AssumeRolePolicyDocument))
 		}
 	}
 	return roles, nil

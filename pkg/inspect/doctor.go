@@ -139,9 +139,10 @@ func (in *Inspector) DoctorScope(ctx context.Context, namespace string) (*Doctor
 		in.prefetchRoles(ctx, annotatedARNs(sas), false)
 	}
 	var findings []doctor.Finding
+	byServiceAccount := IndexPods(pods)
 	for i := range sas {
 		sa := &sas[i]
-		subject := in.Subject(ctx, sa, sa.Namespace, sa.Name, PodsOf(pods, sa.Namespace, sa.Name), nil, nil)
+		subject := in.Subject(ctx, sa, sa.Namespace, sa.Name, byServiceAccount.Of(sa.Namespace, sa.Name), nil, nil)
 		rep.Checked = append(rep.Checked, "serviceaccount/"+sa.Namespace+"/"+sa.Name)
 		findings = append(findings, in.diagnose(c, subject)...)
 	}

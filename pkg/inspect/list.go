@@ -52,8 +52,8 @@ type ListResult struct {
 // DeepCopyObject implements runtime.Object.
 func (r *ListResult) DeepCopyObject() runtime.Object { return api.DeepCopy(r) }
 
-// prefetchRoles reads each distinct role once (and, with providers, its account's OIDC provider), at most
-// maxInFlight at a time.
+// prefetchRoles reads each distinct role once (readRoles chooses GetRole each or ListRoles pages by the
+// number of roles) and, with providers, each account's OIDC provider.
 func (in *Inspector) prefetchRoles(ctx context.Context, arns []string, withProviders bool) {
 	seen := map[string]iamref.Role{}
 	for _, a := range arns {
@@ -61,15 +61,7 @@ func (in *Inspector) prefetchRoles(ctx context.Context, arns []string, withProvi
 			seen[r.ARN] = r
 		}
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(maxInFlight)
-	for _, r := range seen {
-		g.Go(func() error {
-			in.role(gctx, r, false, nil)
-			return nil
-		})
-	}
-	_ = g.Wait() // every goroutine returns nil: failed reads are recorded as could-not-check
+	in.readRoles(ctx, seen)
 	if !withProviders {
 		return
 	}
@@ -82,8 +74,8 @@ func (in *Inspector) prefetchRoles(ctx context.Context, arns []string, withProvi
 	}
 }
 
-// List returns the ServiceAccounts of a namespace ("" for all) that have a role: two Kubernetes list calls,
-// one GetRole per distinct role, one GetOpenIDConnectProvider per account.
+// List returns the ServiceAccounts of a namespace ("" for all) that have a role: two paged Kubernetes lists,
+// the roles as readRoles reads them, one GetOpenIDConnectProvider per account.
 func (in *Inspector) List(ctx context.Context, namespace string) (*ListResult, error) {
 	sas, pods, err := in.ScanScope(ctx, namespace)
 	if err != nil {
@@ -98,15 +90,16 @@ func (in *Inspector) List(ctx context.Context, namespace string) (*ListResult, e
 	if in.IAM != nil {
 		in.prefetchRoles(ctx, arns, true)
 	}
+	byServiceAccount := IndexPods(pods)
 	for _, sa := range sas {
 		a := strings.TrimSpace(sa.Annotations[iamref.RoleARNAnnotation])
 		if a == "" {
 			continue
 		}
-		res.Items = append(res.Items, in.listItem(sa.Namespace, sa.Name, "annotation", a, sa.Annotations, PodsOf(pods, sa.Namespace, sa.Name)))
+		res.Items = append(res.Items, in.listItem(sa.Namespace, sa.Name, "annotation", a, sa.Annotations, byServiceAccount.Of(sa.Namespace, sa.Name)))
 	}
 	for _, a := range associations {
-		res.Items = append(res.Items, in.listItem(a.namespace, a.serviceAccount, "pod-identity", a.roleARN, nil, PodsOf(pods, a.namespace, a.serviceAccount)))
+		res.Items = append(res.Items, in.listItem(a.namespace, a.serviceAccount, "pod-identity", a.roleARN, nil, byServiceAccount.Of(a.namespace, a.serviceAccount)))
 	}
 	res.Items = mergeMechanisms(res.Items)
 	slices.SortFunc(res.Items, func(a, b ListItem) int {

@@ -204,7 +204,7 @@ func loadAWS(ctx context.Context, g *GlobalFlags, clusterRegion string) (*AWSCli
 }
 
 func newAWSClients(cfg aws.Config) *AWSClients {
-	return &AWSClients{Region: cfg.Region, IAM: iam.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg), EKS: eks.NewFromConfig(cfg), EKSAuth: eksauth.New(cfg)}
+	return &AWSClients{Region: cfg.Region, IAM: iam.NewFromConfig(cfg, withAdaptiveRetry), STS: sts.NewFromConfig(cfg), EKS: eks.NewFromConfig(cfg), EKSAuth: eksauth.New(cfg)}
 }
 
 func (f *factory) Caller(ctx context.Context) (awsapi.Caller, error) {

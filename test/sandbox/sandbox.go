@@ -244,6 +244,9 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The webhook reads the pod's ServiceAccount at each admission: client-go's default 5 requests a second
+	// would pace fleet-size pod creation (benchmarks create 10,000 pods) to the webhook's client.
+	restConfig.QPS, restConfig.Burst = 500, 1000
 	kube, err := kubernetes.NewForConfig(restConfig)
 	if err != nil {
 		return nil, err
