@@ -92,8 +92,10 @@ type request struct {
 func (d *Document) Evaluate(c Claims) Evaluation {
 	return d.evaluate(request{
 		action: ActionAssumeRoleWithWebIdentity,
+		// IAM: "Principal": {"AWS": "*"} is the same as "Principal": "*", every principal; a Federated "*"
+		// names every identity provider.
 		principal: func(p Principal) bool {
-			return slices.Contains(p.Federated, c.ProviderARN)
+			return slices.Contains(p.AWS, "*") || slices.ContainsFunc(p.Federated, func(f string) bool { return f == "*" || f == c.ProviderARN })
 		},
 		lookup: func(key string) (string, keyState) { return webIdentityValue(key, c) },
 	})

@@ -205,3 +205,29 @@ func TestDeniedBy(t *testing.T) {
 		t.Errorf("other subject: %+v", got)
 	}
 }
+
+// TestDeniedByWildcardPrincipal: IAM documents "Principal": {"AWS": "*"} as every principal, like "*"; a Deny
+// naming every federated provider ("Federated": "*") refuses the web identity too. An Allow for another provider
+// does not admit it.
+func TestDeniedByWildcardPrincipal(t *testing.T) {
+	act := `"sts:AssumeRoleWithWebIdentity"`
+	claims := Claims{provider.ARN, provider.HostPath, subA, DefaultAudience}
+	for _, tc := range []struct {
+		principal string
+		denied    bool
+	}{
+		{`{"Federated":"*"}`, true},
+		{`{"AWS":"*"}`, true},
+		{`"*"`, true},
+		{`{"Federated":"arn:aws:iam::123456789012:oidc-provider/other.example.com"}`, false},
+	} {
+		d, err := Parse(`{"Version":"2012-10-17","Statement":[` + stmt("Deny", tc.principal, act, `{}`) + `]}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.AddSubjects(provider, DefaultAudience, subA)
+		if got := len(d.DeniedBy(claims)) == 1; got != tc.denied {
+			t.Errorf("Deny %s: denied=%v, want %v", tc.principal, got, tc.denied)
+		}
+	}
+}
