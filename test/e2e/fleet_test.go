@@ -125,8 +125,10 @@ func TestListRequestCounts(t *testing.T) {
 	if kubeRequests > 10 {
 		t.Errorf("%d Kubernetes requests, want at most 10", kubeRequests)
 	}
-	// One GetRole per distinct role, one provider read, one Pod Identity list.
-	if len(calls) > len(roles)+2 {
+	// One GetRole per distinct role, one provider read, one Pod Identity list, and at most one
+	// sts:GetCallerIdentity: other tests leave annotations naming a missing role or one in another account, and
+	// telling those apart needs the caller's account once.
+	if len(calls) > len(roles)+3 {
 		t.Errorf("%d AWS calls for %d distinct roles: %v", len(calls), len(roles), calls)
 	}
 }

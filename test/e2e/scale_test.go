@@ -84,8 +84,11 @@ func TestScaleReadsAtFleetSize(t *testing.T) {
 	}
 	t.Logf("list -A: %d AWS calls %v, %d Kubernetes requests (%d pages)", len(listCalls), byAction(listCalls), kubeRequests(list), pages)
 	// GetRole only for roles the listing cannot give: none of the scale fleet's.
-	if len(listCalls) > scaleAWSBound || byAction(listCalls)["iam:GetRole"] > len(others) {
-		t.Errorf("list -A made %d AWS calls, want at most %d: %v", len(listCalls), scaleAWSBound, byAction(listCalls))
+	// Other tests' ServiceAccounts (roles missing or in another account) cost one GetRole each on top of the
+	// fleet's bound; the 1,000 scale roles cost nothing per role.
+	bound := scaleAWSBound + len(others)
+	if len(listCalls) > bound || byAction(listCalls)["iam:GetRole"] > len(others) {
+		t.Errorf("list -A made %d AWS calls, want at most %d (%d + %d other tests' roles): %v", len(listCalls), bound, scaleAWSBound, len(others), byAction(listCalls))
 	}
 	// Two lists (ServiceAccounts, pods) of 500-item pages, and the webhook configurations.
 	if n := kubeRequests(list); n > pages+2 {
@@ -110,8 +113,8 @@ func TestScaleReadsAtFleetSize(t *testing.T) {
 
 	doctor, doctorCalls := run(env(), "doctor", "-A", "-o", "json", "-v=6")
 	t.Logf("doctor -A: %d AWS calls %v, %d Kubernetes requests", len(doctorCalls), byAction(doctorCalls), kubeRequests(doctor))
-	if len(doctorCalls) > scaleAWSBound {
-		t.Errorf("doctor -A made %d AWS calls, want at most %d: %v", len(doctorCalls), scaleAWSBound, byAction(doctorCalls))
+	if len(doctorCalls) > bound {
+		t.Errorf("doctor -A made %d AWS calls, want at most %d: %v", len(doctorCalls), bound, byAction(doctorCalls))
 	}
 	if n := kubeRequests(doctor); n > pages+4 {
 		t.Errorf("doctor -A made %d Kubernetes requests for %d pages", n, pages)
@@ -119,8 +122,8 @@ func TestScaleReadsAtFleetSize(t *testing.T) {
 
 	audit, auditCalls := run(env(), "audit", "-A", "-o", "json")
 	t.Logf("audit -A: %d AWS calls %v", len(auditCalls), byAction(auditCalls))
-	if len(auditCalls) > scaleAWSBound {
-		t.Errorf("audit -A made %d AWS calls, want at most %d: %v", len(auditCalls), scaleAWSBound, byAction(auditCalls))
+	if len(auditCalls) > bound {
+		t.Errorf("audit -A made %d AWS calls, want at most %d: %v", len(auditCalls), bound, byAction(auditCalls))
 	}
 	slowAudit, slowAuditCalls := run(env(perRole), "audit", "-A", "-o", "json")
 	if n := byAction(slowAuditCalls)["iam:ListRolePolicies"]; n < scaleRoles {
