@@ -53,6 +53,20 @@ func (f *factory) RoleAWS(ctx context.Context, account string) (*AWSClients, err
 	if f.flags.RoleProfile == "" {
 		return nil, NoAccountCredentials(account, caller.Account)
 	}
+	p, err := f.loadRoleProfile(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.account != account {
+		return nil, fmt.Errorf("%w: the role is in account %s, profile %s in account %s (pass --role-profile with a profile of account %s)",
+			ErrNoAccountCredentials, account, f.flags.RoleProfile, p.account, account)
+	}
+	return p.clients, nil
+}
+
+// loadRoleProfile loads --role-profile once (through the SDK's shared config, so assume-role profile chains
+// work) and finds the account it acts in with sts:GetCallerIdentity.
+func (f *factory) loadRoleProfile(ctx context.Context) (*roleProfile, error) {
 	home, err := f.AWS(ctx)
 	if err != nil {
 		return nil, err
@@ -72,14 +86,19 @@ func (f *factory) RoleAWS(ctx context.Context, account string) (*AWSClients, err
 		}
 		p.account = c.Account
 	})
-	if p.err != nil {
-		return nil, p.err
+	return p, p.err
+}
+
+// RoleProfileAccount is the account --role-profile acts in, "" without --role-profile.
+func (f *factory) RoleProfileAccount(ctx context.Context) (string, error) {
+	if f.flags.RoleProfile == "" {
+		return "", nil
 	}
-	if p.account != account {
-		return nil, fmt.Errorf("%w: the role is in account %s, profile %s in account %s (pass --role-profile with a profile of account %s)",
-			ErrNoAccountCredentials, account, f.flags.RoleProfile, p.account, account)
+	p, err := f.loadRoleProfile(ctx)
+	if err != nil {
+		return "", err
 	}
-	return p.clients, nil
+	return p.account, nil
 }
 
 // otherAccount returns the clients of account when it is not the caller's (nil when it is).

@@ -57,6 +57,8 @@ type Factory interface {
 	AWS(ctx context.Context) (*AWSClients, error)
 	// Caller is who the AWS credentials belong to (one sts:GetCallerIdentity, cached).
 	Caller(ctx context.Context) (awsapi.Caller, error)
+	// RoleProfileAccount is the account --role-profile's credentials act in ("" without --role-profile).
+	RoleProfileAccount(ctx context.Context) (string, error)
 	// RoleAWS returns the AWS clients that act in account: AWS's when the caller is in it, else those of the
 	// role profile, which must be in it; ErrNoAccountCredentials when there are none.
 	RoleAWS(ctx context.Context, account string) (*AWSClients, error)

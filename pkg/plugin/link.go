@@ -116,6 +116,12 @@ func (o *LinkOptions) Run(ctx context.Context) error {
 	}
 	o.lock.apply(s)
 	o.req.ClusterName = o.Factory.ClusterRef().Name
+	if o.req.RoleARN == nil {
+		// A role named by --role-name lives in (or is created in) --role-profile's account.
+		if o.req.RoleAccount, err = o.Factory.RoleProfileAccount(ctx); err != nil {
+			return err
+		}
+	}
 	plan, err := s.PlanLink(ctx, o.req)
 	if err != nil {
 		return err

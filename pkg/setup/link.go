@@ -24,6 +24,9 @@ type LinkRequest struct {
 	// ClusterName, the namespace and the ServiceAccount.
 	RoleName    string
 	RoleARN     *iamref.Role
+	// RoleAccount is the account a role named by RoleName lives in (or is created in) when it is not the
+	// caller's: that of the credentials given for another account. Empty: the caller's.
+	RoleAccount string
 	ClusterName string
 	Permissions Permissions
 	// CreateServiceAccount creates a missing ServiceAccount; Overwrite replaces a different role annotation.
@@ -58,9 +61,14 @@ func (s *Setup) PlanLink(ctx context.Context, req LinkRequest) (*LinkPlan, error
 		req.TrustSizeLimit = trust.DefaultSizeLimit
 	}
 	var err error
-	if req.RoleARN != nil {
-		// The role, its trust and the OIDC provider it names live in the role's account.
+	// The role, its trust and the OIDC provider it names live in the role's account.
+	switch {
+	case req.RoleARN != nil:
 		if s, err = s.forAccount(ctx, req.RoleARN.Account); err != nil {
+			return nil, err
+		}
+	case req.RoleAccount != "":
+		if s, err = s.forAccount(ctx, req.RoleAccount); err != nil {
 			return nil, err
 		}
 	}
@@ -77,8 +85,11 @@ func (s *Setup) PlanLink(ctx context.Context, req LinkRequest) (*LinkPlan, error
 		return nil, err
 	}
 	roleName, partition, account := req.RoleName, p.Caller.Partition, p.Caller.Account
-	if req.RoleARN != nil {
+	switch {
+	case req.RoleARN != nil:
 		roleName, partition, account = req.RoleARN.Name, req.RoleARN.Partition, req.RoleARN.Account
+	case req.RoleAccount != "":
+		account = req.RoleAccount
 	}
 	if roleName == "" {
 		roleName = DefaultRoleName(req.ClusterName, req.Namespace, req.ServiceAccount)

@@ -249,6 +249,34 @@ func TestRealAWSCrossAccount(t *testing.T) {
 	}
 }
 
+// TestRealAWSCrossAccountRoleName: --role-name with --role-profile creates the role in the profile's account (with
+// that account's OIDC provider) and annotates with that account's ARN; the caller's account gets nothing.
+func TestRealAWSCrossAccountRoleName(t *testing.T) {
+	ctx := context.Background()
+	ns := "xacct-name"
+	createNamespace(t, ns)
+	createServiceAccount(t, ns, "app", nil)
+	deleteServiceAccountAtCleanup(t, ns, "app")
+	iam2 := secondIAM(t)
+	t.Cleanup(func() {
+		_, _ = iam2.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("xnamed"), PolicyName: aws.String("kubectl-irsa")})
+		_, _ = iam2.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("xnamed")})
+	})
+	profiles := profileEnv(t)
+	counter.Reset()
+	mustSucceed(t, irsaEnv(t, profiles, "link", "app", "-n", ns, "--role-name", "xnamed", "--allow", "s3:ListBucket", "--role-profile", "second"))
+	want := iamref.RoleARN("aws", sandbox.SecondAccount, "/", "xnamed")
+	if got := roleAnnotation(t, ns, "app"); got != want {
+		t.Errorf("annotation %q, want %q", got, want)
+	}
+	if _, err := iam2.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("xnamed")}); err != nil {
+		t.Errorf("role not created in %s: %v", sandbox.SecondAccount, err)
+	}
+	if _, err := iamClient.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("xnamed")}); err == nil {
+		t.Errorf("role created in the caller's account too")
+	}
+}
+
 const ec2TrustDoc = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 
 // TestRealAWSRolePath: the annotation must name the role's whole ARN; without its path it names no role.

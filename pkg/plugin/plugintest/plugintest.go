@@ -161,6 +161,14 @@ func (f *Factory) Caller(ctx context.Context) (awsapi.Caller, error) {
 	return awsapi.WhoAmI(ctx, f.Cloud.STS)
 }
 
+// RoleProfileAccount implements plugin.Factory: RoleAccount when --role-profile is given.
+func (f *Factory) RoleProfileAccount(context.Context) (string, error) {
+	if f.flags == nil || f.flags.RoleProfile == "" {
+		return "", nil
+	}
+	return f.RoleAccount, nil
+}
+
 // RoleAWS implements plugin.Factory: the fake AWS for the caller's account, RoleCloud for RoleAccount when
 // --role-profile is given.
 func (f *Factory) RoleAWS(ctx context.Context, account string) (*plugin.AWSClients, error) {
