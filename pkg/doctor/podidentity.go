@@ -137,7 +137,7 @@ func podIdentityPodRules(s Subject, a Association, p Pod) []Finding {
 					Fix:     "add " + PodIdentityAgentIP + "," + PodIdentityAgentIP6 + " to NO_PROXY (and no_proxy) in the pod template"})
 			}
 		}
-		if v, ok := oldPodIdentitySDKInImage(ctr.Image); ok {
+		if v, ok := OldPodIdentitySDKInImage(ctr.Image); ok {
 			out = append(out, Finding{ID: PodIdentityOldSDK, Severity: Error, Check: "pod", Target: target,
 				Summary: fmt.Sprintf("container %s uses %s, older than the first release with EKS Pod Identity support", ctr.Name, v),
 				Fix:     "upgrade the AWS CLI in the image, or use IRSA for this ServiceAccount"})
@@ -239,8 +239,8 @@ func OldPodIdentitySDKInLog(line string) (string, bool) {
 	return "", false
 }
 
-// oldPodIdentitySDKInImage finds an AWS CLI image tag below the CLI's EKS Pod Identity minimum.
-func oldPodIdentitySDKInImage(image string) (string, bool) {
+// OldPodIdentitySDKInImage finds an AWS CLI image tag below the CLI's EKS Pod Identity minimum.
+func OldPodIdentitySDKInImage(image string) (string, bool) {
 	m := cliImage.FindStringSubmatch(image)
 	if m == nil {
 		return "", false

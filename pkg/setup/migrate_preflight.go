@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"path"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 )
 
@@ -33,9 +31,6 @@ var addonServiceAccounts = map[string]string{
 	"amazon-cloudwatch/cloudwatch-agent":       "amazon-cloudwatch-observability",
 	"kube-system/aws-load-balancer-controller": "aws-load-balancer-controller",
 }
-
-// cliImagePI finds an AWS CLI image tag; Pod Identity needs CLI 1.30.0 (v1) or 2.15.0 (v2).
-var cliImagePI = regexp.MustCompile(`(?i)(?:^|/)aws-?cli:v?([0-9]+)\.([0-9]+)\.([0-9]+)`)
 
 // preflight checks, per ServiceAccount, what would make Pod Identity fail where IRSA works. Cluster-wide reads
 // (agent, nodes, node roles) are done once per run, pods once per namespace.
@@ -167,12 +162,8 @@ func (p *preflight) podChecks(pod *corev1.Pod) []string {
 	}
 	containers := append(append([]corev1.Container(nil), pod.Spec.InitContainers...), pod.Spec.Containers...)
 	for _, c := range containers {
-		if m := cliImagePI.FindStringSubmatch(c.Image); m != nil {
-			major, _ := strconv.Atoi(m[1])
-			minor, _ := strconv.Atoi(m[2])
-			if major == 1 && minor < 30 || major == 2 && minor < 15 || major < 1 {
-				out = append(out, fmt.Sprintf("PodIdentityOldSDK: container %s of pod %s uses image %s, older than the AWS CLI's EKS Pod Identity minimum (1.30.0 / 2.15.0): upgrade the image first", c.Name, pod.Name, c.Image))
-			}
+		if old, ok := doctor.OldPodIdentitySDKInImage(c.Image); ok {
+			out = append(out, fmt.Sprintf("PodIdentityOldSDK: container %s of pod %s: %s: upgrade the image first", c.Name, pod.Name, old))
 		}
 		var proxy, noProxy string
 		for _, e := range c.Env {
@@ -185,26 +176,11 @@ func (p *preflight) podChecks(pod *corev1.Pod) []string {
 				noProxy += "," + e.Value
 			}
 		}
-		if proxy != "" && !noProxyCovers(noProxy, PodIdentityAgentAddress) {
+		if proxy != "" && !doctor.NoProxyCovers(noProxy, PodIdentityAgentAddress) {
 			out = append(out, fmt.Sprintf("PodIdentityProxy: container %s of pod %s sets %s without NO_PROXY covering %s: the SDK would send the credential request to the proxy; add %s to NO_PROXY", c.Name, pod.Name, proxy, PodIdentityAgentAddress, PodIdentityAgentAddress))
 		}
 	}
 	return out
-}
-
-// noProxyCovers reports whether a NO_PROXY list names the address, a CIDR holding it, or everything (*).
-func noProxyCovers(list, addr string) bool {
-	ip := net.ParseIP(addr)
-	for _, e := range strings.Split(list, ",") {
-		e = strings.TrimSpace(e)
-		if e == "*" || e == addr {
-			return true
-		}
-		if _, n, err := net.ParseCIDR(e); err == nil && n.Contains(ip) {
-			return true
-		}
-	}
-	return false
 }
 
 // policyAllows reports whether an Allow statement of a permission policy names the action (wildcards, any

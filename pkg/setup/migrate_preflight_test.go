@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -17,8 +18,8 @@ func TestNoProxyCovers(t *testing.T) {
 		",*":                             true,
 		",169.254.170.2,169.254.169.254": false,
 	} {
-		if got := noProxyCovers(list, PodIdentityAgentAddress); got != want {
-			t.Errorf("noProxyCovers(%q) = %v, want %v", list, got, want)
+		if got := doctor.NoProxyCovers(list, PodIdentityAgentAddress); got != want {
+			t.Errorf("NoProxyCovers(%q) = %v, want %v", list, got, want)
 		}
 	}
 }
