@@ -157,7 +157,7 @@ func (o *DoctorOptions) diagnose(ctx context.Context) (*inspect.DoctorReport, er
 func printReport(w io.Writer, r *inspect.DoctorReport) {
 	fmt.Fprintf(w, "Diagnosed %s (%d checked)\n", safetext.String(r.Scope), len(r.Checked))
 	if len(r.Findings) == 0 {
-		fmt.Fprintln(w, "\nno IRSA problem found")
+		fmt.Fprintln(w, "\nno IRSA or Pod Identity problem found")
 	}
 	for _, check := range []string{"logs", "serviceaccount", "pod", "iam", "cluster"} {
 		first := true
