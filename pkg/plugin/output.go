@@ -1,11 +1,13 @@
 package plugin
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/yaml"
@@ -56,24 +58,35 @@ func (o *outputFlags) validate() error {
 	return nil
 }
 
-// printObject prints obj in the -o format. JSON and YAML are encoded here so that they always succeed and stay
-// valid whatever text from a cluster, AWS or a log the result holds: safetext.JSON escapes the characters a
-// terminal would interpret or YAML refuses (one U+009B in a log line used to make -o yaml fail).
+// printObject prints obj in the -o format, always valid and terminal-safe whatever text from a cluster, AWS or a
+// log the result holds. JSON is escaped at the JSON level (safetext.JSON: the values decode unchanged). Every
+// other format (yaml, jsonpath, go-template, ...) prints string values as they are, so it is given a copy whose
+// strings have their control, C1 and bidi characters written as visible escapes (safetext.EscapeData): one
+// U+009B in a log line used to make -o yaml fail, and a jsonpath could print an annotation's ESC raw.
 func (o *outputFlags) printObject(obj runtime.Object, out io.Writer) error {
-	switch o.format() {
-	case "json":
-		b, err := json.MarshalIndent(obj, "", "    ")
-		if err != nil {
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return fmt.Errorf("encode the result: %w", err)
+	}
+	if o.format() == "json" {
+		var indented bytes.Buffer
+		if err := json.Indent(&indented, safetext.JSON(b), "", "    "); err != nil {
 			return fmt.Errorf("encode the result as JSON: %w", err)
 		}
-		_, err = out.Write(append(safetext.JSON(b), '\n'))
+		_, err = out.Write(append(indented.Bytes(), '\n'))
 		return err
-	case "yaml":
-		b, err := json.Marshal(obj)
+	}
+	var data map[string]any
+	if err := json.Unmarshal(safetext.JSON(b), &data); err != nil {
+		return fmt.Errorf("encode the result: %w", err)
+	}
+	safe := escapeStrings(data).(map[string]any)
+	if o.format() == "yaml" {
+		clean, err := json.Marshal(safe)
 		if err != nil {
 			return fmt.Errorf("encode the result as YAML: %w", err)
 		}
-		y, err := yaml.JSONToYAML(safetext.JSON(b))
+		y, err := yaml.JSONToYAML(clean)
 		if err != nil {
 			return fmt.Errorf("encode the result as YAML: %w", err)
 		}
@@ -84,5 +97,25 @@ func (o *outputFlags) printObject(obj runtime.Object, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return printer.PrintObj(obj, out)
+	return printer.PrintObj(&unstructured.Unstructured{Object: safe}, out)
+}
+
+// escapeStrings returns v with every string (keys included) escaped for a terminal, keeping tabs and newlines.
+func escapeStrings(v any) any {
+	switch v := v.(type) {
+	case string:
+		return safetext.EscapeData(v)
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[safetext.EscapeData(k)] = escapeStrings(e)
+		}
+		return out
+	case []any:
+		for i, e := range v {
+			v[i] = escapeStrings(e)
+		}
+		return v
+	}
+	return v
 }
