@@ -193,6 +193,12 @@ func (t *Tester) Test(ctx context.Context, namespace, name string, timeout time.
 	token = ""
 	if err != nil {
 		res.STS = awsapi.Short(err).Error()
+		var answer smithy.APIError
+		if !errors.As(err, &answer) && !refuses {
+			// No answer at all (connection refused, timeout): STS did not refuse, nothing was proven.
+			res.Verdict, res.Reason = VerdictNotProven, "STS could not be reached, so the trust was not proven: "+res.STS
+			return res, nil
+		}
 		res.Reason = "STS refused the token: " + res.STS
 		if refuses {
 			res.Reason = "the trust policy does not admit the token, and STS refused it: " + res.STS

@@ -2,6 +2,7 @@ package plugin_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -79,6 +80,16 @@ func TestTestIRSAWhenAssociationsUnreadable(t *testing.T) {
 	tf.Cloud.Fail("ListPodIdentityAssociations", fakeaws.AccessDenied("ListPodIdentityAssociations"))
 	out, errOut, code := tf.Run("test", saName, "-n", ns)
 	if code != 0 || !strings.Contains(out, "PASS") || !strings.Contains(out, "note: could not check EKS Pod Identity associations") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestTestSTSUnreachableIsNotAFailure: no answer from STS proves nothing either way: exit 2, not "STS refused".
+func TestTestSTSUnreachableIsNotAFailure(t *testing.T) {
+	tf, _ := linked()
+	tf.Cloud.Fail("AssumeRoleWithWebIdentity", errors.New("dial tcp 127.0.0.1:1: connect: connection refused"))
+	out, errOut, code := tf.Run("test", saName, "-n", ns)
+	if code != 2 || strings.Contains(out+errOut, "STS refused") || !strings.Contains(out, "NOT PROVEN") {
 		t.Errorf("exit %d\n%s%s", code, out, errOut)
 	}
 }
