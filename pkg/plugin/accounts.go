@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/pflag"
 
@@ -73,7 +74,8 @@ func (f *factory) loadRoleProfile(ctx context.Context) (*roleProfile, error) {
 	}
 	p := &f.role
 	p.once.Do(func() {
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile(f.flags.RoleProfile), config.WithRegion(home.Region))
+		cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile(f.flags.RoleProfile), config.WithRegion(home.Region),
+			config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(awsHTTPTimeout)))
 		if err != nil {
 			p.err = fmt.Errorf("cannot load AWS profile %s: %w (check --role-profile and ~/.aws/config)", f.flags.RoleProfile, err)
 			return

@@ -156,7 +156,10 @@ func (o *DoctorOptions) diagnose(ctx context.Context) (*inspect.DoctorReport, er
 // printReport prints findings grouped by check, each with its evidence and fix.
 func printReport(w io.Writer, r *inspect.DoctorReport) {
 	fmt.Fprintf(w, "Diagnosed %s (%d checked)\n", safetext.String(r.Scope), len(r.Checked))
-	if len(r.Findings) == 0 {
+	switch {
+	case len(r.Findings) == 0 && len(r.CouldNotCheck) > 0:
+		fmt.Fprintln(w, "\nno problem found in what could be checked; some checks could not run (below)")
+	case len(r.Findings) == 0:
 		fmt.Fprintln(w, "\nno IRSA or Pod Identity problem found")
 	}
 	for _, check := range []string{"logs", "serviceaccount", "pod", "iam", "cluster"} {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -184,8 +186,12 @@ func (f *factory) AWS(ctx context.Context) (*AWSClients, error) {
 	return f.aws, f.awsErr
 }
 
+// awsHTTPTimeout bounds each AWS request, so an endpoint that accepts connections and never answers fails (after
+// the SDK's retries) instead of hanging the command.
+const awsHTTPTimeout = 20 * time.Second
+
 func loadAWS(ctx context.Context, g *GlobalFlags, clusterRegion string) (*AWSClients, error) {
-	var opts []func(*config.LoadOptions) error
+	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(awsHTTPTimeout))}
 	if g.AWSProfile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(g.AWSProfile))
 	}
