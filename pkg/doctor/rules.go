@@ -108,7 +108,7 @@ func podRules(c Cluster, s Subject, p Pod) []Finding {
 		env := envNames(ctr)
 		if static := intersect(env, staticEnv); len(static) > 0 {
 			out = append(out, Finding{ID: StaticCredentials, Severity: Error, Check: "pod", Target: target,
-				Summary:  fmt.Sprintf("container %s sets %s: static credentials win over web identity in every AWS SDK", ctr.Name, strings.Join(static, ", ")),
+				Summary:  fmt.Sprintf("container %s sets static credentials (%s), which win over web identity in every AWS SDK", ctr.Name, strings.Join(static, ", ")),
 				Evidence: []string{"environment variable names only; values are not read"},
 				Fix:      "remove those variables (or the Secret they come from) from the pod template; IRSA provides credentials"})
 		}
