@@ -206,3 +206,25 @@ func TestMigrateListsOrRestartsStaleWorkloads(t *testing.T) {
 		t.Errorf("--rollback --restart did not restart the deployment")
 	}
 }
+
+// TestMigrateRemoveIRSAWaitsForIRSAPods: --remove-irsa keeps IRSA while a pod of the ServiceAccount still runs on
+// it (admitted before the association), and removes it once that pod is gone.
+func TestMigrateRemoveIRSAWaitsForIRSAPods(t *testing.T) {
+	tf, roleARN := irsaLinked(t)
+	old := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "old", Namespace: ns}, Spec: corev1.PodSpec{ServiceAccountName: saName,
+		Containers: []corev1.Container{{Name: "app", Image: "busybox", Env: []corev1.EnvVar{{Name: "AWS_WEB_IDENTITY_TOKEN_FILE", Value: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"}}}}}}
+	if _, err := tf.Kube.CoreV1().Pods(ns).Create(context.Background(), old, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := tf.Run("migrate", saName, "-n", ns, "--remove-irsa")
+	if code != 1 || !strings.Contains(out+errOut, "still use IRSA: old") || annotation(t, tf, ns, saName) != roleARN ||
+		!strings.Contains(tf.Cloud.IAM.Trust("app"), "sts:AssumeRoleWithWebIdentity") {
+		t.Fatalf("IRSA removed under a running IRSA pod: exit %d\n%s%s", code, out, errOut)
+	}
+	if err := tf.Kube.CoreV1().Pods(ns).Delete(context.Background(), "old", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code = tf.Run("migrate", saName, "-n", ns, "--remove-irsa"); code != 0 || annotation(t, tf, ns, saName) != "" {
+		t.Errorf("after the pod left: exit %d\n%s%s", code, out, errOut)
+	}
+}

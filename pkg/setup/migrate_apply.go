@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
@@ -88,6 +89,16 @@ func (m *Migrator) apply(ctx context.Context, sa *corev1.ServiceAccount, item ap
 	}
 	item.Outcome = api.MigrationMigrated
 	if req.RemoveIRSA {
+		onIRSA, err := m.podsStillOnIRSA(ctx, sa.Namespace, sa.Name)
+		if err != nil || len(onIRSA) > 0 {
+			why := fmt.Sprintf("%d pod(s) still use IRSA: %s", len(onIRSA), strings.Join(onIRSA, ", "))
+			if err != nil {
+				why = "cannot tell which pods still use IRSA: " + err.Error()
+			}
+			item.Outcome = api.MigrationSkipped
+			item.Reasons = append(item.Reasons, fmt.Sprintf("migrated and verified, IRSA kept: %s; restart them (or wait for --restart to replace them), then re-run with --remove-irsa", why))
+			return item
+		}
 		if err := m.removeIRSA(ctx, sa, role); err != nil {
 			item.Outcome = api.MigrationFailed
 			item.Reasons = append(item.Reasons, fmt.Sprintf("migrated and verified, but removing IRSA failed: %v; re-run with the same flags", err))
@@ -129,6 +140,23 @@ func (m *Migrator) abandon(ctx context.Context, sa *corev1.ServiceAccount, role 
 		return fmt.Errorf("%w; ROLLBACK INCOMPLETE, undo by hand: %s", err, strings.Join(late, "; "))
 	}
 	return fmt.Errorf("%w; IRSA is left as it was", err)
+}
+
+// podsStillOnIRSA lists the ServiceAccount's live pods injected for IRSA and not for Pod Identity: removing IRSA
+// while they run would take their credentials away.
+func (m *Migrator) podsStillOnIRSA(ctx context.Context, namespace, name string) ([]string, error) {
+	pods, err := cluster.ListPods(ctx, m.Kube, namespace, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, pod := range pods {
+		if cluster.PodServiceAccount(&pod.Spec) == name && pod.DeletionTimestamp == nil && pod.Status.Phase != corev1.PodSucceeded &&
+			pod.Status.Phase != corev1.PodFailed && cluster.PodHasEnv(&pod.Spec, "AWS_WEB_IDENTITY_TOKEN_FILE") && !cluster.PodHasEnv(&pod.Spec, PodIdentityEnv) {
+			out = append(out, pod.Name)
+		}
+	}
+	return out, nil
 }
 
 // removeIRSA removes the role annotation and this ServiceAccount's subject from our IRSA statement (the
