@@ -22,8 +22,8 @@ type LinkRequest struct {
 	ServiceAccount string
 	// RoleName, or RoleARN (an existing role), picks the role; with neither, a name is derived from
 	// ClusterName, the namespace and the ServiceAccount.
-	RoleName    string
-	RoleARN     *iamref.Role
+	RoleName string
+	RoleARN  *iamref.Role
 	// RoleAccount is the account a role named by RoleName lives in (or is created in) when it is not the
 	// caller's: that of the credentials given for another account. Empty: the caller's.
 	RoleAccount string
