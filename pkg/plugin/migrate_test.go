@@ -228,3 +228,23 @@ func TestMigrateRemoveIRSAWaitsForIRSAPods(t *testing.T) {
 		t.Errorf("after the pod left: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestMigrateRefusesAnotherPartitionsARN: IAM answers GetRole by name; an annotation naming the role in another
+// partition names no role, so the ServiceAccount is skipped and nothing is written.
+func TestMigrateRefusesAnotherPartitionsARN(t *testing.T) {
+	tf, roleARN := irsaLinked(t)
+	cn := strings.Replace(roleARN, "arn:aws:", "arn:aws-cn:", 1)
+	sa, err := tf.Kube.CoreV1().ServiceAccounts(ns).Get(context.Background(), saName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa.Annotations[iamref.RoleARNAnnotation] = cn
+	if _, err := tf.Kube.CoreV1().ServiceAccounts(ns).Update(context.Background(), sa, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(tf.Cloud.Writes())
+	out, errOut, code := tf.Run("migrate", saName, "-n", ns)
+	if code != 1 || !strings.Contains(out+errOut, "RoleMissing") || len(tf.Cloud.Writes()) != before || tf.Cloud.EKS.Association(ns, saName) != nil {
+		t.Errorf("exit %d, writes %v\n%s%s", code, tf.Cloud.Writes()[before:], out, errOut)
+	}
+}

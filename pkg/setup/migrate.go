@@ -8,11 +8,13 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
@@ -169,6 +171,9 @@ func (m *Migrator) migrateOne(ctx context.Context, sa corev1.ServiceAccount, req
 	if reasons := m.preflight.check(ctx, &sa, roleARN); len(reasons) > 0 {
 		return skip(reasons...)
 	}
+	if reason := m.roleExists(ctx, role); reason != "" {
+		return skip(reason)
+	}
 	assoc, err := m.FindAssociation(ctx, sa.Namespace, sa.Name)
 	if err != nil {
 		return skip(err.Error())
@@ -211,4 +216,20 @@ func mark(item *api.Migration, prefix, status string) {
 			return
 		}
 	}
+}
+
+// roleExists checks that the annotation names a role IAM has, by its whole ARN (partition, account and path
+// included): IAM answers GetRole by name, so a name alone would migrate another role. It returns the reason to
+// skip, or "".
+func (m *Migrator) roleExists(ctx context.Context, role iamref.Role) string {
+	out, err := m.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role.Name)})
+	switch {
+	case awsapi.IsNotFound(err):
+		return fmt.Sprintf("RoleMissing: role %s does not exist: fix the %s annotation first", role.ARN, iamref.RoleARNAnnotation)
+	case err != nil:
+		return fmt.Sprintf("cannot read role %s: %v", role.ARN, awsapi.Short(err))
+	case aws.ToString(out.Role.Arn) != role.ARN:
+		return fmt.Sprintf("RoleMissing: role %s does not exist (IAM has %s): the annotation must name the whole ARN", role.ARN, aws.ToString(out.Role.Arn))
+	}
+	return ""
 }
