@@ -164,6 +164,12 @@ func containsAny(l string, subs ...string) bool {
 }
 
 func ruleThumbprint(_ *Classifier, s, l string) (match, bool) {
+	// STS words a failed fetch of the issuer's signing keys (JWKS) "Couldn't retrieve verification key from your
+	// identity provider": a wrong thumbprint or issuer URL on the IAM OIDC provider, or an issuer it cannot reach.
+	if k := strings.Index(l, "retrieve verification key"); k >= 0 && containsAny(l, "invalididentitytoken", "webidentity", "web identity", "identity provider") {
+		return match{id: Thumbprint, at: k, conf: confMedium,
+			reason: "STS could not fetch the issuer's signing keys: check the IAM OIDC provider's URL and thumbprint (kubectl irsa provider create) and that the issuer is reachable"}, true
+	}
 	i := strings.Index(l, "thumbprint")
 	if i < 0 || !containsAny(l, "openidconnect", "invalididentitytoken", "webidentity") {
 		return match{}, false
