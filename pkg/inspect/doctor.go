@@ -44,13 +44,17 @@ func (in *Inspector) finish(rep *DoctorReport) *DoctorReport {
 
 // DoctorLogsOnly classifies a log stream and nothing else: no Kubernetes or AWS call.
 func DoctorLogsOnly(r io.Reader, name string) (*DoctorReport, error) {
-	logs, err := ClassifyLogs(r, &logclass.Classifier{})
+	ls, err := ClassifyLogs(r, name, &logclass.Classifier{})
 	if err != nil {
 		return nil, err
 	}
 	rep := NewDoctorReport("logs " + name)
 	rep.Checked = append(rep.Checked, "logs "+name)
-	rep.Findings = append(rep.Findings, doctor.LogFindings(logs, "logs")...)
+	rep.Findings = append(rep.Findings, doctor.LogFindings(ls.Findings, "logs")...)
+	rep.Notes = append(rep.Notes, ls.Notes...)
+	if ls.Unreadable != "" {
+		rep.CouldNotCheck = append(rep.CouldNotCheck, "could not check "+ls.Unreadable)
+	}
 	return rep, nil
 }
 
@@ -82,8 +86,8 @@ func (in *Inspector) Subject(ctx context.Context, sa *corev1.ServiceAccount, nam
 }
 
 // DoctorTarget diagnoses one target: live checks on it, its ServiceAccount, role and provider, plus its logs
-// (from logs when given, else its containers' current and previous logs).
-func (in *Inspector) DoctorTarget(ctx context.Context, t Target, logs io.Reader, tail int64) (*DoctorReport, error) {
+// (from logs, named logsName, when given, else its containers' current and previous logs).
+func (in *Inspector) DoctorTarget(ctx context.Context, t Target, logs io.Reader, logsName string, tail int64) (*DoctorReport, error) {
 	rep := NewDoctorReport(t.Kind + "/" + t.Namespace + "/" + t.Name)
 	rep.Issuer = in.Issuer
 	saName, pods, err := in.ResolveTarget(ctx, t)
@@ -107,8 +111,16 @@ func (in *Inspector) DoctorTarget(ctx context.Context, t Target, logs io.Reader,
 	classifier := &logclass.Classifier{}
 	var found []logclass.Finding
 	if logs != nil {
-		if found, err = ClassifyLogs(logs, classifier); err != nil {
+		ls, err := ClassifyLogs(logs, logsName, classifier)
+		if err != nil {
 			return nil, err
+		}
+		found = ls.Findings
+		for _, n := range ls.Notes {
+			in.note(n)
+		}
+		if ls.Unreadable != "" {
+			in.noteUnchecked("could not check " + ls.Unreadable)
 		}
 	} else {
 		found = in.PodLogs(ctx, pods, tail, classifier)

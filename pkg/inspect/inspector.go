@@ -107,14 +107,18 @@ func (in *Inspector) note(s string) {
 	}
 }
 
-// couldNotCheck records a failed read: what could not be checked, and the error.
-func (in *Inspector) couldNotCheck(what string, err error) {
-	s := fmt.Sprintf("could not check %s: %v", what, awsapi.Short(err))
+// noteUnchecked records a check that could not run, said in full.
+func (in *Inspector) noteUnchecked(s string) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if !slices.Contains(in.unchecked, s) {
 		in.unchecked = append(in.unchecked, s)
 	}
+}
+
+// couldNotCheck records a failed read: what could not be checked, and the error.
+func (in *Inspector) couldNotCheck(what string, err error) {
+	in.noteUnchecked(fmt.Sprintf("could not check %s: %v", what, awsapi.Short(err)))
 }
 
 // role reads a role once (GetRole), and its identity policies when withPolicies (for the actions seen denied).

@@ -44,10 +44,40 @@ func (in *Inspector) PodLogs(ctx context.Context, pods []corev1.Pod, tail int64,
 	return collector.Findings()
 }
 
-// ClassifyLogs reads a whole log stream, merging alike lines (bounded evidence, counts kept).
-func ClassifyLogs(r io.Reader, classifier *logclass.Classifier) ([]logclass.Finding, error) {
-	return classifier.Collect(r)
+// LogScan is what classifying one log gave.
+type LogScan struct {
+	Findings []logclass.Finding
+	// Notes say what was not classified whole (an empty log, over-long lines).
+	Notes []string
+	// Unreadable says why the log could not be classified (compressed, not text); "" when it could.
+	Unreadable string
 }
+
+// ClassifyLogs reads a whole log stream named name, merging alike lines (bounded evidence, counts kept), and
+// says what of it could not be classified.
+func ClassifyLogs(r io.Reader, name string, classifier *logclass.Classifier) (LogScan, error) {
+	var col logclass.Collector
+	st, err := classifier.ScanStats(r, col.Add)
+	if err != nil {
+		return LogScan{}, fmt.Errorf("reading %s: %w", name, err)
+	}
+	ls := LogScan{Findings: col.Findings()}
+	switch {
+	case st.Format != "":
+		ls.Unreadable = fmt.Sprintf("%s is %s-compressed: decompress it first (e.g. %s)", name, st.Format, decompressCommands[st.Format])
+	case st.Binary:
+		ls.Unreadable = fmt.Sprintf("%s is not a text log (NUL bytes in its first 64 KiB; UTF-16? convert it with iconv -f UTF-16 -t UTF-8)", name)
+	case st.Bytes == 0:
+		ls.Notes = append(ls.Notes, fmt.Sprintf("%s is empty: no log line was classified", name))
+	}
+	if st.LongLines > 0 {
+		ls.Notes = append(ls.Notes, fmt.Sprintf("%d line(s) of %s longer than 1 MiB were classified on their first 1 MiB only", st.LongLines, name))
+	}
+	return ls, nil
+}
+
+// decompressCommands: how to read each compressed format ClassifyLogs recognises.
+var decompressCommands = map[string]string{"gzip": "zcat", "zstd": "zstdcat", "bzip2": "bzcat", "xz": "xzcat"}
 
 func shortKubeError(err error) string {
 	var status apierrors.APIStatus

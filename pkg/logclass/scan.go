@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 )
@@ -59,7 +60,20 @@ const (
 // up to GOMAXPROCS goroutines, one block of about 1 MiB each. When r has no
 // more data at hand (a short read, as from a live stream), the findings so
 // far are emitted before Scan reads again.
+//
+// A regular file (an *os.File of at least 4 MiB from its offset) is not
+// read but mapped (on Linux, macOS and FreeBSD): blocks of whole lines are
+// cut from the mapping without a copy and their pages given back once
+// classified, so memory stays as flat; the file's offset is then moved to
+// its end. A mapped file truncated during the scan gives ErrFileShrank.
 func (c *Classifier) Scan(r io.Reader, emit func(Finding)) error {
+	_, err := c.ScanStats(r, emit)
+	return err
+}
+
+// ScanStats is Scan that also says what it read (see Stats).
+func (c *Classifier) ScanStats(r io.Reader, emit func(Finding)) (Stats, error) {
+	m, mapped := mapFile(r)
 	workers := max(1, min(runtime.GOMAXPROCS(0), maxWorkers))
 	jobs := make(chan *job, workers)
 	var wg sync.WaitGroup
@@ -67,8 +81,13 @@ func (c *Classifier) Scan(r io.Reader, emit func(Finding)) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if mapped {
+				// A fault reading a mapped file that shrank is an error of
+				// the block, not a crash (see job.runSafely).
+				debug.SetPanicOnFault(true)
+			}
 			for j := range jobs {
-				j.run(c)
+				j.runSafely(c)
 				close(j.done)
 			}
 		}()
@@ -85,7 +104,14 @@ func (c *Classifier) Scan(r io.Reader, emit func(Finding)) error {
 		maxBufs:    workers + 2,
 		inline:     runtime.GOMAXPROCS(0) == 1,
 	}
-	return p.run(r)
+	var err error
+	if mapped {
+		err = p.runMapped(m)
+	} else {
+		err = p.run(r)
+	}
+	p.stats.Lines = p.sc.lines
+	return p.stats, err
 }
 
 // job is one block of whole lines handed to a worker goroutine, which
@@ -96,7 +122,9 @@ type job struct {
 	pf        *prefilter
 	truncated bool // data is the first maxLineBytes of a longer line
 	found     []lineFinding
-	newlines  int // in data
+	newlines  int   // in data
+	end       int   // offset of the end of data in a mapped file
+	err       error // ErrFileShrank: the mapped file shrank under the block
 	done      chan struct{}
 }
 
@@ -105,6 +133,20 @@ type job struct {
 type lineFinding struct {
 	ls, rel int
 	f       Finding
+}
+
+// runSafely is run that turns a memory fault (a mapped file that shrank,
+// with debug.SetPanicOnFault) into j.err.
+func (j *job) runSafely(c *Classifier) {
+	defer func() {
+		if r := recover(); r != nil {
+			if !isFault(r) {
+				panic(r)
+			}
+			j.found, j.err = nil, ErrFileShrank
+		}
+	}()
+	j.run(c)
 }
 
 // run finds and classifies the candidate lines of j.data and counts its
@@ -151,6 +193,10 @@ type pipeline struct {
 	pf          *prefilter
 	sampled     int // bytes of the sample pf was made from
 	sinceSample int // bytes dispatched since
+
+	release func(end int) // gives back a mapped file's pages before end
+	err     error         // the first block's error; no more is emitted
+	stats   Stats
 }
 
 // run reads r to the end and emits all findings. If emit (or r) panics,
@@ -195,7 +241,7 @@ func (p *pipeline) read(r io.Reader) (err error) {
 		}
 		if err != nil {
 			if n > 0 && !skipping {
-				p.dispatch(buf, buf[:n], false)
+				p.dispatch(buf, buf[:n], false, 0)
 			} else {
 				p.putBuf(buf)
 			}
@@ -210,7 +256,7 @@ func (p *pipeline) read(r io.Reader) (err error) {
 		if last := bytes.LastIndexByte(buf[:n], '\n'); last >= 0 {
 			next := p.getBuf()
 			rest := copy(next, buf[last+1:n])
-			p.dispatch(buf, buf[:last+1], false)
+			p.dispatch(buf, buf[:last+1], false, 0)
 			buf, n = next, rest
 			if short {
 				for len(p.pending) > 0 {
@@ -218,7 +264,7 @@ func (p *pipeline) read(r io.Reader) (err error) {
 				}
 			}
 		} else if n >= maxLineBytes {
-			p.dispatch(buf, buf[:maxLineBytes], true)
+			p.dispatch(buf, buf[:maxLineBytes], true, 0)
 			buf, n = p.getBuf(), 0
 			skipping = true
 		} else if n == len(buf) {
@@ -254,7 +300,16 @@ func (p *pipeline) putBuf(buf []byte) {
 	}
 }
 
-func (p *pipeline) dispatch(buf, data []byte, truncated bool) {
+// dispatch hands a block (data, in buf unless mapped; end is its end in a
+// mapped file) to a worker.
+func (p *pipeline) dispatch(buf, data []byte, truncated bool, end int) {
+	if p.stats.Bytes == 0 && len(data) > 0 {
+		p.stats.sniff(data)
+	}
+	p.stats.Bytes += int64(len(data))
+	if truncated {
+		p.stats.LongLines++
+	}
 	// Pick the prefilter's words from the first block, again from a
 	// bigger block if the first was small (a stream), and every
 	// resampleBytes.
@@ -267,10 +322,10 @@ func (p *pipeline) dispatch(buf, data []byte, truncated bool) {
 	for len(p.pending) >= p.maxPending {
 		p.finishOldest()
 	}
-	j := &job{buf: buf, data: data, pf: p.pf, truncated: truncated, done: make(chan struct{})}
+	j := &job{buf: buf, data: data, pf: p.pf, truncated: truncated, end: end, done: make(chan struct{})}
 	p.pending = append(p.pending, j)
 	if p.inline {
-		j.run(p.sc.c)
+		j.runSafely(p.sc.c)
 		close(j.done)
 		return
 	}
@@ -283,12 +338,20 @@ func (p *pipeline) finishOldest() {
 	j := p.pending[0]
 	p.pending = p.pending[1:]
 	<-j.done
-	p.sc.emitBlock(j.data, j.found, j.newlines)
-	if j.truncated {
-		p.sc.lines++ // the newline ending the truncated line
-		p.sc.prevRec = 0
+	if j.err != nil && p.err == nil {
+		p.err = j.err
+	}
+	if p.err == nil {
+		p.sc.emitBlock(j.data, j.found, j.newlines)
+		if j.truncated {
+			p.sc.lines++ // the newline ending the truncated line
+			p.sc.prevRec = 0
+		}
 	}
 	p.putBuf(j.buf)
+	if p.release != nil {
+		p.release(j.end)
+	}
 }
 
 // scanner holds the in-order state of a Scan: line numbers, records and

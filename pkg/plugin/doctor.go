@@ -127,8 +127,8 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 
 func (o *DoctorOptions) diagnose(ctx context.Context) (*inspect.DoctorReport, error) {
 	var logs io.Reader
+	name := o.logsFile
 	if o.logsFile != "" {
-		name := o.logsFile
 		if name == "-" {
 			logs, name = o.In, "stdin"
 		} else {
@@ -148,7 +148,7 @@ func (o *DoctorOptions) diagnose(ctx context.Context) (*inspect.DoctorReport, er
 		return nil, err
 	}
 	if o.target != nil {
-		return in.DoctorTarget(ctx, *o.target, logs, o.tail)
+		return in.DoctorTarget(ctx, *o.target, logs, name, o.tail)
 	}
 	return in.DoctorScope(ctx, o.namespace)
 }

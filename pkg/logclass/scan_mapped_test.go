@@ -1,0 +1,173 @@
+package logclass
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// mixedLog is genLog's log with multi-line records (Java traces, aws-sdk-go
+// "caused by:" lines) and lines longer than a mapped block, so that block
+// boundaries fall inside records and long lines.
+func mixedLog(t *testing.T) []byte {
+	t.Helper()
+	base, _ := genLog(40000)
+	var b bytes.Buffer
+	for i, line := range strings.SplitAfter(base, "\n") {
+		b.WriteString(line)
+		switch {
+		case i%701 == 0:
+			b.WriteString("2024-05-01 10:00:00.000 ERROR 1 --- [main] c.e.App : upload failed\n")
+			b.WriteString("software.amazon.awssdk.core.exception.SdkClientException: Unable to load credentials from any of the providers in the chain\n")
+			for k := range 40 {
+				fmt.Fprintf(&b, "\tat com.example.App.frame%d(App.java:%d)\n", k, k)
+			}
+			b.WriteString("Caused by: software.amazon.awssdk.services.sts.model.StsException: Not authorized to perform sts:AssumeRoleWithWebIdentity (Service: Sts, Status Code: 403)\n")
+		case i%9001 == 0:
+			b.WriteString("time=x level=error msg=\"WebIdentityErr: failed to retrieve credentials\n")
+			b.WriteString("caused by: InvalidIdentityToken: No OpenIDConnect provider found in your account for https://oidc.eks.us-east-1.amazonaws.com/id/ABC\"\n")
+		case i%15013 == 0:
+			// Longer than a mapped block and than maxLineBytes.
+			b.WriteString("botocore.exceptions.NoCredentialsError: Unable to locate credentials " + strings.Repeat("x", 3<<19) + "\n")
+			b.WriteString(strings.Repeat("y", 5<<20) + " AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity\n")
+		}
+	}
+	b.WriteString("botocore.exceptions.NoCredentialsError: Unable to locate credentials (no newline at the end)")
+	return b.Bytes()
+}
+
+func writeTemp(t *testing.T, data []byte) string {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "app.log")
+	if err := os.WriteFile(name, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+func scanStats(t *testing.T, r io.Reader) ([]Finding, Stats) {
+	t.Helper()
+	var out []Finding
+	st, err := (&Classifier{}).ScanStats(r, func(f Finding) { out = append(out, f) })
+	if err != nil {
+		t.Fatalf("ScanStats: %v", err)
+	}
+	return out, st
+}
+
+// TestScanMappedMatchesStream: a regular file (scanned through a mapping)
+// gives the same findings, line numbers and line count as the same bytes
+// read as a stream, also from an offset, and leaves the file's offset at
+// its end.
+func TestScanMappedMatchesStream(t *testing.T) {
+	data := mixedLog(t)
+	name := writeTemp(t, data)
+	for _, offset := range []int{0, 12345} {
+		t.Run(fmt.Sprint("offset ", offset), func(t *testing.T) {
+			f, err := os.Open(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.Seek(int64(offset), io.SeekStart); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := mapFile(f); !ok && (runtime.GOOS == "linux" || runtime.GOOS == "darwin") {
+				t.Fatal("a regular file is not mapped")
+			}
+			mapped, mst := scanStats(t, f)
+			stream, sst := scanStats(t, &chunkReader{data: data[offset:], n: 64 << 10})
+			if len(mapped) < 100 {
+				t.Fatalf("only %d findings", len(mapped))
+			}
+			if got, want := fmt.Sprint(mapped), fmt.Sprint(stream); got != want {
+				t.Errorf("mapped scan differs from the stream scan: %d vs %d findings, first diff at %d",
+					len(mapped), len(stream), firstDiff(summary(mapped), summary(stream)))
+			}
+			if mst.Lines != sst.Lines || mst.LongLines != sst.LongLines || mst.LongLines != 4 {
+				t.Errorf("stats: mapped %+v, stream %+v (want 4 long lines)", mst, sst)
+			}
+			if pos, _ := f.Seek(0, io.SeekCurrent); pos != int64(len(data)) {
+				t.Errorf("offset after the scan = %d, want %d", pos, len(data))
+			}
+		})
+	}
+}
+
+// TestScanMappedFileShrinks: a log truncated while it is scanned (logrotate
+// copytruncate) is an error, not a crash, and leaves no goroutine behind.
+func TestScanMappedFileShrinks(t *testing.T) {
+	data := mixedLog(t)
+	name := writeTemp(t, data)
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, ok := mapFile(f); !ok {
+		t.Skip("files are not mapped on " + runtime.GOOS)
+	}
+	before := runtime.NumGoroutine()
+	n := 0
+	err = (&Classifier{}).Scan(f, func(Finding) {
+		if n++; n == 1 {
+			if err := os.Truncate(name, 0); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if !errors.Is(err, ErrFileShrank) {
+		t.Errorf("err = %v, want ErrFileShrank", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if g := runtime.NumGoroutine(); g > before {
+		t.Errorf("%d goroutines left, %d before", g, before)
+	}
+}
+
+// TestScanMappedEmitPanics: a panic in emit propagates (it is not taken for
+// a fault) and the mapping is released.
+func TestScanMappedEmitPanics(t *testing.T) {
+	f, err := os.Open(writeTemp(t, mixedLog(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	defer func() {
+		if r := recover(); r != "stop" {
+			t.Errorf("recovered %v, want the emit panic", r)
+		}
+	}()
+	_ = (&Classifier{}).Scan(f, func(Finding) { panic("stop") })
+}
+
+func TestScanStats(t *testing.T) {
+	for _, tc := range []struct {
+		name, log string
+		want      Stats
+	}{
+		{"empty", "", Stats{}},
+		{"text", "a\nb\n", Stats{Bytes: 4, Lines: 2}},
+		{"gzip", "\x1f\x8b\x08\x00rest", Stats{Bytes: 8, Format: "gzip", Binary: true}},
+		{"zstd", "\x28\xb5\x2f\xfdabc\n", Stats{Bytes: 8, Lines: 1, Format: "zstd"}},
+		{"binary", "ELF\x00\x01\x02\n", Stats{Bytes: 7, Lines: 1, Binary: true}},
+		{"long line", strings.Repeat("z", 3<<20) + "\nok\n", Stats{Bytes: 1<<20 + 3, Lines: 2, LongLines: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, got := scanStats(t, strings.NewReader(tc.log))
+			if got != tc.want {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

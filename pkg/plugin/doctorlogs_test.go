@@ -1,0 +1,65 @@
+package plugin
+
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// TestDoctorLogsFileWhatWasRead: doctor --logs-file says when a log could not be classified (compressed,
+// not text: exit 2, never clean) or not whole (empty, over-long lines: a note), and a big file (scanned
+// through a mapping) reports what the same log piped in reports.
+func TestDoctorLogsFileWhatWasRead(t *testing.T) {
+	denied := "User: arn:aws:sts::123456789012:assumed-role/eks-node/i-0123456789abcdef0 is not authorized to perform: s3:ListBucket on resource: arn:aws:s3:::b\n"
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(denied))
+	zw.Close()
+	big := strings.Repeat(`{"level":"info","msg":"reconciled","object":"default/app"}`+"\n", 100000) + denied
+	for _, tc := range []struct {
+		name, log string
+		code      int
+		want      []string
+	}{
+		{"gzip", gz.String(), 2, []string{"could not check", "gzip-compressed: decompress it first (e.g. zcat)"}},
+		{"binary", "\x7fELF\x02\x01\x01\x00\x00\x00", 2, []string{"could not check", "is not a text log"}},
+		{"empty", "", 0, []string{"is empty: no log line was classified"}},
+		{"long line", strings.Repeat("x", 3<<20) + "\n", 0, []string{"1 line(s) of", "longer than 1 MiB were classified on their first 1 MiB only"}},
+		{"big file", big, 1, []string{`"NodeRoleFallback"`, "log line 100001: User: arn:aws:sts::123456789012:assumed-role/eks-node"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "app.log")
+			if err := os.WriteFile(file, []byte(tc.log), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+			cmd := NewCmdIRSA(streams)
+			cmd.SetArgs([]string{"doctor", "--logs-file", file, "-o", "json"})
+			if code := Execute(cmd, streams); code != tc.code {
+				t.Errorf("exit %d, want %d; stderr %s", code, tc.code, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if tc.name != "big file" {
+				return
+			}
+			// The same log piped in (read as a stream) gives the same report.
+			streams, in, piped, _ := genericiooptions.NewTestIOStreams()
+			in.WriteString(tc.log)
+			cmd = NewCmdIRSA(streams)
+			cmd.SetArgs([]string{"doctor", "--logs-file", "-", "-o", "json"})
+			Execute(cmd, streams)
+			if got, want := strings.ReplaceAll(out.String(), file, "stdin"), piped.String(); got != want {
+				t.Errorf("file and stdin reports differ:\n%s\n%s", got, want)
+			}
+		})
+	}
+}
