@@ -8,11 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
+	"github.com/kubectl-irsa/kubectl-irsa/test/sandbox"
 )
 
 // linkIRSA creates a role per ServiceAccount and links each with IRSA.
@@ -146,4 +149,109 @@ func TestMigrateChecksSDKsInLogs(t *testing.T) {
 	if reqs := sb.Kubelet.Requests()[before:]; len(reqs) != 2 {
 		t.Errorf("re-run read %d logs, want 2 (old-0 only: the migrated ones are not read again): %+v", len(reqs), reqs)
 	}
+}
+
+// TestMigrateChecksNodeRolesInAccessEntries: the node role check reads EKS access entries (paged: one entry a
+// page here) by the cluster's authentication mode: an EC2_LINUX node role without eks-auth:AssumeRoleForPodIdentity
+// skips the move in API and API_AND_CONFIG_MAP mode (with aws-auth's node role too in the latter), is not read
+// in CONFIG_MAP mode, and access entries that cannot be listed (AccessDeniedException) are could-not-check.
+func TestMigrateChecksNodeRolesInAccessEntries(t *testing.T) {
+	ctx := context.Background()
+	ns := "pi-migrate-nodes"
+	createNamespace(t, ns)
+	cleanupAssociations(t, ns)
+	installAgent(t)
+	linkIRSA(t, ns, "pi-mign-", "api")
+	nodeARN := createRole(t, "pi-mign-node", `{"Version":"2012-10-17","Statement":[`+ec2Statement+`]}`)
+	cmNodeARN := createRole(t, "pi-mign-cmnode", `{"Version":"2012-10-17","Statement":[`+ec2Statement+`]}`)
+	adminARN := createRole(t, "pi-mign-admin", `{"Version":"2012-10-17","Statement":[`+ec2Statement+`]}`)
+	for _, remove := range []func(){
+		sb.EKS.AddAccessEntry(sandbox.ClusterName, nodeARN, "EC2_LINUX"),
+		sb.EKS.AddAccessEntry(sandbox.ClusterName, adminARN, "STANDARD"),
+		sb.EKS.AddAccessEntry(sandbox.ClusterName, "arn:aws:iam::"+sandbox.Account+":user/jane", "STANDARD"),
+	} {
+		t.Cleanup(remove)
+	}
+	t.Cleanup(func() { sb.EKS.SetAuthenticationMode(sandbox.ClusterName, "") })
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "aws-auth", Namespace: "kube-system"}, Data: map[string]string{
+		"mapRoles": "- rolearn: " + cmNodeARN + "\n  username: system:node:{{EC2PrivateDNSName}}\n  groups:\n  - system:bootstrappers\n  - system:nodes\n"}}
+	if _, err := kube.CoreV1().ConfigMaps("kube-system").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = kube.CoreV1().ConfigMaps("kube-system").Delete(ctx, "aws-auth", metav1.DeleteOptions{}) })
+	sb.AWS.SetOneItemPages(true)
+	t.Cleanup(func() { sb.AWS.SetOneItemPages(false) })
+
+	dryRun := func(mode string) (api.Migration, []string) {
+		t.Helper()
+		sb.EKS.SetAuthenticationMode(sandbox.ClusterName, mode)
+		counter.Reset()
+		list, r := migrateJSON(t, "api", "-n", ns, "--dry-run")
+		if len(list.Items) != 1 {
+			t.Fatalf("%s: %s", mode, r)
+		}
+		return list.Items[0], counter.Calls()
+	}
+	blocked := func(m api.Migration, role, source string) bool {
+		return strings.Contains(strings.Join(m.Reasons, "\n"), "PodIdentityNodeRole: node role "+role+" ("+source+") may not call eks-auth:AssumeRoleForPodIdentity")
+	}
+
+	m, calls := dryRun("API")
+	t.Logf("API mode: %d AWS calls %v", len(calls), calls)
+	if m.Outcome != api.MigrationSkipped || !blocked(m, "pi-mign-node", "access entry") || blocked(m, "pi-mign-cmnode", "aws-auth") || blocked(m, "pi-mign-admin", "access entry") {
+		t.Errorf("API mode: %+v", m)
+	}
+	// One entry a page: 3 pages; the user is never described.
+	if n := countOf(calls, "eks:ListAccessEntries"); n != 3 {
+		t.Errorf("%d ListAccessEntries pages, want 3: %v", n, calls)
+	}
+	if n := countOf(calls, "eks:DescribeAccessEntry"); n != 2 {
+		t.Errorf("%d DescribeAccessEntry, want 2 (the roles only): %v", n, calls)
+	}
+
+	m, _ = dryRun("API_AND_CONFIG_MAP")
+	if m.Outcome != api.MigrationSkipped || !blocked(m, "pi-mign-node", "access entry") || !blocked(m, "pi-mign-cmnode", "aws-auth") {
+		t.Errorf("API_AND_CONFIG_MAP mode: %+v", m)
+	}
+
+	m, calls = dryRun("CONFIG_MAP")
+	if m.Outcome != api.MigrationSkipped || blocked(m, "pi-mign-node", "access entry") || !blocked(m, "pi-mign-cmnode", "aws-auth") || countOf(calls, "eks:ListAccessEntries") != 0 {
+		t.Errorf("CONFIG_MAP mode: %+v %v", m, calls)
+	}
+
+	// Access entries that cannot be listed: noted, and the move goes on (aws-auth's node role now may call EKS Auth).
+	if _, err := iamClient.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("pi-mign-cmnode"), PolicyName: aws.String("agent"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"eks-auth:AssumeRoleForPodIdentity","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	remove := sb.AWS.InjectFault(sandbox.Fault{Operation: "eks:ListAccessEntries"})
+	m, _ = dryRun("API_AND_CONFIG_MAP")
+	remove()
+	if m.Outcome != api.MigrationPlanned || len(m.CouldNotCheck) != 1 || !strings.Contains(m.CouldNotCheck[0], "could not check the node roles in EKS access entries (eks:ListAccessEntries irsa-sandbox): AccessDeniedException") {
+		t.Errorf("ListAccessEntries denied: %+v", m)
+	}
+
+	// The node role fixed: the move goes through, the human output notes nothing.
+	if _, err := iamClient.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("pi-mign-node"), PolicyName: aws.String("agent"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"eks-auth:*","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	sb.AWS.SetOneItemPages(false)
+	counter.Reset()
+	r := mustSucceed(t, irsaCmd(t, "migrate", "api", "-n", ns, "-v=6"))
+	calls = counter.Calls()
+	t.Logf("migrate with node roles in aws-auth and access entries: %d Kubernetes requests, %d AWS calls %v", strings.Count(r.stderr, `"Response" verb=`), len(calls), calls)
+	if !strings.Contains(r.stdout, "migrated "+ns+"/api") || strings.Contains(r.stderr, "note:") {
+		t.Errorf("migrate: %s", r)
+	}
+}
+
+func countOf(calls []string, op string) int {
+	n := 0
+	for _, c := range calls {
+		if c == op {
+			n++
+		}
+	}
+	return n
 }
