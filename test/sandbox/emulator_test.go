@@ -24,6 +24,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/eksauth"
 )
 
 // startMoto runs moto_server alone (no control plane) for the emulator's own tests.
@@ -116,7 +118,8 @@ func TestEmulatorAssociationsAndEKSAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := &EKSAuthClient{Endpoint: s.AWSEndpoint, Region: Region, Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, "")}
+	t.Setenv("AWS_ENDPOINT_URL_EKS_AUTH", "") // the proxy's endpoint, whatever the environment says
+	auth := eksauth.New(aws.Config{Region: Region, BaseEndpoint: aws.String(s.AWSEndpoint), Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, "")})
 	got, err := auth.AssumeRoleForPodIdentity(ctx, ClusterName, token)
 	if err != nil {
 		t.Fatal(err)
@@ -130,8 +133,7 @@ func TestEmulatorAssociationsAndEKSAuth(t *testing.T) {
 		t.Errorf("tags %v", tags)
 	}
 	expired, _ := s.MintToken(TokenOptions{Namespace: "ns", ServiceAccount: "sa", Expiry: time.Now().Add(-time.Second)})
-	var ae *EKSAuthError
-	if _, err := auth.AssumeRoleForPodIdentity(ctx, ClusterName, expired); !errors.As(err, &ae) || ae.Code != "ExpiredTokenException" {
+	if _, err := auth.AssumeRoleForPodIdentity(ctx, ClusterName, expired); !eksauth.IsCode(err, eksauth.ExpiredToken) {
 		t.Errorf("expired: %v", err)
 	}
 }
