@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
@@ -254,4 +255,54 @@ func countOf(calls []string, op string) int {
 		}
 	}
 	return n
+}
+
+// TestMigrateLogsForbiddenByRBAC: a user whose RBAC allows what migrate reads but not pods/log gets the move
+// planned, with the Forbidden read noted (stderr), not a skip.
+func TestMigrateLogsForbiddenByRBAC(t *testing.T) {
+	ctx := context.Background()
+	ns := "pi-migrate-rbac"
+	createNamespace(t, ns)
+	installAgent(t)
+	linkIRSA(t, ns, "pi-migr-", "app")
+	node := "sandbox-node-rbac"
+	addNode(t, node)
+	runningPodOn(t, ns, "app-1", "app", node, "app")
+	sb.Kubelet.SetLog(ns, "app-1", "app", "User-Agent: aws-sdk-go/1.44.0 (go1.20; linux; amd64)\n")
+	t.Cleanup(sb.Kubelet.Reset)
+
+	name := "irsa-migrate-no-logs"
+	all := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
+	rules := []rbacv1.PolicyRule{
+		// Every core resource migrate touches, and no pods/log ("*" would grant the subresource too).
+		{APIGroups: []string{""}, Resources: []string{"namespaces", "serviceaccounts", "serviceaccounts/token", "pods", "nodes", "configmaps", "events"}, Verbs: all},
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets", "daemonsets", "replicasets"}, Verbs: all},
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: all},
+		{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"selfsubjectaccessreviews"}, Verbs: []string{"create"}},
+		{NonResourceURLs: []string{"/.well-known/openid-configuration", "/openid/v1/jwks"}, Verbs: []string{"get"}},
+	}
+	if _, err := kube.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = kube.RbacV1().ClusterRoles().Delete(ctx, name, metav1.DeleteOptions{}) })
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: name},
+		Subjects: []rbacv1.Subject{{Kind: "User", Name: "irsa-viewer"}}}
+	if _, err := kube.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = kube.RbacV1().ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{}) })
+
+	r := kubectl(t, env("KUBECONFIG="+sb.ViewerKubeconfig), "irsa", "migrate", "app", "-n", ns, "--dry-run")
+	if r.code != 0 || !strings.Contains(r.stdout, "planned "+ns+"/app") {
+		t.Errorf("want the move planned: %s", r)
+	}
+	want := `note: ` + ns + `/app: could not check the SDK versions in the log of container app of pod app-1: pods "app-1" is forbidden: User "irsa-viewer" cannot get resource "pods/log"`
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+	// The same as admin: the old SDK in the log skips it.
+	if r := irsaCmd(t, "migrate", "app", "-n", ns, "--dry-run"); r.code != 1 || !strings.Contains(r.stdout, "PodIdentityOldSDK: container app of pod app-1") {
+		t.Errorf("admin: %s", r)
+	}
 }
