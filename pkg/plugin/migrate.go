@@ -36,9 +36,9 @@ one of its pods older than Pod Identity's minimum, no proxy catching 169.254.170
 ServiceAccount; a log or access entry that cannot be read is noted, not a reason to skip), then our Pod
 Identity statement added to the same role (the IRSA statement stays), the association created, the step recorded
 on the ServiceAccount (annotation irsa.kubectl-irsa.io/migration), workloads restarted (--restart) or listed, and
-the move verified through EKS Auth AssumeRoleForPodIdentity and STS. A failed verification rolls that ServiceAccount back. Only
---remove-irsa then removes the role annotation and the ServiceAccount's IRSA subject. Re-running resumes from
-the recorded step. Exit 0 when every ServiceAccount in scope migrated, 1 when any was skipped or failed.`,
+the move verified through EKS Auth AssumeRoleForPodIdentity and STS. A failed verification rolls that
+ServiceAccount back. Only --remove-irsa then removes the role annotation and the ServiceAccount's IRSA subject.
+Re-running resumes from the recorded step. Exit 0 when every ServiceAccount in scope migrated, 1 when any was skipped or failed.`,
 		Example: `  kubectl irsa migrate irsa-test -n irsa-sample-ns --dry-run
   kubectl irsa migrate -n shop --all --restart
   kubectl irsa migrate -A --remove-irsa
