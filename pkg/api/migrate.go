@@ -29,6 +29,9 @@ type Migration struct {
 	ResumedFrom string `json:"resumedFrom,omitempty"`
 	// Reasons say why the ServiceAccount was skipped or failed, each with its fix.
 	Reasons []string `json:"reasons,omitempty"`
+	// CouldNotCheck lists the preflight checks that could not run (a log or access entry that could not be read),
+	// each with why: shown, but not a reason to skip.
+	CouldNotCheck []string `json:"couldNotCheck,omitempty"`
 	// AssumedRole is the session the end-to-end verification obtained through EKS Auth and STS.
 	AssumedRole string   `json:"assumedRole,omitempty"`
 	Actions     []Action `json:"actions"`

@@ -30,14 +30,15 @@ func NewCmdMigrate(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "migrate [SERVICEACCOUNT...] [-n NAMESPACE | --all | -A]",
 		Short: "Move ServiceAccounts from IRSA to EKS Pod Identity one at a time, proven end to end; --rollback moves them back",
-		Long: `Migrate moves each ServiceAccount on its own: a preflight (agent installed, node role may call EKS Auth, no
-Fargate or Windows pod, no AWS CLI image older than Pod Identity's minimum, no proxy catching 169.254.170.23,
-not an EKS add-on's ServiceAccount), then our Pod Identity statement added to the same role (the IRSA statement
-stays), the association created, the step recorded on the ServiceAccount (annotation
-irsa.kubectl-irsa.io/migration), workloads restarted (--restart) or listed, and the move verified through EKS
-Auth AssumeRoleForPodIdentity and STS. A failed verification rolls that ServiceAccount back. Only
---remove-irsa then removes the role annotation and the ServiceAccount's IRSA subject. Re-running resumes from
-the recorded step. Exit 0 when every ServiceAccount in scope migrated, 1 when any was skipped or failed.`,
+		Long: `Migrate moves each ServiceAccount on its own: a preflight (agent installed, node roles of aws-auth and EKS
+access entries may call EKS Auth, no Fargate or Windows pod, no AWS CLI image and no SDK in the recent logs of
+one of its pods older than Pod Identity's minimum, no proxy catching 169.254.170.23, not an EKS add-on's
+ServiceAccount; a log or access entry that cannot be read is noted, not a reason to skip), then our Pod
+Identity statement added to the same role (the IRSA statement stays), the association created, the step recorded
+on the ServiceAccount (annotation irsa.kubectl-irsa.io/migration), workloads restarted (--restart) or listed, and
+the move verified through EKS Auth AssumeRoleForPodIdentity and STS. A failed verification rolls that
+ServiceAccount back. Only --remove-irsa then removes the role annotation and the ServiceAccount's IRSA subject.
+Re-running resumes from the recorded step. Exit 0 when every ServiceAccount in scope migrated, 1 when any was skipped or failed.`,
 		Example: `  kubectl irsa migrate irsa-test -n irsa-sample-ns --dry-run
   kubectl irsa migrate -n shop --all --restart
   kubectl irsa migrate -A --remove-irsa
@@ -115,7 +116,7 @@ func (o *MigrateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m := &setup.Migrator{PodIdentity: p, Verifier: &setup.EndToEndVerifier{Kube: p.Kube, EKSAuth: auth, STS: clients.STS}}
+	m := &setup.Migrator{PodIdentity: p, Verifier: &setup.EndToEndVerifier{Kube: p.Kube, EKSAuth: auth, STS: clients.STS}, AccessEntries: clients.EKS}
 	list, err := m.Migrate(ctx, o.req)
 	if err != nil {
 		return err
@@ -160,6 +161,9 @@ func printMigrations(out, errOut io.Writer, list *api.MigrationList) {
 		fmt.Fprintln(out, safetext.String(line))
 		for _, h := range m.Hints {
 			fmt.Fprintf(errOut, "hint: %s\n", safetext.String(h))
+		}
+		for _, n := range m.CouldNotCheck {
+			fmt.Fprintf(errOut, "note: %s: %s\n", name, safetext.String(n))
 		}
 	}
 	if len(list.Items) == 0 {

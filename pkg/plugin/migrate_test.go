@@ -3,12 +3,18 @@ package plugin_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/aws/smithy-go"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/fakeaws"
@@ -246,5 +252,97 @@ func TestMigrateRefusesAnotherPartitionsARN(t *testing.T) {
 	out, errOut, code := tf.Run("migrate", saName, "-n", ns)
 	if code != 1 || !strings.Contains(out+errOut, "RoleMissing") || len(tf.Cloud.Writes()) != before || tf.Cloud.EKS.Association(ns, saName) != nil {
 		t.Errorf("exit %d, writes %v\n%s%s", code, tf.Cloud.Writes()[before:], out, errOut)
+	}
+}
+
+// runningPod is a running pod of the ServiceAccount with one container.
+func runningPod(name, sa, container string) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: corev1.PodSpec{ServiceAccountName: sa, Containers: []corev1.Container{{Name: container, Image: "app:1"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{Name: container,
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}}}
+}
+
+// TestMigrateOldSDKInLogs: an SDK too old for Pod Identity in a pod's recent log skips the ServiceAccount; a log
+// that cannot be read is noted on stderr (and in -o json), and does not hold the migration back.
+func TestMigrateOldSDKInLogs(t *testing.T) {
+	for _, c := range []struct {
+		name, log string
+		forbid    bool
+		code      int
+		stdout    []string
+		stderr    string
+	}{
+		{name: "old SDK", log: "DEBUG: Request sts/GetCallerIdentity Details: User-Agent: aws-sdk-go/1.44.0 (go1.20; linux; amd64)\n", code: 1,
+			stdout: []string{"skipped " + ns + "/" + saName, "PodIdentityOldSDK: container app of pod web-1 logs AWS SDK for Go v1 1.44.0"}},
+		{name: "recent SDK", log: "User-Agent: aws-sdk-go/1.55.0 (go1.22; linux; amd64)\n", code: 0, stdout: []string{"migrated " + ns + "/" + saName}},
+		{name: "log forbidden", forbid: true, code: 0, stdout: []string{"migrated " + ns + "/" + saName},
+			stderr: "note: " + ns + "/" + saName + ": could not check the SDK versions in the log of container app of pod web-1: pods \"web-1\" is forbidden"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tf, _ := irsaLinked(t)
+			_, _ = tf.Kube.CoreV1().Pods(ns).Create(context.Background(), runningPod("web-1", saName, "app"), metav1.CreateOptions{})
+			logReads := 0
+			tf.Kube.PrependReactor("get", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				if a.GetSubresource() != "log" {
+					return false, nil, nil
+				}
+				logReads++
+				if c.forbid {
+					return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "web-1", errors.New(`cannot get resource "pods/log"`))
+				}
+				return true, &runtime.Unknown{Raw: []byte(c.log)}, nil
+			})
+			out, errOut, code := tf.Run("migrate", saName, "-n", ns)
+			if code != c.code {
+				t.Errorf("exit %d, want %d\n%s\n%s", code, c.code, out, errOut)
+			}
+			for _, w := range c.stdout {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			if c.stderr != "" && !strings.Contains(errOut, c.stderr) || c.stderr == "" && strings.Contains(errOut, "could not check") {
+				t.Errorf("stderr %q, want %q", errOut, c.stderr)
+			}
+			if logReads != 1 {
+				t.Errorf("%d log reads, want 1 (one container of one pod)", logReads)
+			}
+			if c.code == 1 && len(tf.Cloud.Writes()) != 0 {
+				t.Errorf("skipped migration wrote %v", tf.Cloud.Writes())
+			}
+		})
+	}
+	// -o json carries what could not be checked.
+	tf, _ := irsaLinked(t)
+	_, _ = tf.Kube.CoreV1().Pods(ns).Create(context.Background(), runningPod("web-1", saName, "app"), metav1.CreateOptions{})
+	tf.Kube.PrependReactor("get", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "log" {
+			return false, nil, nil
+		}
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "web-1", errors.New("denied"))
+	})
+	out, _, code := tf.Run("migrate", saName, "-n", ns, "-o", "json", "--dry-run")
+	var list api.MigrationList
+	if err := json.Unmarshal([]byte(out), &list); err != nil || code != 0 || len(list.Items) != 1 || len(list.Items[0].CouldNotCheck) != 1 {
+		t.Errorf("json: %d %v %s", code, err, out)
+	}
+}
+
+// TestMigrateNodeRoleInAccessEntries: a node role known only from an EC2_LINUX access entry (API mode, no
+// aws-auth) without eks-auth:AssumeRoleForPodIdentity blocks; access entries that cannot be listed are noted.
+func TestMigrateNodeRoleInAccessEntries(t *testing.T) {
+	tf, _ := irsaLinked(t)
+	tf.Cloud.EKS.AuthenticationMode = "API"
+	tf.Cloud.IAM.AddRole("", "nodes", ec2Trust)
+	tf.Cloud.EKS.AccessEntries = map[string]string{"arn:aws:iam::" + fakeaws.Account + ":role/nodes": "EC2_LINUX"}
+	out, errOut, code := tf.Run("migrate", saName, "-n", ns)
+	if code != 1 || !strings.Contains(out, "PodIdentityNodeRole: node role nodes (access entry)") || len(tf.Cloud.Writes()) != 0 {
+		t.Fatalf("node role in access entry: %d %s %s %v", code, out, errOut, tf.Cloud.Writes())
+	}
+	tf.Cloud.Fail("ListAccessEntries", &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: eks:ListAccessEntries"})
+	out, errOut, code = tf.Run("migrate", saName, "-n", ns)
+	if code != 0 || !strings.Contains(out, "migrated") || !strings.Contains(errOut, "could not check the node roles in EKS access entries (eks:ListAccessEntries test): AccessDeniedException") {
+		t.Errorf("access entries denied: %d\n%s\n%s", code, out, errOut)
 	}
 }

@@ -63,6 +63,9 @@ type MigrateRequest struct {
 type Migrator struct {
 	*PodIdentity
 	Verifier PodIdentityVerifier
+	// AccessEntries reads the cluster's authentication mode and access entries for the node role check (nil:
+	// access entries are not read, which is reported as not checked).
+	AccessEntries AccessEntryAPI
 
 	preflight *preflight
 }
@@ -168,7 +171,11 @@ func (m *Migrator) migrateOne(ctx context.Context, sa corev1.ServiceAccount, req
 	if err != nil {
 		return skip(err.Error())
 	}
-	if reasons := m.preflight.check(ctx, &sa, roleARN); len(reasons) > 0 {
+	// An already verified move is not held back by its logs (they show the SDK that now uses Pod Identity): a
+	// re-run reads none.
+	reasons, unchecked := m.preflight.check(ctx, &sa, roleARN, !stepAtLeast(rec.Step, StepVerified))
+	item.CouldNotCheck = unchecked
+	if len(reasons) > 0 {
 		return skip(reasons...)
 	}
 	if reason := m.roleExists(ctx, role); reason != "" {

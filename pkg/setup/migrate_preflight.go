@@ -7,15 +7,11 @@ import (
 	"path"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 )
 
 // PodIdentityAgentAddress is where the EKS Pod Identity Agent serves credentials; a proxy must not catch it.
@@ -33,17 +29,20 @@ var addonServiceAccounts = map[string]string{
 }
 
 // preflight checks, per ServiceAccount, what would make Pod Identity fail where IRSA works. Cluster-wide reads
-// (agent, nodes, node roles) are done once per run, pods once per namespace.
+// (agent, nodes, node roles) are done once per run, pods once per namespace, logs of one pod per ServiceAccount.
 type preflight struct {
 	m    *Migrator
 	pods map[string][]corev1.Pod
 
-	clusterDone bool
-	clusterWide []string
-	nodes       map[string]*corev1.Node
+	clusterDone      bool
+	clusterWide      []string
+	clusterUnchecked []string
+	nodes            map[string]*corev1.Node
 }
 
-func (p *preflight) check(ctx context.Context, sa *corev1.ServiceAccount, roleARN string) []string {
+// check returns the reasons that block the ServiceAccount's migration (each with its fix) and what could not be
+// checked (shown, not blocking). withLogs reads the recent logs of one of its pods for old SDKs.
+func (p *preflight) check(ctx context.Context, sa *corev1.ServiceAccount, roleARN string, withLogs bool) (reasons, unchecked []string) {
 	key := sa.Namespace + "/" + sa.Name
 	addon := addonServiceAccounts[key]
 	if addon == "" && strings.EqualFold(sa.Labels["app.kubernetes.io/managed-by"], "eks") {
@@ -51,37 +50,43 @@ func (p *preflight) check(ctx context.Context, sa *corev1.ServiceAccount, roleAR
 	}
 	if addon != "" {
 		return []string{fmt.Sprintf("ManagedByAddon: %s is managed by the EKS add-on %s; move it through the add-on: aws eks update-addon --cluster-name %s --addon-name %s --pod-identity-associations serviceAccount=%s,roleArn=%s",
-			key, addon, p.m.Cluster, addon, sa.Name, roleARN)}
+			key, addon, p.m.Cluster, addon, sa.Name, roleARN)}, nil
 	}
 	if !p.clusterDone {
 		p.clusterDone = true
-		p.clusterWide = p.clusterChecks(ctx)
+		p.clusterWide, p.clusterUnchecked = p.clusterChecks(ctx)
 	}
-	reasons := append([]string(nil), p.clusterWide...)
+	reasons = append([]string(nil), p.clusterWide...)
+	unchecked = append([]string(nil), p.clusterUnchecked...)
 	pods, ok := p.pods[sa.Namespace]
 	if !ok {
 		var err error
 		if pods, err = cluster.ListPods(ctx, p.m.Kube, sa.Namespace, ""); err != nil {
-			return append(reasons, fmt.Sprintf("cannot list pods in %s to check compute, SDKs and proxies: %v", sa.Namespace, err))
+			return append(reasons, fmt.Sprintf("cannot list pods in %s to check compute, SDKs and proxies: %v", sa.Namespace, err)), unchecked
 		}
 		p.pods[sa.Namespace] = pods
 	}
+	var own []*corev1.Pod
 	for i := range pods {
 		pod := &pods[i]
 		if cluster.PodServiceAccount(&pod.Spec) != sa.Name || pod.DeletionTimestamp != nil {
 			continue
 		}
+		own = append(own, pod)
 		reasons = append(reasons, p.podChecks(pod)...)
 	}
-	return reasons
+	if withLogs {
+		r, u := p.logChecks(ctx, own)
+		reasons, unchecked = append(reasons, r...), append(unchecked, u...)
+	}
+	return reasons, unchecked
 }
 
-// clusterChecks: the agent is installed, and the node roles named in aws-auth may call
-// eks-auth:AssumeRoleForPodIdentity (when aws-auth and the roles can be read).
-func (p *preflight) clusterChecks(ctx context.Context) []string {
-	var out []string
+// clusterChecks: the agent is installed, and the node roles (aws-auth, EKS access entries) may call
+// eks-auth:AssumeRoleForPodIdentity. What cannot be read is returned as unchecked.
+func (p *preflight) clusterChecks(ctx context.Context) (reasons, unchecked []string) {
 	if ok, note := p.m.AgentInstalled(ctx); !ok {
-		out = append(out, "PodIdentityAgentMissing: "+note)
+		reasons = append(reasons, "PodIdentityAgentMissing: "+note)
 	}
 	if nodes, err := p.m.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err == nil {
 		p.nodes = map[string]*corev1.Node{}
@@ -89,63 +94,8 @@ func (p *preflight) clusterChecks(ctx context.Context) []string {
 			p.nodes[nodes.Items[i].Name] = &nodes.Items[i]
 		}
 	}
-	cm, err := p.m.Kube.CoreV1().ConfigMaps("kube-system").Get(ctx, "aws-auth", metav1.GetOptions{})
-	if err != nil {
-		return out // not readable (or access entries only): not checked
-	}
-	var mapRoles []struct {
-		RoleARN string   `json:"rolearn"`
-		Groups  []string `json:"groups"`
-	}
-	if yaml.Unmarshal([]byte(cm.Data["mapRoles"]), &mapRoles) != nil {
-		return out
-	}
-	for _, r := range mapRoles {
-		isNode := false
-		for _, g := range r.Groups {
-			isNode = isNode || g == "system:nodes"
-		}
-		role, err := iamref.ParseRole(r.RoleARN)
-		if !isNode || err != nil {
-			continue
-		}
-		if allowed, known := p.nodeRoleAllowed(ctx, role.Name); known && !allowed {
-			out = append(out, fmt.Sprintf("PodIdentityNodeRole: node role %s may not call eks-auth:AssumeRoleForPodIdentity: attach arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy (aws iam attach-role-policy --role-name %s --policy-arn arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy)", role.Name, role.Name))
-		}
-	}
-	return out
-}
-
-// nodeRoleAllowed looks for AmazonEKSWorkerNodePolicy or an inline policy naming eks-auth:AssumeRoleForPodIdentity
-// (or a wildcard over it); known is false when the role cannot be read.
-func (p *preflight) nodeRoleAllowed(ctx context.Context, roleName string) (allowed, known bool) {
-	attached, err := attachedPolicies(ctx, p.m.IAM, roleName)
-	if err != nil {
-		return false, false
-	}
-	for _, a := range attached {
-		if strings.HasSuffix(a, ":policy/AmazonEKSWorkerNodePolicy") {
-			return true, true
-		}
-	}
-	names, err := p.m.IAM.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(roleName)})
-	if err != nil {
-		return false, false
-	}
-	for _, n := range names.PolicyNames {
-		out, err := p.m.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(n)})
-		if err != nil {
-			return false, false
-		}
-		doc, err := iamref.DecodePolicyDocument(aws.ToString(out.PolicyDocument))
-		if err != nil {
-			return false, false
-		}
-		if policyAllows(doc, "eks-auth:AssumeRoleForPodIdentity") {
-			return true, true
-		}
-	}
-	return false, true
+	r, u := p.nodeRoleChecks(ctx)
+	return append(reasons, r...), append(unchecked, u...)
 }
 
 // podChecks: Fargate or Windows, an AWS CLI image older than Pod Identity's minimum, a proxy that would catch

@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/eksauth"
 	"github.com/kubectl-irsa/kubectl-irsa/test/sandbox"
 )
 
@@ -62,6 +63,18 @@ func createRole(t *testing.T, name, trustDoc string) string {
 func createPodIdentityRole(t *testing.T, name string) string {
 	t.Helper()
 	return createRole(t, name, podIdentityTrust)
+}
+
+// sandboxEKSAuth is the project's EKS Auth client (pkg/awsapi/eksauth) on the sandbox's AWS endpoint; nil
+// credentials send unsigned requests.
+func sandboxEKSAuth(t *testing.T, creds aws.CredentialsProvider) *eksauth.Client {
+	t.Helper()
+	t.Setenv("AWS_ENDPOINT_URL_EKS_AUTH", "") // the sandbox's endpoint, whatever the environment says
+	c := eksauth.New(aws.Config{Region: sandbox.Region, BaseEndpoint: aws.String(sb.AWSEndpoint), Credentials: creds})
+	if c.Endpoint() != sb.AWSEndpoint {
+		t.Fatalf("EKS Auth endpoint %s, want %s", c.Endpoint(), sb.AWSEndpoint)
+	}
+	return c
 }
 
 func apiErrorCode(err error) string {
@@ -306,8 +319,7 @@ func TestSandboxAssumeRoleForPodIdentity(t *testing.T) {
 		}
 	})
 	pod := createPlainPod(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "app-1", Namespace: ns}, Spec: corev1.PodSpec{ServiceAccountName: "app", Containers: []corev1.Container{{Name: "c", Image: "x"}}}})
-	auth := &sandbox.EKSAuthClient{Endpoint: sb.AWSEndpoint, Region: sandbox.Region,
-		Credentials: credentials.NewStaticCredentialsProvider(sandbox.AccessKeyID, sandbox.SecretAccessKey, "")}
+	auth := sandboxEKSAuth(t, credentials.NewStaticCredentialsProvider(sandbox.AccessKeyID, sandbox.SecretAccessKey, ""))
 
 	counter.Reset()
 	got, err := auth.AssumeRoleForPodIdentity(ctx, sandbox.ClusterName, podToken(t, ns, "app", pod, sandbox.PodIdentityAudience))
@@ -353,10 +365,10 @@ func TestSandboxAssumeRoleForPodIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	lonelyPod := createPlainPod(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "lonely-1", Namespace: ns}, Spec: corev1.PodSpec{ServiceAccountName: "lonely", Containers: []corev1.Container{{Name: "c", Image: "x"}}}})
-	unsigned := &sandbox.EKSAuthClient{Endpoint: sb.AWSEndpoint, Region: sandbox.Region}
+	unsigned := sandboxEKSAuth(t, nil)
 	for _, c := range []struct {
 		name, cluster, token, code string
-		client                     *sandbox.EKSAuthClient
+		client                     *eksauth.Client
 	}{
 		{"audience sts.amazonaws.com", sandbox.ClusterName, podToken(t, ns, "app", pod, "sts.amazonaws.com"), "InvalidTokenException", auth},
 		{"expired", sandbox.ClusterName, expired, "ExpiredTokenException", auth},
@@ -368,7 +380,7 @@ func TestSandboxAssumeRoleForPodIdentity(t *testing.T) {
 		{"unsigned request", sandbox.ClusterName, podToken(t, ns, "app", pod, sandbox.PodIdentityAudience), "AccessDeniedException", unsigned},
 	} {
 		_, err := c.client.AssumeRoleForPodIdentity(ctx, c.cluster, c.token)
-		var ae *sandbox.EKSAuthError
+		var ae *eksauth.Error
 		if !errors.As(err, &ae) || ae.Code != c.code || ae.Message == "" {
 			t.Errorf("%s: %v, want %s", c.name, err, c.code)
 		}

@@ -105,6 +105,12 @@ func (c *CallCounter) serve(w http.ResponseWriter, r *http.Request) {
 			setBody(r, []byte(form.Encode()))
 		}
 	}
+	if c.eks != nil && op == "eks:DescribeCluster" && r.Method == http.MethodGet {
+		if mode := c.eks.authenticationMode(r); mode != "" {
+			c.describeClusterWithMode(w, r, mode)
+			return
+		}
+	}
 	if onePage && service == "eks" && action == "ListClusters" {
 		q := r.URL.Query()
 		q.Set("maxResults", "1")
@@ -362,6 +368,7 @@ var restOperations = []struct {
 	{"GET", regexp.MustCompile(`^/clusters/[^/]+/addons/[^/]+$`), "eks", "DescribeAddon"},
 	{"DELETE", regexp.MustCompile(`^/clusters/[^/]+/addons/[^/]+$`), "eks", "DeleteAddon"},
 	{"GET", regexp.MustCompile(`^/clusters/[^/]+/access-entries$`), "eks", "ListAccessEntries"},
+	{"GET", regexp.MustCompile(`^/clusters/[^/]+/access-entries/.+$`), "eks", "DescribeAccessEntry"},
 	{"GET", regexp.MustCompile(`^/clusters$`), "eks", "ListClusters"},
 	{"POST", regexp.MustCompile(`^/clusters$`), "eks", "CreateCluster"},
 	{"GET", regexp.MustCompile(`^/clusters/[^/]+$`), "eks", "DescribeCluster"},
@@ -445,3 +452,38 @@ func (c *CallCounter) Writes() []string {
 
 // Close stops the proxy.
 func (c *CallCounter) Close() { c.server.Close() }
+
+// describeClusterWithMode answers DescribeCluster with moto's answer plus the accessConfig moto does not report
+// (authenticationMode set by EKSEmulator.SetAuthenticationMode).
+func (c *CallCounter) describeClusterWithMode(w http.ResponseWriter, r *http.Request, mode string) {
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, c.target.String()+r.URL.RequestURI(), nil)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	for _, h := range []string{"Authorization", "X-Amz-Security-Token", "X-Amz-Date"} {
+		req.Header.Set(h, r.Header.Get(h))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]map[string]any
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &out) != nil || out["cluster"] == nil {
+		for _, h := range []string{"Content-Type", "X-Amzn-Errortype", "X-Amzn-Requestid"} {
+			if v := resp.Header.Get(h); v != "" {
+				w.Header().Set(h, v)
+			}
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(raw)
+		return
+	}
+	out["cluster"]["accessConfig"] = map[string]any{"authenticationMode": mode, "bootstrapClusterCreatorAdminPermissions": true}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Amzn-Requestid", requestID())
+	_ = json.NewEncoder(w).Encode(out)
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +24,9 @@ const PodIdentityAgentAddon = "eks-pod-identity-agent"
 
 // EKSEmulator serves, behind the sandbox's AWS proxy, the EKS APIs moto 5.2 lacks, on the wire format of the EKS
 // API reference (REST-JSON, errors typed by x-amzn-ErrorType): Create/List/Describe/Update/DeletePodIdentityAssociation,
-// ListAddons/DescribeAddon/CreateAddon/DeleteAddon, ListAccessEntries, and EKS Auth AssumeRoleForPodIdentity.
+// ListAddons/DescribeAddon/CreateAddon/DeleteAddon, ListAccessEntries/DescribeAccessEntry (and the cluster's
+// accessConfig in DescribeCluster's answer once SetAuthenticationMode is called), and EKS Auth
+// AssumeRoleForPodIdentity.
 // Clusters are moto's (DescribeCluster in the caller's account); roles are read from moto's IAM in the role's
 // account; credentials come from moto's STS. Its association store is shared in-process with the webhook.
 type EKSEmulator struct {
@@ -38,7 +41,8 @@ type EKSEmulator struct {
 	mu            sync.Mutex
 	associations  []*PodIdentityAssociation // in creation order
 	addons        map[string][]*Addon       // cluster ARN -> add-ons in creation order
-	accessEntries map[string][]string       // cluster ARN -> principal ARNs
+	accessEntries map[string][]*AccessEntry // cluster ARN -> access entries in creation order
+	authModes     map[string]string         // cluster ARN -> authentication mode (none: moto's answer as it is)
 	clusterARNs   map[string]string         // account/name -> ARN
 	sessions      []PodIdentitySession
 }
@@ -70,7 +74,7 @@ type Addon struct {
 
 func newEKSEmulator(moto string, accts *accounts) *EKSEmulator {
 	return &EKSEmulator{moto: moto, accounts: accts, now: time.Now,
-		addons: map[string][]*Addon{}, accessEntries: map[string][]string{}, clusterARNs: map[string]string{}}
+		addons: map[string][]*Addon{}, accessEntries: map[string][]*AccessEntry{}, authModes: map[string]string{}, clusterARNs: map[string]string{}}
 }
 
 // Associations returns a copy of every stored association, in creation order.
@@ -103,16 +107,69 @@ func (e *EKSEmulator) Reset() {
 	defer e.mu.Unlock()
 	e.associations = nil
 	e.addons = map[string][]*Addon{}
-	e.accessEntries = map[string][]string{}
+	e.accessEntries = map[string][]*AccessEntry{}
+	e.authModes = map[string]string{}
 }
 
-// AddAccessEntry records an access entry for principalARN in the sandbox account's cluster clusterName (there is
-// no emulated CreateAccessEntry).
-func (e *EKSEmulator) AddAccessEntry(clusterName, principalARN string) {
+// AccessEntry is an EKS access entry as the emulator stores it.
+type AccessEntry struct {
+	PrincipalARN string
+	// Type is STANDARD, EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, HYBRID_LINUX...
+	Type      string
+	Username  string
+	Groups    []string
+	CreatedAt time.Time
+}
+
+// AddAccessEntry records an access entry of the given type (STANDARD when "") for principalARN in the sandbox
+// account's cluster clusterName (there is no emulated CreateAccessEntry); it returns a function that removes it.
+func (e *EKSEmulator) AddAccessEntry(clusterName, principalARN, entryType string) (remove func()) {
+	if entryType == "" {
+		entryType = "STANDARD"
+	}
+	entry := &AccessEntry{PrincipalARN: principalARN, Type: entryType, CreatedAt: e.now().UTC()}
+	switch entryType {
+	case "EC2_LINUX", "EC2_WINDOWS", "HYBRID_LINUX":
+		entry.Username, entry.Groups = "system:node:{{EC2PrivateDNSName}}", []string{"system:nodes"}
+	default:
+		entry.Username = principalARN
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	arn := fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", Region, Account, clusterName)
-	e.accessEntries[arn] = append(e.accessEntries[arn], principalARN)
+	e.accessEntries[arn] = append(e.accessEntries[arn], entry)
+	return func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.accessEntries[arn] = slices.DeleteFunc(e.accessEntries[arn], func(a *AccessEntry) bool { return a == entry })
+	}
+}
+
+// authenticationMode is the mode set for the cluster a DescribeCluster request names, in the caller's account
+// ("" when none was set).
+func (e *EKSEmulator) authenticationMode(r *http.Request) string {
+	name := unescape(strings.TrimPrefix(r.URL.Path, "/clusters/"))
+	account, err := e.accounts.accountOf(r)
+	if err != nil {
+		return ""
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.authModes[fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", Region, account, name)]
+}
+
+// SetAuthenticationMode makes DescribeCluster of the sandbox account's cluster clusterName report accessConfig
+// with this authentication mode (CONFIG_MAP, API_AND_CONFIG_MAP, API; "" reports none, as moto does); in
+// CONFIG_MAP mode the access entry APIs answer InvalidRequestException, as EKS does.
+func (e *EKSEmulator) SetAuthenticationMode(clusterName, mode string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	arn := fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", Region, Account, clusterName)
+	if mode == "" {
+		delete(e.authModes, arn)
+		return
+	}
+	e.authModes[arn] = mode
 }
 
 func (a *PodIdentityAssociation) clone() PodIdentityAssociation {
@@ -144,8 +201,9 @@ func notFound(msg string) *apiError {
 var (
 	associationsPath = regexp.MustCompile(`^/clusters/([^/]+)/pod-identity-associations(?:/([^/]+))?$`)
 	addonsPath       = regexp.MustCompile(`^/clusters/([^/]+)/addons(?:/([^/]+))?$`)
-	accessPath       = regexp.MustCompile(`^/clusters/([^/]+)/access-entries$`)
-	assumePath       = regexp.MustCompile(`^/clusters/([^/]+)/assume-role-for-pod-identity$`)
+	// An access entry's principal ARN is one path segment, escaped: r.URL.Path holds it unescaped, slashes and all.
+	accessPath = regexp.MustCompile(`^/clusters/([^/]+)/access-entries(?:/(arn:.+))?$`)
+	assumePath = regexp.MustCompile(`^/clusters/([^/]+)/assume-role-for-pod-identity$`)
 )
 
 // handles tells whether the request is for an emulated API: routed by path, and by the SigV4 scope's service
@@ -238,7 +296,10 @@ func (e *EKSEmulator) dispatch(r *http.Request, body []byte, onePage bool) (any,
 			return e.deleteAddon(r.Context(), cluster, clusterARN, id)
 		}
 	case "access GET":
-		return e.listAccessEntries(clusterARN, r.URL.Query(), onePage)
+		if id == "" {
+			return e.listAccessEntries(clusterARN, r.URL.Query(), onePage)
+		}
+		return e.describeAccessEntry(cluster, clusterARN, id)
 	}
 	return nil, &apiError{http.StatusMethodNotAllowed, "InvalidRequestException", r.Method + " is not supported on " + r.URL.Path}
 }

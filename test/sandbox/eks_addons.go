@@ -155,11 +155,26 @@ func (e *EKSEmulator) deleteAddon(ctx context.Context, cluster, clusterARN, name
 	return map[string]any{"addon": w}, nil
 }
 
+// accessEntriesAllowed: EKS serves access entries only to clusters in API or API_AND_CONFIG_MAP mode.
+func (e *EKSEmulator) accessEntriesAllowed(clusterARN string) error {
+	if e.authModes[clusterARN] == "CONFIG_MAP" {
+		return &apiError{http.StatusBadRequest, "InvalidRequestException", "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation."}
+	}
+	return nil
+}
+
 func (e *EKSEmulator) listAccessEntries(clusterARN string, q url.Values, onePage bool) (any, error) {
 	e.mu.Lock()
-	entries := slices.Clone(e.accessEntries[clusterARN])
+	err := e.accessEntriesAllowed(clusterARN)
+	var principals []string
+	for _, a := range e.accessEntries[clusterARN] {
+		principals = append(principals, a.PrincipalARN)
+	}
 	e.mu.Unlock()
-	got, next, err := page(entries, q, onePage)
+	if err != nil {
+		return nil, err
+	}
+	got, next, err := page(principals, q, onePage)
 	if err != nil {
 		return nil, err
 	}
@@ -168,4 +183,45 @@ func (e *EKSEmulator) listAccessEntries(clusterARN string, q url.Values, onePage
 		out["nextToken"] = next
 	}
 	return out, nil
+}
+
+// accessEntryJSON is an access entry on the wire (DescribeAccessEntry's accessEntry).
+type accessEntryJSON struct {
+	ClusterName      string            `json:"clusterName"`
+	PrincipalArn     string            `json:"principalArn"`
+	KubernetesGroups []string          `json:"kubernetesGroups"`
+	AccessEntryArn   string            `json:"accessEntryArn"`
+	CreatedAt        float64           `json:"createdAt"`
+	ModifiedAt       float64           `json:"modifiedAt"`
+	Tags             map[string]string `json:"tags"`
+	Username         string            `json:"username"`
+	Type             string            `json:"type"`
+}
+
+func (e *EKSEmulator) describeAccessEntry(cluster, clusterARN, principal string) (any, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.accessEntriesAllowed(clusterARN); err != nil {
+		return nil, err
+	}
+	for _, a := range e.accessEntries[clusterARN] {
+		if a.PrincipalARN != principal {
+			continue
+		}
+		// arn:aws:eks:REGION:ACCOUNT:access-entry/CLUSTER/role/ACCOUNT/NAME/ID, as EKS names them.
+		kind, account, name := "role", "", principal[strings.LastIndex(principal, "/")+1:]
+		if parts := strings.SplitN(principal, ":", 6); len(parts) == 6 {
+			account = parts[4]
+			kind, _, _ = strings.Cut(parts[5], "/")
+		}
+		prefix, _, _ := strings.Cut(clusterARN, ":cluster/")
+		groups := a.Groups
+		if groups == nil {
+			groups = []string{}
+		}
+		return map[string]any{"accessEntry": accessEntryJSON{ClusterName: cluster, PrincipalArn: a.PrincipalARN, KubernetesGroups: groups,
+			AccessEntryArn: fmt.Sprintf("%s:access-entry/%s/%s/%s/%s/%x", prefix, cluster, kind, account, name, a.CreatedAt.UnixNano()&0xffffffff),
+			CreatedAt:      epoch(a.CreatedAt), ModifiedAt: epoch(a.CreatedAt), Tags: map[string]string{}, Username: a.Username, Type: a.Type}}, nil
+	}
+	return nil, notFound("The specified principalArn could not be found. You can view your available access entries with 'list-access-entries'.")
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,6 +24,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/eksauth"
 )
 
 // startMoto runs moto_server alone (no control plane) for the emulator's own tests.
@@ -115,7 +118,8 @@ func TestEmulatorAssociationsAndEKSAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := &EKSAuthClient{Endpoint: s.AWSEndpoint, Region: Region, Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, "")}
+	t.Setenv("AWS_ENDPOINT_URL_EKS_AUTH", "") // the proxy's endpoint, whatever the environment says
+	auth := eksauth.New(aws.Config{Region: Region, BaseEndpoint: aws.String(s.AWSEndpoint), Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, "")})
 	got, err := auth.AssumeRoleForPodIdentity(ctx, ClusterName, token)
 	if err != nil {
 		t.Fatal(err)
@@ -129,8 +133,7 @@ func TestEmulatorAssociationsAndEKSAuth(t *testing.T) {
 		t.Errorf("tags %v", tags)
 	}
 	expired, _ := s.MintToken(TokenOptions{Namespace: "ns", ServiceAccount: "sa", Expiry: time.Now().Add(-time.Second)})
-	var ae *EKSAuthError
-	if _, err := auth.AssumeRoleForPodIdentity(ctx, ClusterName, expired); !errors.As(err, &ae) || ae.Code != "ExpiredTokenException" {
+	if _, err := auth.AssumeRoleForPodIdentity(ctx, ClusterName, expired); !eksauth.IsCode(err, eksauth.ExpiredToken) {
 		t.Errorf("expired: %v", err)
 	}
 }
@@ -177,5 +180,75 @@ func TestWebhookPatch(t *testing.T) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns"}, Spec: corev1.PodSpec{ServiceAccountName: "nobody", Containers: []corev1.Container{{Name: "c"}}}}
 	if patch, err := wh.patch(context.Background(), pod); patch != nil || err != nil {
 		t.Errorf("unannotated: %s %v", patch, err)
+	}
+}
+
+// TestEmulatorAccessEntries: ListAccessEntries (paged) and DescribeAccessEntry through the real EKS client, the
+// cluster's authentication mode in DescribeCluster, and CONFIG_MAP mode refusing the access entry APIs.
+func TestEmulatorAccessEntries(t *testing.T) {
+	s, client := emulatorOnMoto(t)
+	ctx := context.Background()
+	node := "arn:aws:iam::123456789012:role/path/eks-node"
+	s.EKS.AddAccessEntry(ClusterName, node, "EC2_LINUX")
+	remove := s.EKS.AddAccessEntry(ClusterName, "arn:aws:iam::123456789012:role/gone", "")
+	s.EKS.AddAccessEntry(ClusterName, "arn:aws:iam::123456789012:user/jane", "")
+	remove()
+	s.AWS.SetOneItemPages(true)
+	var principals []string
+	pages := eks.NewListAccessEntriesPaginator(client, &eks.ListAccessEntriesInput{ClusterName: aws.String(ClusterName)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		principals = append(principals, page.AccessEntries...)
+	}
+	s.AWS.SetOneItemPages(false)
+	if strings.Join(principals, ",") != node+",arn:aws:iam::123456789012:user/jane" {
+		t.Errorf("principals %v", principals)
+	}
+	d, err := client.DescribeAccessEntry(ctx, &eks.DescribeAccessEntryInput{ClusterName: aws.String(ClusterName), PrincipalArn: aws.String(node)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := d.AccessEntry; aws.ToString(e.Type) != "EC2_LINUX" || aws.ToString(e.PrincipalArn) != node || !slices.Equal(e.KubernetesGroups, []string{"system:nodes"}) ||
+		!strings.HasPrefix(aws.ToString(e.AccessEntryArn), "arn:aws:eks:us-east-1:123456789012:access-entry/irsa-sandbox/role/123456789012/eks-node/") || e.CreatedAt == nil {
+		t.Errorf("entry %+v", e)
+	}
+	var nf *ekstypes.ResourceNotFoundException
+	if _, err := client.DescribeAccessEntry(ctx, &eks.DescribeAccessEntryInput{ClusterName: aws.String(ClusterName), PrincipalArn: aws.String("arn:aws:iam::123456789012:role/gone")}); !errors.As(err, &nf) {
+		t.Errorf("removed entry: %v", err)
+	}
+	if calls := s.AWS.Calls(); !slices.Contains(calls, "eks:DescribeAccessEntry") || !slices.Contains(calls, "eks:ListAccessEntries") {
+		t.Errorf("calls %v", calls)
+	}
+
+	mode := func() ekstypes.AuthenticationMode {
+		out, err := client.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(ClusterName)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if aws.ToString(out.Cluster.Identity.Oidc.Issuer) != s.Issuer {
+			t.Errorf("DescribeCluster lost moto's fields: %+v", out.Cluster)
+		}
+		if out.Cluster.AccessConfig == nil {
+			return ""
+		}
+		return out.Cluster.AccessConfig.AuthenticationMode
+	}
+	if m := mode(); m != "" {
+		t.Errorf("mode %q before SetAuthenticationMode, want none (moto's answer)", m)
+	}
+	s.EKS.SetAuthenticationMode(ClusterName, "API")
+	if m := mode(); m != ekstypes.AuthenticationModeApi {
+		t.Errorf("mode %q, want API", m)
+	}
+	s.EKS.SetAuthenticationMode(ClusterName, "CONFIG_MAP")
+	var invalid *ekstypes.InvalidRequestException
+	if _, err := client.ListAccessEntries(ctx, &eks.ListAccessEntriesInput{ClusterName: aws.String(ClusterName)}); !errors.As(err, &invalid) {
+		t.Errorf("CONFIG_MAP ListAccessEntries: %v", err)
+	}
+	if _, err := client.DescribeAccessEntry(ctx, &eks.DescribeAccessEntryInput{ClusterName: aws.String(ClusterName), PrincipalArn: aws.String(node)}); !errors.As(err, &invalid) {
+		t.Errorf("CONFIG_MAP DescribeAccessEntry: %v", err)
 	}
 }

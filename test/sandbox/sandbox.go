@@ -76,6 +76,8 @@ type Sandbox struct {
 	APIServer string
 	// ViewerKubeconfig is a kubeconfig for user "irsa-viewer", who has no RBAC grant until a test gives one.
 	ViewerKubeconfig string
+	// Kubelet serves the container logs of pods on the nodes AddNode registers.
+	Kubelet *Kubelet
 
 	procs    []*process
 	accounts *accounts
@@ -201,6 +203,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		return nil, fmt.Errorf("etcd did not start: %w", err)
 	}
 
+	s.Kubelet = startKubelet()
 	apiPort, err := freePort()
 	if err != nil {
 		return nil, err
@@ -320,6 +323,10 @@ func (s *Sandbox) Stop() {
 	if s.AWS != nil {
 		s.AWS.Close()
 		s.AWS = nil
+	}
+	if s.Kubelet != nil {
+		s.Kubelet.Close()
+		s.Kubelet = nil
 	}
 	for i := len(s.procs) - 1; i >= 0; i-- {
 		p := s.procs[i]

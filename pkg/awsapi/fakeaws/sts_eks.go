@@ -56,6 +56,8 @@ type EKS struct {
 	Associations []ekstypes.PodIdentityAssociation
 	// AccessEntries maps a principal ARN to its type (EC2_LINUX for nodes).
 	AccessEntries map[string]string
+	// AuthenticationMode is what DescribeCluster reports in accessConfig ("": no accessConfig, as moto answers).
+	AuthenticationMode string
 	// Addons are the installed EKS add-ons by name (podidentity.go).
 	Addons []string
 	seq    int
@@ -70,7 +72,11 @@ func (f *EKS) DescribeCluster(_ context.Context, in *eks.DescribeClusterInput, _
 	if !ok {
 		return nil, &ekstypes.ResourceNotFoundException{Message: aws.String("no cluster " + aws.ToString(in.Name))}
 	}
-	return &eks.DescribeClusterOutput{Cluster: &ekstypes.Cluster{Name: in.Name, Identity: &ekstypes.Identity{Oidc: &ekstypes.OIDC{Issuer: aws.String(iss)}}}}, nil
+	out := &eks.DescribeClusterOutput{Cluster: &ekstypes.Cluster{Name: in.Name, Identity: &ekstypes.Identity{Oidc: &ekstypes.OIDC{Issuer: aws.String(iss)}}}}
+	if f.AuthenticationMode != "" {
+		out.Cluster.AccessConfig = &ekstypes.AccessConfigResponse{AuthenticationMode: ekstypes.AuthenticationMode(f.AuthenticationMode)}
+	}
+	return out, nil
 }
 
 // ListPodIdentityAssociations implements the EKS API, paged.
