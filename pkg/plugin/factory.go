@@ -121,8 +121,9 @@ func (f *factory) KubeClient() (kubernetes.Interface, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot load kubeconfig: %w (set KUBECONFIG or --kubeconfig, or run `aws eks update-kubeconfig --name CLUSTER`)", err)
 	}
-	// client-go's default client-side limit (5 requests a second, bursts of 10) would make a fleet's list
-	// pages wait on the client; the API server's priority and fairness protects it instead, as for kubectl.
+	// client-go's default client-side limit (5 requests a second, bursts of 10, which kubectl keeps) makes a
+	// fleet's list pages and migrate's log reads wait on the client; the API server's priority and fairness
+	// (on by default since 1.20) protects it from a faster client.
 	if restConfig.QPS == 0 {
 		restConfig.QPS, restConfig.Burst = 50, 100
 	}
