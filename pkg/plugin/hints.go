@@ -26,6 +26,7 @@ var flagHints = []struct {
 	{setup.ErrRoleInUse, "drop --delete-role"},
 	{setup.ErrNoCluster, "pass --eks-cluster NAME (and --region)"},
 	{setup.ErrAssociatedElsewhere, "pass --overwrite to point it at this role"},
+	{setup.ErrPolicyTooLarge, "or attach a managed policy with --attach-policy-arn instead of --allow/--policy-file"},
 	{setup.ErrLastSubject, "pass --delete-role to delete the role with the link (only a role kubectl irsa created), or link another ServiceAccount first"},
 	{cluster.ErrIssuerNotFound, "check the kubeconfig context, or pass --eks-cluster and --region"},
 	{awsapi.ErrUnreachable, "check AWS_PROFILE/--aws-profile, `aws sso login`, or AWS_ENDPOINT_URL"},
