@@ -52,3 +52,15 @@ type hinted struct {
 
 func (h *hinted) Error() string { return fmt.Sprintf("%s; %s", h.err, h.hint) }
 func (h *hinted) Unwrap() error { return h.err }
+
+// podIdentityShadowsHint warns that an EKS Pod Identity association of the ServiceAccount takes precedence over
+// the IRSA role just linked, and names the command that removes it.
+func podIdentityShadowsHint(namespace, name, roleName, associationID, associationRole string) string {
+	return fmt.Sprintf("warning: serviceaccount %s/%s has EKS Pod Identity association %s with role %s, which takes precedence over IRSA: its pods will not use role %s until the association is deleted (kubectl irsa unlink %s -n %s --pod-identity)",
+		namespace, name, associationID, associationRole, roleName, name, namespace)
+}
+
+// podIdentityUncheckedHint says that the ServiceAccount's Pod Identity association could not be looked up.
+func podIdentityUncheckedHint(namespace, name string, err error) string {
+	return fmt.Sprintf("warning: could not check serviceaccount %s/%s for an EKS Pod Identity association (%v): if it has one, Pod Identity takes precedence and its pods will not use the IRSA role", namespace, name, err)
+}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
@@ -139,6 +141,12 @@ func (o *LinkOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if w := o.podIdentityWarning(ctx, s, res.Role.Name); w != "" {
+		res.Hints = append(res.Hints, w)
+		if !human {
+			fmt.Fprintf(o.ErrOut, "hint: %s\n", safetext.String(w))
+		}
+	}
 	if !human {
 		return o.output.printObject(res, o.Out)
 	}
@@ -151,4 +159,28 @@ func (o *LinkOptions) Run(ctx context.Context) error {
 	}
 	printHints(o.ErrOut, res)
 	return nil
+}
+
+// podIdentityWarning looks up the ServiceAccount's EKS Pod Identity association (one filtered list, one describe
+// when there is one): Pod Identity takes precedence over IRSA, so the linked role is not used while it exists.
+// It returns the warning ("" when there is none, or when the EKS cluster is unknown: no association can
+// exist); a failed lookup is a warning that it could not be checked, never an error of the link.
+func (o *LinkOptions) podIdentityWarning(ctx context.Context, s *setup.Setup, roleName string) string {
+	name := o.Factory.ClusterRef().Name
+	if name == "" {
+		return ""
+	}
+	clients, err := o.Factory.AWS(ctx)
+	if err != nil {
+		return podIdentityUncheckedHint(o.req.Namespace, o.req.ServiceAccount, err)
+	}
+	p := &setup.PodIdentity{Setup: s, EKS: clients.EKS, Cluster: name}
+	a, err := p.FindAssociation(ctx, o.req.Namespace, o.req.ServiceAccount)
+	switch {
+	case err != nil:
+		return podIdentityUncheckedHint(o.req.Namespace, o.req.ServiceAccount, err)
+	case a == nil:
+		return ""
+	}
+	return podIdentityShadowsHint(o.req.Namespace, o.req.ServiceAccount, roleName, aws.ToString(a.AssociationId), aws.ToString(a.RoleArn))
 }
