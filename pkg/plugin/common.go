@@ -126,9 +126,9 @@ type permissionFlags struct {
 }
 
 func (p *permissionFlags) addFlags(f *pflag.FlagSet) {
-	f.StringSliceVar(&p.actions, "allow", nil, "actions to allow in the role's inline policy kubectl-irsa, as service:Action (comma-separated)")
+	f.StringSliceVar(&p.actions, "allow", nil, "actions to allow, as service:Action (comma-separated), in the role's inline policy kubectl-irsa (link: as the ServiceAccount's own statement)")
 	f.StringArrayVar(&p.attach, "attach-policy-arn", nil, "managed policy to attach (repeatable)")
-	f.StringVar(&p.policyFile, "policy-file", "", "JSON policy document to write as the role's inline policy kubectl-irsa")
+	f.StringVar(&p.policyFile, "policy-file", "", "JSON policy document whose statements go into the role's inline policy kubectl-irsa (link: as the ServiceAccount's own statements)")
 }
 
 // complete parses the actions and policy ARNs and reads and decodes the policy file, once.

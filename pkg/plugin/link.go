@@ -33,8 +33,10 @@ func NewCmdLink(g *Globals) *cobra.Command {
 		Short: "Give a ServiceAccount an IAM role: OIDC provider, role trust, permissions and annotation in one step",
 		Long: `Link creates the cluster's IAM OIDC provider when missing, creates the role or merges this ServiceAccount
 into its trust (exact StringEquals on sub and aud; statements of others are never changed), writes the
-permissions, and annotates the ServiceAccount. Everything is validated and planned before the first write;
-a failed step rolls back what this run changed. Running it again changes nothing.`,
+permissions as this ServiceAccount's own statement of the role's inline policy kubectl-irsa (the statements of
+other ServiceAccounts sharing the role are kept), and annotates the ServiceAccount. Everything is validated
+and planned before the first write; a failed step rolls back what this run changed. Running it again changes
+nothing. It warns when the ServiceAccount has an EKS Pod Identity association, which takes precedence.`,
 		Example: `  # The seed scenario: let pods of irsa-sample-ns/irsa-test list EKS clusters
   kubectl irsa link irsa-test -n irsa-sample-ns --role-name irsa-role --allow eks:ListClusters
 

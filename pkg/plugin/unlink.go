@@ -23,10 +23,11 @@ func NewCmdUnlink(g *Globals) *cobra.Command {
 	o := &UnlinkOptions{Globals: g, output: newOutputFlags()}
 	cmd := &cobra.Command{
 		Use:   "unlink SERVICEACCOUNT [-n NAMESPACE]",
-		Short: "Remove a ServiceAccount's role annotation and its subject from the role's trust",
-		Long: `Unlink removes the eks.amazonaws.com/role-arn annotation and only this ServiceAccount's subject from the
-trust statements kubectl irsa wrote; other statements are never touched. --delete-role also deletes the role,
-but only when kubectl irsa created it and nothing else is trusted by it.`,
+		Short: "Remove a ServiceAccount's role annotation, its subject from the role's trust and its permissions statement",
+		Long: `Unlink removes the eks.amazonaws.com/role-arn annotation, only this ServiceAccount's subject from the
+trust statements kubectl irsa wrote, and only this ServiceAccount's statement from the role's inline policy
+kubectl-irsa (the policy is deleted with its last statement); other statements are never touched.
+--delete-role also deletes the role, but only when kubectl irsa created it and nothing else is trusted by it.`,
 		Example: `  kubectl irsa unlink irsa-test -n irsa-sample-ns
   kubectl irsa unlink irsa-test -n irsa-sample-ns --delete-role --dry-run`,
 		Args: cobra.ExactArgs(1),
