@@ -64,3 +64,9 @@ func podIdentityShadowsHint(namespace, name, roleName, associationID, associatio
 func podIdentityUncheckedHint(namespace, name string, err error) string {
 	return fmt.Sprintf("warning: could not check serviceaccount %s/%s for an EKS Pod Identity association (%v): if it has one, Pod Identity takes precedence and its pods will not use the IRSA role", namespace, name, err)
 }
+
+// podIdentityUncheckedUnlinkHint says that unlink could not look up the ServiceAccount's Pod Identity association,
+// so its permissions statement was removed even though an association on the same role might use it.
+func podIdentityUncheckedUnlinkHint(namespace, name string, err error) string {
+	return fmt.Sprintf("warning: could not check serviceaccount %s/%s for an EKS Pod Identity association (%v): if it has one on the same role, it lost the permissions of the removed statement: give them back with kubectl irsa link %s -n %s --pod-identity and the same --allow or --policy-file", namespace, name, err, name, namespace)
+}

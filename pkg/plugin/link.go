@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
@@ -168,16 +169,7 @@ func (o *LinkOptions) Run(ctx context.Context) error {
 // It returns the warning ("" when there is none, or when the EKS cluster is unknown: no association can
 // exist); a failed lookup is a warning that it could not be checked, never an error of the link.
 func (o *LinkOptions) podIdentityWarning(ctx context.Context, s *setup.Setup, roleName string) string {
-	name := o.Factory.ClusterRef().Name
-	if name == "" {
-		return ""
-	}
-	clients, err := o.Factory.AWS(ctx)
-	if err != nil {
-		return podIdentityUncheckedHint(o.req.Namespace, o.req.ServiceAccount, err)
-	}
-	p := &setup.PodIdentity{Setup: s, EKS: clients.EKS, Cluster: name}
-	a, err := p.FindAssociation(ctx, o.req.Namespace, o.req.ServiceAccount)
+	a, err := o.findAssociation(ctx, s, o.req.Namespace, o.req.ServiceAccount)
 	switch {
 	case err != nil:
 		return podIdentityUncheckedHint(o.req.Namespace, o.req.ServiceAccount, err)
@@ -185,4 +177,19 @@ func (o *LinkOptions) podIdentityWarning(ctx context.Context, s *setup.Setup, ro
 		return ""
 	}
 	return podIdentityShadowsHint(o.req.Namespace, o.req.ServiceAccount, roleName, aws.ToString(a.AssociationId), aws.ToString(a.RoleArn))
+}
+
+// findAssociation returns the ServiceAccount's EKS Pod Identity association (nil when none, or when the EKS
+// cluster is unknown).
+func (g *Globals) findAssociation(ctx context.Context, s *setup.Setup, namespace, name string) (*ekstypes.PodIdentityAssociation, error) {
+	cluster := g.Factory.ClusterRef().Name
+	if cluster == "" {
+		return nil, nil
+	}
+	clients, err := g.Factory.AWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &setup.PodIdentity{Setup: s, EKS: clients.EKS, Cluster: cluster}
+	return p.FindAssociation(ctx, namespace, name)
 }

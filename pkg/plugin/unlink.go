@@ -3,9 +3,12 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
 )
 
@@ -76,6 +79,13 @@ func (o *UnlinkOptions) Run(ctx context.Context) error {
 		return err
 	}
 	o.lock.apply(s)
+	// A Pod Identity association of the ServiceAccount on the same role still needs its permissions statement.
+	var unchecked string
+	if a, err := o.findAssociation(ctx, s, o.req.Namespace, o.req.ServiceAccount); err != nil {
+		unchecked = podIdentityUncheckedUnlinkHint(o.req.Namespace, o.req.ServiceAccount, err)
+	} else if a != nil {
+		o.req.AssociationID, o.req.AssociationRoleARN = aws.ToString(a.AssociationId), aws.ToString(a.RoleArn)
+	}
 	plan, err := s.PlanUnlink(ctx, o.req)
 	if err != nil {
 		return err
@@ -83,6 +93,9 @@ func (o *UnlinkOptions) Run(ctx context.Context) error {
 	res, err := applyPlan(ctx, plan, o.output.human(), o.ErrOut)
 	if err != nil {
 		return err
+	}
+	if unchecked != "" && removedStatement(res) {
+		res.Hints = append(res.Hints, unchecked)
 	}
 	if !o.output.human() {
 		return o.output.printObject(res, o.Out)
@@ -96,4 +109,14 @@ func (o *UnlinkOptions) Run(ctx context.Context) error {
 	}
 	printHints(o.ErrOut, res)
 	return nil
+}
+
+// removedStatement reports whether the unlink removed a statement of the inline policy kubectl-irsa.
+func removedStatement(res *api.Result) bool {
+	for _, a := range res.Actions {
+		if strings.HasSuffix(a.Resource, "/policy/"+setup.InlinePolicyName) && a.Status == api.StatusDone {
+			return true
+		}
+	}
+	return false
 }

@@ -20,6 +20,10 @@ type UnlinkRequest struct {
 	// DeleteRole deletes the role when kubectl irsa created it and no other subject remains.
 	DeleteRole bool
 	DryRun     bool
+	// AssociationID and AssociationRoleARN are the ServiceAccount's EKS Pod Identity association ("": none, or
+	// not looked up): on the annotation's role, it still uses the ServiceAccount's inline policy statements,
+	// which are then kept.
+	AssociationID, AssociationRoleARN string
 }
 
 // UnlinkPlan removes the annotation and only this ServiceAccount's subject from the role's trust.
@@ -105,6 +109,11 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 		}
 		if err := p.planPolicy(ctx); err != nil {
 			return nil, err
+		}
+		if p.removePolicy && req.AssociationRoleARN == role.ARN {
+			p.removePolicy = false
+			res.Hints = append(res.Hints, fmt.Sprintf("serviceaccount %s/%s keeps its statement %s of inline policy %s of role %s: its EKS Pod Identity association %s uses the role too",
+				req.Namespace, req.ServiceAccount, p.policyOwner, InlinePolicyName, role.Name, req.AssociationID))
 		}
 	}
 	if still {
