@@ -403,3 +403,30 @@ func TestPolicyFileStatementsOwned(t *testing.T) {
 		t.Errorf("after relink with one statement: %q in %s", got, policyOf(t, cloud, "shared"))
 	}
 }
+
+// TestUnlinkPolicyReadDenied: unlink without iam:GetRolePolicy still removes the subject and the annotation,
+// leaves the inline policy, and says so.
+func TestUnlinkPolicyReadDenied(t *testing.T) {
+	cloud := fakeaws.New()
+	s := newSetup(kubeWithSAs([]string{"app", "worker"}), cloud)
+	for _, sa := range []string{"app", "worker"} {
+		if _, err := link(t, s, linkSA(sa, "s3:GetObject")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cloud.Fail("GetRolePolicy", fakeaws.AccessDenied("GetRolePolicy"))
+	plan, err := s.PlanUnlink(context.Background(), UnlinkRequest{Namespace: "irsa-sample-ns", ServiceAccount: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := plan.Apply(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(res.Hints, "\n"), "could not read inline policy kubectl-irsa of role shared (AccessDenied") {
+		t.Errorf("hints = %q", res.Hints)
+	}
+	if statementOf(t, cloud, "shared", "app") == "" || strings.Contains(cloud.IAM.Trust("shared"), "irsa-sample-ns:app\"") {
+		t.Errorf("policy %s, trust %s", policyOf(t, cloud, "shared"), cloud.IAM.Trust("shared"))
+	}
+}

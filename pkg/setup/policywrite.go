@@ -27,7 +27,7 @@ func readInlinePolicy(ctx context.Context, client IAMAPI, roleName string) (stri
 	case awsapi.IsNotFound(err):
 		return "", nil
 	case err != nil:
-		return "", fmt.Errorf("iam:GetRolePolicy %s/%s: %w", roleName, InlinePolicyName, awsapi.Short(err))
+		return "", fmt.Errorf("iam:GetRolePolicy %s/%s: %w", roleName, InlinePolicyName, shortError{err})
 	}
 	doc, err := NormalizePolicy(aws.ToString(out.PolicyDocument))
 	if err != nil {
@@ -35,6 +35,12 @@ func readInlinePolicy(ctx context.Context, client IAMAPI, roleName string) (stri
 	}
 	return doc, nil
 }
+
+// shortError prints as awsapi.Short (one line) and still unwraps to the SDK error, so its code can be tested.
+type shortError struct{ err error }
+
+func (e shortError) Error() string { return awsapi.Short(e.err).Error() }
+func (e shortError) Unwrap() error { return e.err }
 
 // writeInlinePolicy puts doc as the inline policy, or deletes the policy when doc is "" (no statement left).
 func writeInlinePolicy(ctx context.Context, client IAMAPI, roleName, doc string) error {

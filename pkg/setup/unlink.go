@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/smithy-go"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
@@ -107,7 +108,10 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 			p.removeSubject = len(removed) > 0
 			still = p.newTrust.Evaluate(trust.Claims{ProviderARN: provider.ARN, HostPath: provider.HostPath, Subject: subject, Audience: sa.Audience}).Allowed
 		}
-		if err := p.planPolicy(ctx); err != nil {
+		switch err := p.planPolicy(ctx); {
+		case isAccessDenied(err):
+			res.Hints = append(res.Hints, fmt.Sprintf("could not read inline policy %s of role %s (%v): statement %s, if any, is left; remove it by hand", InlinePolicyName, role.Name, awsapi.Short(err), p.policyOwner))
+		case err != nil:
 			return nil, err
 		}
 		if p.removePolicy && req.AssociationRoleARN == role.ARN {
@@ -284,6 +288,12 @@ func (p *UnlinkPlan) deleteIfLast(ctx context.Context) error {
 	left := cur.Clone()
 	_, _ = left.RemoveSubjects(p.provider, p.sa.Audience, p.subject)
 	return errorf(ErrRoleInUse, "role %s was not deleted: it now also trusts %v (joined since the plan); only %s was removed from its trust and its statement %s from inline policy %s", name, remainingSubjects(left), p.subject, p.policyOwner, InlinePolicyName)
+}
+
+// isAccessDenied reports IAM's refusal of a call for a missing permission.
+func isAccessDenied(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && (ae.ErrorCode() == "AccessDenied" || ae.ErrorCode() == "AccessDeniedException")
 }
 
 // remainingSubjects names what a trust policy still admits, for the refusal message.
