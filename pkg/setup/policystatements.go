@@ -180,6 +180,16 @@ func (p Permissions) OwnedStatements(owner string) ([]json.RawMessage, error) {
 	return out, nil
 }
 
+// OwnedDocument is the inline policy holding only the permissions' statements, with owner's Sids: what kubectl irsa
+// writes into a role without the policy ("" when there are no permissions).
+func (p Permissions) OwnedDocument(owner string) (string, error) {
+	want, err := p.OwnedStatements(owner)
+	if err != nil {
+		return "", err
+	}
+	return setOwned("", owner, want)
+}
+
 // ownedIn returns owner's statements of a normalised document (nil when doc is "").
 func ownedIn(doc, owner string) ([]json.RawMessage, error) {
 	if doc == "" {
