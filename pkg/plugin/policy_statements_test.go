@@ -63,3 +63,19 @@ func TestUnlinkRemovesOnlyItsStatement(t *testing.T) {
 		})
 	}
 }
+
+// TestLinkPolicyTooLargeNamesTheFix: a link whose statement would push the shared inline policy over IAM's
+// 10,240 characters is refused before any write, on one line that says what to do.
+func TestLinkPolicyTooLargeNamesTheFix(t *testing.T) {
+	tf := seed()
+	tf.Cloud.IAM.AddProvider(plugintest.HostPath, "sts.amazonaws.com")
+	tf.Cloud.IAM.AddRole("/", "shared", ec2Trust)
+	tf.Cloud.IAM.PutInline("shared", setup.InlinePolicyName, `{"Version":"2012-10-17","Statement":[{"Sid":"Big","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::`+strings.Repeat("b", 10100)+`/*"}]}`)
+	_, errOut, code := tf.Run("link", saName, "-n", ns, "--role-name", "shared", "--allow", "s3:GetObject,s3:PutObject")
+	if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "over IAM's limit of 10240") || !strings.Contains(errOut, "--attach-policy-arn") {
+		t.Errorf("exit %d: %q", code, errOut)
+	}
+	if w := tf.Cloud.Writes(); len(w) != 0 {
+		t.Errorf("writes: %v", w)
+	}
+}
