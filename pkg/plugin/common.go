@@ -126,9 +126,9 @@ type permissionFlags struct {
 }
 
 func (p *permissionFlags) addFlags(f *pflag.FlagSet) {
-	f.StringSliceVar(&p.actions, "allow", nil, "actions to allow in the role's inline policy kubectl-irsa, as service:Action (comma-separated)")
+	f.StringSliceVar(&p.actions, "allow", nil, "actions to allow, as service:Action (comma-separated), in the role's inline policy kubectl-irsa (link: as the ServiceAccount's own statement)")
 	f.StringArrayVar(&p.attach, "attach-policy-arn", nil, "managed policy to attach (repeatable)")
-	f.StringVar(&p.policyFile, "policy-file", "", "JSON policy document to write as the role's inline policy kubectl-irsa")
+	f.StringVar(&p.policyFile, "policy-file", "", "JSON policy document whose statements go into the role's inline policy kubectl-irsa (link: as the ServiceAccount's own statements)")
 }
 
 // complete parses the actions and policy ARNs and reads and decodes the policy file, once.
@@ -149,6 +149,9 @@ func (p *permissionFlags) complete() (setup.Permissions, error) {
 		if perms, err = setup.DocumentPolicy(b); err != nil {
 			return setup.Permissions{}, fmt.Errorf("--policy-file %s: %w", p.policyFile, err)
 		}
+		if err := checkPolicyFileSize(p.policyFile, perms.Document); err != nil {
+			return setup.Permissions{}, err
+		}
 	}
 	for _, a := range p.attach {
 		policy, err := iamref.ParsePolicy(a)
@@ -160,23 +163,37 @@ func (p *permissionFlags) complete() (setup.Permissions, error) {
 	return perms, nil
 }
 
-// maxInlinePolicy is IAM's maximum size of a role's inline policies (characters): a larger --policy-file is
-// refused before it is read whole (a file like /dev/zero must not exhaust memory).
-const maxInlinePolicy = 10240
+// maxPolicyFile bounds what is read of --policy-file (a file like /dev/zero must not exhaust memory): IAM's
+// PolicyDocument parameter takes at most 131,072 characters, so no usable document, whitespace included, is
+// larger. The document itself is held to IAM's size limit after it is compacted (setup.PolicySize).
+const maxPolicyFile = 128 << 10
 
-// readPolicyFile reads at most maxInlinePolicy+1 bytes of the policy file.
+// readPolicyFile reads at most maxPolicyFile+1 bytes of the policy file.
 func readPolicyFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read --policy-file: %w", err)
 	}
 	defer func() { _ = f.Close() }()
-	b, err := io.ReadAll(io.LimitReader(f, maxInlinePolicy+1))
+	b, err := io.ReadAll(io.LimitReader(f, maxPolicyFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read --policy-file %s: %w", path, err)
 	}
-	if len(b) > maxInlinePolicy {
-		return nil, fmt.Errorf("--policy-file %s is larger than IAM's limit of %d characters for a role's inline policies: shorten it, or attach a managed policy with --attach-policy-arn", path, maxInlinePolicy)
+	if len(b) > maxPolicyFile {
+		return nil, fmt.Errorf("--policy-file %s is larger than %d bytes, far over IAM's limit of %d characters (whitespace not counted) for a role's inline policies: shorten it, or attach a managed policy with --attach-policy-arn", path, maxPolicyFile, setup.MaxInlinePolicySize)
 	}
 	return b, nil
+}
+
+// checkPolicyFileSize refuses a policy document over IAM's limit, counted as IAM counts it: characters without
+// whitespace outside strings.
+func checkPolicyFileSize(path, doc string) error {
+	n, err := setup.PolicySize(doc)
+	if err != nil {
+		return fmt.Errorf("--policy-file %s: %w", path, err)
+	}
+	if n > setup.MaxInlinePolicySize {
+		return fmt.Errorf("--policy-file %s is %d characters without whitespace, over IAM's limit of %d for a role's inline policies: shorten it, or attach a managed policy with --attach-policy-arn", path, n, setup.MaxInlinePolicySize)
+	}
+	return nil
 }

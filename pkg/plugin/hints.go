@@ -26,6 +26,7 @@ var flagHints = []struct {
 	{setup.ErrRoleInUse, "drop --delete-role"},
 	{setup.ErrNoCluster, "pass --eks-cluster NAME (and --region)"},
 	{setup.ErrAssociatedElsewhere, "pass --overwrite to point it at this role"},
+	{setup.ErrPolicyTooLarge, "or attach a managed policy with --attach-policy-arn instead of --allow/--policy-file"},
 	{setup.ErrLastSubject, "pass --delete-role to delete the role with the link (only a role kubectl irsa created), or link another ServiceAccount first"},
 	{cluster.ErrIssuerNotFound, "check the kubeconfig context, or pass --eks-cluster and --region"},
 	{awsapi.ErrUnreachable, "check AWS_PROFILE/--aws-profile, `aws sso login`, or AWS_ENDPOINT_URL"},
@@ -51,3 +52,21 @@ type hinted struct {
 
 func (h *hinted) Error() string { return fmt.Sprintf("%s; %s", h.err, h.hint) }
 func (h *hinted) Unwrap() error { return h.err }
+
+// podIdentityShadowsHint warns that an EKS Pod Identity association of the ServiceAccount takes precedence over
+// the IRSA role just linked, and names the command that removes it.
+func podIdentityShadowsHint(namespace, name, roleName, associationID, associationRole string) string {
+	return fmt.Sprintf("warning: serviceaccount %s/%s has EKS Pod Identity association %s with role %s, which takes precedence over IRSA: its pods will not use role %s until the association is deleted (kubectl irsa unlink %s -n %s --pod-identity)",
+		namespace, name, associationID, associationRole, roleName, name, namespace)
+}
+
+// podIdentityUncheckedHint says that the ServiceAccount's Pod Identity association could not be looked up.
+func podIdentityUncheckedHint(namespace, name string, err error) string {
+	return fmt.Sprintf("warning: could not check serviceaccount %s/%s for an EKS Pod Identity association (%v): if it has one, Pod Identity takes precedence and its pods will not use the IRSA role", namespace, name, err)
+}
+
+// podIdentityUncheckedUnlinkHint says that unlink could not look up the ServiceAccount's Pod Identity association,
+// so its permissions statement was removed even though an association on the same role might use it.
+func podIdentityUncheckedUnlinkHint(namespace, name string, err error) string {
+	return fmt.Sprintf("warning: could not check serviceaccount %s/%s for an EKS Pod Identity association (%v): if it has one on the same role, it lost the permissions of the removed statement: give them back with kubectl irsa link %s -n %s --pod-identity and the same --allow or --policy-file", namespace, name, err, name, namespace)
+}

@@ -1,7 +1,6 @@
 package plugin_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -61,17 +60,49 @@ func TestLinkRollbackKeepsProviderInUse(t *testing.T) {
 	}
 }
 
+// TestPolicyFileBounded: --policy-file is read up to a bound (/dev/zero ends), and its size is counted as IAM
+// counts it: characters without whitespace outside strings.
 func TestPolicyFileBounded(t *testing.T) {
-	tf := seed()
-	big := filepath.Join(t.TempDir(), "big.json")
-	if err := os.WriteFile(big, bytes.Repeat([]byte(" "), 20000), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"/dev/zero", big} {
-		_, errOut, code := tf.Run("link", saName, "-n", ns, "--policy-file", f)
-		if code != 1 || !strings.Contains(errOut, "10240") || strings.Count(errOut, "\n") != 1 {
-			t.Errorf("%s: exit %d: %q", f, code, errOut)
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
 		}
+		return path
+	}
+	// resources returns a statement list whose compact form is about n characters.
+	resources := func(n int) string {
+		return `"Resource":"arn:aws:s3:::` + strings.Repeat("b", n) + `/*"`
+	}
+	pretty := "{\n    \"Version\": \"2012-10-17\",\n    \"Statement\": [\n" + strings.Repeat(" ", 4000) +
+		"{\n        \"Effect\": \"Allow\",\n        \"Action\": \"s3:GetObject\",\n        " + resources(9000) + "\n    }" + strings.Repeat("\n", 4000) + "]\n}\n"
+	for _, tc := range []struct {
+		name, path string
+		code       int
+		want       string
+	}{
+		{"endless", "/dev/zero", 1, "larger than 131072 bytes"},
+		{"whitespace beyond the read bound", write("spaces.json", strings.Repeat(" ", 200000)), 1, "larger than 131072 bytes"},
+		{"indented: over 10240 bytes, under 10240 characters without whitespace", write("pretty.json", pretty), 0, "inline policy allowing s3:GetObject"},
+		{"compact over the limit", write("big.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject",`+resources(10300)+`}]}`), 1, "characters without whitespace, over IAM's limit of 10240"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tf := seed()
+			out, errOut, code := tf.Run("link", saName, "-n", ns, "--role-name", "files", "--policy-file", tc.path, "--dry-run")
+			if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+				t.Errorf("exit %d (want %d), want %q in:\n%s%s", code, tc.code, tc.want, out, errOut)
+			}
+			if code != 0 && (strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "10240") || !strings.Contains(errOut, "--attach-policy-arn")) {
+				t.Errorf("want one line naming the limit and the fix: %q", errOut)
+			}
+			if w := tf.Cloud.Writes(); len(w) != 0 {
+				t.Errorf("writes: %v", w)
+			}
+		})
+	}
+	if n := len(pretty); n <= 10240 {
+		t.Fatalf("the indented document is %d bytes: not over the raw limit, the test proves nothing", n)
 	}
 }
 

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
@@ -31,8 +34,10 @@ func NewCmdLink(g *Globals) *cobra.Command {
 		Short: "Give a ServiceAccount an IAM role: OIDC provider, role trust, permissions and annotation in one step",
 		Long: `Link creates the cluster's IAM OIDC provider when missing, creates the role or merges this ServiceAccount
 into its trust (exact StringEquals on sub and aud; statements of others are never changed), writes the
-permissions, and annotates the ServiceAccount. Everything is validated and planned before the first write;
-a failed step rolls back what this run changed. Running it again changes nothing.`,
+permissions as this ServiceAccount's own statement of the role's inline policy kubectl-irsa (the statements of
+other ServiceAccounts sharing the role are kept), and annotates the ServiceAccount. Everything is validated
+and planned before the first write; a failed step rolls back what this run changed. Running it again changes
+nothing. It warns when the ServiceAccount has an EKS Pod Identity association, which takes precedence.`,
 		Example: `  # The seed scenario: let pods of irsa-sample-ns/irsa-test list EKS clusters
   kubectl irsa link irsa-test -n irsa-sample-ns --role-name irsa-role --allow eks:ListClusters
 
@@ -139,6 +144,12 @@ func (o *LinkOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if w := o.podIdentityWarning(ctx, s, res.Role.Name); w != "" {
+		res.Hints = append(res.Hints, w)
+		if !human {
+			fmt.Fprintf(o.ErrOut, "hint: %s\n", safetext.String(w))
+		}
+	}
 	if !human {
 		return o.output.printObject(res, o.Out)
 	}
@@ -151,4 +162,34 @@ func (o *LinkOptions) Run(ctx context.Context) error {
 	}
 	printHints(o.ErrOut, res)
 	return nil
+}
+
+// podIdentityWarning looks up the ServiceAccount's EKS Pod Identity association (one filtered list, one describe
+// when there is one): Pod Identity takes precedence over IRSA, so the linked role is not used while it exists.
+// It returns the warning ("" when there is none, or when the EKS cluster is unknown: no association can
+// exist); a failed lookup is a warning that it could not be checked, never an error of the link.
+func (o *LinkOptions) podIdentityWarning(ctx context.Context, s *setup.Setup, roleName string) string {
+	a, err := o.findAssociation(ctx, s, o.req.Namespace, o.req.ServiceAccount)
+	switch {
+	case err != nil:
+		return podIdentityUncheckedHint(o.req.Namespace, o.req.ServiceAccount, err)
+	case a == nil:
+		return ""
+	}
+	return podIdentityShadowsHint(o.req.Namespace, o.req.ServiceAccount, roleName, aws.ToString(a.AssociationId), aws.ToString(a.RoleArn))
+}
+
+// findAssociation returns the ServiceAccount's EKS Pod Identity association (nil when none, or when the EKS
+// cluster is unknown).
+func (g *Globals) findAssociation(ctx context.Context, s *setup.Setup, namespace, name string) (*ekstypes.PodIdentityAssociation, error) {
+	cluster := g.Factory.ClusterRef().Name
+	if cluster == "" {
+		return nil, nil
+	}
+	clients, err := g.Factory.AWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &setup.PodIdentity{Setup: s, EKS: clients.EKS, Cluster: cluster}
+	return p.FindAssociation(ctx, namespace, name)
 }

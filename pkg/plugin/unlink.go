@@ -3,9 +3,12 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
 )
 
@@ -23,10 +26,11 @@ func NewCmdUnlink(g *Globals) *cobra.Command {
 	o := &UnlinkOptions{Globals: g, output: newOutputFlags()}
 	cmd := &cobra.Command{
 		Use:   "unlink SERVICEACCOUNT [-n NAMESPACE]",
-		Short: "Remove a ServiceAccount's role annotation and its subject from the role's trust",
-		Long: `Unlink removes the eks.amazonaws.com/role-arn annotation and only this ServiceAccount's subject from the
-trust statements kubectl irsa wrote; other statements are never touched. --delete-role also deletes the role,
-but only when kubectl irsa created it and nothing else is trusted by it.`,
+		Short: "Remove a ServiceAccount's role annotation, its subject from the role's trust and its permissions statement",
+		Long: `Unlink removes the eks.amazonaws.com/role-arn annotation, only this ServiceAccount's subject from the
+trust statements kubectl irsa wrote, and only this ServiceAccount's statement from the role's inline policy
+kubectl-irsa (the policy is deleted with its last statement); other statements are never touched.
+--delete-role also deletes the role, but only when kubectl irsa created it and nothing else is trusted by it.`,
 		Example: `  kubectl irsa unlink irsa-test -n irsa-sample-ns
   kubectl irsa unlink irsa-test -n irsa-sample-ns --delete-role --dry-run`,
 		Args: cobra.ExactArgs(1),
@@ -75,6 +79,13 @@ func (o *UnlinkOptions) Run(ctx context.Context) error {
 		return err
 	}
 	o.lock.apply(s)
+	// A Pod Identity association of the ServiceAccount on the same role still needs its permissions statement.
+	var unchecked string
+	if a, err := o.findAssociation(ctx, s, o.req.Namespace, o.req.ServiceAccount); err != nil {
+		unchecked = podIdentityUncheckedUnlinkHint(o.req.Namespace, o.req.ServiceAccount, err)
+	} else if a != nil {
+		o.req.AssociationID, o.req.AssociationRoleARN = aws.ToString(a.AssociationId), aws.ToString(a.RoleArn)
+	}
 	plan, err := s.PlanUnlink(ctx, o.req)
 	if err != nil {
 		return err
@@ -82,6 +93,9 @@ func (o *UnlinkOptions) Run(ctx context.Context) error {
 	res, err := applyPlan(ctx, plan, o.output.human(), o.ErrOut)
 	if err != nil {
 		return err
+	}
+	if unchecked != "" && removedStatement(res) {
+		res.Hints = append(res.Hints, unchecked)
 	}
 	if !o.output.human() {
 		return o.output.printObject(res, o.Out)
@@ -95,4 +109,14 @@ func (o *UnlinkOptions) Run(ctx context.Context) error {
 	}
 	printHints(o.ErrOut, res)
 	return nil
+}
+
+// removedStatement reports whether the unlink removed a statement of the inline policy kubectl-irsa.
+func removedStatement(res *api.Result) bool {
+	for _, a := range res.Actions {
+		if strings.HasSuffix(a.Resource, "/policy/"+setup.InlinePolicyName) && a.Status == api.StatusDone {
+			return true
+		}
+	}
+	return false
 }

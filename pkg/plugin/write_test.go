@@ -14,6 +14,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/fakeaws"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/plugin/plugintest"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -211,9 +212,13 @@ func TestRoleCreate(t *testing.T) {
 		t.Errorf("trust = %s", tr)
 	}
 	tf2 := seed()
-	out, _, code = tf2.Run("role", "create", "shared", "--service-account", ns+"/"+saName, "-o", "terraform")
+	out, _, code = tf2.Run("role", "create", "shared", "--service-account", ns+"/"+saName, "--allow", "s3:GetObject", "-o", "terraform")
 	if code != 0 || !strings.Contains(out, `resource "aws_iam_role"`) || len(tf2.Cloud.Writes()) != 0 {
 		t.Errorf("terraform: exit %d, writes %v:\n%s", code, tf2.Cloud.Writes(), out)
+	}
+	// The inline policy as code carries role create's Sid, as role create writes it.
+	if !strings.Contains(out, `"Sid": "`+setup.RoleCreateSid+`"`) || !strings.Contains(tf.Cloud.IAM.Inline("shared", setup.InlinePolicyName), `"Sid":"`+setup.RoleCreateSid+`"`) {
+		t.Errorf("inline policy without Sid %s: terraform\n%s\nwritten %s", setup.RoleCreateSid, out, tf.Cloud.IAM.Inline("shared", setup.InlinePolicyName))
 	}
 	if _, errOut, code := tf2.Run("role", "create", "x", "--service-account", "no-slash"); code != 1 || !strings.Contains(errOut, "NAMESPACE/NAME") {
 		t.Errorf("bad --service-account: %d %s", code, errOut)

@@ -2,6 +2,7 @@ package setup
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/smithy-go"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,6 +38,11 @@ type raceIAM struct {
 	// foreign, when set, is called after each trust write with the document before and after it; it returns the
 	// document another cluster's writer puts in its place ("" for none).
 	foreign func(before, after string) string
+	// The same for the inline policy kubectl-irsa: the next policyPending GetRolePolicy calls serve policyPrev
+	// ("" : not found), and foreignPolicy returns the document another cluster's writer puts in its place.
+	policyPending int
+	policyPrev    string
+	foreignPolicy func(before, after string) string
 }
 
 func (r *raceIAM) trust(ctx context.Context, name string) string {
@@ -82,14 +89,54 @@ func (r *raceIAM) CreateRole(ctx context.Context, in *iam.CreateRoleInput, o ...
 	return
 }
 
-func (r *raceIAM) GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, o ...func(*iam.Options)) (out *iam.GetRolePolicyOutput, err error) {
-	r.locked(func() { out, err = r.IAMAPI.GetRolePolicy(ctx, in, o...) })
-	return
+// policy reads the inline policy kubectl-irsa as stored ("" when none); the caller holds r.mu.
+func (r *raceIAM) policy(ctx context.Context, name string) string {
+	out, err := r.IAMAPI.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(InlinePolicyName)})
+	if err != nil {
+		return ""
+	}
+	s, _ := url.QueryUnescape(aws.ToString(out.PolicyDocument))
+	return s
+}
+
+func (r *raceIAM) GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, o ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.policyPending > 0 && aws.ToString(in.PolicyName) == InlinePolicyName {
+		r.policyPending--
+		if r.policyPrev == "" {
+			return nil, &smithy.GenericAPIError{Code: "NoSuchEntity", Message: "policy not found"}
+		}
+		return &iam.GetRolePolicyOutput{PolicyName: in.PolicyName, PolicyDocument: aws.String(url.QueryEscape(r.policyPrev))}, nil
+	}
+	return r.IAMAPI.GetRolePolicy(ctx, in, o...)
+}
+
+// policyWrite runs a policy write and models IAM's lag and another cluster's writer after it.
+func (r *raceIAM) policyWrite(ctx context.Context, name *string, write func() error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	before := r.policy(ctx, aws.ToString(name))
+	if err := write(); err != nil {
+		return err
+	}
+	r.policyPrev, r.policyPending = before, r.lag
+	if r.foreignPolicy != nil {
+		if doc := r.foreignPolicy(before, r.policy(ctx, aws.ToString(name))); doc != "" {
+			_, _ = r.IAMAPI.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: name, PolicyName: aws.String(InlinePolicyName), PolicyDocument: aws.String(doc)})
+		}
+	}
+	return nil
 }
 
 func (r *raceIAM) PutRolePolicy(ctx context.Context, in *iam.PutRolePolicyInput, o ...func(*iam.Options)) (out *iam.PutRolePolicyOutput, err error) {
-	r.locked(func() { out, err = r.IAMAPI.PutRolePolicy(ctx, in, o...) })
-	return
+	err = r.policyWrite(ctx, in.RoleName, func() error { out, err = r.IAMAPI.PutRolePolicy(ctx, in, o...); return err })
+	return out, err
+}
+
+func (r *raceIAM) DeleteRolePolicy(ctx context.Context, in *iam.DeleteRolePolicyInput, o ...func(*iam.Options)) (out *iam.DeleteRolePolicyOutput, err error) {
+	err = r.policyWrite(ctx, in.RoleName, func() error { out, err = r.IAMAPI.DeleteRolePolicy(ctx, in, o...); return err })
+	return out, err
 }
 
 func (r *raceIAM) GetOpenIDConnectProvider(ctx context.Context, in *iam.GetOpenIDConnectProviderInput, o ...func(*iam.Options)) (out *iam.GetOpenIDConnectProviderOutput, err error) {
@@ -141,10 +188,30 @@ func raceLinks(t *testing.T, fails []bool, lag, foreignEvery int, policy bool) {
 	cloud := fakeaws.New()
 	cloud.IAM.AddProvider(testHostPath, "sts.amazonaws.com")
 	cloud.IAM.AddRole("/", "shared", `{"Version":"2012-10-17","Statement":[`+foreignStatement+`]}`)
+	if policy { // the single statement an older kubectl irsa wrote: kept
+		cloud.IAM.PutInline("shared", InlinePolicyName, legacyPolicy)
+	}
 	provider := trust.NewProvider("aws", fakeaws.Account, testIssuer)
-	var foreignSubs []string
-	writes := 0
+	var foreignSubs, foreignSids []string
+	writes, policyWrites := 0, 0
 	r := &raceIAM{IAMAPI: cloud.IAM, lag: lag}
+	if foreignEvery > 0 && policy {
+		r.foreignPolicy = func(before, _ string) string {
+			policyWrites++
+			if policyWrites%foreignEvery != 0 || len(foreignSids) == maxForeignWrites {
+				return ""
+			}
+			norm, _ := NormalizePolicy(before) // read before our write: a stale merge that drops ours
+			sid := fmt.Sprintf("OtherCluster%d", policyWrites)
+			doc, err := setOwned(norm, sid, []json.RawMessage{json.RawMessage(`{"Sid":"` + sid + `","Effect":"Allow","Action":"sqs:SendMessage","Resource":"*"}`)})
+			if err != nil {
+				t.Errorf("foreign policy writer: %v", err)
+				return ""
+			}
+			foreignSids = append(foreignSids, sid)
+			return doc
+		}
+	}
 	if foreignEvery > 0 {
 		r.foreign = func(before, _ string) string {
 			writes++
@@ -176,7 +243,7 @@ func raceLinks(t *testing.T, fails []bool, lag, foreignEvery int, policy bool) {
 				}}
 			req := LinkRequest{Namespace: "irsa-sample-ns", ServiceAccount: name, RoleName: "shared"}
 			if policy {
-				req.Permissions = ActionsPolicy([]string{"s3:GetObject"})
+				req.Permissions = ActionsPolicy([]string{fmt.Sprintf("s3:GetObject%d", i)})
 			}
 			plan, err := s.PlanLink(context.Background(), req)
 			if err != nil {
@@ -187,7 +254,10 @@ func raceLinks(t *testing.T, fails []bool, lag, foreignEvery int, policy bool) {
 		}()
 	}
 	wg.Wait()
-	r.pending = 0
+	r.pending, r.policyPending = 0, 0
+	if policy {
+		checkPolicyStatements(t, cloud, fails, errs, foreignSids)
+	}
 	doc, err := trust.Parse(cloud.IAM.Trust("shared"))
 	if err != nil {
 		t.Fatalf("final trust: %v", err)
@@ -216,12 +286,61 @@ func raceLinks(t *testing.T, fails []bool, lag, foreignEvery int, policy bool) {
 	}
 }
 
+// legacyPolicy is the inline policy kubectl irsa wrote before statements were per ServiceAccount.
+const legacyPolicy = `{"Statement":[{"Action":["s3:ListBucket"],"Effect":"Allow","Resource":"*"}],"Version":"2012-10-17"}`
+
+// checkPolicyStatements checks the final inline policy of role "shared": exactly one statement per successful
+// run (sa-i allowing s3:GetObjecti), none of a failed run, the legacy statement and every foreign writer's.
+func checkPolicyStatements(t *testing.T, cloud *fakeaws.AWS, fails []bool, errs []error, foreignSids []string) {
+	t.Helper()
+	doc, err := NormalizePolicy(cloud.IAM.Inline("shared", InlinePolicyName))
+	if err != nil {
+		t.Fatalf("final policy: %v", err)
+	}
+	for i, fail := range fails {
+		owned, err := ownedIn(doc, PolicySid("irsa-sample-ns", fmt.Sprintf("sa-%d", i)))
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case fail && len(owned) > 0:
+			t.Errorf("failed run %d left its statement: %s", i, doc)
+		case !fail && errs[i] == nil && (len(owned) != 1 || !strings.Contains(string(owned[0]), fmt.Sprintf(`"s3:GetObject%d"`, i))):
+			t.Errorf("statement of successful run %d lost or wrong: %s", i, doc)
+		}
+	}
+	if !strings.Contains(doc, `{"Action":["s3:ListBucket"],"Effect":"Allow","Resource":"*"}`) {
+		t.Errorf("legacy statement lost: %s", doc)
+	}
+	for _, sid := range foreignSids {
+		if !strings.Contains(doc, `"Sid":"`+sid+`"`) {
+			t.Errorf("foreign writer's statement %s lost: %s", sid, doc)
+		}
+	}
+}
+
 func TestConcurrentLinksKeepEverySubject(t *testing.T) {
 	raceLinks(t, make([]bool, 10), 0, 0, false)
 }
 
 func TestConcurrentLinksWithLagRollbackAndForeignWriter(t *testing.T) {
 	raceLinks(t, []bool{false, true, false, false, true, false, false, false}, 2, 3, true)
+}
+
+// TestConcurrentLinksKeepEveryPolicyStatement: ServiceAccounts linking onto one role at the same time, each with
+// its own actions, each keep their statement in the inline policy (and the legacy statement stays).
+func TestConcurrentLinksKeepEveryPolicyStatement(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		fails        []bool
+		lag, foreign int
+	}{
+		{"two", []bool{false, false}, 0, 0},
+		{"two with lag", []bool{false, false}, 2, 0},
+		{"six with lag and a foreign writer", make([]bool, 6), 1, 2},
+		{"rollbacks", []bool{true, false, true, false}, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) { raceLinks(t, tc.fails, tc.lag, tc.foreign, true) })
+	}
 }
 
 // FuzzConcurrentLinkRollback runs concurrent links (some failing and rolling back) against an IAM that lags and a

@@ -118,6 +118,7 @@ func (s *Setup) PlanLink(ctx context.Context, req LinkRequest) (*LinkPlan, error
 		Audience:       p.SA.Audience,
 		Subjects:       []string{trust.Subject(req.Namespace, req.ServiceAccount)},
 		Permissions:    req.Permissions,
+		PolicyOwner:    PolicySid(req.Namespace, req.ServiceAccount),
 		TrustSizeLimit: req.TrustSizeLimit,
 		IssuerHostPath: p.Provider.Provider.HostPath,
 		Description:    fmt.Sprintf("IRSA role for system:serviceaccount:%s:%s, created by kubectl irsa", req.Namespace, req.ServiceAccount),
@@ -173,6 +174,7 @@ func (p *LinkPlan) Result() *api.Result {
 		r.Actions = append(r.Actions, api.Action{Op: "=", Resource: sa, Detail: "already annotated", Status: api.StatusUnchanged})
 	}
 	r.Unchanged = !p.Changed()
+	r.Hints = append(r.Hints, p.Role.policyHints()...)
 	return r
 }
 

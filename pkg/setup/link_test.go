@@ -89,7 +89,8 @@ func TestLinkThenUnchanged(t *testing.T) {
 func TestLinkRollsBackWhenAnnotationFails(t *testing.T) {
 	cloud := fakeaws.New()
 	res, err := link(t, newSetup(fakeKube(true, nil), cloud), seedRequest)
-	if err == nil || !strings.Contains(err.Error(), "rolled back: remove this run's subjects from role irsa-role (deleted when none remain), delete OIDC provider") {
+	sid := PolicySid("irsa-sample-ns", "irsa-test")
+	if err == nil || !strings.Contains(err.Error(), "rolled back: remove statement "+sid+" from inline policy kubectl-irsa of role irsa-role, remove this run's subjects from role irsa-role (deleted when none remain), delete OIDC provider") {
 		t.Fatalf("err = %v", err)
 	}
 	if cloud.IAM.Trust("irsa-role") != "" || cloud.IAM.ProviderClientIDs(testHostPath) != nil {

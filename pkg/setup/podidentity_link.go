@@ -70,7 +70,7 @@ func (p *PodIdentity) PlanLinkPodIdentity(ctx context.Context, req PodIdentityLi
 		roleName = DefaultRoleName(p.Cluster, req.Namespace, req.ServiceAccount)
 	}
 	pl.Role, err = PlanRole(ctx, p.IAM, RoleSpec{
-		Name: roleName, Permissions: req.Permissions, TrustSizeLimit: req.TrustSizeLimit,
+		Name: roleName, Permissions: req.Permissions, PolicyOwner: PolicySid(req.Namespace, req.ServiceAccount), TrustSizeLimit: req.TrustSizeLimit,
 		IssuerHostPath: strings.TrimPrefix(p.Issuer, "https://"),
 		Description:    fmt.Sprintf("EKS Pod Identity role for %s/%s in cluster %s, created by kubectl irsa", req.Namespace, req.ServiceAccount, p.Cluster),
 	})
@@ -153,6 +153,7 @@ func (pl *PodIdentityLinkPlan) Result() *api.Result {
 	if pl.AgentNote != "" {
 		r.Hints = append(r.Hints, pl.AgentNote)
 	}
+	r.Hints = append(r.Hints, pl.Role.policyHints()...)
 	if !pl.SA.Exists {
 		r.Hints = append(r.Hints, fmt.Sprintf("serviceaccount %s/%s does not exist yet: pods using it get Pod Identity once it is created", req.Namespace, req.ServiceAccount))
 	}

@@ -2,6 +2,7 @@ package setup
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -19,95 +20,177 @@ func isAlreadyExists(err error) bool {
 	return errors.As(err, &ae) && ae.ErrorCode() == "EntityAlreadyExists"
 }
 
-// inlinePolicy is the current inline policy kubectl-irsa of a role: had is false when there is none.
-type inlinePolicy struct {
-	had bool
-	doc string
-}
-
-func readInlinePolicy(ctx context.Context, client IAMAPI, roleName string) (inlinePolicy, error) {
+// readInlinePolicy reads the role's inline policy kubectl-irsa, normalised ("" when there is none).
+func readInlinePolicy(ctx context.Context, client IAMAPI, roleName string) (string, error) {
 	out, err := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(InlinePolicyName)})
 	switch {
 	case awsapi.IsNotFound(err):
-		return inlinePolicy{}, nil
+		return "", nil
 	case err != nil:
-		return inlinePolicy{}, fmt.Errorf("iam:GetRolePolicy %s/%s: %w", roleName, InlinePolicyName, awsapi.Short(err))
+		return "", fmt.Errorf("iam:GetRolePolicy %s/%s: %w", roleName, InlinePolicyName, shortError{err})
 	}
 	doc, err := NormalizePolicy(aws.ToString(out.PolicyDocument))
 	if err != nil {
-		return inlinePolicy{}, fmt.Errorf("role %s inline policy %s: %w", roleName, InlinePolicyName, err)
+		return "", fmt.Errorf("role %s inline policy %s: %w", roleName, InlinePolicyName, err)
 	}
-	return inlinePolicy{had: true, doc: doc}, nil
+	return doc, nil
 }
 
-// applyPolicy writes the inline policy (under the role's lock, by ApplyRole): the current policy is read again,
-// the write is read back until visible (rewritten, bounded, when another writer replaced it), and the undo
-// restores what was read only while the policy is still what this run wrote.
-func (p *RolePlan) applyPolicy(ctx context.Context, client IAMAPI, undo *Undo, created bool) error {
-	name, want := p.Spec.Name, p.Spec.Permissions.Document
-	var before inlinePolicy // a role this run created has no inline policy yet
-	if !created {
-		var err error
-		if before, err = readInlinePolicy(ctx, client, name); err != nil {
-			return err
+// shortError prints as awsapi.Short (one line) and still unwraps to the SDK error, so its code can be tested.
+type shortError struct{ err error }
+
+func (e shortError) Error() string { return awsapi.Short(e.err).Error() }
+func (e shortError) Unwrap() error { return e.err }
+
+// writeInlinePolicy puts doc as the inline policy, or deletes the policy when doc is "" (no statement left).
+func writeInlinePolicy(ctx context.Context, client IAMAPI, roleName, doc string) error {
+	if doc == "" {
+		_, err := client.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(InlinePolicyName)})
+		if err != nil && !awsapi.IsNotFound(err) {
+			return fmt.Errorf("iam:DeleteRolePolicy %s/%s: %w", roleName, InlinePolicyName, awsapi.Short(err))
 		}
-	}
-	if before.had && before.doc == want {
 		return nil
 	}
-	if err := putPolicyVisible(ctx, client, name, want, before); err != nil {
+	if _, err := client.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(InlinePolicyName), PolicyDocument: aws.String(doc)}); err != nil {
+		return fmt.Errorf("iam:PutRolePolicy %s/%s: %w", roleName, InlinePolicyName, awsapi.Short(err))
+	}
+	return nil
+}
+
+// policyMutation turns the current inline policy (normalised, "" for none) into the wanted one. It is applied
+// again to every document another writer left, so it must be a delta (one owner's statements), never a whole
+// document.
+type policyMutation func(doc string) (string, error)
+
+// setOwnedMutation replaces owner's statements with want (none: removed), keeping every other statement. With
+// checkSize, a result over IAM's size limit is refused.
+func setOwnedMutation(roleName, owner string, want []json.RawMessage, checkSize bool) policyMutation {
+	return func(doc string) (string, error) {
+		next, err := setOwned(doc, owner, want)
+		if err != nil {
+			return "", fmt.Errorf("role %s inline policy %s: %w", roleName, InlinePolicyName, err)
+		}
+		if checkSize && next != doc && next != "" {
+			if err := checkPolicySize(roleName, next); err != nil {
+				return "", err
+			}
+		}
+		return next, nil
+	}
+}
+
+// updatePolicy applies mutate to cur (the policy just read under the role's lock), writes the result, and reads
+// it back until IAM serves it. When the read-back shows a document another writer wrote (neither ours nor the
+// one read), mutate is applied to that document and written again, at most maxMerges times. It reports whether
+// anything was written (false: the policy already was as wanted).
+func updatePolicy(ctx context.Context, client IAMAPI, roleName, cur string, mutate policyMutation) (bool, error) {
+	wrote := false
+	for merge := 0; merge < maxMerges; merge++ {
+		next, err := mutate(cur)
+		if err != nil || next == cur {
+			return wrote, err
+		}
+		if err := writeInlinePolicy(ctx, client, roleName, next); err != nil {
+			return wrote, err
+		}
+		wrote = true
+		back, visible, err := readBackPolicy(ctx, client, roleName, cur, next, mutate)
+		if err != nil || visible {
+			return wrote, err
+		}
+		cur = back // another writer's document: merge our delta into it again
+	}
+	return wrote, fmt.Errorf("role %s inline policy %s: %w: other writers replaced it %d times; re-run to verify", roleName, InlinePolicyName, ErrNotVisible, maxMerges)
+}
+
+// readBackPolicy reads the policy until it holds our change (visible), or until it is a document other than the
+// one read before writing and the one written (another writer's: returned for a re-merge).
+func readBackPolicy(ctx context.Context, client IAMAPI, roleName, before, wrote string, mutate policyMutation) (string, bool, error) {
+	for attempt := 0; attempt < readBackAttempts; attempt++ {
+		back, err := readInlinePolicy(ctx, client, roleName)
+		if err != nil {
+			return "", false, err
+		}
+		if back == wrote {
+			return back, true, nil
+		}
+		if back != before {
+			if probe, err := mutate(back); err == nil && probe == back {
+				return back, true, nil // someone merged on top of ours and kept our change
+			}
+			return back, false, nil
+		}
+		select { // IAM still serves the old document: wait
+		case <-ctx.Done():
+			return "", false, ctx.Err()
+		case <-time.After(readBackDelay(attempt)):
+		}
+	}
+	return "", false, fmt.Errorf("role %s inline policy %s: %w after %d reads; re-run to verify", roleName, InlinePolicyName, ErrNotVisible, readBackAttempts)
+}
+
+// sameStatements reports whether two lists of statements mean the same (compared normalised).
+func sameStatements(a, b []json.RawMessage) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, errX := NormalizePolicy(string(a[i]))
+		y, errY := NormalizePolicy(string(b[i]))
+		if errX != nil || errY != nil || x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// applyPolicy merges this run's statements into the inline policy (under the role's lock, by ApplyRole): cur is
+// the policy read under the lock. The undo puts back the statements this owner had before, only while the
+// policy still holds what this run wrote; every other statement, including those written since, is kept.
+func (p *RolePlan) applyPolicy(ctx context.Context, client IAMAPI, undo *Undo, cur string) error {
+	name, owner := p.Spec.Name, p.Spec.policyOwner()
+	want, err := p.Spec.Permissions.OwnedStatements(owner)
+	if err != nil {
+		return fmt.Errorf("role %s inline policy %s: %w", name, InlinePolicyName, err)
+	}
+	had, err := ownedIn(cur, owner)
+	if err != nil {
+		return fmt.Errorf("role %s inline policy %s: %w", name, InlinePolicyName, err)
+	}
+	wrote, err := updatePolicy(ctx, client, name, cur, setOwnedMutation(name, owner, want, true))
+	if err != nil || !wrote {
 		return err
 	}
-	if created {
-		return nil // deleting the role removes it
-	}
-	undo.Push("restore inline policy of role "+name, func(ctx context.Context) error {
+	undo.Push(restoreWhat(name, owner, had), func(ctx context.Context) error {
 		return p.lock(ctx, func(ctx context.Context) error {
-			cur, err := readInlinePolicy(ctx, client, name)
-			switch {
-			case err != nil:
-				return err
-			case !cur.had || cur.doc != want:
-				return Kept(fmt.Sprintf("inline policy %s of role %s was changed by another writer since: left as is", InlinePolicyName, name))
-			case before.had:
-				_, err = client.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(InlinePolicyName), PolicyDocument: aws.String(before.doc)})
-			default:
-				_, err = client.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(InlinePolicyName)})
-			}
-			return err
+			return restoreOwned(ctx, client, name, owner, want, had)
 		})
 	})
 	return nil
 }
 
-// putPolicyVisible writes the inline policy and reads it back until IAM serves it.
-func putPolicyVisible(ctx context.Context, client IAMAPI, name, want string, before inlinePolicy) error {
-	for merge := 0; merge < maxMerges; merge++ {
-		if _, err := client.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(InlinePolicyName), PolicyDocument: aws.String(want)}); err != nil {
-			return fmt.Errorf("iam:PutRolePolicy %s/%s: %w", name, InlinePolicyName, awsapi.Short(err))
-		}
-		replaced := false
-		for attempt := 0; attempt < readBackAttempts && !replaced; attempt++ {
-			cur, err := readInlinePolicy(ctx, client, name)
-			if err != nil {
-				return err
-			}
-			if cur.had && cur.doc == want {
-				return nil
-			}
-			if cur != before {
-				replaced = true // another writer's policy: write ours again
-				continue
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(readBackDelay(attempt)):
-			}
-		}
-		if !replaced {
-			return fmt.Errorf("role %s inline policy %s: %w after %d reads; re-run to verify", name, InlinePolicyName, ErrNotVisible, readBackAttempts)
-		}
+// restoreWhat names the undo of a change to owner's statements.
+func restoreWhat(roleName, owner string, had []json.RawMessage) string {
+	if len(had) == 0 {
+		return "remove statement " + owner + " from inline policy " + InlinePolicyName + " of role " + roleName
 	}
-	return fmt.Errorf("role %s inline policy %s: %w: other writers replaced it %d times; re-run to verify", name, InlinePolicyName, ErrNotVisible, maxMerges)
+	return "restore statement " + owner + " of inline policy " + InlinePolicyName + " of role " + roleName
+}
+
+// restoreOwned puts back owner's statements had (none: removed, and the policy deleted with its last statement)
+// while the current policy still holds exactly what was written (wrote); otherwise it leaves the policy as is.
+func restoreOwned(ctx context.Context, client IAMAPI, name, owner string, wrote, had []json.RawMessage) error {
+	cur, err := readInlinePolicy(ctx, client, name)
+	if err != nil {
+		return err
+	}
+	now, err := ownedIn(cur, owner)
+	if err != nil {
+		return err
+	}
+	if !sameStatements(now, wrote) {
+		return Kept(fmt.Sprintf("statement %s of inline policy %s of role %s was changed by another writer since: left as is", owner, InlinePolicyName, name))
+	}
+	_, err = updatePolicy(ctx, client, name, cur, setOwnedMutation(name, owner, had, false))
+	return err
 }

@@ -23,6 +23,9 @@ type RoleSpec struct {
 	Subjects []string
 	// Permissions are the inline policy ("" document leaves inline policies alone) and managed policies.
 	Permissions Permissions
+	// PolicyOwner is the Sid of the statements these permissions own in the inline policy kubectl-irsa
+	// (PolicySid of the ServiceAccount); empty: RoleCreateSid.
+	PolicyOwner string
 	// TrustSizeLimit is IAM's trust policy size quota for the account.
 	TrustSizeLimit int
 	// IssuerHostPath tags a created role with the cluster it serves.
@@ -41,10 +44,13 @@ type RolePlan struct {
 	NewTrust *trust.Document
 	// Added are the subjects the trust does not admit yet.
 	Added []string
-	// PolicyChanged: the inline policy must be written; HadPolicy/OldPolicy restore it on rollback.
-	PolicyChanged bool
-	HadPolicy     bool
-	OldPolicy     string
+	// PolicyChanged: this owner's statements of the inline policy must be written; HadPolicy: the role has the
+	// inline policy already; OldPolicy is it as planned (normalised). ForeignStatements counts its statements
+	// that are not kubectl irsa's (written by hand, or by an older kubectl irsa): they are kept.
+	PolicyChanged     bool
+	HadPolicy         bool
+	OldPolicy         string
+	ForeignStatements int
 	// Attach are the managed policies not attached yet.
 	Attach []string
 	// Lock serialises the writes to the role (nil: none); LockKey is the ARN it locks (the role's ARN, or the
@@ -75,20 +81,8 @@ func PlanRole(ctx context.Context, client IAMAPI, spec RoleSpec) (*RolePlan, err
 		return nil, explainTrustError(spec.Name, fmt.Errorf("role %s: %w", spec.Name, err))
 	}
 	if spec.Permissions.Document != "" {
-		p.PolicyChanged = true
-		if p.Exists {
-			cur, err := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(spec.Name), PolicyName: aws.String(InlinePolicyName)})
-			switch {
-			case awsapi.IsNotFound(err):
-			case err != nil:
-				return nil, fmt.Errorf("iam:GetRolePolicy %s/%s: %w", spec.Name, InlinePolicyName, awsapi.Short(err))
-			default:
-				p.HadPolicy = true
-				if p.OldPolicy, err = NormalizePolicy(aws.ToString(cur.PolicyDocument)); err != nil {
-					return nil, fmt.Errorf("role %s inline policy %s: %w", spec.Name, InlinePolicyName, err)
-				}
-				p.PolicyChanged = p.OldPolicy != spec.Permissions.Document
-			}
+		if err := p.planPolicy(ctx, client); err != nil {
+			return nil, err
 		}
 	}
 	for _, a := range spec.Permissions.Attach {
@@ -108,6 +102,47 @@ func PlanRole(ctx context.Context, client IAMAPI, spec RoleSpec) (*RolePlan, err
 		p.Attach = slices.DeleteFunc(p.Attach, func(a string) bool { return slices.Contains(attached, a) })
 	}
 	return p, nil
+}
+
+// policyOwner is the Sid of the spec's statements.
+func (s RoleSpec) policyOwner() string {
+	if s.PolicyOwner == "" {
+		return RoleCreateSid
+	}
+	return s.PolicyOwner
+}
+
+// planPolicy reads the inline policy and merges this owner's statements into it: PolicyChanged when they differ
+// from what the policy holds; a merged policy over IAM's size limit is refused before any write.
+func (p *RolePlan) planPolicy(ctx context.Context, client IAMAPI) error {
+	name := p.Spec.Name
+	if p.Exists {
+		cur, err := readInlinePolicy(ctx, client, name)
+		if err != nil {
+			return err
+		}
+		p.HadPolicy, p.OldPolicy, p.ForeignStatements = cur != "", cur, foreignIn(cur)
+	}
+	want, err := p.Spec.Permissions.OwnedStatements(p.Spec.policyOwner())
+	if err != nil {
+		return fmt.Errorf("role %s: %w", name, err)
+	}
+	next, err := setOwnedMutation(name, p.Spec.policyOwner(), want, true)(p.OldPolicy)
+	if err != nil {
+		return err
+	}
+	p.PolicyChanged = next != p.OldPolicy
+	return nil
+}
+
+// policyHints name the statements of the inline policy kubectl irsa keeps without owning them, when this run
+// writes permissions.
+func (p *RolePlan) policyHints() []string {
+	if p.Spec.Permissions.Document == "" || p.ForeignStatements == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("inline policy %s of role %s has %d statement(s) without a kubectl irsa Sid (written by hand, or the single statement of an older kubectl irsa): kept as is, granting every ServiceAccount of the role; delete them by hand once each ServiceAccount has been linked again",
+		InlinePolicyName, p.Spec.Name, p.ForeignStatements)}
 }
 
 // Changed reports whether the plan writes anything.
@@ -131,9 +166,9 @@ func (p *RolePlan) Actions() []api.Action {
 		if p.HadPolicy {
 			op = "~"
 		}
-		acts = append(acts, api.Action{Op: op, Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: "inline policy " + p.Spec.Permissions.Summary(), Status: api.StatusPlanned})
+		acts = append(acts, api.Action{Op: op, Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: "inline policy " + p.Spec.Permissions.Summary() + " (statement " + p.Spec.policyOwner() + ")", Status: api.StatusPlanned})
 	} else if p.Spec.Permissions.Document != "" {
-		acts = append(acts, api.Action{Op: "=", Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: "inline policy already as wanted", Status: api.StatusUnchanged})
+		acts = append(acts, api.Action{Op: "=", Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: "inline policy statement " + p.Spec.policyOwner() + " already as wanted", Status: api.StatusUnchanged})
 	}
 	for _, a := range p.Attach {
 		acts = append(acts, api.Action{Op: "+", Resource: "role/" + name, Detail: "attach " + a, Status: api.StatusPlanned})
@@ -163,6 +198,15 @@ func applyRole(ctx context.Context, client IAMAPI, p *RolePlan, undo *Undo) erro
 	name := aws.String(p.Spec.Name)
 	spec := p.Spec
 	created := false
+	// The inline policy is read under the lock before any write, so a merge IAM would refuse (size) stops the
+	// run before the trust is touched.
+	var curPolicy string
+	if p.PolicyChanged && p.Exists {
+		var err error
+		if curPolicy, err = p.checkPolicy(ctx, client); err != nil {
+			return err
+		}
+	}
 	if !p.Exists {
 		out, err := client.CreateRole(ctx, &iam.CreateRoleInput{
 			RoleName:                 name,
@@ -173,6 +217,11 @@ func applyRole(ctx context.Context, client IAMAPI, p *RolePlan, undo *Undo) erro
 		switch {
 		case isAlreadyExists(err): // created by a concurrent run since the plan: merge into it below
 			p.Exists, p.Managed = true, true
+			if p.PolicyChanged {
+				if curPolicy, err = p.checkPolicy(ctx, client); err != nil {
+					return err
+				}
+			}
 		case err != nil:
 			return fmt.Errorf("iam:CreateRole %s: %w", spec.Name, awsapi.Short(err))
 		default:
@@ -207,7 +256,7 @@ func applyRole(ctx context.Context, client IAMAPI, p *RolePlan, undo *Undo) erro
 		}
 	}
 	if p.PolicyChanged {
-		if err := p.applyPolicy(ctx, client, undo, created); err != nil {
+		if err := p.applyPolicy(ctx, client, undo, curPolicy); err != nil {
 			return err
 		}
 	}
@@ -224,6 +273,23 @@ func applyRole(ctx context.Context, client IAMAPI, p *RolePlan, undo *Undo) erro
 		}
 	}
 	return nil
+}
+
+// checkPolicy reads the current inline policy (under the lock) and checks that this owner's statements can be
+// merged into it.
+func (p *RolePlan) checkPolicy(ctx context.Context, client IAMAPI) (string, error) {
+	cur, err := readInlinePolicy(ctx, client, p.Spec.Name)
+	if err != nil {
+		return "", err
+	}
+	want, err := p.Spec.Permissions.OwnedStatements(p.Spec.policyOwner())
+	if err != nil {
+		return "", fmt.Errorf("role %s: %w", p.Spec.Name, err)
+	}
+	if _, err := setOwnedMutation(p.Spec.Name, p.Spec.policyOwner(), want, true)(cur); err != nil {
+		return "", err
+	}
+	return cur, nil
 }
 
 // rollbackCreated undoes the creation of a role: this run's subjects are removed from the current trust, and the

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/smithy-go"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
@@ -20,6 +21,10 @@ type UnlinkRequest struct {
 	// DeleteRole deletes the role when kubectl irsa created it and no other subject remains.
 	DeleteRole bool
 	DryRun     bool
+	// AssociationID and AssociationRoleARN are the ServiceAccount's EKS Pod Identity association ("": none, or
+	// not looked up): on the annotation's role, it still uses the ServiceAccount's inline policy statements,
+	// which are then kept.
+	AssociationID, AssociationRoleARN string
 }
 
 // UnlinkPlan removes the annotation and only this ServiceAccount's subject from the role's trust.
@@ -32,8 +37,16 @@ type UnlinkPlan struct {
 	subject  string
 	oldTrust *trust.Document
 	newTrust *trust.Document
+	// oldPolicy is the inline policy kubectl-irsa as planned (normalised, "" for none).
+	oldPolicy string
 	// removeSubject: the trust changes; deleteRole: the role goes.
 	removeSubject, deleteRole bool
+	// policyOwner is the Sid of this ServiceAccount's statements in the inline policy; removePolicy: the role's
+	// inline policy holds some (they are removed, the policy deleted with its last statement).
+	policyOwner  string
+	removePolicy bool
+	// Indexes in res.Actions of each step (-1: not planned).
+	trustAction, policyAction, roleAction int
 }
 
 // PlanUnlink reads the ServiceAccount and its role and computes the change. Statements that are not ours are
@@ -60,7 +73,8 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 	}
 	provider := trust.NewProvider(role.Partition, role.Account, s.Issuer)
 	subject := trust.Subject(req.Namespace, req.ServiceAccount)
-	p := &UnlinkPlan{s: s, role: role, sa: sa, provider: provider, subject: subject}
+	p := &UnlinkPlan{s: s, role: role, sa: sa, provider: provider, subject: subject, policyOwner: PolicySid(req.Namespace, req.ServiceAccount),
+		trustAction: -1, policyAction: -1, roleAction: -1}
 	res := api.NewResult("UnlinkResult")
 	p.res = res
 	res.Issuer = provider.HostPath
@@ -94,6 +108,17 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 			p.removeSubject = len(removed) > 0
 			still = p.newTrust.Evaluate(trust.Claims{ProviderARN: provider.ARN, HostPath: provider.HostPath, Subject: subject, Audience: sa.Audience}).Allowed
 		}
+		switch err := p.planPolicy(ctx); {
+		case isAccessDenied(err):
+			res.Hints = append(res.Hints, fmt.Sprintf("could not read inline policy %s of role %s (%v): statement %s, if any, is left; remove it by hand", InlinePolicyName, role.Name, awsapi.Short(err), p.policyOwner))
+		case err != nil:
+			return nil, err
+		}
+		if p.removePolicy && req.AssociationRoleARN == role.ARN {
+			p.removePolicy = false
+			res.Hints = append(res.Hints, fmt.Sprintf("serviceaccount %s/%s keeps its statement %s of inline policy %s of role %s: its EKS Pod Identity association %s uses the role too",
+				req.Namespace, req.ServiceAccount, p.policyOwner, InlinePolicyName, role.Name, req.AssociationID))
+		}
 	}
 	if still {
 		res.Hints = append(res.Hints, fmt.Sprintf("role %s still admits %s through a trust statement kubectl irsa did not write; left as is", role.Name, subject))
@@ -111,13 +136,69 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 		return nil, err
 	}
 	if p.removeSubject && !p.deleteRole {
+		p.trustAction = len(res.Actions)
 		res.Actions = append(res.Actions, api.Action{Op: "~", Resource: "role/" + role.Name, Detail: "trust: remove " + subject, Status: api.StatusPlanned})
 	}
+	if p.removePolicy && !p.deleteRole {
+		p.policyAction = len(res.Actions)
+		res.Actions = append(res.Actions, p.policyStep())
+	}
 	if p.deleteRole {
+		p.roleAction = len(res.Actions)
 		res.Actions = append(res.Actions, api.Action{Op: "-", Resource: "role/" + role.Name, Detail: "delete role (inline policies, managed policies detached)", Status: api.StatusPlanned})
 	}
 	res.Actions = append(res.Actions, api.Action{Op: "-", Resource: "serviceaccount/" + sa.Namespace + "/" + sa.Name, Detail: "remove annotation " + iamref.RoleARNAnnotation, Status: api.StatusPlanned})
 	return p, nil
+}
+
+// planPolicy reads the role's inline policy: this ServiceAccount's statements are removed from it.
+func (p *UnlinkPlan) planPolicy(ctx context.Context) error {
+	cur, err := readInlinePolicy(ctx, p.s.IAM, p.role.Name)
+	if err != nil {
+		return err
+	}
+	owned, err := ownedIn(cur, p.policyOwner)
+	if err != nil {
+		return fmt.Errorf("role %s inline policy %s: %w", p.role.Name, InlinePolicyName, err)
+	}
+	p.removePolicy = len(owned) > 0
+	p.oldPolicy = cur
+	return nil
+}
+
+// policyStep describes the removal of this ServiceAccount's statements from the inline policy as planned.
+func (p *UnlinkPlan) policyStep() api.Action {
+	res := "role/" + p.role.Name + "/policy/" + InlinePolicyName
+	if next, err := setOwned(p.oldPolicy, p.policyOwner, nil); err == nil && next == "" {
+		return api.Action{Op: "-", Resource: res, Detail: "delete inline policy (statement " + p.policyOwner + " was its last)", Status: api.StatusPlanned}
+	}
+	return api.Action{Op: "~", Resource: res, Detail: "inline policy: remove statement " + p.policyOwner, Status: api.StatusPlanned}
+}
+
+// removeStatements removes this ServiceAccount's statements from the inline policy read under the role's lock,
+// and pushes the undo that puts them back.
+func (p *UnlinkPlan) removeStatements(ctx context.Context, undo *Undo) error {
+	s, name, owner := p.s, p.role.Name, p.policyOwner
+	return s.withLock(ctx, p.role.ARN, func(ctx context.Context) error {
+		cur, err := readInlinePolicy(ctx, s.IAM, name)
+		if err != nil {
+			return err
+		}
+		removed, err := ownedIn(cur, owner)
+		if err != nil {
+			return fmt.Errorf("role %s inline policy %s: %w", name, InlinePolicyName, err)
+		}
+		wrote, err := updatePolicy(ctx, s.IAM, name, cur, setOwnedMutation(name, owner, nil, false))
+		if err != nil || !wrote {
+			return err
+		}
+		undo.Push(restoreWhat(name, owner, removed), func(ctx context.Context) error {
+			return s.withLock(ctx, p.role.ARN, func(ctx context.Context) error {
+				return restoreOwned(ctx, s.IAM, name, owner, nil, removed)
+			})
+		})
+		return nil
+	})
 }
 
 // Result describes the plan.
@@ -155,7 +236,13 @@ func (p *UnlinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 				})
 			})
 		}
-		res.Actions[0].Status = api.StatusDone
+		res.Actions[p.trustAction].Status = api.StatusDone
+	}
+	if p.removePolicy && !p.deleteRole {
+		if err := p.removeStatements(ctx, undo); err != nil {
+			return fail(err)
+		}
+		res.Actions[p.policyAction].Status = api.StatusDone
 	}
 	if err := setRoleAnnotation(ctx, s.Kube, p.sa.Namespace, p.sa.Name, "", false); err != nil {
 		return fail(err)
@@ -165,7 +252,7 @@ func (p *UnlinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 		if err := s.withLock(ctx, role.ARN, p.deleteIfLast); err != nil {
 			return res, fmt.Errorf("annotation removed, but %w", err)
 		}
-		res.Actions[0].Status = api.StatusDone
+		res.Actions[p.roleAction].Status = api.StatusDone
 	}
 	return res, nil
 }
@@ -191,9 +278,22 @@ func (p *UnlinkPlan) deleteIfLast(ctx context.Context) error {
 	if _, err := updateTrust(ctx, s.IAM, name, removeSubjectsMutation(p.provider, p.sa.Audience, []string{p.subject})); err != nil {
 		return explainTrustError(name, err)
 	}
+	pol, err := readInlinePolicy(ctx, s.IAM, name)
+	if err != nil {
+		return err
+	}
+	if _, err := updatePolicy(ctx, s.IAM, name, pol, setOwnedMutation(name, p.policyOwner, nil, false)); err != nil {
+		return err
+	}
 	left := cur.Clone()
 	_, _ = left.RemoveSubjects(p.provider, p.sa.Audience, p.subject)
-	return errorf(ErrRoleInUse, "role %s was not deleted: it now also trusts %v (joined since the plan); only %s was removed from its trust", name, remainingSubjects(left), p.subject)
+	return errorf(ErrRoleInUse, "role %s was not deleted: it now also trusts %v (joined since the plan); only %s was removed from its trust and its statement %s from inline policy %s", name, remainingSubjects(left), p.subject, p.policyOwner, InlinePolicyName)
+}
+
+// isAccessDenied reports IAM's refusal of a call for a missing permission.
+func isAccessDenied(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && (ae.ErrorCode() == "AccessDenied" || ae.ErrorCode() == "AccessDeniedException")
 }
 
 // remainingSubjects names what a trust policy still admits, for the refusal message.
