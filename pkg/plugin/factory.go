@@ -95,6 +95,9 @@ type EKSClient interface {
 	setup.EKSAPI
 }
 
+// ErrKubeconfig: the kubeconfig cannot be read, or names no cluster to talk to (exit 2 for every command).
+var ErrKubeconfig = errors.New("kubeconfig")
+
 // NewFactory returns the factory of the real clients, reading flags when first asked.
 func NewFactory(flags *GlobalFlags) Factory { return &factory{flags: flags} }
 

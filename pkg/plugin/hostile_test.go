@@ -69,7 +69,7 @@ func TestPolicyFileBounded(t *testing.T) {
 	}
 	for _, f := range []string{"/dev/zero", big} {
 		_, errOut, code := tf.Run("link", saName, "-n", ns, "--policy-file", f)
-		if code != 1 || !strings.Contains(errOut, "10240") || strings.Count(errOut, "\n") != 1 {
+		if code != 2 || !strings.Contains(errOut, "10240") || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("%s: exit %d: %q", f, code, errOut)
 		}
 	}
@@ -90,8 +90,8 @@ func TestCheckCommandsExitContract(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2: %s", args, code, errOut)
 		}
 	}
-	if _, _, code := tf.Run("link", "--no-such-flag"); code != 1 {
-		t.Errorf("write command usage error: exit %d, want 1", code)
+	if _, _, code := tf.Run("link", "--no-such-flag"); code != 2 {
+		t.Errorf("write command usage error: exit %d, want 2", code)
 	}
 }
 

@@ -219,7 +219,7 @@ func TestVersionAndCompletion(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "__start_kubectl-irsa") {
 		t.Errorf("completion bash: exit %d, %.200s", code, out)
 	}
-	if _, errOut, code := tf.Run("completion", "tcsh"); code != 1 || !strings.Contains(errOut, "invalid argument") {
+	if _, errOut, code := tf.Run("completion", "tcsh"); code != 2 || !strings.Contains(errOut, "invalid argument") {
 		t.Errorf("completion tcsh: exit %d, %s", code, errOut)
 	}
 	// ServiceAccount name completion lists the namespace's ServiceAccounts with their role.

@@ -1,0 +1,92 @@
+package plugin_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/plugin/plugintest"
+)
+
+// TestUsageErrorsExit2: every usage error of every command (unknown command or flag, wrong number of
+// arguments, invalid flag value, flags that do not go together) exits 2 with one line that says where to look,
+// and makes no Kubernetes or AWS call.
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		// help is the command whose --help the line points at.
+		help string
+	}{
+		{[]string{"bogus"}, "kubectl irsa"},
+		{[]string{"lst"}, "kubectl irsa"},
+		{[]string{"--no-such-flag"}, "kubectl irsa"},
+		{[]string{"role", "bogus"}, "kubectl irsa role"},
+		{[]string{"provider", "bogus"}, "kubectl irsa provider"},
+		{[]string{"role", "create"}, "kubectl irsa role create"},
+		{[]string{"role", "create", "r", "--service-account", "no-slash"}, "kubectl irsa role create"},
+		{[]string{"role", "create", "r", "--service-account", "a/b", "-o", "xml"}, "kubectl irsa role create"},
+		{[]string{"provider", "create", "extra"}, "kubectl irsa provider create"},
+		{[]string{"provider", "create", "--bogus"}, "kubectl irsa provider create"},
+		{[]string{"link"}, "kubectl irsa link"},
+		{[]string{"link", "a", "b"}, "kubectl irsa link"},
+		{[]string{"link", saName, "-n", ns, "--bogus"}, "kubectl irsa link"},
+		{[]string{"link", saName, "-n", ns, "--role-name", "r", "--role-arn", "arn:aws:iam::123456789012:role/r"}, "kubectl irsa link"},
+		{[]string{"link", saName, "-n", ns, "--trust-size-limit", "many"}, "kubectl irsa link"},
+		{[]string{"link", saName, "-n", ns, "--role-arn", "not-an-arn"}, "kubectl irsa link"},
+		{[]string{"unlink"}, "kubectl irsa unlink"},
+		{[]string{"unlink", "Bad_Name", "-n", ns}, "kubectl irsa unlink"},
+		{[]string{"annotate", saName, "-n", ns}, "kubectl irsa annotate"},
+		{[]string{"annotate", saName, "-n", ns, "--role-arn", "nope"}, "kubectl irsa annotate"},
+		{[]string{"migrate", "-n", ns}, "kubectl irsa migrate"},
+		{[]string{"migrate", saName, "-n", ns, "--all"}, "kubectl irsa migrate"},
+		{[]string{"migrate", saName, "-n", ns, "--rollback", "--remove-irsa"}, "kubectl irsa migrate"},
+		{[]string{"doctor", "a", "b"}, "kubectl irsa doctor"},
+		{[]string{"doctor", "-A", saName}, "kubectl irsa doctor"},
+		{[]string{"doctor", "--tail", "abc"}, "kubectl irsa doctor"},
+		{[]string{"doctor", "replicaset/x"}, "kubectl irsa doctor"},
+		{[]string{"test"}, "kubectl irsa test"},
+		{[]string{"test", "a", "b"}, "kubectl irsa test"},
+		{[]string{"test", saName, "-n", ns, "--timeout", "soon"}, "kubectl irsa test"},
+		{[]string{"test", saName, "-n", ns, "-o", "bogus"}, "kubectl irsa test"},
+		{[]string{"list", "extra"}, "kubectl irsa list"},
+		{[]string{"list", "-o", "xml"}, "kubectl irsa list"},
+		{[]string{"list", "-n"}, "kubectl irsa list"},
+		{[]string{"audit", "extra"}, "kubectl irsa audit"},
+		{[]string{"audit", "-o", "xml"}, "kubectl irsa audit"},
+		{[]string{"issuer", "extra"}, "kubectl irsa issuer"},
+		{[]string{"version", "-o", "xml"}, "kubectl irsa version"},
+		{[]string{"version", "extra"}, "kubectl irsa version"},
+		{[]string{"completion"}, "kubectl irsa completion"},
+		{[]string{"completion", "tcsh"}, "kubectl irsa completion"},
+	} {
+		tf := plugintest.NewFactory(plugintest.Namespace(ns), plugintest.ServiceAccount(ns, saName, nil))
+		out, errOut, code := tf.Run(tc.args...)
+		want := "; see '" + tc.help + " --help'"
+		if code != 2 || !strings.HasPrefix(errOut, "error: ") || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("%v: exit %d, stderr %q, want exit 2 and one line with %q", tc.args, code, errOut, want)
+		}
+		if out != "" {
+			t.Errorf("%v: stdout %q", tc.args, out)
+		}
+		if calls := tf.Cloud.Calls(); len(calls) != 0 || len(tf.Kube.Actions()) != 0 {
+			t.Errorf("%v: AWS calls %v, Kubernetes requests %d", tc.args, calls, len(tf.Kube.Actions()))
+		}
+	}
+}
+
+// TestGroupCommandsAlone: a command that only groups subcommands prints its help and exits 0 when run alone.
+func TestGroupCommandsAlone(t *testing.T) {
+	for _, args := range [][]string{{}, {"role"}, {"provider"}} {
+		out, errOut, code := seed().Run(args...)
+		if code != 0 || !strings.Contains(out, "Available Commands:") || errOut != "" {
+			t.Errorf("%v: exit %d, stderr %q, stdout %.100q", args, code, errOut, out)
+		}
+	}
+}
+
+// TestUnknownCommandSuggests: a misspelt subcommand names the one meant.
+func TestUnknownCommandSuggests(t *testing.T) {
+	_, errOut, _ := seed().Run("doctr")
+	if !strings.Contains(errOut, `did you mean doctor?`) {
+		t.Errorf("stderr %q", errOut)
+	}
+}
