@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/plugin/plugintest"
 )
 
@@ -88,5 +90,35 @@ func TestUnknownCommandSuggests(t *testing.T) {
 	_, errOut, _ := seed().Run("doctr")
 	if !strings.Contains(errOut, `did you mean doctor?`) {
 		t.Errorf("stderr %q", errOut)
+	}
+}
+
+// TestMissingNamespaceOrServiceAccount: doctor, list and audit asked about a namespace or ServiceAccount that
+// does not exist say so in one line and exit 2; they do not diagnose it (NotAnnotated) or list nothing and
+// pass.
+func TestMissingNamespaceOrServiceAccount(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"doctor", saName, "-n", "missing"}, `namespace "missing" not found`},
+		{[]string{"doctor", "-n", "missing"}, `namespace "missing" not found`},
+		{[]string{"doctor", "deployment/web", "-n", "missing"}, `namespace "missing" not found`},
+		{[]string{"doctor", "nobody", "-n", ns}, "serviceaccount nobody not found in namespace " + ns},
+		{[]string{"list", "-n", "missing"}, `namespace "missing" not found`},
+		{[]string{"audit", "-n", "missing"}, `namespace "missing" not found`},
+		{[]string{"test", saName, "-n", "missing"}, "not found"},
+	} {
+		tf, _ := linked()
+		out, errOut, code := tf.Run(tc.args...)
+		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, "-n picks the namespace") || strings.Contains(errOut, "NotAnnotated") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", tc.args, code, out, errOut)
+		}
+	}
+	// A namespace that exists but has nothing to list is clean.
+	tf, _ := linked()
+	tf.Kube.CoreV1().Namespaces().Create(t.Context(), plugintest.Namespace("empty"), metav1.CreateOptions{})
+	if out, errOut, code := tf.Run("list", "-n", "empty"); code != 0 || !strings.Contains(out, "No ServiceAccounts with IAM roles found") {
+		t.Errorf("empty namespace: exit %d, %s%s", code, out, errOut)
 	}
 }
