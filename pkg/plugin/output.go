@@ -24,7 +24,11 @@ type outputFlags struct {
 }
 
 func newOutputFlags(extra ...string) *outputFlags {
-	return &outputFlags{print: genericclioptions.NewPrintFlags("").WithDefaultOutput(""), extra: extra}
+	print := genericclioptions.NewPrintFlags("").WithDefaultOutput("")
+	// -o name is kubectl's KIND/NAME of each object; a result such as a DoctorReport has no name (it printed
+	// "doctorreport.irsa.kubectl-irsa.io/<unknown>"), so only a command that prints names itself (list) offers it.
+	print.NamePrintFlags = nil
+	return &outputFlags{print: print, extra: extra}
 }
 
 func (o *outputFlags) addFlags(cmd *cobra.Command) {
