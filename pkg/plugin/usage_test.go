@@ -107,7 +107,8 @@ func TestMissingNamespaceOrServiceAccount(t *testing.T) {
 		{[]string{"doctor", "nobody", "-n", ns}, "serviceaccount nobody not found in namespace " + ns},
 		{[]string{"list", "-n", "missing"}, `namespace "missing" not found`},
 		{[]string{"audit", "-n", "missing"}, `namespace "missing" not found`},
-		{[]string{"test", saName, "-n", "missing"}, "not found"},
+		{[]string{"test", saName, "-n", "missing"}, `namespace "missing" not found`},
+		{[]string{"test", "nobody", "-n", ns}, "serviceaccount " + ns + "/nobody not found"},
 	} {
 		tf, _ := linked()
 		out, errOut, code := tf.Run(tc.args...)
