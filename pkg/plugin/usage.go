@@ -52,6 +52,7 @@ func asUsage(cmd *cobra.Command, err error) error {
 //     as a Complete or Validate error does, such as two flags that do not go together.
 func installUsageErrors(root *cobra.Command, tracked *trackedFactory) {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return asUsage(cmd, err) })
+	root.SetHelpCommand(newHelpCommand())
 	var walk func(cmd *cobra.Command)
 	walk = func(cmd *cobra.Command) {
 		if !cmd.Runnable() && cmd.HasSubCommands() {
@@ -85,6 +86,37 @@ func installUsageErrors(root *cobra.Command, tracked *trackedFactory) {
 		}
 	}
 	walk(root)
+}
+
+// newHelpCommand is `kubectl irsa help [COMMAND]`: cobra's prints the root's usage and exits 0 for a topic it
+// does not know; this one refuses it as a usage error.
+func newHelpCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help provides help for any command in the application.\nSimply type kubectl irsa help [path to command] for full details.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, rest, err := cmd.Root().Find(args)
+			if err != nil || target == nil || len(rest) > 0 {
+				return asUsage(cmd.Root(), fmt.Errorf("unknown help topic %q", strings.Join(args, " ")))
+			}
+			target.InitDefaultHelpFlag()
+			return target.Help()
+		},
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			target, _, err := cmd.Root().Find(args)
+			if err != nil || target == nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []cobra.Completion
+			for _, sub := range target.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					out = append(out, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+	}
 }
 
 // noSubcommand refuses an argument to a command that only groups subcommands, naming the nearest ones.

@@ -59,6 +59,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"version", "extra"}, "kubectl irsa version"},
 		{[]string{"completion"}, "kubectl irsa completion"},
 		{[]string{"completion", "tcsh"}, "kubectl irsa completion"},
+		{[]string{"help", "bogus"}, "kubectl irsa"},
+		{[]string{"help", "role", "bogus"}, "kubectl irsa"},
 	} {
 		tf := plugintest.NewFactory(plugintest.Namespace(ns), plugintest.ServiceAccount(ns, saName, nil))
 		out, errOut, code := tf.Run(tc.args...)
@@ -82,6 +84,18 @@ func TestGroupCommandsAlone(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "Available Commands:") || errOut != "" {
 			t.Errorf("%v: exit %d, stderr %q, stdout %.100q", args, code, errOut, out)
 		}
+	}
+}
+
+// TestHelpCommand: help COMMAND prints that command's help and exits 0.
+func TestHelpCommand(t *testing.T) {
+	out, errOut, code := seed().Run("help", "role", "create")
+	if code != 0 || !strings.Contains(out, "kubectl irsa role create NAME") || errOut != "" {
+		t.Errorf("exit %d, stderr %q, stdout %.200q", code, errOut, out)
+	}
+	out, _, _ = seed().Run("__complete", "help", "ro")
+	if !strings.Contains(out, "role\t") {
+		t.Errorf("__complete help ro: %q", out)
 	}
 }
 

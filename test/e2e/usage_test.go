@@ -52,6 +52,7 @@ func TestUsageErrorsThroughKubectl(t *testing.T) {
 		{[]string{"issuer", "extra"}, "kubectl irsa issuer"},
 		{[]string{"version", "-o", "name"}, "kubectl irsa version"},
 		{[]string{"completion", "tcsh"}, "kubectl irsa completion"},
+		{[]string{"help", "bogus"}, "kubectl irsa"},
 	} {
 		counter.Reset()
 		r := irsaCmd(t, tc.args...)
