@@ -47,9 +47,10 @@ func asUsage(cmd *cobra.Command, err error) error {
 //     provider) gets one that refuses an unknown subcommand, and prints its help when run alone, since cobra
 //     would otherwise print the help and exit 0 for `kubectl irsa role bogus`;
 //   - required flags and flag groups, checked in a PreRunE (cobra's own check returns its errors unmarked);
-//   - an error a command returns before it asked the factory for a Kubernetes or AWS client (tracked by
-//     tracked): it can only come from the command line (its arguments, its flags and the files they name),
-//     as a Complete or Validate error does, such as two flags that do not go together.
+//   - an error a command returns before it asked the factory for a Kubernetes or AWS client (which tracked
+//     records): it can only come from the command line (its arguments, its flags and the files they name), as
+//     a Complete or Validate error does, such as two flags that do not go together. So every command, link.go's
+//     included, needs no marking of its own.
 func installUsageErrors(root *cobra.Command, tracked *trackedFactory) {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return asUsage(cmd, err) })
 	root.SetHelpCommand(newHelpCommand())
