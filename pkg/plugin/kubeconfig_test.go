@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,10 @@ func TestKubeconfigProblemIsOneLineExit2(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
 	missing := filepath.Join(home, "nope", "config")
+	broken := filepath.Join(home, "broken")
+	if err := os.WriteFile(broken, []byte("apiVersion: v1\nclusters: [unclosed\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		env  string
 		args []string
@@ -30,6 +35,8 @@ func TestKubeconfigProblemIsOneLineExit2(t *testing.T) {
 		{missing + string(filepath.ListSeparator) + missing + "2", []string{"list", "-A"}, missing + "2 (does not exist)"},
 		{"", []string{"list", "--kubeconfig", missing}, missing},
 		{"", []string{"unlink", "app", "-n", "shop", "--kubeconfig", missing}, missing},
+		{broken, []string{"list"}, broken},
+		{"", []string{"doctor", "-A", "--kubeconfig", home}, home},
 	} {
 		t.Setenv("KUBECONFIG", tc.env)
 		_, errOut, code := run(tc.args...)
