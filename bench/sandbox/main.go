@@ -43,7 +43,7 @@ const (
 
 func main() {
 	plugin := flag.String("plugin", "bin/kubectl-irsa", "kubectl-irsa binary to measure")
-	binDir := flag.String("bin-dir", os.Getenv("KUBECTL_IRSA_BIN_DIR"), "directory with etcd and kube-apiserver")
+	binDir := flag.String("bin-dir", sandbox.DefaultBinDir(), "directory with etcd and kube-apiserver")
 	flag.Parse()
 	if err := run(*plugin, *binDir); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)

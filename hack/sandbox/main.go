@@ -3,7 +3,8 @@
 // the pod identity webhook registered with it), prints the export lines a shell needs, and stops everything on
 // Ctrl-C or SIGTERM.
 //
-//	go run ./hack/sandbox -bin-dir ~/.cache/kubectl-irsa/bin
+//	go run ./hack/sandbox            # etcd and kube-apiserver from ${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-irsa/bin
+//	go run ./hack/sandbox -bin-dir DIR
 package main
 
 import (
@@ -18,7 +19,7 @@ import (
 )
 
 func main() {
-	binDir := flag.String("bin-dir", os.Getenv("KUBECTL_IRSA_BIN_DIR"), "directory holding etcd and kube-apiserver (from hack/control-plane.sh)")
+	binDir := flag.String("bin-dir", sandbox.DefaultBinDir(), "directory holding etcd and kube-apiserver (from hack/control-plane.sh; default: $KUBECTL_IRSA_BIN_DIR, else ${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-irsa/bin)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -123,7 +123,10 @@ type Subject struct {
 	Provider             *Provider
 	// PodIdentityRole is the role of the ServiceAccount's EKS Pod Identity association, as read from IAM.
 	PodIdentityRole *Role
-	Logs            []logclass.Finding
+	// PodIdentityTargetRole is the association's target role (role chaining, often in another account), as read
+	// from IAM; nil when there is none or it was not read.
+	PodIdentityTargetRole *Role
+	Logs                  []logclass.Finding
 }
 
 func saTarget(sa ServiceAccount) string { return "serviceaccount/" + sa.Namespace + "/" + sa.Name }

@@ -20,6 +20,7 @@ const (
 	PodIdentityAgentMissing       = "PodIdentityAgentMissing"
 	PodIdentityTrustInvalid       = "PodIdentityTrustInvalid"
 	PodIdentityRoleMissing        = "PodIdentityRoleMissing"
+	PodIdentityTargetRoleMissing  = "PodIdentityTargetRoleMissing"
 	PodIdentityNotInjected        = "PodIdentityNotInjected"
 	PodIdentityUnsupportedCompute = "PodIdentityUnsupportedCompute"
 	PodIdentityProxy              = "PodIdentityProxy"
@@ -44,7 +45,8 @@ type Association struct {
 	Created time.Time
 }
 
-// podIdentityRules: PodIdentityAgentMissing, PodIdentityRoleMissing, PodIdentityTrustInvalid, and per pod
+// podIdentityRules: PodIdentityAgentMissing, PodIdentityRoleMissing, PodIdentityTargetRoleMissing,
+// PodIdentityTrustInvalid, and per pod
 // PodIdentityNotInjected, PodIdentityUnsupportedCompute, PodIdentityProxy, PodIdentityOldSDK, BothMechanisms.
 func podIdentityRules(c Cluster, s Subject) []Finding {
 	a, ok := c.Associations[s.SA.Namespace+"/"+s.SA.Name]
@@ -76,6 +78,14 @@ func podIdentityRoleRules(s Subject, a Association) []Finding {
 			Summary:  fmt.Sprintf("Pod Identity association %s names role %s, which does not exist", a.ID, a.RoleARN),
 			Evidence: []string{fmt.Sprintf("serviceaccount %s/%s", s.SA.Namespace, s.SA.Name)},
 			Fix:      fmt.Sprintf("kubectl irsa link %s -n %s --pod-identity --role-name %s", s.SA.Name, s.SA.Namespace, r.Name)}}
+	}
+	if t := s.PodIdentityTargetRole; a.TargetRoleARN != "" && t != nil && !t.Found {
+		return []Finding{{ID: PodIdentityTargetRoleMissing, Severity: Error, Check: "iam", Target: "role/" + t.Name,
+			Summary: fmt.Sprintf("Pod Identity association %s chains role %s into target role %s, which does not exist in account %s: EKS Auth cannot return its credentials",
+				a.ID, r.Name, a.TargetRoleARN, t.Account),
+			Evidence: []string{fmt.Sprintf("serviceaccount %s/%s", s.SA.Namespace, s.SA.Name)},
+			Fix: fmt.Sprintf("create role %s in account %s with a trust that lets %s call sts:AssumeRole and sts:TagSession, or point the association at an existing role: kubectl irsa link %s -n %s --pod-identity --target-role-arn ARN --overwrite",
+				t.Name, t.Account, a.RoleARN, s.SA.Name, s.SA.Namespace)}}
 	}
 	if r.Trust == nil {
 		return nil

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"sigs.k8s.io/yaml"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/yamlout"
 )
 
 // Role is what the rendered code creates.
@@ -117,7 +117,7 @@ func CloudFormation(r Role) (string, error) {
 		"Resources":                map[string]any{"IrsaRole": map[string]any{"Type": "AWS::IAM::Role", "Properties": props}},
 		"Outputs":                  map[string]any{"RoleArn": map[string]any{"Value": map[string]any{"Fn::GetAtt": []string{"IrsaRole", "Arn"}}}},
 	}
-	out, err := yaml.Marshal(tmpl)
+	out, err := yamlout.Marshal(tmpl) // a role named "=" or "on" stays a string for YAML 1.1 readers
 	return string(out), err
 }
 

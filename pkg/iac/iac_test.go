@@ -78,3 +78,14 @@ func TestCloudFormation(t *testing.T) {
 		t.Errorf("template:\n%s", out)
 	}
 }
+
+// TestCloudFormationYAML11Names: IAM allows a role named "=" or "on"; the template writes it quoted, so a YAML
+// 1.1 reader (PyYAML, cfn-lint) reads the name and not the value tag or a bool.
+func TestCloudFormationYAML11Names(t *testing.T) {
+	for _, name := range []string{"=", "on", "No"} {
+		out, err := CloudFormation(Role{Name: name, TrustPolicy: `{"Version":"2012-10-17","Statement":[]}`})
+		if err != nil || !strings.Contains(out, `RoleName: "`+name+`"`+"\n") {
+			t.Errorf("%q: %v\n%s", name, err, out)
+		}
+	}
+}

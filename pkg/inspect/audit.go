@@ -44,6 +44,11 @@ func (in *Inspector) Audit(ctx context.Context, caller awsapi.Caller, namespace 
 	if err != nil {
 		return nil, err
 	}
+	if len(sas) == 0 {
+		if err := in.requireNamespace(ctx, namespace); err != nil {
+			return nil, err
+		}
+	}
 	existing := map[string]bool{}
 	usedBy := map[string][]string{}
 	referenced := map[string]iamref.Role{}

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"slices"
 
@@ -107,6 +108,13 @@ func (in *Inspector) DoctorTarget(ctx context.Context, t Target, logs io.Reader,
 		if all[i].Annotations[iamref.RoleARNAnnotation] != "" {
 			annotated = append(annotated, all[i].Name)
 		}
+	}
+	if sa == nil && t.Kind == "serviceaccount" {
+		// Doctor was asked about a ServiceAccount that is not there: say so, rather than diagnose it.
+		if err := in.requireNamespace(ctx, t.Namespace); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("serviceaccount %s not found in namespace %s: %w", saName, t.Namespace, ErrNotFound)
 	}
 	classifier := &logclass.Classifier{}
 	var found []logclass.Finding

@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -62,6 +63,7 @@ func TestResolveTarget(t *testing.T) {
 	labels := map[string]string{"app": "web"}
 	spec := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{ServiceAccountName: "web-sa"}}
 	kube := fake.NewClientset(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
 		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}, Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: spec}},
 		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "shop", Labels: labels}, Spec: spec.Spec},
 		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "other", Namespace: "shop", Labels: map[string]string{"app": "other"}}},
@@ -79,5 +81,9 @@ func TestResolveTarget(t *testing.T) {
 	}
 	if _, _, err := in.ResolveTarget(context.Background(), Target{Kind: "statefulset", Namespace: "shop", Name: "db"}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("missing statefulset: %v", err)
+	}
+	// In a namespace that does not exist, the namespace is what is missing.
+	if _, _, err := in.ResolveTarget(context.Background(), Target{Kind: "pod", Namespace: "gone", Name: "web-1"}); !errors.Is(err, ErrNamespaceNotFound) || !strings.Contains(err.Error(), `namespace "gone" not found`) {
+		t.Errorf("pod in a missing namespace: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -38,6 +39,26 @@ type ListItem struct {
 	TrustAdmits     string `json:"trustAdmits"`
 	Pods            int    `json:"pods"`
 	PodsNotInjected int    `json:"podsNotInjected"`
+}
+
+// Problem says what is wrong with the row ("" when nothing is known to be): the role does not exist, its trust
+// does not admit the ServiceAccount, the annotation is not a role ARN, or pods lack injected credentials. An
+// "unknown" (a read that failed, or conditions that cannot be evaluated) is not a problem: a failed read is a
+// could-not-check note of the result instead.
+func (it ListItem) Problem() string {
+	var out []string
+	switch {
+	case it.RoleName == "(invalid ARN)":
+		out = append(out, "annotation is not a role ARN")
+	case it.RoleExists == "no":
+		out = append(out, "role "+it.RoleName+" does not exist")
+	case it.TrustAdmits == "no":
+		out = append(out, "trust of role "+it.RoleName+" does not admit it")
+	}
+	if it.PodsNotInjected > 0 {
+		out = append(out, fmt.Sprintf("%d of %d pods not injected", it.PodsNotInjected, it.Pods))
+	}
+	return strings.Join(out, ", ")
 }
 
 // ListResult is the result of `kubectl irsa list`.

@@ -101,6 +101,11 @@ func (in *Inspector) scanScope(ctx context.Context, namespace string, also map[s
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(sas) == 0 {
+		if err := in.requireNamespace(ctx, namespace); err != nil {
+			return nil, nil, err
+		}
+	}
 	pods, err := cluster.ListPods(ctx, in.Kube, namespace, "")
 	if err != nil {
 		return nil, nil, err

@@ -19,6 +19,30 @@ import (
 // ErrNotFound: what doctor or test was asked about does not exist (its text is the advice).
 var ErrNotFound = errors.New("check the name and the namespace")
 
+// ErrNamespaceNotFound: the namespace asked about does not exist.
+var ErrNamespaceNotFound = errors.New("namespace not found")
+
+type namespaceNotFound struct{ namespace string }
+
+func (e namespaceNotFound) Error() string {
+	return fmt.Sprintf("namespace %q not found (kubectl get namespaces lists them)", e.namespace)
+}
+
+func (e namespaceNotFound) Is(target error) bool { return target == ErrNamespaceNotFound }
+
+// requireNamespace returns ErrNamespaceNotFound when the namespace does not exist. It is asked only when a
+// list came back empty or a read said not found, so a namespace that exists costs no request; a namespace that
+// cannot be read (no get on namespaces) is not judged missing.
+func (in *Inspector) requireNamespace(ctx context.Context, namespace string) error {
+	if namespace == "" {
+		return nil
+	}
+	if _, err := in.Kube.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		return namespaceNotFound{namespace}
+	}
+	return nil
+}
+
 // ErrJobTimeout: the in-cluster test Job did not finish in time (its text is the advice).
 var ErrJobTimeout = errors.New("is there a node to run it?")
 
@@ -70,13 +94,13 @@ func (in *Inspector) ResolveTarget(ctx context.Context, t Target) (string, []cor
 	case "pod":
 		p, err := in.Kube.CoreV1().Pods(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
 		if err != nil {
-			return "", nil, notFoundHint(err, t)
+			return "", nil, in.notFoundHint(ctx, err, t)
 		}
 		return cluster.PodServiceAccount(&p.Spec), []corev1.Pod{*p}, nil
 	}
 	template, selector, err := in.podTemplate(ctx, t)
 	if err != nil {
-		return "", nil, notFoundHint(err, t)
+		return "", nil, in.notFoundHint(ctx, err, t)
 	}
 	sa := cluster.PodServiceAccount(&template.Spec)
 	labels := ""
@@ -137,8 +161,11 @@ func (in *Inspector) podTemplate(ctx context.Context, t Target) (*corev1.PodTemp
 	return nil, nil, fmt.Errorf("unexpected %T", obj)
 }
 
-func notFoundHint(err error, t Target) error {
+func (in *Inspector) notFoundHint(ctx context.Context, err error, t Target) error {
 	if apierrors.IsNotFound(err) {
+		if nsErr := in.requireNamespace(ctx, t.Namespace); nsErr != nil {
+			return nsErr
+		}
 		return fmt.Errorf("%s %s not found in namespace %s: %w", t.Kind, t.Name, t.Namespace, ErrNotFound)
 	}
 	return fmt.Errorf("read %s/%s: %w", t.Kind, t.Name, err)

@@ -111,6 +111,9 @@ func (t *Tester) Test(ctx context.Context, namespace, name string, timeout time.
 	sa, err := t.Kube.CoreV1().ServiceAccounts(namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		if apierrors.IsNotFound(err) {
+			if nsErr := (&Inspector{Kube: t.Kube}).requireNamespace(ctx, namespace); nsErr != nil {
+				return nil, nsErr
+			}
 			return nil, fmt.Errorf("serviceaccount %s/%s not found: %w", namespace, name, ErrNotFound)
 		}
 		return nil, fmt.Errorf("read serviceaccount %s/%s: %w", namespace, name, err)

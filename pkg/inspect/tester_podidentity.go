@@ -79,11 +79,31 @@ func (t *Tester) testPodIdentity(ctx context.Context, in *Inspector, res *TestRe
 		return nil, fmt.Errorf("%s (kubectl irsa test needs iam:GetRole)", strings.Join(u, "; "))
 	}
 	subject := doctor.Subject{SA: doctor.ServiceAccount{Namespace: namespace, Name: name, Exists: true, Annotations: sa.Annotations}, PodIdentityRole: st.role}
+	// The target role (role chaining, often in another account) is read with that account's credentials; one
+	// that cannot be read is "could not check", never missing.
+	var targetUnchecked []string
+	if a.targetRoleARN != "" && st.role.Found {
+		target, err := iamref.ParseRole(strings.TrimSpace(a.targetRoleARN))
+		if err != nil {
+			res.Reason = fmt.Sprintf("association %s names target role %q, which is not a role ARN", a.id, a.targetRoleARN)
+			return res, nil
+		}
+		if tst := in.role(ctx, target, false, nil); tst.unreadable {
+			targetUnchecked = in.Unchecked()
+		} else {
+			subject.PodIdentityTargetRole = tst.role
+		}
+	}
 	res.Findings = iamFindings(in.diagnose(c, subject))
 	if !st.role.Found {
 		res.Reason = "the association's role does not exist: " + firstSummary(res.Findings)
 		return res, nil
 	}
+	if t := subject.PodIdentityTargetRole; t != nil && !t.Found {
+		res.Reason = "the association's target role does not exist: " + firstSummary(res.Findings)
+		return res, nil
+	}
+	res.CouldNotCheck = append(res.CouldNotCheck, targetUnchecked...)
 	ev := st.role.Trust.EvaluatePodIdentity(trust.PodIdentityRequest{Context: trust.PodIdentitySessionTags(clusterARN(t.Cluster), t.Cluster.Name, namespace, name)})
 	pi.Trust = &ev
 
@@ -146,6 +166,11 @@ func (t *Tester) testPodIdentity(ctx context.Context, in *Inspector, res *TestRe
 		res.credentials = nil
 		res.Reason = "the role's trust does not let " + trust.ServicePodIdentity + " call " + strings.Join(ev.Missing, " and ") + " (the endpoint accepted it anyway; real EKS Auth refuses)"
 		return res, nil
+	}
+	if len(targetUnchecked) > 0 {
+		// EKS Auth returned credentials of the target role: it exists, whatever could not be read of it.
+		res.CouldNotCheck = slices.DeleteFunc(res.CouldNotCheck, func(n string) bool { return slices.Contains(targetUnchecked, n) })
+		res.Notes = append(res.Notes, "target role "+a.targetRoleARN+" was not read ("+strings.Join(targetUnchecked, "; ")+"); EKS Auth returned its credentials, so it exists")
 	}
 	res.Verdict = VerdictPass
 	return res, nil

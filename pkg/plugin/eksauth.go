@@ -17,7 +17,7 @@ type eksAuthFactory interface {
 // eksAuth returns the EKS Auth client migrate verifies with: the factory's when it has one, else the AWS
 // clients' (pkg/awsapi/eksauth) seen through the credentials it returns.
 func (g *Globals) eksAuth(ctx context.Context) (setup.EKSAuthAPI, error) {
-	if f, ok := g.Factory.(eksAuthFactory); ok {
+	if f, ok := unwrapFactory(g.Factory).(eksAuthFactory); ok {
 		return f.EKSAuth(ctx)
 	}
 	clients, err := g.Factory.AWS(ctx)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +19,8 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/eksauth"
@@ -95,6 +100,64 @@ type EKSClient interface {
 	setup.EKSAPI
 }
 
+// ErrKubeconfig: the kubeconfig cannot be read, or names no cluster to talk to (exit 2 for every command).
+var ErrKubeconfig = errors.New("kubeconfig")
+
+// kubeconfigError is a kubeconfig problem, in one line that names it.
+func kubeconfigError(err error) error {
+	return fmt.Errorf("%w: %w", ErrKubeconfig, err)
+}
+
+// checkKubeconfig refuses a kubeconfig that cannot be read, and one that names no context to use. client-go
+// would otherwise skip a missing KUBECONFIG file silently and talk to http://localhost:8080, and the command
+// would fail much later on something else (the OIDC issuer). --server, or running in a pod, needs no context.
+func checkKubeconfig(cf *genericclioptions.ConfigFlags) error {
+	raw, err := cf.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return kubeconfigError(err)
+	}
+	if cf.APIServer != nil && *cf.APIServer != "" {
+		return nil
+	}
+	name := raw.CurrentContext
+	if cf.Context != nil && *cf.Context != "" {
+		name = *cf.Context
+	}
+	if name != "" && raw.Contexts[name] != nil {
+		return nil
+	}
+	if _, err := rest.InClusterConfig(); err == nil {
+		return nil
+	}
+	if name != "" {
+		return kubeconfigError(fmt.Errorf("context %q not found in %s", name, kubeconfigSources(cf)))
+	}
+	return kubeconfigError(fmt.Errorf("no current context in %s", kubeconfigSources(cf)))
+}
+
+// kubeconfigSources says which kubeconfig files were read, and which of them do not exist.
+func kubeconfigSources(cf *genericclioptions.ConfigFlags) string {
+	if cf.KubeConfig != nil && *cf.KubeConfig != "" {
+		return *cf.KubeConfig
+	}
+	describe := func(path string) string {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return path + " (does not exist)"
+		}
+		return path
+	}
+	if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
+		var files []string
+		for _, p := range filepath.SplitList(env) {
+			if p != "" {
+				files = append(files, describe(p))
+			}
+		}
+		return clientcmd.RecommendedConfigPathEnvVar + "=" + strings.Join(files, string(filepath.ListSeparator))
+	}
+	return describe(clientcmd.RecommendedHomeFile)
+}
+
 // NewFactory returns the factory of the real clients, reading flags when first asked.
 func NewFactory(flags *GlobalFlags) Factory { return &factory{flags: flags} }
 
@@ -117,9 +180,12 @@ func (f *factory) KubeClient() (kubernetes.Interface, error) {
 	if f.kube != nil {
 		return f.kube, nil
 	}
+	if err := checkKubeconfig(f.flags.ConfigFlags); err != nil {
+		return nil, err
+	}
 	restConfig, err := f.flags.ConfigFlags.ToRESTConfig()
 	if err != nil {
-		return nil, fmt.Errorf("cannot load kubeconfig: %w (set KUBECONFIG or --kubeconfig, or run `aws eks update-kubeconfig --name CLUSTER`)", err)
+		return nil, kubeconfigError(err)
 	}
 	// client-go's default client-side limit (5 requests a second, bursts of 10, which kubectl keeps) makes a
 	// fleet's list pages and migrate's log reads wait on the client; the API server's priority and fairness
@@ -138,7 +204,7 @@ func (f *factory) KubeClient() (kubernetes.Interface, error) {
 func (f *factory) Namespace() (string, error) {
 	ns, _, err := f.flags.ConfigFlags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
-		return "", fmt.Errorf("cannot read the namespace from kubeconfig: %w", err)
+		return "", kubeconfigError(err)
 	}
 	return ns, nil
 }

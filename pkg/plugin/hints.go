@@ -28,9 +28,11 @@ var flagHints = []struct {
 	{setup.ErrAssociatedElsewhere, "pass --overwrite to point it at this role"},
 	{setup.ErrPolicyTooLarge, "or attach a managed policy with --attach-policy-arn instead of --allow/--policy-file"},
 	{setup.ErrLastSubject, "pass --delete-role to delete the role with the link (only a role kubectl irsa created), or link another ServiceAccount first"},
+	{ErrKubeconfig, "set KUBECONFIG or pass --kubeconfig and --context (aws eks update-kubeconfig --name CLUSTER writes one)"},
 	{cluster.ErrIssuerNotFound, "check the kubeconfig context, or pass --eks-cluster and --region"},
 	{awsapi.ErrUnreachable, "check AWS_PROFILE/--aws-profile, `aws sso login`, or AWS_ENDPOINT_URL"},
 	{inspect.ErrNotFound, "-n picks the namespace"},
+	{inspect.ErrNamespaceNotFound, "-n picks the namespace, -A every namespace"},
 	{inspect.ErrJobTimeout, "raise --timeout"},
 }
 

@@ -82,10 +82,10 @@ func TestPolicyFileBounded(t *testing.T) {
 		code       int
 		want       string
 	}{
-		{"endless", "/dev/zero", 1, "larger than 131072 bytes"},
-		{"whitespace beyond the read bound", write("spaces.json", strings.Repeat(" ", 200000)), 1, "larger than 131072 bytes"},
+		{"endless", "/dev/zero", 2, "larger than 131072 bytes"},
+		{"whitespace beyond the read bound", write("spaces.json", strings.Repeat(" ", 200000)), 2, "larger than 131072 bytes"},
 		{"indented: over 10240 bytes, under 10240 characters without whitespace", write("pretty.json", pretty), 0, "inline policy allowing s3:GetObject"},
-		{"compact over the limit", write("big.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject",`+resources(10300)+`}]}`), 1, "characters without whitespace, over IAM's limit of 10240"},
+		{"compact over the limit", write("big.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject",`+resources(10300)+`}]}`), 2, "characters without whitespace, over IAM's limit of 10240"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tf := seed()
@@ -121,8 +121,8 @@ func TestCheckCommandsExitContract(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2: %s", args, code, errOut)
 		}
 	}
-	if _, _, code := tf.Run("link", "--no-such-flag"); code != 1 {
-		t.Errorf("write command usage error: exit %d, want 1", code)
+	if _, _, code := tf.Run("link", "--no-such-flag"); code != 2 {
+		t.Errorf("write command usage error: exit %d, want 2", code)
 	}
 }
 

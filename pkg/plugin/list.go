@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -21,7 +22,7 @@ type ListOptions struct {
 
 // NewCmdList builds `kubectl irsa list`.
 func NewCmdList(g *Globals) *cobra.Command {
-	o := &ListOptions{Globals: g, output: newOutputFlags("wide")}
+	o := &ListOptions{Globals: g, output: newOutputFlags("wide", "name")}
 	cmd := &cobra.Command{
 		Use:   "list [-n NAMESPACE | -A]",
 		Short: "List ServiceAccounts with IAM roles: role exists, trust admits, pods injected",
@@ -29,9 +30,13 @@ func NewCmdList(g *Globals) *cobra.Command {
 the EKS API answers): its mechanism (irsa, pod-identity, or both when annotation and association name the same
 role), its role, whether the role exists, whether its trust admits the ServiceAccount's real subject (for Pod
 Identity: pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession), and how many of its pods lack injected
-credentials. Read only: two Kubernetes list calls and one IAM
-read per distinct role. Exit status 2 when a read failed and a row is incomplete (see the notes).`,
-		Example: "  kubectl irsa list\n  kubectl irsa list -A -o wide",
+credentials. Read only: two Kubernetes list calls and one IAM read per distinct role. -o name prints
+serviceaccount/NAME per ServiceAccount, as kubectl does (without the namespace, also with -A).
+
+Exit status: 0 every row is fine, 1 a row shows a problem (role missing, trust not admitting the ServiceAccount,
+annotation not a role ARN, pods not injected; stderr names them), 2 a read failed and a row is incomplete (see
+the notes), a usage error, or the cluster or AWS unreachable.`,
+		Example: "  kubectl irsa list\n  kubectl irsa list -A -o wide\n  kubectl irsa list -n shop -o name",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(); err != nil {
@@ -55,7 +60,7 @@ func (o *ListOptions) Complete() error { return o.scope.complete(o.Factory) }
 // Validate checks the output format.
 func (o *ListOptions) Validate() error { return o.output.validate() }
 
-// Run lists; exit 2 when a read failed.
+// Run lists; exit 1 when a row shows a problem, else 2 when a read failed.
 func (o *ListOptions) Run(ctx context.Context) error {
 	in, err := o.inspector(ctx, true)
 	if err != nil {
@@ -70,6 +75,8 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		printList(o.Out, res, false)
 	case "wide":
 		printList(o.Out, res, true)
+	case "name":
+		printNames(o.Out, res)
 	default:
 		if err := o.output.printObject(res, o.Out); err != nil {
 			return err
@@ -78,7 +85,39 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	for _, n := range append(res.Notes, res.CouldNotCheck...) {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", safetext.String(n))
 	}
-	return exitStatus(false, res.CouldNotCheck)
+	return listStatus(res)
+}
+
+// listStatus is list's exit status: 1 when a row shows a problem (the error line names the first ones), else 2
+// when a read failed, else 0.
+func listStatus(res *inspect.ListResult) error {
+	var problems []string
+	for _, it := range res.Items {
+		if p := it.Problem(); p != "" {
+			problems = append(problems, it.Namespace+"/"+it.ServiceAccount+" ("+p+")")
+		}
+	}
+	if len(problems) == 0 {
+		return exitStatus(false, res.CouldNotCheck)
+	}
+	const shown = 3
+	msg := strings.Join(problems[:min(len(problems), shown)], "; ")
+	if len(problems) > shown {
+		msg += fmt.Sprintf("; and %d more", len(problems)-shown)
+	}
+	return &ExitError{Code: 1, Err: fmt.Errorf("%d of %d rows show a problem: %s; kubectl irsa doctor SERVICEACCOUNT -n NAMESPACE says why and how to fix it", len(problems), len(res.Items), msg)}
+}
+
+// printNames prints serviceaccount/NAME once per ServiceAccount, as kubectl get -o name does (kubectl prints
+// no namespace, with -A too).
+func printNames(w io.Writer, res *inspect.ListResult) {
+	seen := map[string]bool{}
+	for _, it := range res.Items {
+		if key := it.Namespace + "/" + it.ServiceAccount; !seen[key] {
+			seen[key] = true
+			fmt.Fprintf(w, "serviceaccount/%s\n", safetext.String(it.ServiceAccount))
+		}
+	}
 }
 
 func printList(w io.Writer, res *inspect.ListResult, wide bool) {

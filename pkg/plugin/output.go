@@ -10,9 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/yamlout"
 )
 
 // outputFlags wraps cli-runtime's PrintFlags: -o json|yaml|jsonpath=... print the typed result, and no -o prints
@@ -24,7 +24,11 @@ type outputFlags struct {
 }
 
 func newOutputFlags(extra ...string) *outputFlags {
-	return &outputFlags{print: genericclioptions.NewPrintFlags("").WithDefaultOutput(""), extra: extra}
+	print := genericclioptions.NewPrintFlags("").WithDefaultOutput("")
+	// -o name is kubectl's KIND/NAME of each object; a result such as a DoctorReport has no name (it printed
+	// "doctorreport.irsa.kubectl-irsa.io/<unknown>"), so only a command that prints names itself (list) offers it.
+	print.NamePrintFlags = nil
+	return &outputFlags{print: print, extra: extra}
 }
 
 func (o *outputFlags) addFlags(cmd *cobra.Command) {
@@ -82,11 +86,9 @@ func (o *outputFlags) printObject(obj runtime.Object, out io.Writer) error {
 	}
 	safe := escapeStrings(data).(map[string]any)
 	if o.format() == "yaml" {
-		clean, err := json.Marshal(safe)
-		if err != nil {
-			return fmt.Errorf("encode the result as YAML: %w", err)
-		}
-		y, err := yaml.JSONToYAML(clean)
+		// yamlout quotes the strings YAML 1.1 readers would misread, such as an action's op "=" (PyYAML's
+		// safe_load failed on a plain =).
+		y, err := yamlout.Marshal(safe)
 		if err != nil {
 			return fmt.Errorf("encode the result as YAML: %w", err)
 		}

@@ -26,3 +26,23 @@ func TestPrintObjectEscapesEveryFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestYAMLQuotesYAML11Scalars: -o yaml writes an unchanged action's op "=" quoted: PyYAML (YAML 1.1) reads a
+// plain = as the value tag and fails.
+func TestYAMLQuotesYAML11Scalars(t *testing.T) {
+	res := &api.Result{TypeMeta: api.TypeMeta("Result"), Actions: []api.Action{{Op: "=", Resource: "role/on", Detail: "unchanged"}, {Op: "+", Resource: "<<", Detail: "y"}}}
+	o := newOutputFlags()
+	*o.print.OutputFormat = "yaml"
+	var out bytes.Buffer
+	if err := o.printObject(res, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`op: "="`, `resource: "<<"`, `detail: "y"`} {
+		if !strings.Contains(out.String(), want+"\n") {
+			t.Errorf("no %s in\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "op: =\n") {
+		t.Errorf("plain = in\n%s", out.String())
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/fakeaws"
@@ -157,7 +158,8 @@ func TestListReadsEveryPage(t *testing.T) {
 	}
 	out, errOut, code := tf.Run("list", "-A", "-o", "json")
 	var res inspect.ListResult
-	if code != 0 || json.Unmarshal([]byte(out), &res) != nil {
+	// The associations' role trusts no pods.eks.amazonaws.com: those rows show a problem (exit 1).
+	if code != 1 || json.Unmarshal([]byte(out), &res) != nil || !strings.Contains(errOut, "3 of 4 rows show a problem: pi/sa-0") {
 		t.Fatalf("exit %d: %s%s", code, out, errOut)
 	}
 	var rows []string
@@ -219,12 +221,62 @@ func TestVersionAndCompletion(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "__start_kubectl-irsa") {
 		t.Errorf("completion bash: exit %d, %.200s", code, out)
 	}
-	if _, errOut, code := tf.Run("completion", "tcsh"); code != 1 || !strings.Contains(errOut, "invalid argument") {
+	if _, errOut, code := tf.Run("completion", "tcsh"); code != 2 || !strings.Contains(errOut, "invalid argument") {
 		t.Errorf("completion tcsh: exit %d, %s", code, errOut)
 	}
 	// ServiceAccount name completion lists the namespace's ServiceAccounts with their role.
 	out, _, _ = tf.Run("__complete", "link", "-n", ns, "irsa")
 	if !strings.Contains(out, saName+"\tnot linked to an IAM role") {
 		t.Errorf("__complete: %s", out)
+	}
+}
+
+// TestListExitStatus: list exits 1 when a row shows a problem (role missing, trust not admitting the
+// ServiceAccount, annotation not a role ARN, pods not injected), naming the rows on stderr while stdout stays the
+// table; 0 when every row is fine.
+func TestListExitStatus(t *testing.T) {
+	tf, _ := linked()
+	out, errOut, code := tf.Run("list", "-n", ns)
+	if code != 0 || errOut != "" || !strings.Contains(out, saName) {
+		t.Fatalf("clean: exit %d\n%s%s", code, out, errOut)
+	}
+	for name, breakIt := range map[string]func(tf *plugintest.Factory){
+		"role missing": func(tf *plugintest.Factory) {
+			tf.Kube.CoreV1().ServiceAccounts(ns).Update(t.Context(), plugintest.ServiceAccount(ns, saName, map[string]string{iamref.RoleARNAnnotation: "arn:aws:iam::" + fakeaws.Account + ":role/gone"}), metav1.UpdateOptions{})
+		},
+		"trust admits another ServiceAccount": func(tf *plugintest.Factory) {
+			tf.Cloud.IAM.AddRole("", "irsa-role", trusting("system:serviceaccount:"+ns+":someone-else"))
+		},
+		"annotation not an ARN": func(tf *plugintest.Factory) {
+			tf.Kube.CoreV1().ServiceAccounts(ns).Update(t.Context(), plugintest.ServiceAccount(ns, saName, map[string]string{iamref.RoleARNAnnotation: "irsa-role"}), metav1.UpdateOptions{})
+		},
+		"pod not injected": func(tf *plugintest.Factory) {
+			tf.Kube.CoreV1().Pods(ns).Create(t.Context(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "stale", Namespace: ns}, Spec: corev1.PodSpec{ServiceAccountName: saName, Containers: []corev1.Container{{Name: "app"}}}}, metav1.CreateOptions{})
+		},
+	} {
+		tf, _ := linked()
+		breakIt(tf)
+		out, errOut, code := tf.Run("list", "-n", ns)
+		if code != 1 || !strings.HasPrefix(out, "NAMESPACE") || !strings.Contains(out, saName) || strings.Count(errOut, "\n") != 1 ||
+			!strings.Contains(errOut, "1 of 1 rows show a problem: "+ns+"/"+saName) {
+			t.Errorf("%s: exit %d\n%s%s", name, code, out, errOut)
+		}
+	}
+}
+
+// TestListOutputName: -o name prints serviceaccount/NAME once per ServiceAccount, as kubectl does; the other
+// commands, whose results have no name, refuse -o name as a usage error.
+func TestListOutputName(t *testing.T) {
+	tf, arn := linked()
+	tf.Cloud.EKS.Associations = []ekstypes.PodIdentityAssociation{{AssociationId: aws.String("a-1"), Namespace: aws.String(ns), ServiceAccount: aws.String(saName), RoleArn: aws.String(arn)},
+		{AssociationId: aws.String("a-2"), Namespace: aws.String("other"), ServiceAccount: aws.String(saName), RoleArn: aws.String(arn)}}
+	out, errOut, _ := tf.Run("list", "-A", "-o", "name")
+	if want := "serviceaccount/" + saName + "\nserviceaccount/" + saName + "\n"; out != want {
+		t.Errorf("list -A -o name = %q, want %q (stderr %s)", out, want, errOut)
+	}
+	for _, args := range [][]string{{"version", "-o", "name"}, {"doctor", "-A", "-o", "name"}, {"test", saName, "-n", ns, "-o", "name"}} {
+		if out, errOut, code := tf.Run(args...); code != 2 || out != "" || !strings.Contains(errOut, `unsupported output format "name"`) {
+			t.Errorf("%v: exit %d, %s%s", args, code, out, errOut)
+		}
 	}
 }

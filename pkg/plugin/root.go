@@ -34,7 +34,8 @@ func NewCmdIRSA(streams genericiooptions.IOStreams) *cobra.Command {
 // (tests pass plugintest's).
 func NewCmdIRSAWithFactory(streams genericiooptions.IOStreams, newFactory func(*GlobalFlags) Factory) *cobra.Command {
 	flags := &GlobalFlags{ConfigFlags: genericclioptions.NewConfigFlags(true)}
-	g := &Globals{IOStreams: streams, Flags: flags, Factory: newFactory(flags)}
+	tracked := &trackedFactory{Factory: newFactory(flags)}
+	g := &Globals{IOStreams: streams, Flags: flags, Factory: tracked}
 	cmd := &cobra.Command{
 		Use:   "irsa",
 		Short: "Set up, diagnose and test IAM Roles for Service Accounts (IRSA) on EKS",
@@ -73,6 +74,7 @@ and the AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM|_STS|_EKS overrides.`,
 		NewCmdAudit(g),
 	)
 	registerCompletions(cmd, g)
+	installUsageErrors(cmd, tracked)
 	return cmd
 }
 
@@ -113,7 +115,8 @@ func (e *ExitError) Unwrap() error { return e.Err }
 
 // checkCommands follow one exit-code contract: 0 clean or passed, 1 findings or test failed (always an
 // *ExitError with code 1), 2 the run could not complete: a usage error, AWS or the cluster unreachable, a read
-// that failed. Any other error of theirs is therefore 2.
+// that failed. Any other error of theirs is therefore 2. Every command, check or not, exits 2 on a usage error
+// and on a kubeconfig that cannot be used.
 var checkCommands = map[string]bool{"doctor": true, "audit": true, "test": true, "list": true}
 
 // Execute runs the command and turns its error into one line on stderr (credentials masked, control characters
@@ -126,9 +129,13 @@ func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
 	err = withFlagHint(err)
 	code := 1
 	var exit *ExitError
-	if errors.As(err, &exit) {
+	var usage *usageError
+	switch {
+	case errors.As(err, &usage), errors.Is(err, ErrKubeconfig):
+		code = UsageExitCode
+	case errors.As(err, &exit):
 		code = exit.Code
-	} else if ran != nil && ran.Parent() == cmd && checkCommands[ran.Name()] {
+	case ran != nil && ran.Parent() == cmd && checkCommands[ran.Name()]:
 		code = 2
 	}
 	if msg := err.Error(); msg != "" {

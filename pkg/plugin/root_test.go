@@ -34,11 +34,11 @@ func TestVersionJSON(t *testing.T) {
 
 func TestErrorsAreOneLine(t *testing.T) {
 	_, errOut, code := run("link", "Bad_Name", "-n", "default")
-	if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "error: invalid ServiceAccount name") {
+	if code != 2 || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "error: invalid ServiceAccount name") {
 		t.Errorf("code %d stderr %q", code, errOut)
 	}
 	_, errOut, code = run("version", "-o", "xml")
-	if code != 1 || !strings.Contains(errOut, "unsupported output format") {
+	if code != 2 || !strings.Contains(errOut, "unsupported output format") {
 		t.Errorf("code %d stderr %q", code, errOut)
 	}
 }

@@ -93,3 +93,49 @@ func TestTestSTSUnreachableIsNotAFailure(t *testing.T) {
 		t.Errorf("exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestTestPodIdentityTargetRole: an association with a targetRoleArn has its target role read in its own
+// account: missing fails with PodIdentityTargetRoleMissing before EKS Auth is asked; unreadable (no credentials
+// for its account, or AccessDenied) is "could not check", never a failure.
+func TestTestPodIdentityTargetRole(t *testing.T) {
+	const other = "222222222222"
+	withTarget := func(target string) *plugintest.Factory {
+		tf := associated(piGoodTrust)
+		tf.Cloud.EKS.Associations[0].TargetRoleArn = aws.String(target)
+		tf.RoleCloud, tf.RoleAccount = fakeaws.New(), other
+		return tf
+	}
+	sameAccount := "arn:aws:iam::" + fakeaws.Account + ":role/target"
+	otherAccount := "arn:aws:iam::" + other + ":role/target"
+
+	tf := withTarget(sameAccount)
+	tf.Cloud.IAM.AddRole("", "target", piGoodTrust)
+	if out, errOut, code := tf.Run("test", saName, "-n", ns); code != 0 || !strings.Contains(out, "PASS") || !strings.Contains(out, "assumed-role/target/") {
+		t.Errorf("target exists: exit %d\n%s%s", code, out, errOut)
+	}
+
+	for name, tf := range map[string]*plugintest.Factory{"same account": withTarget(sameAccount), "other account": withTarget(otherAccount)} {
+		out, errOut, code := tf.Run("test", saName, "-n", ns, "--role-profile", "second")
+		if code != 1 || !strings.Contains(out, "PodIdentityTargetRoleMissing") || !strings.Contains(out, "target role does not exist") ||
+			!strings.Contains(errOut, "PodIdentityTargetRoleMissing") || count(tf.Cloud.Calls(), "AssumeRoleForPodIdentity") != 0 {
+			t.Errorf("%s, target missing: exit %d\n%s%s", name, code, out, errOut)
+		}
+	}
+
+	// No credentials for the target's account: the exchange decides (EKS Auth returned the target's credentials).
+	tf = withTarget(otherAccount)
+	out, errOut, code := tf.Run("test", saName, "-n", ns)
+	if code != 0 || !strings.Contains(out, "PASS") || strings.Contains(out, "PodIdentityTargetRoleMissing") || !strings.Contains(out, "EKS Auth returned its credentials, so it exists") {
+		t.Errorf("target unreadable, exchange passes: exit %d\n%s%s", code, out, errOut)
+	}
+	// AccessDenied on the target's account, and EKS Auth not callable: not proven, and the read a could-not-check.
+	tf = withTarget(otherAccount)
+	tf.RoleCloud.Fail("GetRole", fakeaws.AccessDenied("GetRole"))
+	tf.Cloud.Fail("AssumeRoleForPodIdentity", &eksauth.Error{StatusCode: 403, Code: eksauth.AccessDenied, Message: "not authorized to perform: eks-auth:AssumeRoleForPodIdentity"})
+	out, errOut, code = tf.Run("test", saName, "-n", ns, "--role-profile", "second", "-o", "json")
+	var res inspect.TestResult
+	if code != 2 || json.Unmarshal([]byte(out), &res) != nil || res.Verdict != inspect.VerdictNotProven || len(res.Findings) != 0 ||
+		len(res.CouldNotCheck) != 1 || !strings.Contains(res.CouldNotCheck[0], "could not check role target") {
+		t.Errorf("target denied: exit %d, %+v\n%s", code, res, errOut)
+	}
+}

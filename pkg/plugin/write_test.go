@@ -102,7 +102,7 @@ func TestLinkPolicyFileIsReadOnceAndNotCalledTrust(t *testing.T) {
 
 	tf := seed()
 	_, errOut, code := tf.Run("link", saName, "-n", ns, "--policy-file", bad)
-	if code != 1 || !strings.Contains(errOut, "--policy-file") || strings.Contains(errOut, "trust policy") {
+	if code != 2 || !strings.Contains(errOut, "--policy-file") || strings.Contains(errOut, "trust policy") {
 		t.Errorf("bad policy file: exit %d, %s", code, errOut)
 	}
 	out, errOut, code := tf.Run("link", saName, "-n", ns, "--role-name", "files", "--policy-file", good, "--dry-run")
@@ -114,21 +114,23 @@ func TestLinkPolicyFileIsReadOnceAndNotCalledTrust(t *testing.T) {
 func TestLinkErrorsNameTheFlags(t *testing.T) {
 	tf := seed()
 	tf.Cloud.IAM.AddRole("/team/", "app", trusting())
+	// A flag value that does not parse is a usage error (exit 2); what AWS or the cluster refuses is 1.
 	tests := []struct {
 		args []string
 		want string
+		code int
 	}{
-		{[]string{"link", "nobody", "-n", ns}, "--create-service-account"},
-		{[]string{"link", saName, "-n", ns, "--role-arn", "arn:aws:iam::" + fakeaws.Account + ":role/app"}, "path included"},
-		{[]string{"link", saName, "-n", ns, "--role-arn", "arn:aws:iam::" + fakeaws.Account + ":role/nope"}, "--role-arn links an existing role"},
-		{[]string{"link", saName, "-n", ns, "--allow", "ListClusters"}, "--allow: invalid action"},
-		{[]string{"link", saName, "-n", ns, "--attach-policy-arn", "ReadOnlyAccess"}, "--attach-policy-arn: invalid policy ARN"},
-		{[]string{"link", saName, "-n", ns, "--role-name", "x", "--attach-policy-arn", "arn:aws:iam::" + fakeaws.Account + ":policy/nope"}, "check the ARN given to --attach-policy-arn"},
+		{[]string{"link", "nobody", "-n", ns}, "--create-service-account", 1},
+		{[]string{"link", saName, "-n", ns, "--role-arn", "arn:aws:iam::" + fakeaws.Account + ":role/app"}, "path included", 1},
+		{[]string{"link", saName, "-n", ns, "--role-arn", "arn:aws:iam::" + fakeaws.Account + ":role/nope"}, "--role-arn links an existing role", 1},
+		{[]string{"link", saName, "-n", ns, "--allow", "ListClusters"}, "--allow: invalid action", 2},
+		{[]string{"link", saName, "-n", ns, "--attach-policy-arn", "ReadOnlyAccess"}, "--attach-policy-arn: invalid policy ARN", 2},
+		{[]string{"link", saName, "-n", ns, "--role-name", "x", "--attach-policy-arn", "arn:aws:iam::" + fakeaws.Account + ":policy/nope"}, "check the ARN given to --attach-policy-arn", 1},
 	}
 	for _, tt := range tests {
 		_, errOut, code := tf.Run(tt.args...)
-		if code != 1 || !strings.Contains(errOut, tt.want) || strings.Count(errOut, "\n") != 1 {
-			t.Errorf("%v: exit %d, stderr %q, want %q", tt.args, code, errOut, tt.want)
+		if code != tt.code || !strings.Contains(errOut, tt.want) || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: exit %d (want %d), stderr %q, want %q", tt.args, code, tt.code, errOut, tt.want)
 		}
 	}
 	if w := tf.Cloud.Writes(); len(w) != 0 {
@@ -220,7 +222,7 @@ func TestRoleCreate(t *testing.T) {
 	if !strings.Contains(out, `"Sid": "`+setup.RoleCreateSid+`"`) || !strings.Contains(tf.Cloud.IAM.Inline("shared", setup.InlinePolicyName), `"Sid":"`+setup.RoleCreateSid+`"`) {
 		t.Errorf("inline policy without Sid %s: terraform\n%s\nwritten %s", setup.RoleCreateSid, out, tf.Cloud.IAM.Inline("shared", setup.InlinePolicyName))
 	}
-	if _, errOut, code := tf2.Run("role", "create", "x", "--service-account", "no-slash"); code != 1 || !strings.Contains(errOut, "NAMESPACE/NAME") {
+	if _, errOut, code := tf2.Run("role", "create", "x", "--service-account", "no-slash"); code != 2 || !strings.Contains(errOut, "NAMESPACE/NAME") {
 		t.Errorf("bad --service-account: %d %s", code, errOut)
 	}
 }

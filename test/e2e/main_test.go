@@ -45,11 +45,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	binDir := os.Getenv("KUBECTL_IRSA_BIN_DIR")
-	if binDir == "" {
-		home, _ := os.UserHomeDir()
-		binDir = filepath.Join(home, ".cache", "kubectl-irsa", "bin")
-	}
+	binDir := sandbox.DefaultBinDir()
 	ctx := context.Background()
 	interrupted := make(chan os.Signal, 1)
 	signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)

@@ -46,7 +46,7 @@ const (
 
 // Options configure Start.
 type Options struct {
-	// BinDir holds the etcd and kube-apiserver binaries (see hack/control-plane.sh).
+	// BinDir holds the etcd and kube-apiserver binaries (see hack/control-plane.sh); "" is DefaultBinDir().
 	BinDir string
 	// Log receives the servers' output; nil discards it (it is also kept in files under Dir).
 	Log io.Writer
@@ -107,6 +107,9 @@ func (s *Sandbox) Env() []string {
 
 // Start brings the sandbox up. On error, whatever was started is stopped again.
 func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
+	if opts.BinDir == "" {
+		opts.BinDir = DefaultBinDir()
+	}
 	for _, bin := range []string{"etcd", "kube-apiserver"} {
 		if _, err := os.Stat(filepath.Join(opts.BinDir, bin)); err != nil {
 			return nil, fmt.Errorf("%s not found in %q: run `make control-plane` (hack/control-plane.sh) first", bin, opts.BinDir)

@@ -39,7 +39,15 @@ func (f *EKS) AssumeRoleForPodIdentity(_ context.Context, clusterName, token str
 		if _, err := f.aws.IAM.get(name); err != nil {
 			return nil, &eksauth.Error{StatusCode: 403, Code: eksauth.AccessDenied, Message: "role " + roleARN + " cannot be assumed"}
 		}
-		f.aws.STS.assumed = "arn:aws:sts::" + Account + ":assumed-role/" + name + "/eks-" + clusterName + "-" + aws.ToString(a.ServiceAccount)
+		assumedAccount := Account
+		if target := aws.ToString(a.TargetRoleArn); target != "" {
+			// Role chaining: the credentials are the target role's (its existence is not checked here).
+			name = target[strings.LastIndex(target, "/")+1:]
+			if parts := strings.Split(target, ":"); len(parts) == 6 {
+				assumedAccount = parts[4]
+			}
+		}
+		f.aws.STS.assumed = "arn:aws:sts::" + assumedAccount + ":assumed-role/" + name + "/eks-" + clusterName + "-" + aws.ToString(a.ServiceAccount)
 		return &eksauth.Output{Namespace: aws.ToString(a.Namespace), ServiceAccount: aws.ToString(a.ServiceAccount), Audience: "pods.eks.amazonaws.com",
 			AssociationID: aws.ToString(a.AssociationId), AssumedRoleARN: f.aws.STS.assumed,
 			Credentials: aws.Credentials{AccessKeyID: "ASIAFAKEPODIDENTITY", SecretAccessKey: "pod-identity-secret", SessionToken: "pod-identity-session-token", CanExpire: true, Expires: time.Now().Add(time.Hour)}}, nil

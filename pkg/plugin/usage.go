@@ -1,0 +1,176 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+)
+
+// UsageExitCode is the exit status of every usage error, for every command: an unknown command or flag, a
+// wrong number of arguments, an invalid flag value, flags that do not go together.
+const UsageExitCode = 2
+
+// usageError is an error in the command line itself. Execute prints it with where to look (the command's
+// --help) and exits UsageExitCode.
+type usageError struct {
+	err error
+	// path is the command's path, such as "kubectl irsa link".
+	path string
+}
+
+func (u *usageError) Error() string {
+	return fmt.Sprintf("%s; see '%s --help'", u.err, u.path)
+}
+
+func (u *usageError) Unwrap() error { return u.err }
+
+// asUsage marks err as a usage error of cmd (an error already marked, or a kubeconfig error, is kept).
+func asUsage(cmd *cobra.Command, err error) error {
+	var u *usageError
+	if err == nil || errors.As(err, &u) || errors.Is(err, ErrKubeconfig) {
+		return err
+	}
+	return &usageError{err: err, path: cmd.CommandPath()}
+}
+
+// installUsageErrors makes every usage error of the tree under root a usageError:
+//   - flag errors (unknown flag, invalid value, missing value) through cobra's flag error func, which every
+//     subcommand inherits;
+//   - argument errors, by wrapping each command's Args; a command that only groups subcommands (root, role,
+//     provider) gets one that refuses an unknown subcommand, and prints its help when run alone, since cobra
+//     would otherwise print the help and exit 0 for `kubectl irsa role bogus`;
+//   - required flags and flag groups, checked in a PreRunE (cobra's own check returns its errors unmarked);
+//   - an error a command returns before it asked the factory for a Kubernetes or AWS client (which tracked
+//     records): it can only come from the command line (its arguments, its flags and the files they name), as
+//     a Complete or Validate error does, such as two flags that do not go together. So every command, link.go's
+//     included, needs no marking of its own.
+func installUsageErrors(root *cobra.Command, tracked *trackedFactory) {
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return asUsage(cmd, err) })
+	root.SetHelpCommand(newHelpCommand())
+	var walk func(cmd *cobra.Command)
+	walk = func(cmd *cobra.Command) {
+		if !cmd.Runnable() && cmd.HasSubCommands() {
+			cmd.Args = noSubcommand
+			cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		}
+		if cmd.Runnable() && cmd.PreRunE == nil && cmd.PreRun == nil {
+			// cobra checks required flags and flag groups after PreRunE, and returns their errors unmarked.
+			cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
+				if err := cmd.ValidateRequiredFlags(); err != nil {
+					return asUsage(cmd, err)
+				}
+				return asUsage(cmd, cmd.ValidateFlagGroups())
+			}
+		}
+		if args := cmd.Args; args != nil {
+			cmd.Args = func(cmd *cobra.Command, a []string) error { return asUsage(cmd, args(cmd, a)) }
+		}
+		if run := cmd.RunE; run != nil {
+			cmd.RunE = func(cmd *cobra.Command, args []string) error {
+				err := run(cmd, args)
+				var exit *ExitError
+				if err == nil || tracked.used.Load() || errors.As(err, &exit) && exit.Code != UsageExitCode {
+					return err
+				}
+				return asUsage(cmd, err)
+			}
+		}
+		for _, sub := range cmd.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+// newHelpCommand is `kubectl irsa help [COMMAND]`: cobra's prints the root's usage and exits 0 for a topic it
+// does not know; this one refuses it as a usage error.
+func newHelpCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help provides help for any command in the application.\nSimply type kubectl irsa help [path to command] for full details.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, rest, err := cmd.Root().Find(args)
+			if err != nil || target == nil || len(rest) > 0 {
+				return asUsage(cmd.Root(), fmt.Errorf("unknown help topic %q", strings.Join(args, " ")))
+			}
+			target.InitDefaultHelpFlag()
+			return target.Help()
+		},
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			target, _, err := cmd.Root().Find(args)
+			if err != nil || target == nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []cobra.Completion
+			for _, sub := range target.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					out = append(out, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+	}
+}
+
+// noSubcommand refuses an argument to a command that only groups subcommands, naming the nearest ones.
+func noSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default, which SuggestionsFor does not apply itself
+	}
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+	}
+	return errors.New(msg)
+}
+
+// trackedFactory is the command's Factory, recording whether a Kubernetes or AWS client was asked for
+// (Namespace and ClusterRef read only the kubeconfig, so they do not count).
+type trackedFactory struct {
+	Factory
+	used atomic.Bool
+}
+
+func (f *trackedFactory) KubeClient() (kubernetes.Interface, error) {
+	f.used.Store(true)
+	return f.Factory.KubeClient()
+}
+
+func (f *trackedFactory) AWS(ctx context.Context) (*AWSClients, error) {
+	f.used.Store(true)
+	return f.Factory.AWS(ctx)
+}
+
+func (f *trackedFactory) Caller(ctx context.Context) (awsapi.Caller, error) {
+	f.used.Store(true)
+	return f.Factory.Caller(ctx)
+}
+
+func (f *trackedFactory) RoleProfileAccount(ctx context.Context) (string, error) {
+	f.used.Store(true)
+	return f.Factory.RoleProfileAccount(ctx)
+}
+
+func (f *trackedFactory) RoleAWS(ctx context.Context, account string) (*AWSClients, error) {
+	f.used.Store(true)
+	return f.Factory.RoleAWS(ctx, account)
+}
+
+// unwrap returns the factory a tracked one wraps (for optional interfaces such as eksAuthFactory).
+func unwrapFactory(f Factory) Factory {
+	if t, ok := f.(*trackedFactory); ok {
+		return t.Factory
+	}
+	return f
+}
