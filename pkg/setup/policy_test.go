@@ -71,6 +71,21 @@ func TestOwnedSid(t *testing.T) {
 			t.Errorf("ownedSid(%q) = %v, want %v", tc.sid, got, tc.want)
 		}
 	}
+	// Names crafted so that another owner's Sid reads as owner+"Part"+digits (found by review): the
+	// ServiceAccount's own Sid ends in its 8-digit hash, which must not be taken for a part number.
+	for _, c := range []struct{ owner, ns, name string }{
+		{PolicySid("a", "b"), "a", "bc1---------4cddc0-part"},
+		{RoleCreateSid, "role", "part-13"},
+	} {
+		if other := PolicySid(c.ns, c.name); ownedSid(other, c.owner) {
+			t.Errorf("Sid %s of %s/%s is taken as owned by %s", other, c.ns, c.name, c.owner)
+		}
+	}
+	for i := range maxParts {
+		if sid := partSid(owner, i); !ownedSid(sid, owner) {
+			t.Fatalf("part %d's Sid %s is not owned", i, sid)
+		}
+	}
 }
 
 func raws(ss ...string) []json.RawMessage {

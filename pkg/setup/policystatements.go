@@ -68,21 +68,26 @@ func camel(s string) string {
 }
 
 // ownedSid reports whether sid is one of the Sids of owner: owner itself (the first statement) or owner+"PartN"
-// (the N-th statement of a policy document with several). A Sid ending in 8 hex digits cannot end in "PartN",
-// so one ServiceAccount's Sids never match another's.
+// with N from 2 to maxParts (the N-th statement of a policy document with several). Every PolicySid ends in 8
+// hex digits and owner+"PartN" with N of at most 3 digits never does (its last 8 characters hold "art"), so one
+// owner's Sids never match another's; an unbounded N would (the ServiceAccount a/bc1-4cddc0-part's Sid is
+// PolicySid("a", "b")+"Part50637751").
 func ownedSid(sid, owner string) bool {
 	if sid == owner {
 		return true
 	}
 	rest, ok := strings.CutPrefix(sid, owner+"Part")
-	if !ok || rest == "" {
+	if !ok || rest == "" || len(rest) > len(strconv.Itoa(maxParts)) {
 		return false
 	}
 	_, err := strconv.Atoi(rest)
 	return err == nil && rest[0] != '0' && rest[0] != '+' && rest[0] != '-'
 }
 
-// partSid is the Sid of the i-th (from 0) statement of owner.
+// maxParts bounds the statements one owner may hold (IAM's 10,240 characters hold far fewer).
+const maxParts = 999
+
+// partSid is the Sid of the i-th (from 0, below maxParts) statement of owner.
 func partSid(owner string, i int) string {
 	if i == 0 {
 		return owner
@@ -168,6 +173,9 @@ func (p Permissions) OwnedStatements(owner string) ([]json.RawMessage, error) {
 	d, err := parsePolicyDoc(p.Document)
 	if err != nil {
 		return nil, err
+	}
+	if len(d.statements) > maxParts {
+		return nil, fmt.Errorf("the policy has %d statements, more than %d: merge them", len(d.statements), maxParts)
 	}
 	out := make([]json.RawMessage, 0, len(d.statements))
 	for i, st := range d.statements {
