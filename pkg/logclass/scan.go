@@ -111,6 +111,7 @@ func (c *Classifier) ScanStats(r io.Reader, emit func(Finding)) (Stats, error) {
 		err = p.run(r)
 	}
 	p.stats.Lines = p.sc.lines
+	p.stats.done()
 	return p.stats, err
 }
 
@@ -214,6 +215,7 @@ func (p *pipeline) read(r io.Reader) (err error) {
 	n := 0
 	skipping := false // discarding the tail of a truncated line
 	empty := 0        // consecutive reads returning nothing
+	searched := 0     // buf[:searched] holds no newline (a long line read in small reads)
 	for {
 		var m int
 		want := min(len(buf), n+readBytes) - n
@@ -238,6 +240,7 @@ func (p *pipeline) read(r io.Reader) (err error) {
 				n = copy(buf, buf[k+1:n])
 				skipping = false
 			}
+			searched = 0
 		}
 		if err != nil {
 			if n > 0 && !skipping {
@@ -253,23 +256,28 @@ func (p *pipeline) read(r io.Reader) (err error) {
 		if n < minBlockBytes && !short {
 			continue
 		}
-		if last := bytes.LastIndexByte(buf[:n], '\n'); last >= 0 {
+		if last := bytes.LastIndexByte(buf[searched:n], '\n'); last >= 0 {
+			last += searched
 			next := p.getBuf()
 			rest := copy(next, buf[last+1:n])
 			p.dispatch(buf, buf[:last+1], false, 0)
-			buf, n = next, rest
+			buf, n, searched = next, rest, rest
 			if short {
 				for len(p.pending) > 0 {
 					p.finishOldest()
 				}
 			}
-		} else if n >= maxLineBytes {
+			continue
+		}
+		searched = n
+		if n > maxLineBytes {
 			p.dispatch(buf, buf[:maxLineBytes], true, 0)
-			buf, n = p.getBuf(), 0
+			buf, n, searched = p.getBuf(), 0, 0
 			skipping = true
 		} else if n == len(buf) {
-			// A line longer than the buffer: read on in a bigger one.
-			bigger := make([]byte, min(2*len(buf), maxLineBytes))
+			// A line longer than the buffer: read on in a bigger one (a line
+			// of maxLineBytes and its newline fit in the biggest).
+			bigger := make([]byte, min(2*len(buf), maxLineBytes+1))
 			copy(bigger, buf[:n])
 			p.putBuf(buf)
 			buf = bigger
@@ -303,9 +311,7 @@ func (p *pipeline) putBuf(buf []byte) {
 // dispatch hands a block (data, in buf unless mapped; end is its end in a
 // mapped file) to a worker.
 func (p *pipeline) dispatch(buf, data []byte, truncated bool, end int) {
-	if p.stats.Bytes == 0 && len(data) > 0 {
-		p.stats.sniff(data)
-	}
+	p.stats.sniff(data)
 	p.stats.Bytes += int64(len(data))
 	if truncated {
 		p.stats.LongLines++

@@ -66,14 +66,17 @@ func (p *pipeline) runMapped(m *mapping) (err error) {
 			// is too long: then the block ends before it, and the line goes
 			// alone (its first maxLineBytes) in the next block.
 			lineStart := bytes.LastIndexByte(data[done:end], '\n') + 1 + done
-			limit := min(len(data), lineStart+maxLineBytes)
+			limit := min(len(data), lineStart+maxLineBytes+1) // a line of maxLineBytes and its newline
 			if k := bytes.IndexByte(data[end:limit], '\n'); k >= 0 {
 				end += k + 1
+			} else if limit == len(data) && len(data)-lineStart <= maxLineBytes {
+				end = len(data) // the last line, without a newline
 			} else if lineStart > done {
 				end = lineStart
 			} else {
-				p.dispatch(nil, data[done:limit], true, limit)
-				done = p.skipLine(data, limit)
+				cut := done + maxLineBytes
+				p.dispatch(nil, data[done:cut], true, cut)
+				done = p.skipLine(data, cut)
 				continue
 			}
 		}

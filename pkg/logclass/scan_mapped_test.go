@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -160,13 +161,64 @@ func TestScanStats(t *testing.T) {
 		{"text", "a\nb\n", Stats{Bytes: 4, Lines: 2}},
 		{"gzip", "\x1f\x8b\x08\x00rest", Stats{Bytes: 8, Format: "gzip", Binary: true}},
 		{"zstd", "\x28\xb5\x2f\xfdabc\n", Stats{Bytes: 8, Lines: 1, Format: "zstd"}},
+		{"bzip2", "BZh91AY&SY\x00rest", Stats{Bytes: 15, Format: "bzip2", Binary: true}},
+		{"text starting with BZh", "BZhandler: worker started\nall fine\n", Stats{Bytes: 35, Lines: 2}},
+		{"xz", "\xfd7zXZ\x00\x00\x04", Stats{Bytes: 8, Format: "xz", Binary: true}},
 		{"binary", "ELF\x00\x01\x02\n", Stats{Bytes: 7, Lines: 1, Binary: true}},
+		{"NUL after a first text line", "starting app\n" + strings.Repeat("\x00", 50) + "\nI ok\n", Stats{Bytes: 69, Lines: 3, Binary: true}},
 		{"long line", strings.Repeat("z", 3<<20) + "\nok\n", Stats{Bytes: 1<<20 + 3, Lines: 2, LongLines: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, got := scanStats(t, strings.NewReader(tc.log))
 			if got != tc.want {
 				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+			// Read one byte at a time (a slow stream: every line its own block), the verdict is the same.
+			_, got = scanStats(t, iotest.OneByteReader(strings.NewReader(tc.log)))
+			if got.Format != tc.want.Format || got.Binary != tc.want.Binary {
+				t.Errorf("one byte at a time: got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestScanLongLineBoundary: a line of exactly maxLineBytes is whole, one byte more is long, whether read as a
+// stream (in small reads too: linear time) or mapped, and an unterminated last line under the bound is whole.
+func TestScanLongLineBoundary(t *testing.T) {
+	finding := "botocore.exceptions.NoCredentialsError: Unable to locate credentials"
+	line := func(n int) string { return finding + strings.Repeat("x", n-len(finding)) + "\n" }
+	log := strings.Repeat("ok\n", 2<<20) + // 6 MiB of short lines: the file is mapped
+		line(maxLineBytes-1) + line(maxLineBytes) + line(maxLineBytes+1) + line(maxLineBytes+2) +
+		finding + strings.Repeat("y", 700<<10) // unterminated, longer than a block, under the bound
+	// Not classified: the tails of the two long lines (1 and 2 bytes) and their newlines; Lines counts newlines.
+	want := Stats{Bytes: int64(len(log)) - 5, Lines: 2<<20 + 4, LongLines: 2}
+	tail := log[len(log)-(5<<20):]
+	f, err := os.Open(writeTemp(t, []byte(log)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	readers := map[string]io.Reader{
+		"mapped":   f,
+		"stream":   strings.NewReader(log),
+		"4 KiB":    &chunkReader{data: []byte(log), n: 4 << 10},
+		"one byte": iotest.OneByteReader(strings.NewReader(tail)),
+	}
+	for name, r := range readers {
+		t.Run(name, func(t *testing.T) {
+			found, got := scanStats(t, r)
+			w := want
+			if name == "one byte" { // the tail only: as the same bytes read whole
+				_, w = scanStats(t, strings.NewReader(tail))
+				if w.LongLines != 2 {
+					t.Errorf("tail read whole: %+v", w)
+				}
+			}
+			if got != w {
+				t.Errorf("stats %+v, want %+v", got, w)
+			}
+			if len(found) != 5 {
+				t.Errorf("%d findings, want one per line: %v", len(found), summary(found))
 			}
 		})
 	}
