@@ -22,6 +22,7 @@ type DoctorOptions struct {
 	output        *outputFlags
 	allNamespaces bool
 	logsFile      string
+	logsFileSet   bool // --logs-file given, maybe empty
 	tail          int64
 
 	target       *inspect.Target
@@ -54,11 +55,12 @@ the cluster unreachable, a read that failed (the report's notes say which check)
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.namespaceSet = cmd.Flags().Changed("namespace")
+			o.logsFileSet = cmd.Flags().Changed("logs-file")
 			if err := o.Complete(args); err != nil {
-				return &ExitError{Code: 2, Err: err}
+				return asUsage(cmd, err)
 			}
 			if err := o.Validate(args); err != nil {
-				return &ExitError{Code: 2, Err: err}
+				return asUsage(cmd, err)
 			}
 			return o.Run(cmd.Context())
 		},
@@ -73,6 +75,9 @@ the cluster unreachable, a read that failed (the report's notes say which check)
 
 // Complete resolves the target and scope. A logs-only run reads no kubeconfig at all.
 func (o *DoctorOptions) Complete(args []string) error {
+	if o.logsFileSet && o.logsFile == "" {
+		return errors.New("--logs-file needs a file name (- for stdin)")
+	}
 	o.logsOnly = len(args) == 0 && o.logsFile != "" && !o.allNamespaces && !o.namespaceSet
 	if o.logsOnly {
 		return nil

@@ -63,3 +63,25 @@ func TestDoctorLogsFileWhatWasRead(t *testing.T) {
 		})
 	}
 }
+
+// TestDoctorLogsFileErrors: an empty --logs-file is a usage error; a log that cannot be read is a run that could
+// not complete (exit 2), without the usage error's pointer to --help.
+func TestDoctorLogsFileErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args     []string
+		want     string
+		wantHelp bool
+	}{
+		{[]string{"doctor", "--logs-file="}, "--logs-file needs a file name", true},
+		{[]string{"doctor", "--logs-file", "/nonexistent/app.log"}, "cannot read --logs-file", false},
+		{[]string{"doctor", "--logs-file", t.TempDir()}, "is a directory", false},
+	} {
+		streams, _, _, errOut := genericiooptions.NewTestIOStreams()
+		cmd := NewCmdIRSA(streams)
+		cmd.SetArgs(append(tc.args, "--kubeconfig", "/nonexistent"))
+		code := Execute(cmd, streams)
+		if code != 2 || !strings.Contains(errOut.String(), tc.want) || strings.Contains(errOut.String(), "--help") != tc.wantHelp {
+			t.Errorf("%v: exit %d, stderr %q (want %q, pointer to --help %v)", tc.args, code, errOut, tc.want, tc.wantHelp)
+		}
+	}
+}

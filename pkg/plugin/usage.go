@@ -47,8 +47,8 @@ func asUsage(cmd *cobra.Command, err error) error {
 //     provider) gets one that refuses an unknown subcommand, and prints its help when run alone, since cobra
 //     would otherwise print the help and exit 0 for `kubectl irsa role bogus`;
 //   - required flags and flag groups, checked in a PreRunE (cobra's own check returns its errors unmarked);
-//   - an error a command returns before it asked the factory for a Kubernetes or AWS client (which tracked
-//     records): it can only come from the command line (its arguments, its flags and the files they name), as
+//   - an error other than an ExitError a command returns before it asked the factory for a Kubernetes or AWS
+//     client (which tracked records): it can only come from the command line (its arguments, its flags and the files they name), as
 //     a Complete or Validate error does, such as two flags that do not go together. So every command, link.go's
 //     included, needs no marking of its own.
 func installUsageErrors(root *cobra.Command, tracked *trackedFactory) {
@@ -75,8 +75,10 @@ func installUsageErrors(root *cobra.Command, tracked *trackedFactory) {
 		if run := cmd.RunE; run != nil {
 			cmd.RunE = func(cmd *cobra.Command, args []string) error {
 				err := run(cmd, args)
+				// An ExitError is a verdict of the run (a log that could not be read, checks that could not
+				// run), never a usage error, even when the run needed no client (doctor --logs-file).
 				var exit *ExitError
-				if err == nil || tracked.used.Load() || errors.As(err, &exit) && exit.Code != UsageExitCode {
+				if err == nil || tracked.used.Load() || errors.As(err, &exit) {
 					return err
 				}
 				return asUsage(cmd, err)
