@@ -79,12 +79,19 @@ func Short(err error) error {
 	}
 	var op *smithy.OperationError
 	var resp *smithyhttp.ResponseError
-	if errors.As(err, &op) && errors.As(err, &resp) {
+	if errors.As(err, &op) && errors.As(err, &resp) && resp.HTTPStatusCode() != 0 {
 		return fmt.Errorf("%s:%s answered HTTP %d", strings.ToLower(op.ServiceID), op.OperationName, resp.HTTPStatusCode())
 	}
 	msg := err.Error()
 	if i := strings.LastIndex(msg, "dial tcp"); i >= 0 {
-		return errors.New(msg[i:])
+		msg = msg[i:]
+	} else if op != nil {
+		msg = op.Err.Error()
+	} else {
+		return err
 	}
-	return err
+	if op != nil { // no answer at all: a refused connection, a DNS failure, a timeout
+		return fmt.Errorf("%s:%s not reachable: %s", strings.ToLower(op.ServiceID), op.OperationName, msg)
+	}
+	return errors.New(msg)
 }
