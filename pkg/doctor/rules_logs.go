@@ -24,6 +24,10 @@ func LogFindings(logs []logclass.Finding, target string) []Finding {
 			}
 			f.Evidence = append(f.Evidence, more)
 		}
+		if l.Others > 0 {
+			f.Evidence = append(f.Evidence, fmt.Sprintf("and %d more lines of this kind about other roles, actions or resources, "+
+				"not shown: the log has more distinct findings than are kept", l.Others))
+		}
 		if l.Reason != "" {
 			f.Evidence = append(f.Evidence, l.Reason+" (confidence "+l.Confidence+")")
 		}

@@ -124,6 +124,11 @@ type Finding struct {
 	// Collector merged, at most Collector.MaxLines of them; the other
 	// Count-len(Lines) records are only counted.
 	Lines []int `json:",omitempty"`
+	// Others counts the records of other identities (another role, action
+	// or resource) a Collector counted here, with the first finding of the
+	// same ID, once it held its bound of distinct findings; they are not in
+	// Count or Lines.
+	Others int `json:",omitempty"`
 }
 
 // Classifier classifies log lines. The zero value is ready to use; a

@@ -28,7 +28,8 @@ type Collector struct {
 	MaxLines int
 	// MaxFindings bounds the distinct identities kept (DefaultMaxFindings
 	// when 0). Beyond it, a finding with a new identity is counted in the
-	// first finding with the same ID (one more is kept per ID).
+	// Others of the first finding with the same ID (one more is kept per
+	// ID).
 	MaxFindings int
 
 	index    map[identity]int
@@ -66,16 +67,16 @@ func (c *Collector) Add(f Finding) {
 		}
 		first, seenID := c.firstOfs[f.ID]
 		if len(c.index) >= maxFindings && seenID {
-			i, ok = first, true
-		} else {
-			f.Count = 0
-			f.Lines = nil
-			i = len(c.out)
-			c.out = append(c.out, f)
-			c.index[k] = i
-			if !seenID {
-				c.firstOfs[f.ID] = i
-			}
+			c.out[first].Others++
+			return
+		}
+		f.Count = 0
+		f.Lines = nil
+		i = len(c.out)
+		c.out = append(c.out, f)
+		c.index[k] = i
+		if !seenID {
+			c.firstOfs[f.ID] = i
 		}
 	}
 	m := &c.out[i]

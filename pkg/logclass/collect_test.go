@@ -146,15 +146,15 @@ func TestCollector(t *testing.T) {
 		t.Errorf("second: %+v", got[1])
 	}
 
-	// Distinct identities beyond MaxFindings are counted in the first
-	// finding of their id.
+	// Distinct identities beyond MaxFindings are counted in Others of the
+	// first finding of their id, not as lines like it.
 	col = Collector{MaxFindings: 5, MaxLines: 2}
 	for i := range 1000 {
 		col.Add(Finding{ID: PermissionMissing, Role: "app", Action: fmt.Sprintf("s3:Get%d", i), Line: i + 1})
 	}
 	col.Add(Finding{ID: TokenExpired, Line: 2000})
 	got = col.Findings()
-	if len(got) != 6 || got[0].Count != 996 || len(got[0].Lines) != 2 || got[5].ID != TokenExpired || got[5].Count != 1 {
+	if len(got) != 6 || got[0].Count != 1 || got[0].Others != 995 || len(got[0].Lines) != 1 || got[5].ID != TokenExpired || got[5].Count != 1 {
 		t.Errorf("capped: %d findings, first %+v", len(got), got[0])
 	}
 }
