@@ -178,7 +178,10 @@ func (pl *PodIdentityLinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	}
 	undo := &Undo{}
 	fail := func(err error) (*api.Result, error) { return undo.fail(ctx, res, err) }
-	if pl.AddTrust {
+	if pl.AddTrust { // the trust is written before ApplyRole: check the policy's size first
+		if err := pl.Role.PrecheckPolicy(ctx, p.IAM); err != nil {
+			return fail(err)
+		}
 		if _, err := p.addPodIdentityTrust(ctx, pl.Role.ARN, pl.Role.Spec.Name, undo); err != nil {
 			return fail(err)
 		}
@@ -186,6 +189,7 @@ func (pl *PodIdentityLinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	if err := ApplyRole(ctx, p.IAM, pl.Role, undo); err != nil {
 		return fail(err)
 	}
+	res.Hints = append(res.Hints, pl.Role.Notes...)
 	for _, a := range res.Actions[:len(res.Actions)-1] {
 		if a.Status == api.StatusPlanned {
 			res.MarkNext()

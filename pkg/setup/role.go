@@ -57,6 +57,11 @@ type RolePlan struct {
 	// ARN the role will have).
 	Lock    LockFunc
 	LockKey string
+	// Notes are what the run could not check while applying, for the result's hints.
+	Notes []string
+	// other is the size of the role's other inline policies, read once (otherRead) before writing kubectl-irsa.
+	other     otherInline
+	otherRead bool
 }
 
 // PlanRole reads the role and computes the change. It writes nothing.
@@ -127,7 +132,7 @@ func (p *RolePlan) planPolicy(ctx context.Context, client IAMAPI) error {
 	if err != nil {
 		return fmt.Errorf("role %s: %w", name, err)
 	}
-	next, err := setOwnedMutation(name, p.Spec.policyOwner(), want, true)(p.OldPolicy)
+	next, err := setOwnedMutation(name, p.Spec.policyOwner(), want, otherInline{})(p.OldPolicy)
 	if err != nil {
 		return err
 	}
@@ -275,21 +280,40 @@ func applyRole(ctx context.Context, client IAMAPI, p *RolePlan, undo *Undo) erro
 	return nil
 }
 
-// checkPolicy reads the current inline policy (under the lock) and checks that this owner's statements can be
-// merged into it.
+// checkPolicy reads the current inline policy (under the lock) and the size of the role's other inline policies,
+// and checks that this owner's statements can be merged into it.
 func (p *RolePlan) checkPolicy(ctx context.Context, client IAMAPI) (string, error) {
 	cur, err := readInlinePolicy(ctx, client, p.Spec.Name)
 	if err != nil {
 		return "", err
 	}
-	want, err := p.Spec.Permissions.OwnedStatements(p.Spec.policyOwner())
-	if err != nil {
-		return "", fmt.Errorf("role %s: %w", p.Spec.Name, err)
-	}
-	if _, err := setOwnedMutation(p.Spec.Name, p.Spec.policyOwner(), want, true)(cur); err != nil {
+	if err := p.checkMerge(ctx, client, cur); err != nil {
 		return "", err
 	}
 	return cur, nil
+}
+
+// checkMerge checks that this owner's statements merged into cur fit, with the role's other inline policies
+// (read once), in IAM's size limit.
+func (p *RolePlan) checkMerge(ctx context.Context, client IAMAPI, cur string) error {
+	if err := p.readOtherInline(ctx, client); err != nil {
+		return err
+	}
+	want, err := p.Spec.Permissions.OwnedStatements(p.Spec.policyOwner())
+	if err != nil {
+		return fmt.Errorf("role %s: %w", p.Spec.Name, err)
+	}
+	_, err = setOwnedMutation(p.Spec.Name, p.Spec.policyOwner(), want, p.other)(cur)
+	return err
+}
+
+// PrecheckPolicy checks, before a write that precedes ApplyRole, that the planned inline policy fits with the
+// role's other inline policies (nothing is read when the run writes no policy to an existing role).
+func (p *RolePlan) PrecheckPolicy(ctx context.Context, client IAMAPI) error {
+	if !p.PolicyChanged || !p.Exists {
+		return nil
+	}
+	return p.checkMerge(ctx, client, p.OldPolicy)
 }
 
 // rollbackCreated undoes the creation of a role: this run's subjects are removed from the current trust, and the

@@ -188,7 +188,7 @@ func (p *UnlinkPlan) removeStatements(ctx context.Context, undo *Undo) error {
 		if err != nil {
 			return fmt.Errorf("role %s inline policy %s: %w", name, InlinePolicyName, err)
 		}
-		wrote, err := updatePolicy(ctx, s.IAM, name, cur, setOwnedMutation(name, owner, nil, false))
+		wrote, err := updatePolicy(ctx, s.IAM, name, cur, setOwnedMutation(name, owner, nil, noSizeCheck))
 		if err != nil || !wrote {
 			return err
 		}
@@ -282,7 +282,7 @@ func (p *UnlinkPlan) deleteIfLast(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := updatePolicy(ctx, s.IAM, name, pol, setOwnedMutation(name, p.policyOwner, nil, false)); err != nil {
+	if _, err := updatePolicy(ctx, s.IAM, name, pol, setOwnedMutation(name, p.policyOwner, nil, noSizeCheck)); err != nil {
 		return err
 	}
 	left := cur.Clone()
