@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/fakeaws"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 )
@@ -543,5 +544,92 @@ func TestOtherInlinePoliciesDenied(t *testing.T) {
 	}
 	if statementOf(t, cloud, "shared", "app") != "s3:GetObject" {
 		t.Errorf("policy = %s", policyOf(t, cloud, "shared"))
+	}
+}
+
+// policyDetailOf is the plan's detail for the inline policy step ("" when none).
+func policyDetailOf(res *api.Result) string {
+	for _, a := range res.Actions {
+		if strings.HasSuffix(a.Resource, "/policy/"+InlinePolicyName) {
+			return a.Detail
+		}
+	}
+	return ""
+}
+
+// TestPolicyPlanText: the plan of a --policy-file names allowed and denied actions apart and every Sid written;
+// a re-link says what it replaces and which Sids it removes; unlink names every Sid it removes.
+func TestPolicyPlanText(t *testing.T) {
+	cloud := sharedRoleWithOthers(nil) // a trust that keeps a statement after unlink
+	s := newSetup(kubeWithSAs([]string{"app"}), cloud)
+	sid := PolicySid("irsa-sample-ns", "app")
+	withFile := func(doc string) LinkRequest {
+		perms, err := DocumentPolicy([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := linkSA("app")
+		req.Permissions = perms
+		return req
+	}
+	three := withFile(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"},{"Effect":"Allow","Action":"sns:Publish","Resource":"*"},{"Effect":"Deny","Action":"iam:*","Resource":"*"}]}`)
+	plan, err := s.PlanLink(context.Background(), three)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "inline policy allowing s3:PutObject, sns:Publish; denying iam:* (statements " + sid + ", " + sid + "Part2, " + sid + "Part3)"
+	if got := policyDetailOf(plan.Result()); got != want {
+		t.Errorf("first link\n got %q\nwant %q", got, want)
+	}
+	if _, err := plan.Apply(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if plan, err = s.PlanLink(context.Background(), three); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := policyDetailOf(plan.Result()), "inline policy statements "+sid+", "+sid+"Part2, "+sid+"Part3 already as wanted"; got != want {
+		t.Errorf("repeated link\n got %q\nwant %q", got, want)
+	}
+
+	if plan, err = s.PlanLink(context.Background(), linkSA("app", "s3:GetObject")); err != nil {
+		t.Fatal(err)
+	}
+	want = "inline policy allowing s3:GetObject (statement " + sid + "), replacing s3:PutObject, sns:Publish, denied iam:*; removing statements " + sid + "Part2, " + sid + "Part3"
+	if got := policyDetailOf(plan.Result()); got != want {
+		t.Errorf("re-link with fewer statements\n got %q\nwant %q", got, want)
+	}
+	if _, err := plan.Apply(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if plan, err = s.PlanLink(context.Background(), linkSA("app", "s3:PutObject")); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := policyDetailOf(plan.Result()), "inline policy allowing s3:PutObject (statement "+sid+"), replacing s3:GetObject"; got != want {
+		t.Errorf("re-link with other actions\n got %q\nwant %q", got, want)
+	}
+
+	if _, err := link(t, s, three); err != nil {
+		t.Fatal(err)
+	}
+	// Another ServiceAccount's statement keeps the policy: unlink removes app's three.
+	cloud.IAM.PutInline("shared", InlinePolicyName, strings.Replace(cloud.IAM.Inline("shared", InlinePolicyName), `"Statement":[`, `"Statement":[{"Sid":"Mine","Effect":"Allow","Action":"kms:Decrypt","Resource":"*"},`, 1))
+	unlink, err := s.PlanUnlink(context.Background(), UnlinkRequest{Namespace: "irsa-sample-ns", ServiceAccount: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "inline policy: remove statements " + sid + ", " + sid + "Part2, " + sid + "Part3 allowing s3:PutObject, sns:Publish; denying iam:*"
+	if got := policyDetailOf(unlink.Result()); got != want {
+		t.Errorf("unlink\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestDocumentPolicyDenied: a Deny statement's actions are summarised as denied, not allowed.
+func TestDocumentPolicyDenied(t *testing.T) {
+	p, err := DocumentPolicy([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["iam:*","sts:*"],"Resource":"*"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Summary(); got != "denying iam:*, sts:*" {
+		t.Errorf("Summary() = %q", got)
 	}
 }

@@ -171,14 +171,51 @@ func (p *RolePlan) Actions() []api.Action {
 		if p.HadPolicy {
 			op = "~"
 		}
-		acts = append(acts, api.Action{Op: op, Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: "inline policy " + p.Spec.Permissions.Summary() + " (statement " + p.Spec.policyOwner() + ")", Status: api.StatusPlanned})
+		acts = append(acts, api.Action{Op: op, Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: p.policyDetail(), Status: api.StatusPlanned})
 	} else if p.Spec.Permissions.Document != "" {
-		acts = append(acts, api.Action{Op: "=", Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: "inline policy statement " + p.Spec.policyOwner() + " already as wanted", Status: api.StatusUnchanged})
+		acts = append(acts, api.Action{Op: "=", Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: "inline policy " + namedStatements(p.wantSids()) + " already as wanted", Status: api.StatusUnchanged})
 	}
 	for _, a := range p.Attach {
 		acts = append(acts, api.Action{Op: "+", Resource: "role/" + name, Detail: "attach " + a, Status: api.StatusPlanned})
 	}
 	return acts
+}
+
+// wantSids are the Sids of this owner's statements as planned.
+func (p *RolePlan) wantSids() []string {
+	want, err := p.Spec.Permissions.OwnedStatements(p.Spec.policyOwner())
+	if err != nil || len(want) == 0 {
+		return []string{p.Spec.policyOwner()}
+	}
+	sids, _, _ := statementsActions(want)
+	return sids
+}
+
+// policyDetail describes the write of this owner's statements: what they allow and deny, every Sid written,
+// what they replace and the Sids they had that are removed.
+func (p *RolePlan) policyDetail() string {
+	sids := p.wantSids()
+	detail := "inline policy " + p.Spec.Permissions.Summary() + " (" + namedStatements(sids) + ")"
+	had, err := ownedIn(p.OldPolicy, p.Spec.policyOwner())
+	if err != nil || len(had) == 0 {
+		return detail
+	}
+	oldSids, allowed, denied := statementsActions(had)
+	replaced := strings.Join(allowed, ", ")
+	if len(denied) > 0 {
+		if replaced != "" {
+			replaced += ", "
+		}
+		replaced += "denied " + strings.Join(denied, ", ")
+	}
+	if replaced == "" {
+		replaced = "its previous " + namedStatements(oldSids)
+	}
+	detail += ", replacing " + replaced
+	if gone := slices.DeleteFunc(oldSids, func(s string) bool { return slices.Contains(sids, s) }); len(gone) > 0 {
+		detail += "; removing " + namedStatements(gone)
+	}
+	return detail
 }
 
 // ApplyRole writes the plan under the role's lock, pushing on undo whatever reverses each write. The trust is
