@@ -46,3 +46,18 @@ func TestDoctorAuditPodIdentityTargetRole(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkPodIdentityOtherInlinePoliciesTooLarge: the Pod Identity trust statement is written before the
+// permissions, so the size of the role's inline policies together is checked before it: nothing is written.
+func TestLinkPodIdentityOtherInlinePoliciesTooLarge(t *testing.T) {
+	tf := seed()
+	tf.Cloud.IAM.AddRole("", "shared", ec2Trust)
+	tf.Cloud.IAM.PutInline("shared", "big", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::`+strings.Repeat("b", 10200)+`/*"}]}`)
+	out, errOut, code := tf.Run("link", saName, "-n", ns, "--pod-identity", "--role-name", "shared", "--allow", "s3:GetObject")
+	if code == 0 || !strings.Contains(errOut, "other inline policies (big)") || !strings.Contains(errOut, "--attach-policy-arn") {
+		t.Fatalf("code %d: %s %s", code, out, errOut)
+	}
+	if w := tf.Cloud.Writes(); len(w) != 0 {
+		t.Errorf("writes %v", w)
+	}
+}
