@@ -158,6 +158,15 @@ func TestLinkPodIdentityTargetRole(t *testing.T) {
 		t.Errorf("missing target: writes %v", w)
 	}
 
+	tf.Cloud.IAM.AddRole("/team/", "pathed", ec2Trust)
+	pathed := "arn:aws:iam::" + fakeaws.Account + ":role/pathed"
+	if out, errOut, code = tf.Run("link", saName, "-n", ns, "--pod-identity", "--role-name", "pi-role", "--target-role-arn", pathed); code == 0 || !strings.Contains(errOut, "path included") {
+		t.Fatalf("target at another path: code %d: %s %s", code, out, errOut)
+	}
+	if w := tf.Cloud.Writes(); len(w) != 0 {
+		t.Errorf("target at another path: writes %v", w)
+	}
+
 	tf.Cloud.IAM.AddRole("/", "target", ec2Trust)
 	present := "arn:aws:iam::" + fakeaws.Account + ":role/target"
 	if out, errOut, code = tf.Run("link", saName, "-n", ns, "--pod-identity", "--role-name", "pi-role", "--target-role-arn", present); code != 0 || strings.Contains(errOut, "target role") {
