@@ -81,11 +81,9 @@ func podIdentityRoleRules(s Subject, a Association) []Finding {
 	}
 	if t := s.PodIdentityTargetRole; a.TargetRoleARN != "" && t != nil && !t.Found {
 		return []Finding{{ID: PodIdentityTargetRoleMissing, Severity: Error, Check: "iam", Target: "role/" + t.Name,
-			Summary: fmt.Sprintf("Pod Identity association %s chains role %s into target role %s, which does not exist in account %s: EKS Auth cannot return its credentials",
-				a.ID, r.Name, a.TargetRoleARN, t.Account),
+			Summary:  targetRoleMissingSummary(a.ID, r.Name, a.TargetRoleARN, t.Account),
 			Evidence: []string{fmt.Sprintf("serviceaccount %s/%s", s.SA.Namespace, s.SA.Name)},
-			Fix: fmt.Sprintf("create role %s in account %s with a trust that lets %s call sts:AssumeRole and sts:TagSession, or point the association at an existing role: kubectl irsa link %s -n %s --pod-identity --target-role-arn ARN --overwrite",
-				t.Name, t.Account, a.RoleARN, s.SA.Name, s.SA.Namespace)}}
+			Fix:      targetRoleMissingFix(t.Name, t.Account, a.RoleARN, s.SA.Namespace, s.SA.Name)}}
 	}
 	if r.Trust == nil {
 		return nil

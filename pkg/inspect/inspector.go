@@ -216,6 +216,9 @@ func (in *Inspector) diagnose(c doctor.Cluster, s doctor.Subject) []doctor.Findi
 	if s.PodIdentityRole == nil {
 		s.PodIdentityRole = in.podIdentityRole(c, s.SA.Namespace, s.SA.Name)
 	}
+	if s.PodIdentityTargetRole == nil {
+		s.PodIdentityTargetRole = in.podIdentityTargetRole(c, s.SA.Namespace, s.SA.Name)
+	}
 	findings := doctor.Diagnose(c, s)
 	r, ok := annotatedRole(s.SA.Annotations)
 	if !ok {

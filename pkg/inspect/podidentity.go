@@ -65,6 +65,9 @@ func (in *Inspector) podIdentityState(ctx context.Context, namespace string, c *
 		if a.described {
 			c.Associations[key] = doctor.Association{ID: a.id, RoleARN: a.roleARN, TargetRoleARN: a.targetRoleARN, DisableSessionTags: a.disableSessionTags, Created: a.created}
 			arns = append(arns, a.roleARN)
+			if a.targetRoleARN != "" { // read with its account's credentials; unreadable is could-not-check
+				arns = append(arns, a.targetRoleARN)
+			}
 		}
 	}
 	if len(list) == 0 {
@@ -166,6 +169,31 @@ func (in *Inspector) podIdentityRole(c doctor.Cluster, namespace, name string) *
 		return nil
 	}
 	return st.role
+}
+
+// podIdentityTargetRole returns the role snapshot of the target role (role chaining) of a ServiceAccount's
+// association, read earlier by ClusterState; nil when there is none or it could not be read.
+func (in *Inspector) podIdentityTargetRole(c doctor.Cluster, namespace, name string) *doctor.Role {
+	a, ok := c.Associations[namespace+"/"+name]
+	if !ok || a.TargetRoleARN == "" {
+		return nil
+	}
+	st := in.cachedRole(a.TargetRoleARN)
+	if st == nil || st.unreadable {
+		return nil
+	}
+	return st.role
+}
+
+// cachedRole is the state of a role read earlier (nil when it was not, or the ARN is not a role's).
+func (in *Inspector) cachedRole(arn string) *roleState {
+	r, err := iamref.ParseRole(strings.TrimSpace(arn))
+	if err != nil {
+		return nil
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.roles[r.ARN]
 }
 
 // mechanismOf names the mechanism of a list row's source.

@@ -26,6 +26,9 @@ func (in *Inspector) auditPodIdentity(ctx context.Context, namespace string, sas
 	for _, a := range list {
 		if a.described {
 			arns = append(arns, a.roleARN)
+			if a.targetRoleARN != "" {
+				arns = append(arns, a.targetRoleARN)
+			}
 		}
 	}
 	if in.IAM != nil {
@@ -49,6 +52,13 @@ func (in *Inspector) auditPodIdentity(ctx context.Context, namespace string, sas
 					referenced[r.ARN] = r
 					usedBy[r.ARN] = append(usedBy[r.ARN], "pod-identity "+key)
 				}
+			}
+		}
+		if a.targetRoleARN != "" {
+			audit.TargetRoleARN = a.targetRoleARN
+			if st := in.cachedRole(a.targetRoleARN); st != nil && !st.unreadable {
+				found := st.role.Found
+				audit.TargetRoleFound = &found
 			}
 		}
 		out = append(out, doctor.AuditAssociationRules(audit)...)

@@ -20,6 +20,7 @@ var flagHints = []struct {
 	{setup.ErrNamespaceMissing, "or pick another with -n"},
 	{setup.ErrAnnotatedElsewhere, "pass --overwrite to replace it"},
 	{setup.ErrRoleMissing, "--role-arn links an existing role; use --role-name to create one"},
+	{setup.ErrTargetRoleMissing, "create the target role first, or check the ARN given to --target-role-arn"},
 	{setup.ErrNoProvider, "run `kubectl irsa provider create`, or drop --no-create-provider"},
 	{setup.ErrManagedPolicyMissing, "check the ARN given to --attach-policy-arn"},
 	{setup.ErrRoleNotManaged, "drop --delete-role"},

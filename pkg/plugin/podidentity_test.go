@@ -144,3 +144,47 @@ func TestLinkPodIdentityServiceAccountNotYetCreated(t *testing.T) {
 		t.Errorf("link --pod-identity created the ServiceAccount")
 	}
 }
+
+// TestLinkPodIdentityTargetRole: a target role that does not exist in the caller's account is refused before
+// any write; one that exists is linked; one in another account is linked with a note that it was not checked.
+func TestLinkPodIdentityTargetRole(t *testing.T) {
+	tf := seed()
+	missing := "arn:aws:iam::" + fakeaws.Account + ":role/absent"
+	out, errOut, code := tf.Run("link", saName, "-n", ns, "--pod-identity", "--role-name", "pi-role", "--target-role-arn", missing)
+	if code == 0 || !strings.Contains(errOut, "target role "+missing+" does not exist in account "+fakeaws.Account) || !strings.Contains(errOut, "--target-role-arn") {
+		t.Fatalf("missing target: code %d: %s %s", code, out, errOut)
+	}
+	if w := tf.Cloud.Writes(); len(w) != 0 {
+		t.Errorf("missing target: writes %v", w)
+	}
+
+	tf.Cloud.IAM.AddRole("/team/", "pathed", ec2Trust)
+	pathed := "arn:aws:iam::" + fakeaws.Account + ":role/pathed"
+	if out, errOut, code = tf.Run("link", saName, "-n", ns, "--pod-identity", "--role-name", "pi-role", "--target-role-arn", pathed); code == 0 || !strings.Contains(errOut, "path included") {
+		t.Fatalf("target at another path: code %d: %s %s", code, out, errOut)
+	}
+	if w := tf.Cloud.Writes(); len(w) != 0 {
+		t.Errorf("target at another path: writes %v", w)
+	}
+
+	tf.Cloud.IAM.AddRole("/", "target", ec2Trust)
+	present := "arn:aws:iam::" + fakeaws.Account + ":role/target"
+	if out, errOut, code = tf.Run("link", saName, "-n", ns, "--pod-identity", "--role-name", "pi-role", "--target-role-arn", present); code != 0 || strings.Contains(errOut, "target role") {
+		t.Fatalf("existing target: code %d: %s %s", code, out, errOut)
+	}
+	if a := tf.Cloud.EKS.Association(ns, saName); a == nil || aws.ToString(a.TargetRoleArn) != present {
+		t.Fatalf("association = %+v", a)
+	}
+
+	other := "arn:aws:iam::210987654321:role/elsewhere"
+	if other == "arn:aws:iam::"+fakeaws.Account+":role/elsewhere" {
+		t.Fatal("the other account is the caller's")
+	}
+	out, errOut, code = tf.Run("link", saName, "-n", ns, "--pod-identity", "--role-name", "pi-role", "--target-role-arn", other)
+	if code != 0 || !strings.Contains(errOut, "could not check that it exists") {
+		t.Fatalf("other account: code %d: %s %s", code, out, errOut)
+	}
+	if a := tf.Cloud.EKS.Association(ns, saName); a == nil || aws.ToString(a.TargetRoleArn) != other {
+		t.Fatalf("association = %+v", a)
+	}
+}

@@ -97,6 +97,7 @@ func (p *RoleCreatePlan) Apply(ctx context.Context) (*api.Result, error) {
 	if err := ApplyRole(ctx, p.s.IAM, p.role, undo); err != nil {
 		return undo.fail(ctx, res, err)
 	}
+	res.Hints = append(res.Hints, p.role.Notes...)
 	res.MarkAll(api.StatusPlanned, api.StatusDone)
 	res.Role.ARN, res.Role.Exists = p.role.ARN, true
 	return res, nil

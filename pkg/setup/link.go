@@ -219,6 +219,7 @@ func (p *LinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	if err := ApplyRole(ctx, l.IAM, p.Role, undo); err != nil {
 		return fail(err)
 	}
+	res.Hints = append(res.Hints, p.Role.Notes...)
 	for _, a := range p.Role.Actions() {
 		if a.Status == api.StatusPlanned {
 			done()

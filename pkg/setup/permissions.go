@@ -22,8 +22,9 @@ const InlinePolicyName = "kubectl-irsa"
 type Permissions struct {
 	// Document is the normalised inline policy ("" leaves inline policies alone).
 	Document string
-	// Actions are the actions Document allows, for the plan's summary.
+	// Actions are the actions Document allows, and Denied those it denies, for the plan's summary.
 	Actions []string
+	Denied  []string
 	// Attach are the managed policies that must be attached.
 	Attach []iamref.Policy
 }
@@ -99,14 +100,59 @@ func DocumentPolicy(doc []byte) (Permissions, error) {
 		if err != nil {
 			return Permissions{}, fmt.Errorf("%w: statement %d: %w", ErrPolicyDocument, i+1, err)
 		}
-		p.Actions = append(p.Actions, st.Action...)
+		if st.Effect == "Deny" {
+			p.Denied = append(p.Denied, st.Action...)
+		} else {
+			p.Actions = append(p.Actions, st.Action...)
+		}
 	}
 	return p, nil
 }
 
-// Summary describes the inline policy for a plan.
+// Summary describes the inline policy for a plan: "allowing a, b; denying c".
 func (p Permissions) Summary() string {
-	return "allowing " + strings.Join(p.Actions, ", ")
+	return describeActions(p.Actions, p.Denied)
+}
+
+// describeActions names allowed and denied actions apart ("with no Action" when there are none: NotAction only).
+func describeActions(allowed, denied []string) string {
+	var parts []string
+	if len(allowed) > 0 {
+		parts = append(parts, "allowing "+strings.Join(allowed, ", "))
+	}
+	if len(denied) > 0 {
+		parts = append(parts, "denying "+strings.Join(denied, ", "))
+	}
+	if len(parts) == 0 {
+		return "with no Action"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// statementsActions returns the Sids, the allowed and the denied actions of statements (unparsable ones are
+// counted by Sid only).
+func statementsActions(statements []json.RawMessage) (sids, allowed, denied []string) {
+	for _, raw := range statements {
+		sids = append(sids, statementSid(raw))
+		st, err := trust.ParseStatement(raw)
+		if err != nil {
+			continue
+		}
+		if st.Effect == "Deny" {
+			denied = append(denied, st.Action...)
+		} else {
+			allowed = append(allowed, st.Action...)
+		}
+	}
+	return sids, allowed, denied
+}
+
+// namedStatements is "statement A" or "statements A, APart2".
+func namedStatements(sids []string) string {
+	if len(sids) == 1 {
+		return "statement " + sids[0]
+	}
+	return "statements " + strings.Join(sids, ", ")
 }
 
 // NormalizePolicy URL-decodes (as IAM returns policies) and compacts a policy with sorted keys, so two

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
@@ -46,6 +47,8 @@ type PodIdentityLinkPlan struct {
 	Association    *ekstypes.PodIdentityAssociation
 	Create, Update bool
 	AgentNote      string
+	// Notes are what the plan could not check (the target role in another account, or unreadable).
+	Notes []string
 }
 
 // PlanLinkPodIdentity checks the request against live state and computes every change.
@@ -102,6 +105,15 @@ func (p *PodIdentity) PlanLinkPodIdentity(ctx context.Context, req PodIdentityLi
 		}
 		pl.RoleARN = iamref.RoleARN(caller.Partition, caller.Account, "/", roleName)
 	}
+	if req.TargetRoleARN != "" {
+		note, err := p.checkTargetRole(ctx, req.TargetRoleARN)
+		if err != nil {
+			return nil, err
+		}
+		if note != "" {
+			pl.Notes = append(pl.Notes, note)
+		}
+	}
 	if pl.Association, err = p.FindAssociation(ctx, req.Namespace, req.ServiceAccount); err != nil {
 		return nil, err
 	}
@@ -153,6 +165,7 @@ func (pl *PodIdentityLinkPlan) Result() *api.Result {
 	if pl.AgentNote != "" {
 		r.Hints = append(r.Hints, pl.AgentNote)
 	}
+	r.Hints = append(r.Hints, pl.Notes...)
 	r.Hints = append(r.Hints, pl.Role.policyHints()...)
 	if !pl.SA.Exists {
 		r.Hints = append(r.Hints, fmt.Sprintf("serviceaccount %s/%s does not exist yet: pods using it get Pod Identity once it is created", req.Namespace, req.ServiceAccount))
@@ -178,7 +191,10 @@ func (pl *PodIdentityLinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	}
 	undo := &Undo{}
 	fail := func(err error) (*api.Result, error) { return undo.fail(ctx, res, err) }
-	if pl.AddTrust {
+	if pl.AddTrust { // the trust is written before ApplyRole: check the policy's size first
+		if err := pl.Role.PrecheckPolicy(ctx, p.IAM); err != nil {
+			return fail(err)
+		}
 		if _, err := p.addPodIdentityTrust(ctx, pl.Role.ARN, pl.Role.Spec.Name, undo); err != nil {
 			return fail(err)
 		}
@@ -186,6 +202,7 @@ func (pl *PodIdentityLinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	if err := ApplyRole(ctx, p.IAM, pl.Role, undo); err != nil {
 		return fail(err)
 	}
+	res.Hints = append(res.Hints, pl.Role.Notes...)
 	for _, a := range res.Actions[:len(res.Actions)-1] {
 		if a.Status == api.StatusPlanned {
 			res.MarkNext()
@@ -258,4 +275,31 @@ func (p *PodIdentity) followUpPodIdentity(ctx context.Context, res *api.Result, 
 		res.Hints[i] = strings.Replace(res.Hints[i], "so the pod identity webhook injects the credentials", "so EKS injects the Pod Identity credentials", 1)
 	}
 	return nil
+}
+
+// checkTargetRole reads the association's target role when it is in the caller's account: one that certainly does
+// not exist (NoSuchEntity, or another path) is refused, before any write. A role in another account, or one that
+// cannot be read, is not refused: the note says it was not checked.
+func (p *PodIdentity) checkTargetRole(ctx context.Context, targetRoleARN string) (string, error) {
+	target, err := iamref.ParseRole(strings.TrimSpace(targetRoleARN))
+	if err != nil {
+		return "", fmt.Errorf("target role: %w", err)
+	}
+	caller, err := p.caller(ctx)
+	if err != nil {
+		return "", err
+	}
+	if caller.Account != target.Account {
+		return fmt.Sprintf("target role %s is in account %s, not in this one (%s): could not check that it exists; `kubectl irsa test` checks it with that account's credentials", target.ARN, target.Account, caller.Account), nil
+	}
+	out, err := p.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(target.Name)})
+	switch {
+	case awsapi.IsNotFound(err):
+		return "", errorf(ErrTargetRoleMissing, "target role %s does not exist in account %s: EKS Auth could not return its credentials (nothing was written)", target.ARN, target.Account)
+	case err != nil:
+		return fmt.Sprintf("could not check that target role %s exists (iam:GetRole: %v)", target.ARN, awsapi.Short(err)), nil
+	case aws.ToString(out.Role.Arn) != target.ARN:
+		return "", errorf(ErrTargetRoleMissing, "target role %s does not exist: IAM has role %s at %s (the ARN must match, path included; nothing was written)", target.ARN, target.Name, aws.ToString(out.Role.Arn))
+	}
+	return "", nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/fakeaws"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 )
@@ -443,5 +445,191 @@ func TestUnlinkPolicyReadDenied(t *testing.T) {
 	}
 	if statementOf(t, cloud, "shared", "app") == "" || strings.Contains(cloud.IAM.Trust("shared"), "irsa-sample-ns:app\"") {
 		t.Errorf("policy %s, trust %s", policyOf(t, cloud, "shared"), cloud.IAM.Trust("shared"))
+	}
+}
+
+// countCalls counts the calls of operation op since call number from.
+func countCalls(cloud *fakeaws.AWS, from int, op string) int {
+	n := 0
+	for _, c := range cloud.Calls()[from:] {
+		if c == op {
+			n++
+		}
+	}
+	return n
+}
+
+// sharedRoleWithOthers is an account with role shared holding the given other inline policies.
+func sharedRoleWithOthers(others map[string]string) *fakeaws.AWS {
+	cloud := fakeaws.New()
+	cloud.IAM.AddProvider(testHostPath, iamref.DefaultAudience)
+	cloud.IAM.AddRole("/", "shared", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)
+	for name, doc := range others {
+		cloud.IAM.PutInline("shared", name, doc)
+	}
+	return cloud
+}
+
+// TestOtherInlinePoliciesCountTowardSize: IAM's limit is on all of a role's inline policies together, so a
+// link to a role whose other inline policies (read on every page) leave too little room is refused before any
+// write, naming the sizes; whitespace outside strings is not counted.
+func TestOtherInlinePoliciesCountTowardSize(t *testing.T) {
+	bigDoc := "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"arn:aws:s3:::" + strings.Repeat("b", MaxInlinePolicySize-200) + "/*\"}]\n}"
+	small := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"*"}]}`
+	cloud := sharedRoleWithOthers(map[string]string{"a-small": small, "b-small": small, "z-big": bigDoc})
+	cloud.PageSize = 1 // z-big is on the third page
+	bigSize, _ := PolicySize(bigDoc)
+	smallSize, _ := PolicySize(small)
+	s := newSetup(kubeWithSAs([]string{"app"}), cloud)
+	trustBefore := cloud.IAM.Trust("shared")
+	_, err := link(t, s, linkSA("app", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"))
+	if !errors.Is(err, ErrPolicyTooLarge) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{"a-small, b-small, z-big", fmt.Sprintf("have %d", bigSize+2*smallSize), "10240", "nothing was written"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err %q does not say %q", err, want)
+		}
+	}
+	if w := cloud.Writes(); len(w) != 0 || cloud.IAM.Trust("shared") != trustBefore {
+		t.Errorf("writes = %v", w)
+	}
+	if n := countCalls(cloud, 0, "ListRolePolicies"); n != 3 {
+		t.Errorf("ListRolePolicies called %d times, want 3 (one a page)", n)
+	}
+}
+
+// TestOtherInlinePoliciesFit: other inline policies that leave room do not stop the link; a link that creates
+// the role and a repeated link do not list the inline policies.
+func TestOtherInlinePoliciesFit(t *testing.T) {
+	cloud := sharedRoleWithOthers(map[string]string{"mine": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"*"}]}`})
+	s := newSetup(kubeWithSAs([]string{"app"}), cloud)
+	res, err := link(t, s, linkSA("app", "s3:GetObject"))
+	if err != nil || statementOf(t, cloud, "shared", "app") != "s3:GetObject" || len(res.Hints) != 0 {
+		t.Fatalf("link: %v, hints %q, policy %s", err, res.Hints, policyOf(t, cloud, "shared"))
+	}
+	if countCalls(cloud, 0, "ListRolePolicies") != 1 {
+		t.Errorf("calls = %v", cloud.Calls())
+	}
+	from := len(cloud.Calls())
+	if _, err := link(t, s, linkSA("app", "s3:GetObject")); err != nil {
+		t.Fatal(err)
+	}
+	if n := countCalls(cloud, from, "ListRolePolicies") + countCalls(cloud, from, "GetRolePolicy"); n != 1 {
+		t.Errorf("repeated link: %v", cloud.Calls()[from:])
+	}
+
+	fresh := fakeaws.New()
+	fresh.IAM.AddProvider(testHostPath, iamref.DefaultAudience)
+	if _, err := link(t, newSetup(kubeWithSAs([]string{"app"}), fresh), linkSA("app", "s3:GetObject")); err != nil {
+		t.Fatal(err)
+	}
+	if n := countCalls(fresh, 0, "ListRolePolicies"); n != 0 {
+		t.Errorf("link creating the role listed its inline policies: %v", fresh.Calls())
+	}
+}
+
+// TestOtherInlinePoliciesDenied: without iam:ListRolePolicies the link still writes, and says the total could
+// not be checked.
+func TestOtherInlinePoliciesDenied(t *testing.T) {
+	cloud := sharedRoleWithOthers(nil)
+	cloud.Fail("ListRolePolicies", fakeaws.AccessDenied("ListRolePolicies"))
+	s := newSetup(kubeWithSAs([]string{"app"}), cloud)
+	res, err := link(t, s, linkSA("app", "s3:GetObject"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(res.Hints, "\n"), "could not check the size of the other inline policies of role shared (AccessDenied") {
+		t.Errorf("hints = %q", res.Hints)
+	}
+	if statementOf(t, cloud, "shared", "app") != "s3:GetObject" {
+		t.Errorf("policy = %s", policyOf(t, cloud, "shared"))
+	}
+}
+
+// policyDetailOf is the plan's detail for the inline policy step ("" when none).
+func policyDetailOf(res *api.Result) string {
+	for _, a := range res.Actions {
+		if strings.HasSuffix(a.Resource, "/policy/"+InlinePolicyName) {
+			return a.Detail
+		}
+	}
+	return ""
+}
+
+// TestPolicyPlanText: the plan of a --policy-file names allowed and denied actions apart and every Sid written;
+// a re-link says what it replaces and which Sids it removes; unlink names every Sid it removes.
+func TestPolicyPlanText(t *testing.T) {
+	cloud := sharedRoleWithOthers(nil) // a trust that keeps a statement after unlink
+	s := newSetup(kubeWithSAs([]string{"app"}), cloud)
+	sid := PolicySid("irsa-sample-ns", "app")
+	withFile := func(doc string) LinkRequest {
+		perms, err := DocumentPolicy([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := linkSA("app")
+		req.Permissions = perms
+		return req
+	}
+	three := withFile(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"},{"Effect":"Allow","Action":"sns:Publish","Resource":"*"},{"Effect":"Deny","Action":"iam:*","Resource":"*"}]}`)
+	plan, err := s.PlanLink(context.Background(), three)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "inline policy allowing s3:PutObject, sns:Publish; denying iam:* (statements " + sid + ", " + sid + "Part2, " + sid + "Part3)"
+	if got := policyDetailOf(plan.Result()); got != want {
+		t.Errorf("first link\n got %q\nwant %q", got, want)
+	}
+	if _, err := plan.Apply(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if plan, err = s.PlanLink(context.Background(), three); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := policyDetailOf(plan.Result()), "inline policy statements "+sid+", "+sid+"Part2, "+sid+"Part3 already as wanted"; got != want {
+		t.Errorf("repeated link\n got %q\nwant %q", got, want)
+	}
+
+	if plan, err = s.PlanLink(context.Background(), linkSA("app", "s3:GetObject")); err != nil {
+		t.Fatal(err)
+	}
+	want = "inline policy allowing s3:GetObject (statement " + sid + "), replacing s3:PutObject, sns:Publish, denied iam:*; removing statements " + sid + "Part2, " + sid + "Part3"
+	if got := policyDetailOf(plan.Result()); got != want {
+		t.Errorf("re-link with fewer statements\n got %q\nwant %q", got, want)
+	}
+	if _, err := plan.Apply(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if plan, err = s.PlanLink(context.Background(), linkSA("app", "s3:PutObject")); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := policyDetailOf(plan.Result()), "inline policy allowing s3:PutObject (statement "+sid+"), replacing s3:GetObject"; got != want {
+		t.Errorf("re-link with other actions\n got %q\nwant %q", got, want)
+	}
+
+	if _, err := link(t, s, three); err != nil {
+		t.Fatal(err)
+	}
+	// Another ServiceAccount's statement keeps the policy: unlink removes app's three.
+	cloud.IAM.PutInline("shared", InlinePolicyName, strings.Replace(cloud.IAM.Inline("shared", InlinePolicyName), `"Statement":[`, `"Statement":[{"Sid":"Mine","Effect":"Allow","Action":"kms:Decrypt","Resource":"*"},`, 1))
+	unlink, err := s.PlanUnlink(context.Background(), UnlinkRequest{Namespace: "irsa-sample-ns", ServiceAccount: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "inline policy: remove statements " + sid + ", " + sid + "Part2, " + sid + "Part3 allowing s3:PutObject, sns:Publish; denying iam:*"
+	if got := policyDetailOf(unlink.Result()); got != want {
+		t.Errorf("unlink\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestDocumentPolicyDenied: a Deny statement's actions are summarised as denied, not allowed.
+func TestDocumentPolicyDenied(t *testing.T) {
+	p, err := DocumentPolicy([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["iam:*","sts:*"],"Resource":"*"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Summary(); got != "denying iam:*, sts:*" {
+		t.Errorf("Summary() = %q", got)
 	}
 }

@@ -276,11 +276,16 @@ func PolicySize(doc string) (int, error) {
 	return utf8.RuneCount(buf.Bytes()), nil
 }
 
-// checkPolicySize refuses a merged inline policy over IAM's limit, with what to do.
-func checkPolicySize(roleName, doc string) error {
+// checkPolicySize refuses a merged inline policy that, with the role's other inline policies, is over IAM's
+// limit, with what to do.
+func checkPolicySize(roleName, doc string, other otherInline) error {
 	n, err := PolicySize(doc)
 	if err != nil {
 		return err
+	}
+	if other.size > 0 && n+other.size > MaxInlinePolicySize {
+		return errorf(ErrPolicyTooLarge, "role %s: inline policy %s would be %d characters with this ServiceAccount's statement and the role's other inline policies (%s) have %d, together %d, over IAM's limit of %d for a role's inline policies (nothing was written): grant fewer actions, shrink or delete the other inline policies, or unlink the ServiceAccounts that no longer use the role",
+			roleName, InlinePolicyName, n, strings.Join(other.names, ", "), other.size, n+other.size, MaxInlinePolicySize)
 	}
 	if n > MaxInlinePolicySize {
 		return errorf(ErrPolicyTooLarge, "role %s: inline policy %s would be %d characters with this ServiceAccount's statement, over IAM's limit of %d for a role's inline policies (nothing was written): grant fewer actions, or unlink the ServiceAccounts that no longer use the role",

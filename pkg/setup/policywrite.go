@@ -62,16 +62,20 @@ func writeInlinePolicy(ctx context.Context, client IAMAPI, roleName, doc string)
 // document.
 type policyMutation func(doc string) (string, error)
 
-// setOwnedMutation replaces owner's statements with want (none: removed), keeping every other statement. With
-// checkSize, a result over IAM's size limit is refused.
-func setOwnedMutation(roleName, owner string, want []json.RawMessage, checkSize bool) policyMutation {
+// noSizeCheck: setOwnedMutation does not check the result's size (it only removes or restores statements).
+var noSizeCheck = otherInline{size: -1}
+
+// setOwnedMutation replaces owner's statements with want (none: removed), keeping every other statement. A
+// result that, with the role's other inline policies (other), is over IAM's size limit is refused, unless other
+// is noSizeCheck.
+func setOwnedMutation(roleName, owner string, want []json.RawMessage, other otherInline) policyMutation {
 	return func(doc string) (string, error) {
 		next, err := setOwned(doc, owner, want)
 		if err != nil {
 			return "", fmt.Errorf("role %s inline policy %s: %w", roleName, InlinePolicyName, err)
 		}
-		if checkSize && next != doc && next != "" {
-			if err := checkPolicySize(roleName, next); err != nil {
+		if other.size >= 0 && next != doc && next != "" {
+			if err := checkPolicySize(roleName, next, other); err != nil {
 				return "", err
 			}
 		}
@@ -157,7 +161,7 @@ func (p *RolePlan) applyPolicy(ctx context.Context, client IAMAPI, undo *Undo, c
 	if err != nil {
 		return fmt.Errorf("role %s inline policy %s: %w", name, InlinePolicyName, err)
 	}
-	wrote, err := updatePolicy(ctx, client, name, cur, setOwnedMutation(name, owner, want, true))
+	wrote, err := updatePolicy(ctx, client, name, cur, setOwnedMutation(name, owner, want, p.other))
 	if err != nil || !wrote {
 		return err
 	}
@@ -191,6 +195,74 @@ func restoreOwned(ctx context.Context, client IAMAPI, name, owner string, wrote,
 	if !sameStatements(now, wrote) {
 		return Kept(fmt.Sprintf("statement %s of inline policy %s of role %s was changed by another writer since: left as is", owner, InlinePolicyName, name))
 	}
-	_, err = updatePolicy(ctx, client, name, cur, setOwnedMutation(name, owner, had, false))
+	_, err = updatePolicy(ctx, client, name, cur, setOwnedMutation(name, owner, had, noSizeCheck))
 	return err
+}
+
+// otherInline is what the role's inline policies other than kubectl-irsa take of IAM's size limit.
+type otherInline struct {
+	// size is their total size as IAM counts it (0: none, or not read; -1: noSizeCheck).
+	size int
+	// names are the policies counted.
+	names []string
+}
+
+// readOtherInline lists the role's inline policies (all pages) and reads the size of every one but kubectl-irsa,
+// once per plan: only before writing kubectl-irsa to a role this run did not create (a created role has none, and
+// a run that writes no policy does not pay the calls). When IAM refuses a read, the total is not checked and a
+// note says so: IAM itself refuses a PutRolePolicy over the limit.
+func (p *RolePlan) readOtherInline(ctx context.Context, client IAMAPI) error {
+	if p.otherRead {
+		return nil
+	}
+	name := p.Spec.Name
+	other, err := otherInlineSize(ctx, client, name)
+	switch {
+	case isAccessDenied(err):
+		p.Notes = append(p.Notes, fmt.Sprintf("could not check the size of the other inline policies of role %s (%v): IAM refuses the policy if all of them together exceed %d characters", name, awsapi.Short(err), MaxInlinePolicySize))
+	case err != nil:
+		return err
+	default:
+		p.other = other
+	}
+	p.otherRead = true
+	return nil
+}
+
+// otherInlineSize totals the size of the role's inline policies other than kubectl-irsa.
+func otherInlineSize(ctx context.Context, client IAMAPI, roleName string) (otherInline, error) {
+	var names []string
+	pages := iam.NewListRolePoliciesPaginator(client, &iam.ListRolePoliciesInput{RoleName: aws.String(roleName)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return otherInline{}, fmt.Errorf("iam:ListRolePolicies %s: %w", roleName, shortError{err})
+		}
+		for _, n := range page.PolicyNames {
+			if n != InlinePolicyName {
+				names = append(names, n)
+			}
+		}
+	}
+	var other otherInline
+	for _, n := range names {
+		out, err := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(n)})
+		switch {
+		case awsapi.IsNotFound(err): // deleted since the list
+			continue
+		case err != nil:
+			return otherInline{}, fmt.Errorf("iam:GetRolePolicy %s/%s: %w", roleName, n, shortError{err})
+		}
+		doc, err := NormalizePolicy(aws.ToString(out.PolicyDocument))
+		if err != nil {
+			return otherInline{}, fmt.Errorf("role %s inline policy %s: %w", roleName, n, err)
+		}
+		size, err := PolicySize(doc)
+		if err != nil {
+			return otherInline{}, fmt.Errorf("role %s inline policy %s: %w", roleName, n, err)
+		}
+		other.size += size
+		other.names = append(other.names, n)
+	}
+	return other, nil
 }

@@ -57,6 +57,11 @@ type RolePlan struct {
 	// ARN the role will have).
 	Lock    LockFunc
 	LockKey string
+	// Notes are what the run could not check while applying, for the result's hints.
+	Notes []string
+	// other is the size of the role's other inline policies, read once (otherRead) before writing kubectl-irsa.
+	other     otherInline
+	otherRead bool
 }
 
 // PlanRole reads the role and computes the change. It writes nothing.
@@ -127,7 +132,7 @@ func (p *RolePlan) planPolicy(ctx context.Context, client IAMAPI) error {
 	if err != nil {
 		return fmt.Errorf("role %s: %w", name, err)
 	}
-	next, err := setOwnedMutation(name, p.Spec.policyOwner(), want, true)(p.OldPolicy)
+	next, err := setOwnedMutation(name, p.Spec.policyOwner(), want, otherInline{})(p.OldPolicy)
 	if err != nil {
 		return err
 	}
@@ -166,14 +171,51 @@ func (p *RolePlan) Actions() []api.Action {
 		if p.HadPolicy {
 			op = "~"
 		}
-		acts = append(acts, api.Action{Op: op, Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: "inline policy " + p.Spec.Permissions.Summary() + " (statement " + p.Spec.policyOwner() + ")", Status: api.StatusPlanned})
+		acts = append(acts, api.Action{Op: op, Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: p.policyDetail(), Status: api.StatusPlanned})
 	} else if p.Spec.Permissions.Document != "" {
-		acts = append(acts, api.Action{Op: "=", Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: "inline policy statement " + p.Spec.policyOwner() + " already as wanted", Status: api.StatusUnchanged})
+		acts = append(acts, api.Action{Op: "=", Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: "inline policy " + namedStatements(p.wantSids()) + " already as wanted", Status: api.StatusUnchanged})
 	}
 	for _, a := range p.Attach {
 		acts = append(acts, api.Action{Op: "+", Resource: "role/" + name, Detail: "attach " + a, Status: api.StatusPlanned})
 	}
 	return acts
+}
+
+// wantSids are the Sids of this owner's statements as planned.
+func (p *RolePlan) wantSids() []string {
+	want, err := p.Spec.Permissions.OwnedStatements(p.Spec.policyOwner())
+	if err != nil || len(want) == 0 {
+		return []string{p.Spec.policyOwner()}
+	}
+	sids, _, _ := statementsActions(want)
+	return sids
+}
+
+// policyDetail describes the write of this owner's statements: what they allow and deny, every Sid written,
+// what they replace and the Sids they had that are removed.
+func (p *RolePlan) policyDetail() string {
+	sids := p.wantSids()
+	detail := "inline policy " + p.Spec.Permissions.Summary() + " (" + namedStatements(sids) + ")"
+	had, err := ownedIn(p.OldPolicy, p.Spec.policyOwner())
+	if err != nil || len(had) == 0 {
+		return detail
+	}
+	oldSids, allowed, denied := statementsActions(had)
+	replaced := strings.Join(allowed, ", ")
+	if len(denied) > 0 {
+		if replaced != "" {
+			replaced += ", "
+		}
+		replaced += "denied " + strings.Join(denied, ", ")
+	}
+	if replaced == "" {
+		replaced = "its previous " + namedStatements(oldSids)
+	}
+	detail += ", replacing " + replaced
+	if gone := slices.DeleteFunc(oldSids, func(s string) bool { return slices.Contains(sids, s) }); len(gone) > 0 {
+		detail += "; removing " + namedStatements(gone)
+	}
+	return detail
 }
 
 // ApplyRole writes the plan under the role's lock, pushing on undo whatever reverses each write. The trust is
@@ -275,21 +317,40 @@ func applyRole(ctx context.Context, client IAMAPI, p *RolePlan, undo *Undo) erro
 	return nil
 }
 
-// checkPolicy reads the current inline policy (under the lock) and checks that this owner's statements can be
-// merged into it.
+// checkPolicy reads the current inline policy (under the lock) and the size of the role's other inline policies,
+// and checks that this owner's statements can be merged into it.
 func (p *RolePlan) checkPolicy(ctx context.Context, client IAMAPI) (string, error) {
 	cur, err := readInlinePolicy(ctx, client, p.Spec.Name)
 	if err != nil {
 		return "", err
 	}
-	want, err := p.Spec.Permissions.OwnedStatements(p.Spec.policyOwner())
-	if err != nil {
-		return "", fmt.Errorf("role %s: %w", p.Spec.Name, err)
-	}
-	if _, err := setOwnedMutation(p.Spec.Name, p.Spec.policyOwner(), want, true)(cur); err != nil {
+	if err := p.checkMerge(ctx, client, cur); err != nil {
 		return "", err
 	}
 	return cur, nil
+}
+
+// checkMerge checks that this owner's statements merged into cur fit, with the role's other inline policies
+// (read once), in IAM's size limit.
+func (p *RolePlan) checkMerge(ctx context.Context, client IAMAPI, cur string) error {
+	if err := p.readOtherInline(ctx, client); err != nil {
+		return err
+	}
+	want, err := p.Spec.Permissions.OwnedStatements(p.Spec.policyOwner())
+	if err != nil {
+		return fmt.Errorf("role %s: %w", p.Spec.Name, err)
+	}
+	_, err = setOwnedMutation(p.Spec.Name, p.Spec.policyOwner(), want, p.other)(cur)
+	return err
+}
+
+// PrecheckPolicy checks, before a write that precedes ApplyRole, that the planned inline policy fits with the
+// role's other inline policies (nothing is read when the run writes no policy to an existing role).
+func (p *RolePlan) PrecheckPolicy(ctx context.Context, client IAMAPI) error {
+	if !p.PolicyChanged || !p.Exists {
+		return nil
+	}
+	return p.checkMerge(ctx, client, p.OldPolicy)
 }
 
 // rollbackCreated undoes the creation of a role: this run's subjects are removed from the current trust, and the

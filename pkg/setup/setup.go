@@ -73,6 +73,8 @@ var (
 	ErrAnnotatedElsewhere = errors.New("serviceaccount is already annotated with another role")
 	// ErrRoleMissing: an existing role was asked for by ARN and does not exist (or exists at another path).
 	ErrRoleMissing = errors.New("role does not exist")
+	// ErrTargetRoleMissing: the Pod Identity target role (role chaining) does not exist.
+	ErrTargetRoleMissing = errors.New("target role does not exist")
 	// ErrNoProvider: the OIDC provider is missing and creating it was not allowed.
 	ErrNoProvider = errors.New("no IAM OIDC provider")
 	// ErrManagedPolicyMissing: a managed policy to attach does not exist.

@@ -169,10 +169,21 @@ func (p *UnlinkPlan) planPolicy(ctx context.Context) error {
 // policyStep describes the removal of this ServiceAccount's statements from the inline policy as planned.
 func (p *UnlinkPlan) policyStep() api.Action {
 	res := "role/" + p.role.Name + "/policy/" + InlinePolicyName
-	if next, err := setOwned(p.oldPolicy, p.policyOwner, nil); err == nil && next == "" {
-		return api.Action{Op: "-", Resource: res, Detail: "delete inline policy (statement " + p.policyOwner + " was its last)", Status: api.StatusPlanned}
+	sids := []string{p.policyOwner}
+	what := ""
+	if owned, err := ownedIn(p.oldPolicy, p.policyOwner); err == nil && len(owned) > 0 {
+		var allowed, denied []string
+		sids, allowed, denied = statementsActions(owned)
+		what = " " + describeActions(allowed, denied)
 	}
-	return api.Action{Op: "~", Resource: res, Detail: "inline policy: remove statement " + p.policyOwner, Status: api.StatusPlanned}
+	if next, err := setOwned(p.oldPolicy, p.policyOwner, nil); err == nil && next == "" {
+		verb := " was its last)"
+		if len(sids) > 1 {
+			verb = " were its last)"
+		}
+		return api.Action{Op: "-", Resource: res, Detail: "delete inline policy (" + namedStatements(sids) + what + verb, Status: api.StatusPlanned}
+	}
+	return api.Action{Op: "~", Resource: res, Detail: "inline policy: remove " + namedStatements(sids) + what, Status: api.StatusPlanned}
 }
 
 // removeStatements removes this ServiceAccount's statements from the inline policy read under the role's lock,
@@ -188,7 +199,7 @@ func (p *UnlinkPlan) removeStatements(ctx context.Context, undo *Undo) error {
 		if err != nil {
 			return fmt.Errorf("role %s inline policy %s: %w", name, InlinePolicyName, err)
 		}
-		wrote, err := updatePolicy(ctx, s.IAM, name, cur, setOwnedMutation(name, owner, nil, false))
+		wrote, err := updatePolicy(ctx, s.IAM, name, cur, setOwnedMutation(name, owner, nil, noSizeCheck))
 		if err != nil || !wrote {
 			return err
 		}
@@ -282,7 +293,7 @@ func (p *UnlinkPlan) deleteIfLast(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := updatePolicy(ctx, s.IAM, name, pol, setOwnedMutation(name, p.policyOwner, nil, false)); err != nil {
+	if _, err := updatePolicy(ctx, s.IAM, name, pol, setOwnedMutation(name, p.policyOwner, nil, noSizeCheck)); err != nil {
 		return err
 	}
 	left := cur.Clone()
