@@ -179,7 +179,15 @@ func workerNodePolicyARN(partition string) string {
 	return "arn:" + partition + ":iam::aws:policy/AmazonEKSWorkerNodePolicy"
 }
 
-// workerNodeGrant is what AmazonEKSWorkerNodePolicy grants of actionPodIdentity.
+// grantsPodIdentity reports whether a managed policy ARN is one of the AWS managed policies that allow
+// eks-auth:AssumeRoleForPodIdentity on "*": AmazonEKSWorkerNodePolicy, and AmazonEKSWorkerNodeMinimalPolicy
+// (October 2024, that action only). Only the exact AWS managed ARN counts, never the name.
+func grantsPodIdentity(policyARN, partition string) bool {
+	return policyARN == workerNodePolicyARN(partition) || policyARN == "arn:"+partition+":iam::aws:policy/AmazonEKSWorkerNodeMinimalPolicy"
+}
+
+// workerNodeGrant is what AmazonEKSWorkerNodePolicy (and AmazonEKSWorkerNodeMinimalPolicy) grant of
+// actionPodIdentity.
 var workerNodeGrant = func() *trust.Document {
 	d, err := trust.Parse(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"` + actionPodIdentity + `","Resource":"*"}]}`)
 	if err != nil {
@@ -221,7 +229,7 @@ func (p *preflight) nodeRoleChecks(ctx context.Context) (reasons, unchecked []st
 }
 
 // nodeRoleEvaluation evaluates the role's inline and attached policies together for eks-auth:AssumeRoleForPodIdentity
-// on the cluster: AmazonEKSWorkerNodePolicy by its exact AWS managed ARN, every other managed policy by its
+// on the cluster: AmazonEKSWorkerNodePolicy (or AmazonEKSWorkerNodeMinimalPolicy) by its exact AWS managed ARN, every other managed policy by its
 // default version (read once per run), inline policies as stored. An error when any of them cannot be read.
 func (p *preflight) nodeRoleEvaluation(ctx context.Context, role iamref.Role) (trust.IdentityEvaluation, error) {
 	attached, err := attachedPolicies(ctx, p.m.IAM, role.Name)
@@ -230,7 +238,7 @@ func (p *preflight) nodeRoleEvaluation(ctx context.Context, role iamref.Role) (t
 	}
 	var policies []trust.IdentityPolicy
 	for _, a := range attached {
-		if a == workerNodePolicyARN(role.Partition) {
+		if grantsPodIdentity(a, role.Partition) {
 			policies = append(policies, trust.IdentityPolicy{Name: a, Doc: workerNodeGrant})
 			continue
 		}

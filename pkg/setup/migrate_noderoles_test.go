@@ -197,6 +197,15 @@ func TestNodeRolePolicies(t *testing.T) {
 			blocked: "may not call eks-auth:AssumeRoleForPodIdentity: attach " + workerNodePolicy},
 		{name: "AWS managed AmazonEKSWorkerNodePolicy by its exact ARN, not read",
 			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) { attach(t, c, "entry-node", workerNodePolicy) }},
+		{name: "AWS managed AmazonEKSWorkerNodeMinimalPolicy by its exact ARN, not read",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
+				attach(t, c, "entry-node", "arn:aws:iam::aws:policy/AmazonEKSWorkerNodeMinimalPolicy")
+			}},
+		{name: "AmazonEKSWorkerNodePolicy of another partition is read (the fake's Allow *)",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
+				attach(t, c, "entry-node", "arn:aws-cn:iam::aws:policy/AmazonEKSWorkerNodePolicy")
+			},
+			reads: 1},
 		{name: "customer managed AmazonEKSWorkerNodePolicy with Deny *: blocks",
 			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
 				attach(t, c, "entry-node", c.IAM.AddManagedPolicy("AmazonEKSWorkerNodePolicy", denyAll))
