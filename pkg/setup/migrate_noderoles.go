@@ -214,8 +214,8 @@ func (p *preflight) nodeRoleChecks(ctx context.Context) (reasons, unchecked []st
 		case err != nil:
 			unchecked = append(unchecked, fmt.Sprintf("could not check whether %s may call %s: %v", what, actionPodIdentity, err))
 		case ev.Verdict == trust.CannotTell:
-			unchecked = append(unchecked, fmt.Sprintf("could not tell whether %s may call %s: it depends on %s, not evaluated locally (policies %s)",
-				what, actionPodIdentity, strings.Join(ev.UnknownKeys, ", "), strings.Join(append(ev.AllowedBy, ev.DeniedBy...), ", ")))
+			unchecked = append(unchecked, fmt.Sprintf("could not tell whether %s may call %s: it depends on %s, not evaluated locally (in %s)",
+				what, actionPodIdentity, strings.Join(ev.UnknownKeys, ", "), strings.Join(ev.Undecided, ", ")))
 		case ev.Verdict == trust.Refuses && len(ev.DeniedBy) > 0:
 			reasons = append(reasons, fmt.Sprintf("PodIdentityNodeRole: %s may not call %s: a Deny in %s refuses it: exempt %s from that Deny",
 				what, actionPodIdentity, strings.Join(ev.DeniedBy, ", "), actionPodIdentity))

@@ -269,7 +269,7 @@ func TestNodeRolePolicies(t *testing.T) {
 				attach(t, c, "entry-node", workerNodePolicy)
 				c.IAM.PutInline("entry-node", "region", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":"us-east-1"}}}]}`)
 			},
-			unchecked: "could not tell whether node role entry-node (access entry) may call eks-auth:AssumeRoleForPodIdentity: it depends on aws:RequestedRegion"},
+			unchecked: "could not tell whether node role entry-node (access entry) may call eks-auth:AssumeRoleForPodIdentity: it depends on aws:RequestedRegion, not evaluated locally (in inline policy region)"},
 		{name: "GetPolicyVersion denied: could not check, not a pass",
 			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
 				attach(t, c, "entry-node", workerNodePolicy)

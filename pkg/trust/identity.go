@@ -17,6 +17,8 @@ type IdentityEvaluation struct {
 	DeniedBy []string `json:"deniedBy,omitempty"`
 	// AllowedBy names the policies with an Allow that certainly covers it.
 	AllowedBy []string `json:"allowedBy,omitempty"`
+	// Undecided names the policies with a statement (Allow or Deny) whose match depends on UnknownKeys.
+	Undecided []string `json:"undecided,omitempty"`
 	// UnknownKeys are the condition keys (or "Resource") the verdict CannotTell depends on, sorted.
 	UnknownKeys []string `json:"unknownKeys,omitempty"`
 }
@@ -44,6 +46,9 @@ func EvaluateIdentity(action, resource string, policies ...IdentityPolicy) Ident
 		lookup:    func(string) (string, keyState) { return "", keyUnknown }})
 	out := IdentityEvaluation{Verdict: ev.Verdict, UnknownKeys: ev.UnknownKeys}
 	for _, r := range ev.Statements {
+		if r.Undecided && ev.Verdict == CannotTell {
+			out.Undecided = append(out.Undecided, owner[r.Index])
+		}
 		switch {
 		case r.Effect == "Deny" && (r.Matches || r.Undecided && ev.Verdict == CannotTell):
 			out.DeniedBy = append(out.DeniedBy, owner[r.Index])
@@ -53,5 +58,7 @@ func EvaluateIdentity(action, resource string, policies ...IdentityPolicy) Ident
 	}
 	out.DeniedBy = slices.Compact(out.DeniedBy)
 	out.AllowedBy = slices.Compact(out.AllowedBy)
+	slices.Sort(out.Undecided)
+	out.Undecided = slices.Compact(out.Undecided)
 	return out
 }
