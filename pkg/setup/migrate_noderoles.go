@@ -228,9 +228,10 @@ func (p *preflight) nodeRoleChecks(ctx context.Context) (reasons, unchecked []st
 	return reasons, unchecked
 }
 
-// nodeRoleEvaluation evaluates the role's inline and attached policies together for eks-auth:AssumeRoleForPodIdentity
-// on the cluster: AmazonEKSWorkerNodePolicy (or AmazonEKSWorkerNodeMinimalPolicy) by its exact AWS managed ARN, every other managed policy by its
-// default version (read once per run), inline policies as stored. An error when any of them cannot be read.
+// nodeRoleEvaluation evaluates the role's inline and attached policies together for
+// eks-auth:AssumeRoleForPodIdentity on the cluster: AmazonEKSWorkerNodePolicy (or AmazonEKSWorkerNodeMinimalPolicy)
+// by its exact AWS managed ARN, every other managed policy by its default version (read once per run), inline
+// policies as stored. An error when any of them cannot be read.
 func (p *preflight) nodeRoleEvaluation(ctx context.Context, role iamref.Role) (trust.IdentityEvaluation, error) {
 	attached, err := attachedPolicies(ctx, p.m.IAM, role.Name)
 	if err != nil {
