@@ -237,11 +237,30 @@ var minimumPodIdentitySDK = []struct {
 	{"AWS SDK for PHP", regexp.MustCompile(`(?i)\baws-sdk-php/(3\.[0-9.]+)`), "3.287.1"},
 }
 
-// OldPodIdentitySDKInLog finds an SDK version below its EKS Pod Identity minimum in a log line.
+// maxVersionLength bounds a version echoed from a log line: a hostile line may carry "1.2.1.1.1..." for kilobytes.
+const maxVersionLength = 32
+
+// shortVersion keeps the first n dot-separated components of a version found in a log (n is the minimum's
+// count, 3 or 4), at most maxVersionLength characters, without a trailing dot: what is compared and echoed.
+func shortVersion(v string, n int) string {
+	parts := strings.SplitN(strings.Trim(v, "."), ".", n+1)
+	v = strings.Join(parts[:min(n, len(parts))], ".")
+	if len(v) > maxVersionLength {
+		v = strings.TrimRight(v[:maxVersionLength], ".")
+	}
+	return v
+}
+
+// OldPodIdentitySDKInLog finds an SDK version below its EKS Pod Identity minimum in a log line. The version is
+// echoed as its first components (as many as the minimum has), at most 32 characters.
 func OldPodIdentitySDKInLog(line string) (string, bool) {
 	for _, sdk := range minimumPodIdentitySDK {
-		if m := sdk.product.FindStringSubmatch(line); m != nil && versionLess(m[1], sdk.minimum) {
-			return fmt.Sprintf("%s %s is older than the first release with EKS Pod Identity support (%s)", sdk.name, m[1], sdk.minimum), true
+		m := sdk.product.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		if v := shortVersion(m[1], strings.Count(sdk.minimum, ".")+1); versionLess(v, sdk.minimum) {
+			return fmt.Sprintf("%s %s is older than the first release with EKS Pod Identity support (%s)", sdk.name, v, sdk.minimum), true
 		}
 	}
 	return "", false

@@ -120,6 +120,19 @@ func TestOldPodIdentitySDKInLog(t *testing.T) {
 			t.Errorf("%q: got %v, want %v", line, got, want)
 		}
 	}
+	// A hostile line: the echoed version is capped (first components, at most 32 characters).
+	for line, want := range map[string]string{
+		"boto3/1.2." + strings.Repeat("1.", 3000):                      "boto3 1.2.1 is older",
+		"aws-sdk-go/1.47.10" + strings.Repeat(".5", 3000):              "AWS SDK for Go v1 1.47.10 is older",
+		"aws-sdk-dotnet-core/3.7.733.9." + strings.Repeat("0.", 100):   "AWS SDK for .NET 3.7.733.9 is older",
+		"aws-cli/2.14.6. Python/3.11.6":                                "AWS CLI v2 2.14.6 is older",
+		"aws-sdk-java/2." + strings.Repeat("0", 40) + "1.0 Linux/5.10": "AWS SDK for Java v2 2." + strings.Repeat("0", 30) + " is older",
+	} {
+		got, ok := OldPodIdentitySDKInLog(line)
+		if !ok || !strings.HasPrefix(got, want) || len(got) > 140 {
+			t.Errorf("%.40q...: got %v %q (%d bytes), want %q...", line, ok, got, len(got), want)
+		}
+	}
 	if !NoProxyCovers(" *", PodIdentityAgentIP) || NoProxyCovers("169.254.169.254", PodIdentityAgentIP) || !NoProxyCovers("a,169.254.170.23", PodIdentityAgentIP) {
 		t.Error("NoProxyCovers")
 	}

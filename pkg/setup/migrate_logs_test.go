@@ -201,3 +201,15 @@ func TestPreflightReadsLogsOnlyWhenAsked(t *testing.T) {
 		}
 	}
 }
+
+// TestLogChecksLongVersion: a log line with a version of thousands of components gives a short skip reason.
+func TestLogChecksLongVersion(t *testing.T) {
+	kube := fake.NewClientset()
+	fakeLogs(kube, map[string]string{"app": "User-Agent: Boto3/1.2." + strings.Repeat("1.", 3000) + " md/Botocore\n"})
+	p := &preflight{m: &Migrator{PodIdentity: &PodIdentity{Setup: &Setup{Kube: kube}}}}
+	reasons, _ := p.logChecks(context.Background(), []*corev1.Pod{running("web-1", "app")})
+	all := strings.Join(reasons, "\n")
+	if !strings.Contains(all, "boto3 1.2.1 is older") || len(all) > 400 {
+		t.Errorf("want one short reason naming boto3 1.2.1, got %d bytes:\n%.600s", len(all), all)
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
 // AccessEntryAPI is the part of EKS the node role check reads: the cluster's authentication mode and its access
@@ -81,7 +82,13 @@ func (p *preflight) authenticationMode(ctx context.Context) ekstypes.Authenticat
 		return ""
 	}
 	out, err := p.m.AccessEntries.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(p.m.Cluster)})
-	if err != nil || out.Cluster == nil || out.Cluster.AccessConfig == nil {
+	if err != nil || out.Cluster == nil {
+		return ""
+	}
+	if arn := aws.ToString(out.Cluster.Arn); arn != "" {
+		p.clusterARN = arn
+	}
+	if out.Cluster.AccessConfig == nil {
 		return ""
 	}
 	return out.Cluster.AccessConfig.AuthenticationMode
@@ -162,54 +169,155 @@ func (p *preflight) accessEntryNodeRoles(ctx context.Context, mode ekstypes.Auth
 	return roles, unchecked
 }
 
+// actionPodIdentity is the call the EKS Pod Identity Agent makes with its node's role.
+const actionPodIdentity = "eks-auth:AssumeRoleForPodIdentity"
+
+// workerNodePolicyARN is the AWS managed policy AmazonEKSWorkerNodePolicy in a partition. AWS added
+// eks-auth:AssumeRoleForPodIdentity (Resource "*") to it in November 2023, so it is trusted by this exact ARN
+// and not read; a customer managed policy of the same name is read like any other.
+func workerNodePolicyARN(partition string) string {
+	return "arn:" + partition + ":iam::aws:policy/AmazonEKSWorkerNodePolicy"
+}
+
+// grantsPodIdentity reports whether a managed policy ARN is one of the AWS managed policies that allow
+// eks-auth:AssumeRoleForPodIdentity on "*": AmazonEKSWorkerNodePolicy, and AmazonEKSWorkerNodeMinimalPolicy
+// (October 2024, that action only). Only the exact AWS managed ARN counts, never the name.
+func grantsPodIdentity(policyARN, partition string) bool {
+	return policyARN == workerNodePolicyARN(partition) || policyARN == "arn:"+partition+":iam::aws:policy/AmazonEKSWorkerNodeMinimalPolicy"
+}
+
+// workerNodeGrant is what AmazonEKSWorkerNodePolicy (and AmazonEKSWorkerNodeMinimalPolicy) grant of
+// actionPodIdentity.
+var workerNodeGrant = func() *trust.Document {
+	d, err := trust.Parse(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"` + actionPodIdentity + `","Resource":"*"}]}`)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}()
+
+// policyRead is a managed policy's default version as read once per run, or why it could not be read.
+type policyRead struct {
+	doc *trust.Document
+	err error
+}
+
 // nodeRoleChecks: each node role may call eks-auth:AssumeRoleForPodIdentity, which the agent on its nodes needs.
+// A role whose policies certainly refuse it (no Allow, or an explicit Deny) blocks; one whose policies cannot be
+// read, or whose verdict depends on conditions, is could-not-check.
 func (p *preflight) nodeRoleChecks(ctx context.Context) (reasons, unchecked []string) {
 	roles, unchecked := p.nodeRoles(ctx)
 	for _, n := range roles {
-		allowed, err := p.nodeRoleAllowed(ctx, n.role.Name)
+		what := fmt.Sprintf("node role %s (%s)", n.role.Name, n.source)
+		ev, err := p.nodeRoleEvaluation(ctx, n.role)
 		switch {
 		case err != nil:
-			unchecked = append(unchecked, fmt.Sprintf("could not check whether node role %s (%s) may call eks-auth:AssumeRoleForPodIdentity: %v", n.role.Name, n.source, err))
-		case !allowed:
-			reasons = append(reasons, fmt.Sprintf("PodIdentityNodeRole: node role %s (%s) may not call eks-auth:AssumeRoleForPodIdentity: attach arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy (aws iam attach-role-policy --role-name %s --policy-arn arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy)", n.role.Name, n.source, n.role.Name))
+			unchecked = append(unchecked, fmt.Sprintf("could not check whether %s may call %s: %v", what, actionPodIdentity, err))
+		case ev.Verdict == trust.CannotTell:
+			unchecked = append(unchecked, fmt.Sprintf("could not tell whether %s may call %s: it depends on %s, not evaluated locally (in %s)",
+				what, actionPodIdentity, strings.Join(ev.UnknownKeys, ", "), strings.Join(ev.Undecided, ", ")))
+		case ev.Verdict == trust.Refuses && len(ev.DeniedBy) > 0:
+			reasons = append(reasons, fmt.Sprintf("PodIdentityNodeRole: %s may not call %s: a Deny in %s refuses it: exempt %s from that Deny",
+				what, actionPodIdentity, strings.Join(ev.DeniedBy, ", "), actionPodIdentity))
+		case ev.Verdict == trust.Refuses:
+			policy := workerNodePolicyARN(n.role.Partition)
+			reasons = append(reasons, fmt.Sprintf("PodIdentityNodeRole: %s may not call %s: attach %s (aws iam attach-role-policy --role-name %s --policy-arn %s)",
+				what, actionPodIdentity, policy, n.role.Name, policy))
 		}
 	}
 	return reasons, unchecked
 }
 
-// nodeRoleAllowed looks for AmazonEKSWorkerNodePolicy or an inline policy naming eks-auth:AssumeRoleForPodIdentity
-// (or a wildcard over it); an error when the role's policies cannot be read.
-func (p *preflight) nodeRoleAllowed(ctx context.Context, roleName string) (bool, error) {
-	attached, err := attachedPolicies(ctx, p.m.IAM, roleName)
+// nodeRoleEvaluation evaluates the role's inline and attached policies together for
+// eks-auth:AssumeRoleForPodIdentity on the cluster: AmazonEKSWorkerNodePolicy (or AmazonEKSWorkerNodeMinimalPolicy)
+// by its exact AWS managed ARN, every other managed policy by its default version (read once per run), inline
+// policies as stored. An error when any of them cannot be read.
+func (p *preflight) nodeRoleEvaluation(ctx context.Context, role iamref.Role) (trust.IdentityEvaluation, error) {
+	attached, err := attachedPolicies(ctx, p.m.IAM, role.Name)
 	if err != nil {
-		return false, err
+		return trust.IdentityEvaluation{}, err
 	}
+	var policies []trust.IdentityPolicy
 	for _, a := range attached {
-		if strings.HasSuffix(a, ":policy/AmazonEKSWorkerNodePolicy") {
-			return true, nil
+		if grantsPodIdentity(a, role.Partition) {
+			policies = append(policies, trust.IdentityPolicy{Name: a, Doc: workerNodeGrant})
+			continue
 		}
+		doc, err := p.managedPolicy(ctx, a)
+		if err != nil {
+			return trust.IdentityEvaluation{}, err
+		}
+		policies = append(policies, trust.IdentityPolicy{Name: a, Doc: doc})
 	}
 	var names []string
-	pages := iam.NewListRolePoliciesPaginator(p.m.IAM, &iam.ListRolePoliciesInput{RoleName: aws.String(roleName)})
+	pages := iam.NewListRolePoliciesPaginator(p.m.IAM, &iam.ListRolePoliciesInput{RoleName: aws.String(role.Name)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return false, fmt.Errorf("iam:ListRolePolicies %s: %w", roleName, awsapi.Short(err))
+			return trust.IdentityEvaluation{}, fmt.Errorf("iam:ListRolePolicies %s: %w", role.Name, awsapi.Short(err))
 		}
 		names = append(names, page.PolicyNames...)
 	}
 	for _, n := range names {
-		out, err := p.m.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(n)})
+		out, err := p.m.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role.Name), PolicyName: aws.String(n)})
 		if err != nil {
-			return false, fmt.Errorf("iam:GetRolePolicy %s %s: %w", roleName, n, awsapi.Short(err))
+			return trust.IdentityEvaluation{}, fmt.Errorf("iam:GetRolePolicy %s %s: %w", role.Name, n, awsapi.Short(err))
 		}
-		doc, err := iamref.DecodePolicyDocument(aws.ToString(out.PolicyDocument))
+		doc, err := parsePermissionPolicy(aws.ToString(out.PolicyDocument))
 		if err != nil {
-			return false, fmt.Errorf("inline policy %s of %s: %w", n, roleName, err)
+			return trust.IdentityEvaluation{}, fmt.Errorf("inline policy %s of %s: %w", n, role.Name, err)
 		}
-		if policyAllows(doc, "eks-auth:AssumeRoleForPodIdentity") {
-			return true, nil
-		}
+		policies = append(policies, trust.IdentityPolicy{Name: "inline policy " + n, Doc: doc})
 	}
-	return false, nil
+	return trust.EvaluateIdentity(actionPodIdentity, p.clusterARN, policies...), nil
+}
+
+// managedPolicy reads a managed policy's default version (GetPolicy, then GetPolicyVersion), once per run: node
+// roles share their managed policies, and a failure is remembered too.
+func (p *preflight) managedPolicy(ctx context.Context, arn string) (*trust.Document, error) {
+	if r, ok := p.policyDocs[arn]; ok {
+		return r.doc, r.err
+	}
+	doc, err := readManagedPolicy(ctx, p.m.IAM, arn)
+	if p.policyDocs == nil {
+		p.policyDocs = map[string]policyRead{}
+	}
+	p.policyDocs[arn] = policyRead{doc, err}
+	return doc, err
+}
+
+func readManagedPolicy(ctx context.Context, client IAMAPI, arn string) (*trust.Document, error) {
+	pol, err := client.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)})
+	if err != nil {
+		return nil, fmt.Errorf("iam:GetPolicy %s: %w", arn, awsapi.Short(err))
+	}
+	if pol.Policy == nil || aws.ToString(pol.Policy.DefaultVersionId) == "" {
+		return nil, fmt.Errorf("iam:GetPolicy %s: no default version in the answer", arn)
+	}
+	version := aws.ToString(pol.Policy.DefaultVersionId)
+	out, err := client.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String(version)})
+	if err != nil {
+		return nil, fmt.Errorf("iam:GetPolicyVersion %s %s: %w", arn, version, awsapi.Short(err))
+	}
+	if out.PolicyVersion == nil {
+		return nil, fmt.Errorf("iam:GetPolicyVersion %s %s: no document in the answer", arn, version)
+	}
+	doc, err := parsePermissionPolicy(aws.ToString(out.PolicyVersion.Document))
+	if err != nil {
+		return nil, fmt.Errorf("managed policy %s (version %s): %w", arn, version, err)
+	}
+	return doc, nil
+}
+
+// parsePermissionPolicy reads a permission policy as IAM returns it (URL-encoded JSON).
+func parsePermissionPolicy(raw string) (*trust.Document, error) {
+	plain, err := iamref.DecodePolicyDocument(raw)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := trust.Parse(plain)
+	if err != nil {
+		return nil, errors.New(strings.Replace(err.Error(), "trust policy", "policy", 1))
+	}
+	return doc, nil
 }

@@ -168,3 +168,181 @@ func count(calls []string, op string) int {
 	}
 	return n
 }
+
+// TestNodeRolePolicies: the policies of node role entry-node are evaluated together, inline and managed, for
+// eks-auth:AssumeRoleForPodIdentity.
+func TestNodeRolePolicies(t *testing.T) {
+	const (
+		allowAction = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"eks-auth:AssumeRoleForPodIdentity","Resource":"*"}]}`
+		denyAll     = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`
+		cluster     = "arn:aws:eks:us-east-1:" + fakeaws.Account + ":cluster/prod"
+	)
+	attach := func(t *testing.T, c *fakeaws.AWS, role, arn string) {
+		t.Helper()
+		if _, err := c.IAM.AttachRolePolicy(context.Background(), &iam.AttachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(arn)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name  string
+		setup func(*testing.T, *preflight, *fakeaws.AWS)
+		// blocked: a substring of entry-node's PodIdentityNodeRole reason ("" when it passes); unchecked: of its
+		// could-not-check note ("" when there is none).
+		blocked, unchecked string
+		// reads: GetPolicy calls expected, and GetPolicyVersion calls unless GetPolicy fails (noVersion).
+		reads     int
+		noVersion bool
+	}{
+		{name: "no policy: attach AmazonEKSWorkerNodePolicy",
+			blocked: "may not call eks-auth:AssumeRoleForPodIdentity: attach " + workerNodePolicy},
+		{name: "AWS managed AmazonEKSWorkerNodePolicy by its exact ARN, not read",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) { attach(t, c, "entry-node", workerNodePolicy) }},
+		{name: "AWS managed AmazonEKSWorkerNodeMinimalPolicy by its exact ARN, not read",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
+				attach(t, c, "entry-node", "arn:aws:iam::aws:policy/AmazonEKSWorkerNodeMinimalPolicy")
+			}},
+		{name: "AmazonEKSWorkerNodePolicy of another partition is read (the fake's Allow *)",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
+				attach(t, c, "entry-node", "arn:aws-cn:iam::aws:policy/AmazonEKSWorkerNodePolicy")
+			},
+			reads: 1},
+		{name: "customer managed AmazonEKSWorkerNodePolicy with Deny *: blocks",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
+				attach(t, c, "entry-node", c.IAM.AddManagedPolicy("AmazonEKSWorkerNodePolicy", denyAll))
+			},
+			blocked: "a Deny in arn:aws:iam::" + fakeaws.Account + ":policy/AmazonEKSWorkerNodePolicy refuses it", reads: 1},
+		{name: "customer managed AmazonEKSWorkerNodePolicy without the action: not trusted by its name",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
+				attach(t, c, "entry-node", c.IAM.AddManagedPolicy("AmazonEKSWorkerNodePolicy", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"}]}`))
+			},
+			blocked: "attach " + workerNodePolicy, reads: 1},
+		{name: "customer managed Allow passes",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
+				attach(t, c, "entry-node", c.IAM.AddManagedPolicy("pod-identity-agent", allowAction))
+			},
+			reads: 1},
+		{name: "inline Deny overrides the AWS managed Allow",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
+				attach(t, c, "entry-node", workerNodePolicy)
+				c.IAM.PutInline("entry-node", "lockdown", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"eks-auth:*","Resource":"*"}]}`)
+			},
+			blocked: "a Deny in inline policy lockdown refuses it"},
+		{name: "inline Deny overrides a customer managed Allow",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
+				attach(t, c, "entry-node", c.IAM.AddManagedPolicy("pod-identity-agent", allowAction))
+				c.IAM.PutInline("entry-node", "lockdown", denyAll)
+			},
+			blocked: "a Deny in inline policy lockdown refuses it", reads: 1},
+		{name: "managed Deny with NotAction of other services covers the action",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
+				attach(t, c, "entry-node", workerNodePolicy)
+				attach(t, c, "entry-node", c.IAM.AddManagedPolicy("only-ec2", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotAction":["ec2:*","ecr:*"],"Resource":"*"}]}`))
+			},
+			blocked: "a Deny in arn:aws:iam::" + fakeaws.Account + ":policy/only-ec2 refuses it", reads: 1},
+		{name: "Deny with NotAction naming eks-auth:* spares it",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
+				attach(t, c, "entry-node", workerNodePolicy)
+				c.IAM.PutInline("entry-node", "guard", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotAction":["ec2:*","eks-auth:*"],"Resource":"*"}]}`)
+			}},
+		{name: "wildcard Allow eks-auth:Assume*",
+			setup: func(_ *testing.T, _ *preflight, c *fakeaws.AWS) {
+				c.IAM.PutInline("entry-node", "agent", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["EKS-AUTH:Assume*"],"Resource":"*"}]}`)
+			}},
+		{name: "wildcard Allow of another service: blocks",
+			setup: func(_ *testing.T, _ *preflight, c *fakeaws.AWS) {
+				c.IAM.PutInline("entry-node", "agent", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"eks:*","Resource":"*"}]}`)
+			},
+			blocked: "attach " + workerNodePolicy},
+		{name: "Allow on the cluster's ARN",
+			setup: func(_ *testing.T, p *preflight, c *fakeaws.AWS) {
+				p.clusterARN = cluster
+				c.IAM.PutInline("entry-node", "agent", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"eks-auth:*","Resource":"arn:aws:eks:*:*:cluster/prod"}]}`)
+			}},
+		{name: "Allow on another cluster's ARN: blocks",
+			setup: func(_ *testing.T, p *preflight, c *fakeaws.AWS) {
+				p.clusterARN = cluster
+				c.IAM.PutInline("entry-node", "agent", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"eks-auth:*","Resource":"arn:aws:eks:*:*:cluster/dev"}]}`)
+			},
+			blocked: "attach " + workerNodePolicy},
+		{name: "a condition cannot be evaluated: could not tell, not a block",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
+				attach(t, c, "entry-node", workerNodePolicy)
+				c.IAM.PutInline("entry-node", "region", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":"us-east-1"}}}]}`)
+			},
+			unchecked: "could not tell whether node role entry-node (access entry) may call eks-auth:AssumeRoleForPodIdentity: it depends on aws:RequestedRegion, not evaluated locally (in inline policy region)"},
+		{name: "GetPolicyVersion denied: could not check, not a pass",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
+				attach(t, c, "entry-node", workerNodePolicy)
+				attach(t, c, "entry-node", c.IAM.AddManagedPolicy("custom", allowAction))
+				c.Fail("GetPolicyVersion", fakeaws.AccessDenied("GetPolicyVersion"))
+			},
+			unchecked: "could not check whether node role entry-node (access entry) may call eks-auth:AssumeRoleForPodIdentity: iam:GetPolicyVersion arn:aws:iam::" + fakeaws.Account + ":policy/custom v1: AccessDenied", reads: 1},
+		{name: "GetPolicy denied: could not check, not a block",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
+				attach(t, c, "entry-node", c.IAM.AddManagedPolicy("custom", allowAction))
+				c.Fail("GetPolicy", fakeaws.AccessDenied("GetPolicy"))
+			},
+			unchecked: "iam:GetPolicy arn:aws:iam::" + fakeaws.Account + ":policy/custom: AccessDenied", reads: 1, noVersion: true},
+		{name: "GetRolePolicy denied: could not check",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
+				attach(t, c, "entry-node", workerNodePolicy)
+				c.IAM.PutInline("entry-node", "agent", allowAction)
+				c.Fail("GetRolePolicy", fakeaws.AccessDenied("GetRolePolicy"))
+			},
+			unchecked: "iam:GetRolePolicy entry-node agent: AccessDenied"},
+		{name: "a policy shared by two node roles is read once",
+			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
+				arn := c.IAM.AddManagedPolicy("pod-identity-agent", allowAction)
+				attach(t, c, "entry-node", arn)
+				attach(t, c, "win-node", arn)
+			},
+			reads: 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, _, cloud := nodeRoleFixture(t)
+			cloud.EKS.AuthenticationMode = "API" // node roles entry-node, entry-ok, win-node
+			if c.setup != nil {
+				c.setup(t, p, cloud)
+			}
+			reasons, unchecked := p.nodeRoleChecks(context.Background())
+			var blocked, notes []string
+			for _, r := range reasons {
+				if strings.Contains(r, "node role entry-node ") {
+					blocked = append(blocked, r)
+				}
+				if strings.Contains(r, "node role entry-ok ") {
+					t.Errorf("entry-ok (AmazonEKSWorkerNodePolicy) blocked: %s", r)
+				}
+			}
+			for _, u := range unchecked {
+				if strings.Contains(u, "node role entry-node ") {
+					notes = append(notes, u)
+				}
+			}
+			switch {
+			case c.blocked == "" && len(blocked) > 0:
+				t.Errorf("entry-node blocked: %v", blocked)
+			case c.blocked != "" && (len(blocked) != 1 || !strings.Contains(blocked[0], c.blocked)):
+				t.Errorf("entry-node reasons %v, want one with %q", blocked, c.blocked)
+			}
+			switch {
+			case c.unchecked == "" && len(notes) > 0:
+				t.Errorf("entry-node could-not-check: %v", notes)
+			case c.unchecked != "" && (len(notes) != 1 || !strings.Contains(notes[0], c.unchecked)):
+				t.Errorf("entry-node could-not-check %v, want one with %q", notes, c.unchecked)
+			}
+			calls := cloud.Calls()
+			if n := count(calls, "GetPolicy"); n != c.reads {
+				t.Errorf("%d GetPolicy calls, want %d: %v", n, c.reads, calls)
+			}
+			wantVersions := c.reads
+			if c.noVersion {
+				wantVersions = 0
+			}
+			if n := count(calls, "GetPolicyVersion"); n != wantVersions {
+				t.Errorf("%d GetPolicyVersion calls, want %d: %v", n, wantVersions, calls)
+			}
+		})
+	}
+}

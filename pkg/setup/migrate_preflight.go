@@ -2,9 +2,7 @@ package setup
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"path"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -38,6 +36,10 @@ type preflight struct {
 	clusterWide      []string
 	clusterUnchecked []string
 	nodes            map[string]*corev1.Node
+	// clusterARN is the cluster's ARN from DescribeCluster ("" when unread), the resource of
+	// eks-auth:AssumeRoleForPodIdentity; policyDocs caches the managed policies read for node roles, by ARN.
+	clusterARN string
+	policyDocs map[string]policyRead
 }
 
 // check returns the reasons that block the ServiceAccount's migration (each with its fix) and what could not be
@@ -131,43 +133,4 @@ func (p *preflight) podChecks(pod *corev1.Pod) []string {
 		}
 	}
 	return out
-}
-
-// policyAllows reports whether an Allow statement of a permission policy names the action (wildcards, any
-// case); Deny statements and conditions are not weighed: a preflight hint, not an evaluation.
-func policyAllows(doc, action string) bool {
-	var p struct {
-		Statement json.RawMessage
-	}
-	if json.Unmarshal([]byte(doc), &p) != nil {
-		return false
-	}
-	var sts []struct {
-		Effect string
-		Action json.RawMessage
-	}
-	if json.Unmarshal(p.Statement, &sts) != nil {
-		var one struct {
-			Effect string
-			Action json.RawMessage
-		}
-		if json.Unmarshal(p.Statement, &one) != nil {
-			return false
-		}
-		sts = append(sts, one)
-	}
-	for _, st := range sts {
-		var actions []string
-		if json.Unmarshal(st.Action, &actions) != nil {
-			var a string
-			_ = json.Unmarshal(st.Action, &a)
-			actions = []string{a}
-		}
-		for _, a := range actions {
-			if ok, _ := path.Match(strings.ToLower(a), strings.ToLower(action)); ok && st.Effect == "Allow" {
-				return true
-			}
-		}
-	}
-	return false
 }

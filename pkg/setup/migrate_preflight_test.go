@@ -51,17 +51,3 @@ func TestPodChecks(t *testing.T) {
 		}
 	}
 }
-
-func TestPolicyAllows(t *testing.T) {
-	for doc, want := range map[string]bool{
-		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`:                        false,
-		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["eks-auth:AssumeRoleForPodIdentity"],"Resource":"*"}]}`: true,
-		`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"eks-auth:*","Resource":"*"}}`:                            true,
-		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`:                                   true,
-		`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"eks-auth:AssumeRoleForPodIdentity","Resource":"*"}]}`:    false,
-	} {
-		if got := policyAllows(doc, "eks-auth:AssumeRoleForPodIdentity"); got != want {
-			t.Errorf("policyAllows(%s) = %v, want %v", doc, got, want)
-		}
-	}
-}

@@ -79,7 +79,11 @@ const (
 
 // request is what one evaluation knows: the action, how to match principals, and the condition keys.
 type request struct {
-	action    string
+	action string
+	// identity: the statements are an identity-based policy's, which name no principal (the policy applies to
+	// the role it is attached to) and whose Resource or NotResource must cover resource ("" when unknown).
+	identity  bool
+	resource  string
 	principal func(Principal) bool
 	lookup    func(key string) (string, keyState)
 }
@@ -186,10 +190,19 @@ func evaluateStatement(st Statement, req request) (StatementResult, []string) {
 			principal = maybe
 			unknown = append(unknown, "NotPrincipal")
 		}
-	case st.Principal.Any || req.principal(st.Principal):
+	case req.identity || st.Principal.Any || req.principal(st.Principal):
 		principal = yes
 	}
 	r.PrincipalMatch = principal == yes
+	if req.identity {
+		switch resourceMatch(st, req.resource) {
+		case no:
+			principal = no
+		case maybe:
+			principal = min(principal, maybe)
+			unknown = append(unknown, "Resource")
+		}
+	}
 	if len(st.NotAction) > 0 {
 		r.ActionMatch = !matchesAny(st.NotAction, req.action, true)
 	} else {
@@ -218,6 +231,30 @@ func evaluateStatement(st Statement, req request) (StatementResult, []string) {
 		unknown = nil
 	}
 	return r, unknown
+}
+
+// resourceMatch says whether a statement's Resource (or NotResource) covers the resource ARN; with the ARN
+// unknown (""), only "*" certainly covers it. A statement with neither covers nothing.
+func resourceMatch(st Statement, resource string) tri {
+	patterns, negated := st.Resource, false
+	if len(st.NotResource) > 0 {
+		patterns, negated = st.NotResource, true
+	}
+	if len(patterns) == 0 {
+		return no
+	}
+	star := slices.Contains(patterns, "*")
+	switch {
+	case star:
+		return map[bool]tri{false: yes, true: no}[negated]
+	case resource == "":
+		return maybe
+	}
+	found := slices.ContainsFunc(patterns, func(p string) bool { return arnMatch(p, resource) })
+	if found != negated {
+		return yes
+	}
+	return no
 }
 
 // tri is a three-valued truth: no < maybe < yes, so min is Kleene's AND.

@@ -16,6 +16,9 @@ type Statement struct {
 	NotPrincipal json.RawMessage
 	Action       StringList
 	NotAction    StringList
+	// Resource and NotResource matter in identity-based policies only (EvaluateIdentity); trust policies have none.
+	Resource    StringList
+	NotResource StringList
 	// Condition maps operator (StringEquals, ForAnyValue:StringLike, ...) to condition key to values.
 	Condition map[string]map[string]StringList
 }
