@@ -132,7 +132,8 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 
 func (o *DoctorOptions) diagnose(ctx context.Context) (*inspect.DoctorReport, error) {
 	var logs io.Reader
-	name := o.logsFile
+	// The name goes into the report (scope, checked, notes) of every output format: masked like any value.
+	name := safetext.Redact(o.logsFile)
 	if o.logsFile != "" {
 		if name == "-" {
 			logs, name = o.In, "stdin"

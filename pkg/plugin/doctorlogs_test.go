@@ -85,3 +85,19 @@ func TestDoctorLogsFileErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestDoctorLogsFileNameMasked: a key id in the log's file name is masked in -o json too (the report's scope,
+// checked and notes carry the name).
+func TestDoctorLogsFileNameMasked(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "AKIAIOSFODNN7EXAMPLE.log")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	streams, _, out, _ := genericiooptions.NewTestIOStreams()
+	cmd := NewCmdIRSA(streams)
+	cmd.SetArgs([]string{"doctor", "--logs-file", file, "-o", "json"})
+	Execute(cmd, streams)
+	if strings.Contains(out.String(), "AKIAIOSFODNN7EXAMPLE") || !strings.Contains(out.String(), "is empty") {
+		t.Errorf("output:\n%s", out)
+	}
+}
