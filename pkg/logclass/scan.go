@@ -57,7 +57,7 @@ const (
 // log and the memory held does not grow with the number of matching lines:
 // emit them into a Collector to merge them by identity. Lines are
 // prefiltered 8 bytes at a time without per-line work (see prefilter.go) by
-// up to GOMAXPROCS goroutines, one block of about 1 MiB each. When r has no
+// up to GOMAXPROCS goroutines, one block of up to 512 KiB each. When r has no
 // more data at hand (a short read, as from a live stream), the findings so
 // far are emitted before Scan reads again.
 //
