@@ -332,9 +332,15 @@ func evaluateCondition(op, key string, expected []string, lookup func(string) (s
 	return r
 }
 
-// arnMatch compares an ARN with an ARN pattern component by component, each with IAM wildcards.
+// arnMatch compares an ARN with an ARN pattern component by component, each with IAM wildcards. A pattern of
+// fewer than six components has a * that ends a component and, as the IAM User Guide says of wildcards in
+// resource ARNs, expands beyond the colons (arn:aws:eks:* covers every EKS resource): it is matched against the
+// whole ARN.
 func arnMatch(pattern, value string) bool {
 	pp, vp := strings.SplitN(pattern, ":", 6), strings.SplitN(value, ":", 6)
+	if len(pp) < 6 && strings.Contains(pattern, "*") {
+		return wildcardMatch(pattern, value, false)
+	}
 	if len(pp) != 6 || len(vp) != 6 {
 		return false
 	}
