@@ -79,28 +79,30 @@ func podIdentityRoleRules(s Subject, a Association) []Finding {
 			Evidence: []string{fmt.Sprintf("serviceaccount %s/%s", s.SA.Namespace, s.SA.Name)},
 			Fix:      fmt.Sprintf("kubectl irsa link %s -n %s --pod-identity --role-name %s", s.SA.Name, s.SA.Namespace, r.Name)}}
 	}
+	// A missing target role and a trust that refuses EKS Pod Identity are two problems: both are reported.
+	var out []Finding
 	if t := s.PodIdentityTargetRole; a.TargetRoleARN != "" && t != nil && !t.Found {
-		return []Finding{{ID: PodIdentityTargetRoleMissing, Severity: Error, Check: "iam", Target: "role/" + t.Name,
+		out = append(out, Finding{ID: PodIdentityTargetRoleMissing, Severity: Error, Check: "iam", Target: "role/" + t.Name,
 			Summary:  targetRoleMissingSummary(a.ID, r.Name, a.TargetRoleARN, t.Account),
 			Evidence: []string{fmt.Sprintf("serviceaccount %s/%s", s.SA.Namespace, s.SA.Name)},
-			Fix:      targetRoleMissingFix(t.Name, t.Account, a.RoleARN, s.SA.Namespace, s.SA.Name)}}
+			Fix:      targetRoleMissingFix(t.Name, t.Account, a.RoleARN, s.SA.Namespace, s.SA.Name)})
 	}
 	if r.Trust == nil {
-		return nil
+		return out
 	}
 	ev := r.Trust.EvaluatePodIdentity(trust.PodIdentityRequest{Context: trust.PodIdentitySessionTags("", "", s.SA.Namespace, s.SA.Name)})
 	switch ev.Verdict {
 	case trust.Refuses:
-		return []Finding{{ID: PodIdentityTrustInvalid, Severity: Error, Check: "iam", Target: target,
+		out = append(out, Finding{ID: PodIdentityTrustInvalid, Severity: Error, Check: "iam", Target: target,
 			Summary:  fmt.Sprintf("the trust policy of role %s does not let %s call %s: EKS Auth refuses AssumeRoleForPodIdentity", r.Name, trust.ServicePodIdentity, strings.Join(ev.Missing, " and ")),
 			Evidence: []string{"association " + a.ID + " of serviceaccount " + s.SA.Namespace + "/" + s.SA.Name},
-			Fix:      fmt.Sprintf("kubectl irsa link %s -n %s --pod-identity --role-name %s", s.SA.Name, s.SA.Namespace, r.Name)}}
+			Fix:      fmt.Sprintf("kubectl irsa link %s -n %s --pod-identity --role-name %s", s.SA.Name, s.SA.Namespace, r.Name)})
 	case trust.CannotTell:
-		return []Finding{{ID: PodIdentityTrustInvalid, Severity: Warning, Check: "iam", Target: target,
+		out = append(out, Finding{ID: PodIdentityTrustInvalid, Severity: Warning, Check: "iam", Target: target,
 			Summary:  fmt.Sprintf("the trust policy of role %s admits %s only under conditions that cannot be checked here", r.Name, trust.ServicePodIdentity),
-			Evidence: []string{"condition keys not known before the call: " + strings.Join(ev.UnknownKeys, ", ")}}}
+			Evidence: []string{"condition keys not known before the call: " + strings.Join(ev.UnknownKeys, ", ")}})
 	}
-	return nil
+	return out
 }
 
 func podIdentityPodRules(s Subject, a Association, p Pod) []Finding {

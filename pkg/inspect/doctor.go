@@ -54,7 +54,7 @@ func DoctorLogsOnly(r io.Reader, name string) (*DoctorReport, error) {
 	rep.Findings = append(rep.Findings, doctor.LogFindings(ls.Findings, "logs")...)
 	rep.Notes = append(rep.Notes, ls.Notes...)
 	if ls.Unreadable != "" {
-		rep.CouldNotCheck = append(rep.CouldNotCheck, "could not check "+ls.Unreadable)
+		rep.CouldNotCheck = append(rep.CouldNotCheck, "could not check "+name+": "+ls.Unreadable)
 	}
 	return rep, nil
 }
@@ -128,7 +128,7 @@ func (in *Inspector) DoctorTarget(ctx context.Context, t Target, logs io.Reader,
 			in.note(n)
 		}
 		if ls.Unreadable != "" {
-			in.noteUnchecked("could not check " + ls.Unreadable)
+			in.noteUnchecked("could not check " + logsName + ": " + ls.Unreadable)
 		}
 	} else {
 		found = in.PodLogs(ctx, pods, tail, classifier)

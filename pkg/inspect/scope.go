@@ -49,7 +49,7 @@ type LogScan struct {
 	Findings []logclass.Finding
 	// Notes say what was not classified whole (an empty log, over-long lines).
 	Notes []string
-	// Unreadable says why the log could not be classified (compressed, not text); "" when it could.
+	// Unreadable says why the log could not be classified ("it is gzip-compressed; ..."); "" when it could.
 	Unreadable string
 }
 
@@ -64,9 +64,9 @@ func ClassifyLogs(r io.Reader, name string, classifier *logclass.Classifier) (Lo
 	ls := LogScan{Findings: col.Findings()}
 	switch {
 	case st.Format != "":
-		ls.Unreadable = fmt.Sprintf("%s is %s-compressed: decompress it first (e.g. %s)", name, st.Format, decompressCommands[st.Format])
+		ls.Unreadable = fmt.Sprintf("it is %s-compressed; decompress it first (e.g. %s)", st.Format, decompressCommands[st.Format])
 	case st.Binary:
-		ls.Unreadable = fmt.Sprintf("%s is not a text log (NUL bytes in its first 64 KiB; UTF-16? convert it with iconv -f UTF-16 -t UTF-8)", name)
+		ls.Unreadable = "it is not a text log (NUL bytes in its first 64 KiB; UTF-16? convert it with iconv -f UTF-16 -t UTF-8)"
 	case st.Bytes == 0:
 		ls.Notes = append(ls.Notes, fmt.Sprintf("%s is empty: no log line was classified", name))
 	}

@@ -26,8 +26,8 @@ func TestDoctorLogsFileWhatWasRead(t *testing.T) {
 		code      int
 		want      []string
 	}{
-		{"gzip", gz.String(), 2, []string{"could not check", "gzip-compressed: decompress it first (e.g. zcat)"}},
-		{"binary", "\x7fELF\x02\x01\x01\x00\x00\x00", 2, []string{"could not check", "is not a text log"}},
+		{"gzip", gz.String(), 2, []string{"could not check", ": it is gzip-compressed; decompress it first (e.g. zcat)"}},
+		{"binary", "\x7fELF\x02\x01\x01\x00\x00\x00", 2, []string{"could not check", ": it is not a text log"}},
 		{"empty", "", 0, []string{"is empty: no log line was classified"}},
 		{"long line", strings.Repeat("x", 3<<20) + "\n", 0, []string{"1 line(s) of", "longer than 1 MiB were classified on their first 1 MiB only"}},
 		{"big file", big, 1, []string{`"NodeRoleFallback"`, "log line 100001: User: arn:aws:sts::123456789012:assumed-role/eks-node"}},

@@ -197,6 +197,13 @@ func (p *LinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	undo := &Undo{}
 	fail := func(err error) (*api.Result, error) { return undo.fail(ctx, res, err) }
 	done := res.MarkNext
+	// The provider is written before ApplyRole: check the inline policy's size (with the role's other inline
+	// policies) first, so a refusal writes nothing.
+	if !p.Provider.Exists || p.Provider.MissingClientID != "" {
+		if err := p.Role.PrecheckPolicy(ctx, l.IAM); err != nil {
+			return fail(err)
+		}
+	}
 	if !p.Provider.Exists {
 		if err := CreateProvider(ctx, l.IAM, l.Issuer, p.SA.Audience, p.Thumbprint); err != nil {
 			return fail(err)
