@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
@@ -101,9 +102,9 @@ func DocumentPolicy(doc []byte) (Permissions, error) {
 			return Permissions{}, fmt.Errorf("%w: statement %d: %w", ErrPolicyDocument, i+1, err)
 		}
 		if st.Effect == "Deny" {
-			p.Denied = append(p.Denied, st.Action...)
+			p.Denied = append(p.Denied, summaryActions(st)...)
 		} else {
-			p.Actions = append(p.Actions, st.Action...)
+			p.Actions = append(p.Actions, summaryActions(st)...)
 		}
 	}
 	return p, nil
@@ -129,6 +130,15 @@ func describeActions(allowed, denied []string) string {
 	return strings.Join(parts, "; ")
 }
 
+// summaryActions is what a statement allows or denies, for a plan: its actions, and "all but X, Y" for its
+// NotAction.
+func summaryActions(st trust.Statement) []string {
+	if len(st.NotAction) == 0 {
+		return st.Action
+	}
+	return append(slices.Clone(st.Action), "all but "+strings.Join(st.NotAction, ", "))
+}
+
 // statementsActions returns the Sids, the allowed and the denied actions of statements (unparsable ones are
 // counted by Sid only).
 func statementsActions(statements []json.RawMessage) (sids, allowed, denied []string) {
@@ -139,9 +149,9 @@ func statementsActions(statements []json.RawMessage) (sids, allowed, denied []st
 			continue
 		}
 		if st.Effect == "Deny" {
-			denied = append(denied, st.Action...)
+			denied = append(denied, summaryActions(st)...)
 		} else {
-			allowed = append(allowed, st.Action...)
+			allowed = append(allowed, summaryActions(st)...)
 		}
 	}
 	return sids, allowed, denied

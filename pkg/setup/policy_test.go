@@ -633,3 +633,15 @@ func TestDocumentPolicyDenied(t *testing.T) {
 		t.Errorf("Summary() = %q", got)
 	}
 }
+
+// TestSummaryNotAction (found by review): a NotAction statement of a policy file is described in the plan, not
+// left out.
+func TestSummaryNotAction(t *testing.T) {
+	p, err := DocumentPolicy([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"},{"Effect":"Deny","NotAction":["s3:*","kms:Decrypt"],"Resource":"*"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.Summary(), "allowing s3:GetObject; denying all but s3:*, kms:Decrypt"; got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+}
