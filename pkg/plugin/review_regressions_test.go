@@ -34,3 +34,15 @@ func TestDoctorTargetMissingAndTrustInvalid(t *testing.T) {
 		t.Errorf("want both findings:\n%s%s", out, errOut)
 	}
 }
+
+// TestLinkDryRunShowsSizeRefusal (found by review): --dry-run refuses what the real run refuses for the size of
+// the role's inline policies together, and writes nothing.
+func TestLinkDryRunShowsSizeRefusal(t *testing.T) {
+	tf := seed()
+	tf.Cloud.IAM.AddRole("", "shared", ec2Trust)
+	tf.Cloud.IAM.PutInline("shared", "big", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::`+strings.Repeat("b", 10200)+`/*"}]}`)
+	_, errOut, code := tf.Run("link", saName, "-n", ns, "--role-name", "shared", "--allow", "s3:GetObject", "--dry-run")
+	if code == 0 || !strings.Contains(errOut, "10240") || len(tf.Cloud.Writes()) != 0 {
+		t.Errorf("dry run: exit %d, writes %v, %s", code, tf.Cloud.Writes(), errOut)
+	}
+}

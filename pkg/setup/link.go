@@ -188,6 +188,13 @@ func (p *LinkPlan) Changed() bool {
 func (p *LinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	l := p.s
 	res := p.Result()
+	if p.Request.DryRun && p.Changed() {
+		// A dry run shows the size refusal the real run would meet (the role's other inline policies are
+		// read only here and when writing).
+		if err := p.Role.PrecheckPolicy(ctx, l.IAM); err != nil {
+			return res, err
+		}
+	}
 	if p.Request.DryRun || !p.Changed() {
 		if !p.Request.DryRun {
 			res.MarkAll(api.StatusPlanned, api.StatusUnchanged)

@@ -183,6 +183,12 @@ func (pl *PodIdentityLinkPlan) Result() *api.Result {
 func (pl *PodIdentityLinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	p, req := pl.p, pl.Request
 	res := pl.Result()
+	if req.DryRun && pl.Changed() {
+		// A dry run shows the size refusal the real run would meet.
+		if err := pl.Role.PrecheckPolicy(ctx, p.IAM); err != nil {
+			return res, err
+		}
+	}
 	if req.DryRun || !pl.Changed() {
 		if !req.DryRun {
 			res.MarkAll(api.StatusPlanned, api.StatusUnchanged)
