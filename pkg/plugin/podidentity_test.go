@@ -187,4 +187,11 @@ func TestLinkPodIdentityTargetRole(t *testing.T) {
 	if a := tf.Cloud.EKS.Association(ns, saName); a == nil || aws.ToString(a.TargetRoleArn) != other {
 		t.Fatalf("association = %+v", a)
 	}
+
+	// Another partition, the same account number: not this IAM's role, so not checked (and not refused).
+	china := "arn:aws-cn:iam::" + fakeaws.Account + ":role/elsewhere"
+	out, errOut, code = tf.Run("link", saName, "-n", ns, "--pod-identity", "--role-name", "pi-role", "--target-role-arn", china)
+	if code != 0 || !strings.Contains(errOut, "is in partition aws-cn, not in this one (aws): could not check that it exists") {
+		t.Fatalf("other partition: code %d: %s %s", code, out, errOut)
+	}
 }

@@ -283,9 +283,9 @@ func (p *PodIdentity) followUpPodIdentity(ctx context.Context, res *api.Result, 
 	return nil
 }
 
-// checkTargetRole reads the association's target role when it is in the caller's account: one that certainly does
-// not exist (NoSuchEntity, or another path) is refused, before any write. A role in another account, or one that
-// cannot be read, is not refused: the note says it was not checked.
+// checkTargetRole reads the association's target role when it is in the caller's partition and account: one that
+// certainly does not exist (NoSuchEntity, or another path) is refused, before any write. A role in another
+// partition or account, or one that cannot be read, is not refused: the note says it was not checked.
 func (p *PodIdentity) checkTargetRole(ctx context.Context, targetRoleARN string) (string, error) {
 	target, err := iamref.ParseRole(strings.TrimSpace(targetRoleARN))
 	if err != nil {
@@ -294,6 +294,9 @@ func (p *PodIdentity) checkTargetRole(ctx context.Context, targetRoleARN string)
 	caller, err := p.caller(ctx)
 	if err != nil {
 		return "", err
+	}
+	if caller.Partition != target.Partition {
+		return fmt.Sprintf("target role %s is in partition %s, not in this one (%s): could not check that it exists", target.ARN, target.Partition, caller.Partition), nil
 	}
 	if caller.Account != target.Account {
 		return fmt.Sprintf("target role %s is in account %s, not in this one (%s): could not check that it exists; `kubectl irsa test` checks it with that account's credentials", target.ARN, target.Account, caller.Account), nil
