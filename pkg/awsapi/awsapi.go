@@ -77,21 +77,23 @@ func Short(err error) error {
 	if errors.As(err, &api) {
 		return fmt.Errorf("%s: %s", api.ErrorCode(), api.ErrorMessage())
 	}
-	var op *smithy.OperationError
-	var resp *smithyhttp.ResponseError
-	if errors.As(err, &op) && errors.As(err, &resp) && resp.HTTPStatusCode() != 0 {
-		return fmt.Errorf("%s:%s answered HTTP %d", strings.ToLower(op.ServiceID), op.OperationName, resp.HTTPStatusCode())
-	}
 	msg := err.Error()
-	if i := strings.LastIndex(msg, "dial tcp"); i >= 0 {
-		msg = msg[i:]
-	} else if op != nil {
-		msg = op.Err.Error()
-	} else {
+	dial := strings.LastIndex(msg, "dial tcp")
+	var op *smithy.OperationError
+	if !errors.As(err, &op) {
+		if dial >= 0 {
+			return errors.New(msg[dial:])
+		}
 		return err
 	}
-	if op != nil { // no answer at all: a refused connection, a DNS failure, a timeout
-		return fmt.Errorf("%s:%s not reachable: %s", strings.ToLower(op.ServiceID), op.OperationName, msg)
+	call := strings.ToLower(op.ServiceID) + ":" + op.OperationName
+	var resp *smithyhttp.ResponseError
+	if errors.As(err, &resp) && resp.HTTPStatusCode() != 0 {
+		return fmt.Errorf("%s answered HTTP %d", call, resp.HTTPStatusCode())
 	}
-	return errors.New(msg)
+	// No answer at all: a refused connection, a DNS failure, a timeout.
+	if dial >= 0 {
+		return fmt.Errorf("%s not reachable: %s", call, msg[dial:])
+	}
+	return fmt.Errorf("%s not reachable: %s", call, op.Err.Error())
 }

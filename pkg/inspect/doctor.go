@@ -53,8 +53,8 @@ func DoctorLogsOnly(r io.Reader, name string) (*DoctorReport, error) {
 	rep.Checked = append(rep.Checked, "logs "+name)
 	rep.Findings = append(rep.Findings, doctor.LogFindings(ls.Findings, "logs")...)
 	rep.Notes = append(rep.Notes, ls.Notes...)
-	if ls.Unreadable != "" {
-		rep.CouldNotCheck = append(rep.CouldNotCheck, "could not check "+name+": "+ls.Unreadable)
+	if ls.CouldNotCheck != "" {
+		rep.CouldNotCheck = append(rep.CouldNotCheck, ls.CouldNotCheck)
 	}
 	return rep, nil
 }
@@ -127,8 +127,8 @@ func (in *Inspector) DoctorTarget(ctx context.Context, t Target, logs io.Reader,
 		for _, n := range ls.Notes {
 			in.note(n)
 		}
-		if ls.Unreadable != "" {
-			in.noteUnchecked("could not check " + logsName + ": " + ls.Unreadable)
+		if ls.CouldNotCheck != "" {
+			in.noteUnchecked(ls.CouldNotCheck)
 		}
 	} else {
 		found = in.PodLogs(ctx, pods, tail, classifier)

@@ -49,8 +49,9 @@ type LogScan struct {
 	Findings []logclass.Finding
 	// Notes say what was not classified whole (an empty log, over-long lines).
 	Notes []string
-	// Unreadable says why the log could not be classified ("it is gzip-compressed; ..."); "" when it could.
-	Unreadable string
+	// CouldNotCheck says why the log could not be classified ("could not check app.log.gz: it is
+	// gzip-compressed; ..."); "" when it could.
+	CouldNotCheck string
 }
 
 // ClassifyLogs reads a whole log stream named name, merging alike lines (bounded evidence, counts kept), and
@@ -64,9 +65,9 @@ func ClassifyLogs(r io.Reader, name string, classifier *logclass.Classifier) (Lo
 	ls := LogScan{Findings: col.Findings()}
 	switch {
 	case st.Format != "":
-		ls.Unreadable = fmt.Sprintf("it is %s-compressed; decompress it first (e.g. %s)", st.Format, decompressCommands[st.Format])
+		ls.CouldNotCheck = fmt.Sprintf("could not check %s: it is %s-compressed; decompress it first (e.g. %s)", name, st.Format, st.Decompress)
 	case st.Binary:
-		ls.Unreadable = "it is not a text log (NUL bytes in its first 64 KiB; UTF-16? convert it with iconv -f UTF-16 -t UTF-8)"
+		ls.CouldNotCheck = fmt.Sprintf("could not check %s: it is not a text log (NUL bytes in its first 64 KiB; UTF-16? convert it with iconv -f UTF-16 -t UTF-8)", name)
 	case st.Bytes == 0:
 		ls.Notes = append(ls.Notes, fmt.Sprintf("%s is empty: no log line was classified", name))
 	}
@@ -75,9 +76,6 @@ func ClassifyLogs(r io.Reader, name string, classifier *logclass.Classifier) (Lo
 	}
 	return ls, nil
 }
-
-// decompressCommands: how to read each compressed format ClassifyLogs recognises.
-var decompressCommands = map[string]string{"gzip": "zcat", "zstd": "zstdcat", "bzip2": "bzcat", "xz": "xzcat"}
 
 func shortKubeError(err error) string {
 	var status apierrors.APIStatus

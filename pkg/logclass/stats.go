@@ -10,7 +10,9 @@ type Stats struct {
 	Lines     int    // lines read
 	LongLines int    // lines longer than 1 MiB, classified on their first 1 MiB
 	Format    string // "gzip", "zstd", "bzip2" or "xz" when the log starts with that format's header
-	Binary    bool   // NUL bytes in the first 64 KiB: not a text log
+	// Decompress is the command that reads Format ("zcat" for gzip).
+	Decompress string
+	Binary     bool // NUL bytes in the first 64 KiB: not a text log
 
 	head    [headBytes]byte // the first bytes of the log, for Format
 	headLen int
@@ -29,16 +31,16 @@ const (
 // size 1-9 and the magic of a first block or of the end of an empty stream;
 // xz's stream header).
 var compressedFormats = []struct {
-	format string
-	match  func(head []byte) bool
+	format, decompress string
+	match              func(head []byte) bool
 }{
-	{"gzip", func(h []byte) bool { return bytes.HasPrefix(h, []byte{0x1f, 0x8b}) }},
-	{"zstd", func(h []byte) bool { return bytes.HasPrefix(h, []byte{0x28, 0xb5, 0x2f, 0xfd}) }},
-	{"bzip2", func(h []byte) bool {
+	{"gzip", "zcat", func(h []byte) bool { return bytes.HasPrefix(h, []byte{0x1f, 0x8b}) }},
+	{"zstd", "zstdcat", func(h []byte) bool { return bytes.HasPrefix(h, []byte{0x28, 0xb5, 0x2f, 0xfd}) }},
+	{"bzip2", "bzcat", func(h []byte) bool {
 		return len(h) >= 10 && bytes.HasPrefix(h, []byte("BZh")) && h[3] >= '1' && h[3] <= '9' &&
 			(bytes.Equal(h[4:10], []byte("1AY&SY")) || bytes.Equal(h[4:10], []byte{0x17, 0x72, 0x45, 0x38, 0x50, 0x90}))
 	}},
-	{"xz", func(h []byte) bool { return bytes.HasPrefix(h, []byte{0xfd, '7', 'z', 'X', 'Z', 0}) }},
+	{"xz", "xzcat", func(h []byte) bool { return bytes.HasPrefix(h, []byte{0xfd, '7', 'z', 'X', 'Z', 0}) }},
 }
 
 // sniff looks at the next block of the log: its first bytes for a
@@ -57,7 +59,7 @@ func (s *Stats) sniff(data []byte) {
 func (s *Stats) done() {
 	for _, c := range compressedFormats {
 		if c.match(s.head[:s.headLen]) {
-			s.Format = c.format
+			s.Format, s.Decompress = c.format, c.decompress
 		}
 	}
 	s.head, s.headLen, s.sniffed = [headBytes]byte{}, 0, 0
