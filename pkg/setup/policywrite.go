@@ -27,7 +27,7 @@ func readInlinePolicy(ctx context.Context, client IAMAPI, roleName string) (stri
 	case awsapi.IsNotFound(err):
 		return "", nil
 	case err != nil:
-		return "", fmt.Errorf("iam:GetRolePolicy %s/%s: %w", roleName, InlinePolicyName, shortError{err})
+		return "", fmt.Errorf("iam:GetRolePolicy %s/%s: %w", roleName, InlinePolicyName, awsapi.Short(err))
 	}
 	doc, err := NormalizePolicy(aws.ToString(out.PolicyDocument))
 	if err != nil {
@@ -35,12 +35,6 @@ func readInlinePolicy(ctx context.Context, client IAMAPI, roleName string) (stri
 	}
 	return doc, nil
 }
-
-// shortError prints as awsapi.Short (one line) and still unwraps to the SDK error, so its code can be tested.
-type shortError struct{ err error }
-
-func (e shortError) Error() string { return awsapi.Short(e.err).Error() }
-func (e shortError) Unwrap() error { return e.err }
 
 // writeInlinePolicy puts doc as the inline policy, or deletes the policy when doc is "" (no statement left).
 func writeInlinePolicy(ctx context.Context, client IAMAPI, roleName, doc string) error {
@@ -236,7 +230,7 @@ func otherInlineSize(ctx context.Context, client IAMAPI, roleName string) (other
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return otherInline{}, fmt.Errorf("iam:ListRolePolicies %s: %w", roleName, shortError{err})
+			return otherInline{}, fmt.Errorf("iam:ListRolePolicies %s: %w", roleName, awsapi.Short(err))
 		}
 		for _, n := range page.PolicyNames {
 			if n != InlinePolicyName {
@@ -251,7 +245,7 @@ func otherInlineSize(ctx context.Context, client IAMAPI, roleName string) (other
 		case awsapi.IsNotFound(err): // deleted since the list
 			continue
 		case err != nil:
-			return otherInline{}, fmt.Errorf("iam:GetRolePolicy %s/%s: %w", roleName, n, shortError{err})
+			return otherInline{}, fmt.Errorf("iam:GetRolePolicy %s/%s: %w", roleName, n, awsapi.Short(err))
 		}
 		doc, err := NormalizePolicy(aws.ToString(out.PolicyDocument))
 		if err != nil {
