@@ -45,6 +45,9 @@ func (in *Inspector) associationsIn(ctx context.Context, namespace string) ([]as
 func (in *Inspector) podIdentityState(ctx context.Context, namespace string, c *doctor.Cluster) {
 	list, ok := in.associationsIn(ctx, namespace)
 	if !ok {
+		in.mu.Lock()
+		c.AssociationsUnread = in.associationsFailed
+		in.mu.Unlock()
 		return
 	}
 	c.PodIdentity, c.Associations = map[string]bool{}, map[string]doctor.Association{}

@@ -124,12 +124,24 @@ func (t *Tester) Test(ctx context.Context, namespace, name string, timeout time.
 		return t.testPodIdentity(ctx, in, res, sa, a)
 	}
 	res.Mechanism = "irsa"
-	res.Notes = append(lookup.Notes(), lookup.Unchecked()...)
+	res.Notes = lookup.Notes()
+	if lookup.associationsFailed {
+		// An association would take precedence over the annotation: without the list, neither a pass nor a
+		// missing annotation says what the pods get.
+		res.CouldNotCheck = lookup.Unchecked()
+		if _, annotated := sa.Annotations[iamref.RoleARNAnnotation]; !annotated {
+			res.Verdict = VerdictNotProven
+			res.Reason = "could not check whether it has an EKS Pod Identity association, and it has no IRSA annotation: " + strings.Join(res.CouldNotCheck, "; ")
+			return res, nil
+		}
+	} else {
+		res.Notes = append(res.Notes, lookup.Unchecked()...)
+	}
 	subject := in.Subject(ctx, sa, namespace, name, nil, nil, nil)
 	res.ServiceAccount.Audience = iamref.Audience(sa.Annotations)
 	res.RoleARN = strings.TrimSpace(sa.Annotations[iamref.RoleARNAnnotation])
 	findings := in.diagnose(doctor.Cluster{Issuer: t.Issuer}, subject)
-	res.CouldNotCheck = in.Unchecked()
+	res.CouldNotCheck = append(res.CouldNotCheck, in.Unchecked()...)
 	role, annotated := annotatedRole(sa.Annotations)
 	if !annotated || (subject.Role != nil && !subject.Role.Found) {
 		res.Findings = findings
