@@ -183,11 +183,7 @@ func (e *Executor) apply(ctx context.Context, p *Plan) error {
 			}
 		}
 	}
-	if ctx.Err() != nil && slices.ContainsFunc(p.Steps, func(s *Step) bool { return s.Action.Status == api.StatusDone && s.Undo != nil }) {
-		// interrupted during the last step: roll back rather than leave a half-finished run
-		return e.rollback(ctx, p, ErrInterrupted)
-	}
-	return nil
+	return nil // every step ran: an interruption during the last one leaves a finished run, not a half one
 }
 
 // rollback undoes the done steps in reverse order (with a context that is not cancelled: an interrupted run
