@@ -52,7 +52,9 @@ func (s *Setup) PlanAnnotate(ctx context.Context, req AnnotateRequest) (*Annotat
 	}
 	p.steps.Add(&steps.Step{
 		Action: api.Action{Op: op, Resource: resource, Detail: "annotate " + iamref.RoleARNAnnotation + "=" + role.ARN, Status: api.StatusPlanned},
-		Do:     func(ctx context.Context) error { return setRoleAnnotation(ctx, s.Kube, req.Namespace, req.ServiceAccount, role.ARN, false) },
+		Do: func(ctx context.Context) error {
+			return setRoleAnnotation(ctx, s.Kube, req.Namespace, req.ServiceAccount, role.ARN, false)
+		},
 	})
 	return p, nil
 }

@@ -149,7 +149,9 @@ func (s *Setup) PlanProvider(ctx context.Context, dryRun bool) (*ProviderPlan, e
 		tp := res.Provider.Thumbprint
 		pl.Add(&steps.Step{
 			Action: api.Action{Op: "+", Resource: resource, Detail: "create OIDC provider with client ID " + iamref.DefaultAudience, Status: api.StatusPlanned},
-			Do:     func(ctx context.Context) error { return CreateProvider(ctx, s.IAM, s.Issuer, iamref.DefaultAudience, tp) },
+			Do: func(ctx context.Context) error {
+				return CreateProvider(ctx, s.IAM, s.Issuer, iamref.DefaultAudience, tp)
+			},
 		})
 	}
 	return &ProviderPlan{s: s, state: st, res: res, steps: pl}, nil

@@ -158,8 +158,10 @@ func (p *LinkPlan) plan() *steps.Plan {
 	case !p.Provider.Exists:
 		pl.Add(&steps.Step{
 			Action: api.Action{Op: "+", Resource: host, Detail: "create OIDC provider with client ID " + p.SA.Audience, Status: api.StatusPlanned},
-			Do:     func(ctx context.Context) error { return CreateProvider(ctx, s.IAM, s.Issuer, p.SA.Audience, p.Thumbprint) },
-			Undo:   func(ctx context.Context) error { return DeleteProviderIfUnused(ctx, s.IAM, arn) }, UndoWhat: "delete OIDC provider " + arn,
+			Do: func(ctx context.Context) error {
+				return CreateProvider(ctx, s.IAM, s.Issuer, p.SA.Audience, p.Thumbprint)
+			},
+			Undo: func(ctx context.Context) error { return DeleteProviderIfUnused(ctx, s.IAM, arn) }, UndoWhat: "delete OIDC provider " + arn,
 		})
 	case p.Provider.MissingClientID != "":
 		clientID := p.Provider.MissingClientID
@@ -182,7 +184,9 @@ func (p *LinkPlan) plan() *steps.Plan {
 	case !p.SA.Exists:
 		pl.Add(&steps.Step{
 			Action: api.Action{Op: "+", Resource: sa, Detail: "create with " + iamref.RoleARNAnnotation + "=" + p.RoleARN, Status: api.StatusPlanned},
-			Do:     func(ctx context.Context) error { return setRoleAnnotation(ctx, s.Kube, p.SA.Namespace, p.SA.Name, p.roleARN(), true) },
+			Do: func(ctx context.Context) error {
+				return setRoleAnnotation(ctx, s.Kube, p.SA.Namespace, p.SA.Name, p.roleARN(), true)
+			},
 		})
 	case p.Annotate:
 		op := "+"
@@ -192,8 +196,12 @@ func (p *LinkPlan) plan() *steps.Plan {
 		old := p.SA.RoleARN
 		pl.Add(&steps.Step{
 			Action: api.Action{Op: op, Resource: sa, Detail: "annotate " + iamref.RoleARNAnnotation + "=" + p.RoleARN, Status: api.StatusPlanned},
-			Do:     func(ctx context.Context) error { return setRoleAnnotation(ctx, s.Kube, p.SA.Namespace, p.SA.Name, p.roleARN(), false) },
-			Undo:   func(ctx context.Context) error { return setRoleAnnotation(ctx, s.Kube, p.SA.Namespace, p.SA.Name, old, false) },
+			Do: func(ctx context.Context) error {
+				return setRoleAnnotation(ctx, s.Kube, p.SA.Namespace, p.SA.Name, p.roleARN(), false)
+			},
+			Undo: func(ctx context.Context) error {
+				return setRoleAnnotation(ctx, s.Kube, p.SA.Namespace, p.SA.Name, old, false)
+			},
 		})
 	default:
 		pl.Add(&steps.Step{Action: api.Action{Op: "=", Resource: sa, Detail: "already annotated", Status: api.StatusUnchanged}})

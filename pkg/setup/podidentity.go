@@ -159,7 +159,9 @@ func (p *PodIdentity) podIdentityTrustStep(w *docWriter, roleARN, roleName strin
 			}
 			return nil
 		},
-		Undo:     func(ctx context.Context) error { return p.removePodIdentityUnlessUsed(ctx, w, roleARN, roleName, except()) },
+		Undo: func(ctx context.Context) error {
+			return p.removePodIdentityUnlessUsed(ctx, w, roleARN, roleName, except())
+		},
 		UndoWhat: "remove the Pod Identity statement from role " + roleName,
 	}
 }

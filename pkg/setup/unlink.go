@@ -178,8 +178,12 @@ func (p *UnlinkPlan) plan() {
 	}
 	p.steps.Add(&steps.Step{
 		Action: api.Action{Op: "-", Resource: "serviceaccount/" + p.sa.Namespace + "/" + p.sa.Name, Detail: "remove annotation " + iamref.RoleARNAnnotation, Status: api.StatusPlanned},
-		Do:     func(ctx context.Context) error { return setRoleAnnotation(ctx, s.Kube, p.sa.Namespace, p.sa.Name, "", false) },
-		Undo:   func(ctx context.Context) error { return setRoleAnnotation(ctx, s.Kube, p.sa.Namespace, p.sa.Name, role.ARN, false) },
+		Do: func(ctx context.Context) error {
+			return setRoleAnnotation(ctx, s.Kube, p.sa.Namespace, p.sa.Name, "", false)
+		},
+		Undo: func(ctx context.Context) error {
+			return setRoleAnnotation(ctx, s.Kube, p.sa.Namespace, p.sa.Name, role.ARN, false)
+		},
 	})
 }
 
