@@ -104,7 +104,10 @@ func (o *UnlinkOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(o.Out, dryRunHeader)
 	}
 	printActions(o.Out, res)
-	if !o.req.DryRun {
+	switch {
+	case res.Unchanged:
+		fmt.Fprintf(o.Out, "nothing to do: %s/%s is not linked with IRSA\n", o.req.Namespace, o.req.ServiceAccount)
+	case !o.req.DryRun:
 		fmt.Fprintf(o.Out, "unlinked %s/%s from %s\n", o.req.Namespace, o.req.ServiceAccount, res.Role.ARN)
 	}
 	printHints(o.ErrOut, res)

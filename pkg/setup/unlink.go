@@ -58,8 +58,15 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 	if err != nil {
 		return nil, err
 	}
-	if sa.RoleARN == "" {
-		return nil, fmt.Errorf("serviceaccount %s/%s has no %s annotation: nothing to unlink", req.Namespace, req.ServiceAccount, iamref.RoleARNAnnotation)
+	if sa.RoleARN == "" { // already unlinked: nothing to do (unlink is idempotent)
+		res := api.NewResult("UnlinkResult")
+		res.DryRun, res.Unchanged = req.DryRun, true
+		res.Role = &api.RoleInfo{}
+		res.ServiceAccounts = []api.ServiceAccountRef{{Namespace: sa.Namespace, Name: sa.Name, Subject: trust.Subject(sa.Namespace, sa.Name), Audience: sa.Audience}}
+		p := &UnlinkPlan{s: s, res: res, sa: sa, steps: &steps.Plan{}}
+		p.steps.Add(&steps.Step{Action: api.Action{Op: "=", Resource: "serviceaccount/" + sa.Namespace + "/" + sa.Name,
+			Detail: "no " + iamref.RoleARNAnnotation + " annotation: nothing to do", Status: api.StatusUnchanged}})
+		return p, nil
 	}
 	role, err := iamref.ParseRole(sa.RoleARN)
 	if err != nil {
