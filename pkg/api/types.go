@@ -118,13 +118,3 @@ func (r *Result) MarkAll(from, to string) {
 		}
 	}
 }
-
-// MarkNext marks the first planned action done (the plan's steps run in order).
-func (r *Result) MarkNext() {
-	for i := range r.Actions {
-		if r.Actions[i].Status == StatusPlanned {
-			r.Actions[i].Status = StatusDone
-			return
-		}
-	}
-}

@@ -41,7 +41,8 @@ func (g *Globals) setupClients(ctx context.Context) (*setup.Setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &setup.Setup{Kube: kube, IAM: clients.IAM, AccountIAM: setupAccountIAM(g.Factory), Caller: g.Factory.Caller, Thumbprint: setup.TLSThumbprint}, nil
+	return &setup.Setup{Kube: kube, IAM: clients.IAM, AccountIAM: setupAccountIAM(g.Factory), Caller: g.Factory.Caller, Thumbprint: setup.TLSThumbprint,
+		Exec: executorFrom(ctx)}, nil
 }
 
 // discoverIssuer finds the cluster's issuer and prints the discovery's warnings to stderr.

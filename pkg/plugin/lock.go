@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/pflag"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/rolelock"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
 )
 
@@ -22,8 +24,10 @@ func (l *lockFlags) addFlags(f *pflag.FlagSet) {
 }
 
 // apply makes s take the role's lease around every write to a role.
-func (l *lockFlags) apply(s *setup.Setup) {
-	locker := &rolelock.Locker{Kube: s.Kube, Namespace: l.namespace}
+func (l *lockFlags) apply(s *setup.Setup, errOut io.Writer) {
+	locker := &rolelock.Locker{Kube: s.Kube, Namespace: l.namespace, Notify: func(msg string) {
+		fmt.Fprintf(errOut, "note: %s\n", safetext.String(msg))
+	}}
 	s.Lock = func(ctx context.Context, roleARN string, fn func(context.Context) error) error {
 		err := locker.With(ctx, roleARN, fn)
 		var access *rolelock.AccessError

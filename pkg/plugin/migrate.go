@@ -109,7 +109,7 @@ func (o *MigrateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.lock.apply(p.Setup)
+	o.lock.apply(p.Setup, o.ErrOut)
 	auth, err := o.eksAuth(ctx)
 	if err != nil {
 		return err

@@ -64,7 +64,7 @@ func (o *LinkOptions) runPodIdentity(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.lock.apply(p.Setup)
+	o.lock.apply(p.Setup, o.ErrOut)
 	plan, err := p.PlanLinkPodIdentity(ctx, setup.PodIdentityLinkRequest{
 		Namespace: o.req.Namespace, ServiceAccount: o.req.ServiceAccount, RoleName: o.req.RoleName, RoleARN: o.req.RoleARN,
 		Permissions: o.req.Permissions, TargetRoleARN: o.pi.targetRoleARN, DisableSessionTags: o.pi.disableSessionTags,
@@ -107,7 +107,7 @@ func (o *UnlinkOptions) runPodIdentity(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.lock.apply(p.Setup)
+	o.lock.apply(p.Setup, o.ErrOut)
 	plan, err := p.PlanUnlinkPodIdentity(ctx, o.req)
 	if err != nil {
 		return err

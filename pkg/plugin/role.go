@@ -102,7 +102,7 @@ func (o *RoleCreateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.lock.apply(s)
+	o.lock.apply(s, o.ErrOut)
 	if f := o.output.format(); f == "terraform" || f == "cloudformation" {
 		spec, err := s.RoleSpec(ctx, o.req)
 		if err != nil {

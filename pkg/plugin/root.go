@@ -3,10 +3,12 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -16,6 +18,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 )
 
 // Globals are what every subcommand shares: the streams, the global flags and the factory built from them.
@@ -122,12 +125,23 @@ var checkCommands = map[string]bool{"doctor": true, "audit": true, "test": true,
 // Execute runs the command and turns its error into one line on stderr (credentials masked, control characters
 // escaped) and an exit code.
 func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
+	in := &interrupts{exec: &steps.Executor{}, errOut: streams.ErrOut, exit: os.Exit}
+	ctx, stop := in.watch(context.Background())
+	cmd.SetContext(ctx)
 	ran, err := cmd.ExecuteC()
+	stop()
 	if err == nil {
 		return 0
 	}
 	err = withFlagHint(err)
 	code := 1
+	if s := in.received(); s != nil {
+		code = exitCode(s)
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintf(streams.ErrOut, "error: %s\n", safetext.String(oneLine(msg)))
+		}
+		return code
+	}
 	var exit *ExitError
 	var usage *usageError
 	switch {

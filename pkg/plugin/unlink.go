@@ -78,7 +78,7 @@ func (o *UnlinkOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.lock.apply(s)
+	o.lock.apply(s, o.ErrOut)
 	// A Pod Identity association of the ServiceAccount on the same role still needs its permissions statement.
 	var unchecked string
 	if a, err := o.findAssociation(ctx, s, o.req.Namespace, o.req.ServiceAccount); err != nil {
@@ -104,7 +104,10 @@ func (o *UnlinkOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(o.Out, dryRunHeader)
 	}
 	printActions(o.Out, res)
-	if !o.req.DryRun {
+	switch {
+	case res.Unchanged:
+		fmt.Fprintf(o.Out, "nothing to do: %s/%s is not linked with IRSA\n", o.req.Namespace, o.req.ServiceAccount)
+	case !o.req.DryRun:
 		fmt.Fprintf(o.Out, "unlinked %s/%s from %s\n", o.req.Namespace, o.req.ServiceAccount, res.Role.ARN)
 	}
 	printHints(o.ErrOut, res)

@@ -170,6 +170,12 @@ func TestUnlink(t *testing.T) {
 	if annotation(t, tf, ns, saName) != "" || tf.Cloud.IAM.Trust("irsa-role") != "" {
 		t.Errorf("annotation %q, role trust %q left", annotation(t, tf, ns, saName), tf.Cloud.IAM.Trust("irsa-role"))
 	}
+	// Unlinking again is idempotent: exit 0, nothing to do, nothing written.
+	writes = len(tf.Cloud.Writes())
+	out, errOut, code = tf.Run("unlink", saName, "-n", ns)
+	if code != 0 || !strings.Contains(out, "nothing to do") || len(tf.Cloud.Writes()) != writes {
+		t.Errorf("second unlink: exit %d, writes %v: %s%s", code, tf.Cloud.Writes(), out, errOut)
+	}
 }
 
 func TestUnlinkRefusesForeignRole(t *testing.T) {

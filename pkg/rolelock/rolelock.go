@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
@@ -48,6 +49,9 @@ type Locker struct {
 	Wait time.Duration
 	// LeaseDuration, RenewDeadline and RetryPeriod tune the lease (the defaults when zero).
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	// Notify, when set, is told (once per With) who holds the lease when another run does: that this run waits
+	// for it, or takes it over because its holder stopped renewing it.
+	Notify func(msg string)
 }
 
 // HeldError means the lease stayed with another run for the whole wait.
@@ -87,8 +91,12 @@ func (l *Locker) With(ctx context.Context, roleARN string, fn func(context.Conte
 	ns, name := l.namespace(), LeaseName(roleARN)
 	leases := l.Kube.CoordinationV1().Leases(ns)
 	// A first read turns RBAC and connection errors into one clear error instead of a silent wait.
-	if _, err := leases.Get(ctx, name, metav1.GetOptions{}); err != nil && !apierrors.IsNotFound(err) {
+	cur, err := leases.Get(ctx, name, metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
 		return &AccessError{Lease: ns + "/" + name, Err: err}
+	}
+	if err == nil {
+		l.tellHolder(cur, roleARN, ns+"/"+name)
 	}
 	lock := &resourcelock.LeaseLock{
 		LeaseMeta:  metav1.ObjectMeta{Name: name, Namespace: ns},
@@ -96,8 +104,10 @@ func (l *Locker) With(ctx context.Context, roleARN string, fn func(context.Conte
 		LockConfig: resourcelock.ResourceLockConfig{Identity: l.identity()},
 		Labels:     map[string]string{"app.kubernetes.io/managed-by": "kubectl-irsa"},
 	}
-	// Leader election logs through the context's logger: keep it quiet, the caller reports.
-	runCtx, cancel := context.WithCancel(klog.NewContext(ctx, logr.Discard()))
+	// Leader election logs through the context's logger: keep it quiet, the caller reports. Its context is not
+	// ctx: once fn runs, a cancelled ctx (an interrupted run) reaches fn, which rolls back, and the lease is held
+	// until fn returns; before that, a cancelled ctx stops the wait.
+	runCtx, cancel := context.WithCancel(klog.NewContext(context.WithoutCancel(ctx), logr.Discard()))
 	defer cancel()
 
 	var (
@@ -117,6 +127,14 @@ func (l *Locker) With(ctx context.Context, roleARN string, fn func(context.Conte
 		}
 	})
 	defer timer.Stop()
+	stopWatch := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !started {
+			cancel()
+		}
+	})
+	defer stopWatch()
 
 	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock:            lock,
@@ -135,7 +153,11 @@ func (l *Locker) With(ctx context.Context, roleARN string, fn func(context.Conte
 				started = true
 				mu.Unlock()
 				defer close(fnDone)
-				fnErr = fn(leadCtx)
+				fnCtx, fnCancel := context.WithCancel(leadCtx)
+				stop := context.AfterFunc(ctx, fnCancel)
+				fnErr = fn(fnCtx)
+				stop()
+				fnCancel()
 				if leadCtx.Err() != nil && runCtx.Err() == nil {
 					fnErr = errors.Join(ErrLost, fnErr)
 				}
@@ -160,6 +182,30 @@ func (l *Locker) With(ctx context.Context, roleARN string, fn func(context.Conte
 	}
 	<-fnDone
 	return fnErr
+}
+
+// tellHolder tells Notify who holds the lease: another run, still renewing it (this run waits), or a run that
+// stopped renewing it (gone: the lease is taken over once expired).
+func (l *Locker) tellHolder(lease *coordinationv1.Lease, roleARN, name string) {
+	if l.Notify == nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
+		return
+	}
+	holder := *lease.Spec.HolderIdentity
+	var renewed time.Time
+	if lease.Spec.RenewTime != nil {
+		renewed = lease.Spec.RenewTime.Time
+	} else if lease.Spec.AcquireTime != nil {
+		renewed = lease.Spec.AcquireTime.Time
+	}
+	duration := l.duration(l.LeaseDuration, DefaultLeaseDuration)
+	if lease.Spec.LeaseDurationSeconds != nil {
+		duration = time.Duration(*lease.Spec.LeaseDurationSeconds) * time.Second
+	}
+	if expiry := renewed.Add(duration); time.Now().After(expiry) {
+		l.Notify(fmt.Sprintf("taking over lease %s of role %s: its holder %s stopped renewing it %s ago (a run that was killed)", name, roleARN, holder, time.Since(renewed).Round(time.Second)))
+		return
+	}
+	l.Notify(fmt.Sprintf("waiting for lease %s of role %s: held by %s (another kubectl irsa run), renewed %s ago; taken over if not renewed for %s", name, roleARN, holder, time.Since(renewed).Round(time.Second), duration))
 }
 
 func (l *Locker) namespace() string {

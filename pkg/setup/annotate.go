@@ -5,6 +5,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -18,11 +19,10 @@ type AnnotateRequest struct {
 
 // AnnotatePlan sets the role annotation on an existing ServiceAccount.
 type AnnotatePlan struct {
-	s   *Setup
-	req AnnotateRequest
-	res *api.Result
-	// write: the annotation must be written.
-	write bool
+	s     *Setup
+	req   AnnotateRequest
+	res   *api.Result
+	steps *steps.Plan
 }
 
 // PlanAnnotate reads the ServiceAccount and computes the change. No IAM call: the role is not checked.
@@ -40,31 +40,37 @@ func (s *Setup) PlanAnnotate(ctx context.Context, req AnnotateRequest) (*Annotat
 	res.Role = &api.RoleInfo{Name: role.Name, ARN: role.ARN}
 	res.ServiceAccounts = []api.ServiceAccountRef{{Namespace: sa.Namespace, Name: sa.Name, Subject: trust.Subject(sa.Namespace, sa.Name), Audience: sa.Audience}}
 	resource := "serviceaccount/" + sa.Namespace + "/" + sa.Name
-	p := &AnnotatePlan{s: s, req: req, res: res, write: sa.RoleARN != role.ARN}
-	if !p.write {
+	p := &AnnotatePlan{s: s, req: req, res: res, steps: &steps.Plan{}}
+	if sa.RoleARN == role.ARN {
 		res.Unchanged = true
-		res.Actions = append(res.Actions, api.Action{Op: "=", Resource: resource, Detail: "already annotated", Status: api.StatusUnchanged})
+		p.steps.Add(&steps.Step{Action: api.Action{Op: "=", Resource: resource, Detail: "already annotated", Status: api.StatusUnchanged}})
 		return p, nil
 	}
 	op := "+"
 	if sa.RoleARN != "" {
 		op = "~"
 	}
-	res.Actions = append(res.Actions, api.Action{Op: op, Resource: resource, Detail: "annotate " + iamref.RoleARNAnnotation + "=" + role.ARN, Status: api.StatusPlanned})
+	p.steps.Add(&steps.Step{
+		Action: api.Action{Op: op, Resource: resource, Detail: "annotate " + iamref.RoleARNAnnotation + "=" + role.ARN, Status: api.StatusPlanned},
+		Do: func(ctx context.Context) error {
+			return setRoleAnnotation(ctx, s.Kube, req.Namespace, req.ServiceAccount, role.ARN, false)
+		},
+	})
 	return p, nil
 }
 
 // Result describes the plan.
-func (p *AnnotatePlan) Result() *api.Result { return api.DeepCopy(p.res) }
+func (p *AnnotatePlan) Result() *api.Result {
+	res := api.DeepCopy(p.res)
+	res.Actions = p.steps.Actions()
+	return res
+}
 
 // Apply writes the annotation, then restarts (or lists for restarting) the workloads whose pods predate it.
 func (p *AnnotatePlan) Apply(ctx context.Context) (*api.Result, error) {
-	res := p.Result()
-	if p.write && !p.req.DryRun {
-		if err := setRoleAnnotation(ctx, p.s.Kube, p.req.Namespace, p.req.ServiceAccount, p.req.Role.ARN, false); err != nil {
-			return nil, err
-		}
-		res.MarkNext()
+	if err := p.s.apply(ctx, p.steps, p.req.DryRun); err != nil {
+		return nil, err
 	}
+	res := p.Result()
 	return res, p.s.followUp(ctx, res, p.req.Namespace, p.req.ServiceAccount, p.req.Restart && !p.req.DryRun)
 }

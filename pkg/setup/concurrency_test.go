@@ -183,8 +183,6 @@ const foreignStatement = `{"Sid":"Theirs","Effect":"Allow","Principal":{"Service
 // subjects of the runs that succeeded, every foreign writer's subject, and the foreign statement.
 func raceLinks(t *testing.T, fails []bool, lag, foreignEvery int, policy bool) {
 	t.Helper()
-	defer func(d func(int) time.Duration) { readBackDelay = d }(readBackDelay)
-	readBackDelay = func(int) time.Duration { return 0 }
 	cloud := fakeaws.New()
 	cloud.IAM.AddProvider(testHostPath, "sts.amazonaws.com")
 	cloud.IAM.AddRole("/", "shared", `{"Version":"2012-10-17","Statement":[`+foreignStatement+`]}`)
@@ -237,7 +235,7 @@ func raceLinks(t *testing.T, fails []bool, lag, foreignEvery int, policy bool) {
 		go func() {
 			defer wg.Done()
 			name := fmt.Sprintf("sa-%d", i)
-			s := &Setup{Kube: kubeWith(name, fail), IAM: r, Issuer: testIssuer, Lock: lock.With,
+			s := &Setup{Kube: kubeWith(name, fail), IAM: r, Issuer: testIssuer, Lock: lock.With, ReadBackDelay: func(int) time.Duration { return 0 },
 				Caller: func(context.Context) (awsapi.Caller, error) {
 					return awsapi.Caller{Partition: "aws", Account: fakeaws.Account}, nil
 				}}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -44,9 +45,10 @@ func (s *Setup) callerProvider(ctx context.Context) (ProviderState, error) {
 
 // RoleCreatePlan creates a role, or merges the subjects and permissions into an existing one.
 type RoleCreatePlan struct {
-	s    *Setup
-	role *RolePlan
-	res  *api.Result
+	s     *Setup
+	role  *RolePlan
+	res   *api.Result
+	steps *steps.Plan
 }
 
 // PlanRoleCreate reads the role and the cluster's provider and computes the change.
@@ -59,7 +61,7 @@ func (s *Setup) PlanRoleCreate(ctx context.Context, req RoleRequest) (*RoleCreat
 	if err != nil {
 		return nil, err
 	}
-	plan.Lock, plan.LockKey = s.Lock, plan.ARN
+	plan.LockKey = plan.ARN
 	if plan.LockKey == "" {
 		caller, err := s.caller(ctx)
 		if err != nil {
@@ -76,29 +78,32 @@ func (s *Setup) PlanRoleCreate(ctx context.Context, req RoleRequest) (*RoleCreat
 	res.DryRun = req.DryRun
 	res.Provider = &api.ProviderInfo{ARN: spec.Provider.ARN, Exists: st.Exists}
 	res.Role = &api.RoleInfo{Name: spec.Name, ARN: plan.ARN, Exists: plan.Exists, Managed: plan.Managed || !plan.Exists}
-	res.Actions = plan.Actions()
 	res.Unchanged = !plan.Changed()
 	if !st.Exists {
 		res.Hints = append(res.Hints, "the cluster has no IAM OIDC provider yet, so the role cannot be assumed: run `kubectl irsa provider create`")
 	}
-	return &RoleCreatePlan{s: s, role: plan, res: res}, nil
+	pl := &steps.Plan{Steps: plan.Steps(s.writer()), LockKeys: []string{plan.LockKey}}
+	return &RoleCreatePlan{s: s, role: plan, res: res, steps: pl}, nil
 }
 
 // Result describes the plan.
-func (p *RoleCreatePlan) Result() *api.Result { return api.DeepCopy(p.res) }
+func (p *RoleCreatePlan) Result() *api.Result {
+	res := api.DeepCopy(p.res)
+	res.Actions = p.steps.Actions()
+	return res
+}
 
 // Apply writes the role; a failure rolls back what was written.
 func (p *RoleCreatePlan) Apply(ctx context.Context) (*api.Result, error) {
-	res := p.Result()
-	if res.DryRun || !p.role.Changed() {
-		return res, nil
+	if p.res.DryRun || !p.role.Changed() {
+		return p.Result(), nil
 	}
-	undo := &Undo{}
-	if err := ApplyRole(ctx, p.s.IAM, p.role, undo); err != nil {
-		return undo.fail(ctx, res, err)
+	err := p.s.apply(ctx, p.steps, false)
+	res := p.Result()
+	if err != nil {
+		return res, err
 	}
 	res.Hints = append(res.Hints, p.role.Notes...)
-	res.MarkAll(api.StatusPlanned, api.StatusDone)
 	res.Role.ARN, res.Role.Exists = p.role.ARN, true
 	return res, nil
 }
@@ -108,6 +113,7 @@ type ProviderPlan struct {
 	s     *Setup
 	state ProviderState
 	res   *api.Result
+	steps *steps.Plan
 }
 
 // PlanProvider reads the provider of the cluster's issuer in the caller's account; the thumbprint is taken
@@ -122,12 +128,16 @@ func (s *Setup) PlanProvider(ctx context.Context, dryRun bool) (*ProviderPlan, e
 	res.DryRun = dryRun
 	res.Provider = &api.ProviderInfo{ARN: st.Provider.ARN, Exists: st.Exists}
 	resource := "oidc-provider/" + st.Provider.HostPath
+	pl := &steps.Plan{}
 	switch {
 	case st.Exists && st.MissingClientID == "":
 		res.Unchanged = true
-		res.Actions = append(res.Actions, api.Action{Op: "=", Resource: resource, Detail: "OIDC provider exists", Status: api.StatusUnchanged})
+		pl.Add(&steps.Step{Action: api.Action{Op: "=", Resource: resource, Detail: "OIDC provider exists", Status: api.StatusUnchanged}})
 	case st.Exists:
-		res.Actions = append(res.Actions, api.Action{Op: "~", Resource: resource, Detail: "add client ID " + st.MissingClientID, Status: api.StatusPlanned})
+		pl.Add(&steps.Step{
+			Action: api.Action{Op: "~", Resource: resource, Detail: "add client ID " + st.MissingClientID, Status: api.StatusPlanned},
+			Do:     func(ctx context.Context) error { return AddClientID(ctx, s.IAM, st.Provider.ARN, st.MissingClientID) },
+		})
 	default:
 		if s.Thumbprint != nil {
 			tp, err := s.Thumbprint(ctx, s.Issuer)
@@ -136,32 +146,33 @@ func (s *Setup) PlanProvider(ctx context.Context, dryRun bool) (*ProviderPlan, e
 			}
 			res.Provider.Thumbprint = tp
 		}
-		res.Actions = append(res.Actions, api.Action{Op: "+", Resource: resource, Detail: "create OIDC provider with client ID " + iamref.DefaultAudience, Status: api.StatusPlanned})
+		tp := res.Provider.Thumbprint
+		pl.Add(&steps.Step{
+			Action: api.Action{Op: "+", Resource: resource, Detail: "create OIDC provider with client ID " + iamref.DefaultAudience, Status: api.StatusPlanned},
+			Do: func(ctx context.Context) error {
+				return CreateProvider(ctx, s.IAM, s.Issuer, iamref.DefaultAudience, tp)
+			},
+		})
 	}
-	return &ProviderPlan{s: s, state: st, res: res}, nil
+	return &ProviderPlan{s: s, state: st, res: res, steps: pl}, nil
 }
 
 // Result describes the plan.
-func (p *ProviderPlan) Result() *api.Result { return api.DeepCopy(p.res) }
+func (p *ProviderPlan) Result() *api.Result {
+	res := api.DeepCopy(p.res)
+	res.Actions = p.steps.Actions()
+	return res
+}
 
 // Apply creates the provider or adds the client ID.
 func (p *ProviderPlan) Apply(ctx context.Context) (*api.Result, error) {
-	res := p.Result()
-	if res.DryRun || res.Unchanged {
-		return res, nil
+	if err := p.s.apply(ctx, p.steps, p.res.DryRun); err != nil {
+		return nil, err
 	}
-	st := p.state
-	if st.Exists {
-		if err := AddClientID(ctx, p.s.IAM, st.Provider.ARN, st.MissingClientID); err != nil {
-			return nil, err
-		}
-	} else {
-		if err := CreateProvider(ctx, p.s.IAM, p.s.Issuer, iamref.DefaultAudience, res.Provider.Thumbprint); err != nil {
-			return nil, err
-		}
+	res := p.Result()
+	if !res.DryRun && !p.state.Exists {
 		res.Provider.Exists = true
 	}
-	res.MarkNext()
 	return res, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -53,6 +54,8 @@ type LinkPlan struct {
 	SA             serviceAccountState
 	// Annotate: the ServiceAccount's annotation must be written (or the ServiceAccount created).
 	Annotate bool
+	// steps are the writes, each with its action.
+	steps *steps.Plan
 }
 
 // PlanLink checks the request against live state (Kubernetes first, then AWS) and computes every change.
@@ -136,12 +139,82 @@ func (s *Setup) PlanLink(ctx context.Context, req LinkRequest) (*LinkPlan, error
 	if p.RoleARN == "" {
 		p.RoleARN = iamref.RoleARN(partition, account, "/", roleName)
 	}
-	p.Role.Lock, p.Role.LockKey = s.Lock, p.RoleARN
+	p.Role.LockKey = p.RoleARN
 	if p.SA.RoleARN != "" && p.SA.RoleARN != p.RoleARN && !req.Overwrite {
 		return nil, errorf(ErrAnnotatedElsewhere, "serviceaccount %s/%s is already annotated with %s, not %s", req.Namespace, req.ServiceAccount, p.SA.RoleARN, p.RoleARN)
 	}
 	p.Annotate = !p.SA.Exists || p.SA.RoleARN != p.RoleARN
+	p.steps = p.plan()
 	return p, nil
+}
+
+// plan orders the link's writes: the OIDC provider, the role (trust, policy, attachments), the annotation.
+func (p *LinkPlan) plan() *steps.Plan {
+	s := p.s
+	pl := &steps.Plan{LockKeys: []string{p.RoleARN}}
+	host := "oidc-provider/" + p.Provider.Provider.HostPath
+	arn := p.Provider.Provider.ARN
+	switch {
+	case !p.Provider.Exists:
+		pl.Add(&steps.Step{
+			Action: api.Action{Op: "+", Resource: host, Detail: "create OIDC provider with client ID " + p.SA.Audience, Status: api.StatusPlanned},
+			Do: func(ctx context.Context) error {
+				return CreateProvider(ctx, s.IAM, s.Issuer, p.SA.Audience, p.Thumbprint)
+			},
+			Undo: func(ctx context.Context) error { return DeleteProviderIfUnused(ctx, s.IAM, arn) }, UndoWhat: "delete OIDC provider " + arn,
+		})
+	case p.Provider.MissingClientID != "":
+		clientID := p.Provider.MissingClientID
+		pl.Add(&steps.Step{
+			Action: api.Action{Op: "~", Resource: host, Detail: "add client ID " + clientID, Status: api.StatusPlanned},
+			Do:     func(ctx context.Context) error { return AddClientID(ctx, s.IAM, arn, clientID) },
+			Undo: func(ctx context.Context) error {
+				_, err := s.IAM.RemoveClientIDFromOpenIDConnectProvider(ctx, &iam.RemoveClientIDFromOpenIDConnectProviderInput{
+					OpenIDConnectProviderArn: aws.String(arn), ClientID: aws.String(clientID)})
+				return err
+			},
+			UndoWhat: "remove client ID " + clientID + " from OIDC provider",
+		})
+	default:
+		pl.Add(&steps.Step{Action: api.Action{Op: "=", Resource: host, Detail: "OIDC provider exists", Status: api.StatusUnchanged}})
+	}
+	pl.Add(p.Role.Steps(s.writer())...)
+	sa := "serviceaccount/" + p.SA.Namespace + "/" + p.SA.Name
+	switch {
+	case !p.SA.Exists:
+		pl.Add(&steps.Step{
+			Action: api.Action{Op: "+", Resource: sa, Detail: "create with " + iamref.RoleARNAnnotation + "=" + p.RoleARN, Status: api.StatusPlanned},
+			Do: func(ctx context.Context) error {
+				return setRoleAnnotation(ctx, s.Kube, p.SA.Namespace, p.SA.Name, p.roleARN(), true)
+			},
+		})
+	case p.Annotate:
+		op := "+"
+		if p.SA.RoleARN != "" {
+			op = "~"
+		}
+		old := p.SA.RoleARN
+		pl.Add(&steps.Step{
+			Action: api.Action{Op: op, Resource: sa, Detail: "annotate " + iamref.RoleARNAnnotation + "=" + p.RoleARN, Status: api.StatusPlanned},
+			Do: func(ctx context.Context) error {
+				return setRoleAnnotation(ctx, s.Kube, p.SA.Namespace, p.SA.Name, p.roleARN(), false)
+			},
+			Undo: func(ctx context.Context) error {
+				return setRoleAnnotation(ctx, s.Kube, p.SA.Namespace, p.SA.Name, old, false)
+			},
+		})
+	default:
+		pl.Add(&steps.Step{Action: api.Action{Op: "=", Resource: sa, Detail: "already annotated", Status: api.StatusUnchanged}})
+	}
+	return pl
+}
+
+// roleARN is the role's ARN as IAM answered it once written (the plan's before).
+func (p *LinkPlan) roleARN() string {
+	if p.Role.ARN != "" {
+		return p.Role.ARN
+	}
+	return p.RoleARN
 }
 
 // Result describes the plan as a typed result, every action planned or unchanged.
@@ -152,27 +225,7 @@ func (p *LinkPlan) Result() *api.Result {
 	r.Role = &api.RoleInfo{Name: p.Role.Spec.Name, ARN: p.RoleARN, Exists: p.Role.Exists, Managed: p.Role.Managed || !p.Role.Exists}
 	r.ServiceAccounts = []api.ServiceAccountRef{{Namespace: p.SA.Namespace, Name: p.SA.Name, Subject: trust.Subject(p.SA.Namespace, p.SA.Name), Audience: p.SA.Audience}}
 	r.DryRun = p.Request.DryRun
-	if !p.Provider.Exists {
-		r.Actions = append(r.Actions, api.Action{Op: "+", Resource: "oidc-provider/" + p.Provider.Provider.HostPath, Detail: "create OIDC provider with client ID " + p.SA.Audience, Status: api.StatusPlanned})
-	} else if p.Provider.MissingClientID != "" {
-		r.Actions = append(r.Actions, api.Action{Op: "~", Resource: "oidc-provider/" + p.Provider.Provider.HostPath, Detail: "add client ID " + p.Provider.MissingClientID, Status: api.StatusPlanned})
-	} else {
-		r.Actions = append(r.Actions, api.Action{Op: "=", Resource: "oidc-provider/" + p.Provider.Provider.HostPath, Detail: "OIDC provider exists", Status: api.StatusUnchanged})
-	}
-	r.Actions = append(r.Actions, p.Role.Actions()...)
-	sa := "serviceaccount/" + p.SA.Namespace + "/" + p.SA.Name
-	switch {
-	case !p.SA.Exists:
-		r.Actions = append(r.Actions, api.Action{Op: "+", Resource: sa, Detail: "create with " + iamref.RoleARNAnnotation + "=" + p.RoleARN, Status: api.StatusPlanned})
-	case p.Annotate:
-		op := "+"
-		if p.SA.RoleARN != "" {
-			op = "~"
-		}
-		r.Actions = append(r.Actions, api.Action{Op: op, Resource: sa, Detail: "annotate " + iamref.RoleARNAnnotation + "=" + p.RoleARN, Status: api.StatusPlanned})
-	default:
-		r.Actions = append(r.Actions, api.Action{Op: "=", Resource: sa, Detail: "already annotated", Status: api.StatusUnchanged})
-	}
+	r.Actions = p.steps.Actions()
 	r.Unchanged = !p.Changed()
 	r.Hints = append(r.Hints, p.Role.policyHints()...)
 	return r
@@ -187,65 +240,28 @@ func (p *LinkPlan) Changed() bool {
 // back and the error says what was rolled back. Restarts (when asked) come last and are not rolled back.
 func (p *LinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	l := p.s
-	res := p.Result()
-	if p.Request.DryRun && p.Changed() {
-		// A dry run shows the size refusal the real run would meet (the role's other inline policies are
-		// read only here and when writing).
+	// The provider is written before the role: check the inline policy's size (with the role's other inline
+	// policies) first, so a refusal writes nothing; a dry run shows the refusal the real run would meet.
+	if p.Changed() && (p.Request.DryRun || !p.Provider.Exists || p.Provider.MissingClientID != "") {
 		if err := p.Role.PrecheckPolicy(ctx, l.IAM); err != nil {
+			res := p.Result()
+			if !p.Request.DryRun {
+				res.MarkAll(api.StatusPlanned, api.StatusFailed)
+				err = fmt.Errorf("%w (nothing was changed)", err)
+			}
 			return res, err
 		}
 	}
+	err := l.apply(ctx, p.steps, p.Request.DryRun)
+	res := p.Result()
+	if err != nil {
+		return res, err
+	}
 	if p.Request.DryRun || !p.Changed() {
-		if !p.Request.DryRun {
-			res.MarkAll(api.StatusPlanned, api.StatusUnchanged)
-		}
 		return res, p.followUp(ctx, res)
 	}
-	undo := &Undo{}
-	fail := func(err error) (*api.Result, error) { return undo.fail(ctx, res, err) }
-	done := res.MarkNext
-	// The provider is written before ApplyRole: check the inline policy's size (with the role's other inline
-	// policies) first, so a refusal writes nothing.
-	if !p.Provider.Exists || p.Provider.MissingClientID != "" {
-		if err := p.Role.PrecheckPolicy(ctx, l.IAM); err != nil {
-			return fail(err)
-		}
-	}
-	if !p.Provider.Exists {
-		if err := CreateProvider(ctx, l.IAM, l.Issuer, p.SA.Audience, p.Thumbprint); err != nil {
-			return fail(err)
-		}
-		arn := p.Provider.Provider.ARN
-		undo.Push("delete OIDC provider "+arn, func(ctx context.Context) error { return DeleteProviderIfUnused(ctx, l.IAM, arn) })
-		done()
-	} else if p.Provider.MissingClientID != "" {
-		arn, clientID := p.Provider.Provider.ARN, p.Provider.MissingClientID
-		if err := AddClientID(ctx, l.IAM, arn, clientID); err != nil {
-			return fail(err)
-		}
-		undo.Push("remove client ID "+clientID+" from OIDC provider", func(ctx context.Context) error {
-			_, err := l.IAM.RemoveClientIDFromOpenIDConnectProvider(ctx, &iam.RemoveClientIDFromOpenIDConnectProviderInput{
-				OpenIDConnectProviderArn: aws.String(arn), ClientID: aws.String(clientID)})
-			return err
-		})
-		done()
-	}
-	if err := ApplyRole(ctx, l.IAM, p.Role, undo); err != nil {
-		return fail(err)
-	}
 	res.Hints = append(res.Hints, p.Role.Notes...)
-	for _, a := range p.Role.Actions() {
-		if a.Status == api.StatusPlanned {
-			done()
-		}
-	}
-	res.Role.ARN = p.Role.ARN
-	if p.Annotate {
-		if err := setRoleAnnotation(ctx, l.Kube, p.SA.Namespace, p.SA.Name, p.Role.ARN, !p.SA.Exists); err != nil {
-			return fail(err)
-		}
-		done()
-	}
+	res.Role.ARN = p.roleARN()
 	res.Role.Exists = true
 	return res, p.followUp(ctx, res)
 }

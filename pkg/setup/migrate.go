@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -17,7 +16,6 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
 // MigrationAnnotation records a move from IRSA to Pod Identity on the ServiceAccount: the former role and the
@@ -197,32 +195,16 @@ func (m *Migrator) migrateOne(ctx context.Context, sa corev1.ServiceAccount, req
 	if rec.Step == "" {
 		item.ResumedFrom = ""
 	}
-	ref := "serviceaccount/" + sa.Namespace + "/" + sa.Name
-	add := func(op, res, detail string) {
-		item.Actions = append(item.Actions, api.Action{Op: op, Resource: res, Detail: detail, Status: api.StatusPlanned})
-	}
-	add("~", "role/"+role.Name, "trust: add statement "+trust.PodIdentitySid+" for "+trust.ServicePodIdentity+" (the IRSA statement stays)")
-	add("+", "podidentityassociation/"+sa.Namespace+"/"+sa.Name, "create association in cluster "+m.Cluster+" with role "+roleARN)
-	add("~", ref, "record "+MigrationAnnotation)
-	add("?", ref, "verify: EKS Auth AssumeRoleForPodIdentity, then STS GetCallerIdentity")
+	plan := m.migratePlan(&sa, rec, role, assoc)
 	if req.RemoveIRSA {
-		add("-", ref, "remove annotation "+iamref.RoleARNAnnotation+" and this subject from the IRSA trust statement")
+		plan.irsa = m.removeIRSAPlan(&sa, role)
 	}
+	item.Actions = plan.actions()
 	if req.DryRun {
 		item.Outcome = api.MigrationPlanned
 		return item
 	}
-	return m.apply(ctx, &sa, item, rec, role, assoc != nil, req)
-}
-
-// mark sets the status of the first action whose resource starts with prefix and that is still planned.
-func mark(item *api.Migration, prefix, status string) {
-	for i := range item.Actions {
-		if item.Actions[i].Status == api.StatusPlanned && strings.HasPrefix(item.Actions[i].Resource, prefix) {
-			item.Actions[i].Status = status
-			return
-		}
-	}
+	return m.apply(ctx, &sa, item, plan, role, req)
 }
 
 // roleExists checks that the annotation names a role IAM has, by its whole ARN (partition, account and path

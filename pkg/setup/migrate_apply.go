@@ -2,144 +2,214 @@ package setup
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
-// apply writes one ServiceAccount's migration step by step, recording each step on the ServiceAccount. A
-// failure before the verification passed rolls back the association and our Pod Identity statement (this
-// run's and an interrupted run's) and the record, leaving IRSA as it was.
-func (m *Migrator) apply(ctx context.Context, sa *corev1.ServiceAccount, item api.Migration, rec MigrationRecord, role iamref.Role, assocExists bool, req MigrateRequest) api.Migration {
-	undo := &Undo{}
-	ref := "serviceaccount/" + sa.Namespace + "/" + sa.Name
-	fail := func(cause error) api.Migration {
-		item.Outcome = api.MigrationFailed
-		err := m.abandon(ctx, sa, role, rec, undo, cause)
-		item.Reasons = append(item.Reasons, err.Error())
-		for i := range item.Actions {
-			switch item.Actions[i].Status {
-			case api.StatusDone:
-				item.Actions[i].Status = api.StatusRolledBack
-			case api.StatusPlanned:
-				item.Actions[i].Status = api.StatusFailed
-			}
-		}
-		item.Step = ""
-		return item
+// migration is one ServiceAccount's migration as two plans: the move (trust, record, association, verification)
+// and, with --remove-irsa, the removal of IRSA once the move is verified and no pod uses IRSA any more.
+type migration struct {
+	move, irsa *steps.Plan
+	// assumed is the session the verification obtained; follow are the restart actions and hints.
+	assumed string
+	follow  *api.Result
+	restart bool
+}
+
+func (mg *migration) actions() []api.Action {
+	acts := mg.move.Actions()
+	if mg.irsa != nil {
+		acts = append(acts, mg.irsa.Actions()...)
 	}
-	step := func(s string) error {
-		if stepAtLeast(rec.Step, s) {
+	return acts
+}
+
+// migratePlan orders one ServiceAccount's move. Every step is recorded on the ServiceAccount
+// (MigrationAnnotation) before the next write, so the record names a step that is not verified whenever an
+// association may exist without having been verified (an interrupted run): the read side shows it, a re-run
+// resumes it. A step an interrupted run already made (rec) is adopted, so this run's rollback removes it too.
+func (m *Migrator) migratePlan(sa *corev1.ServiceAccount, rec MigrationRecord, role iamref.Role, assoc *ekstypes.PodIdentityAssociation) *migration {
+	mg := &migration{move: &steps.Plan{LockKeys: []string{role.ARN}}, follow: api.NewResult("LinkResult")}
+	w := m.writer()
+	ref := "serviceaccount/" + sa.Namespace + "/" + sa.Name
+	var assocID string
+	if assoc != nil {
+		assocID = aws.ToString(assoc.AssociationId)
+	}
+	trustStep := m.podIdentityTrustStep(w, role.ARN, role.Name,
+		api.Action{Op: "~", Resource: "role/" + role.Name, Detail: "trust: add statement " + trust.PodIdentitySid + " for " + trust.ServicePodIdentity + " (the IRSA statement stays)", Status: api.StatusPlanned},
+		func() string { return "" }) // undone after this run's association is deleted
+	if stepAtLeast(rec.Step, StepTrust) { // an interrupted run's statement: adopted
+		do := trustStep.Do
+		trustStep.Do = func(ctx context.Context) error {
+			if err := do(ctx); err != nil && !errors.Is(err, steps.ErrUnchanged) {
+				return err
+			}
 			return nil
 		}
-		if err := m.record(ctx, sa, role.ARN, s); err != nil {
+	}
+	original := sa.Annotations[MigrationAnnotation]
+	mg.move.Add(trustStep, &steps.Step{
+		Action: api.Action{Op: "~", Resource: ref, Detail: "record " + MigrationAnnotation + " (step " + StepTrust + ", before the association)", Status: api.StatusPlanned},
+		Do:     func(ctx context.Context) error { return m.recordStep(ctx, sa, role.ARN, rec.Step, StepTrust) },
+		Undo: func(ctx context.Context) error {
+			var v any
+			if original != "" {
+				v = original
+			}
+			return m.patchAnnotations(ctx, sa.Namespace, sa.Name, map[string]any{MigrationAnnotation: v})
+		},
+		UndoWhat: "remove the migration record of " + sa.Namespace + "/" + sa.Name,
+	})
+	assocStep := &steps.Step{
+		Action:   api.Action{Op: "+", Resource: "podidentityassociation/" + sa.Namespace + "/" + sa.Name, Detail: "create association in cluster " + m.Cluster + " with role " + role.ARN, Status: api.StatusPlanned},
+		Undo:     func(ctx context.Context) error { return m.deleteAssociation(ctx, assocID) },
+		UndoWhat: "delete the Pod Identity association of " + sa.Namespace + "/" + sa.Name,
+	}
+	switch {
+	case assoc == nil:
+		assocStep.Do = func(ctx context.Context) error {
+			var err error
+			assocID, err = m.createAssociation(ctx, sa.Namespace, sa.Name, role.ARN, "", false)
 			return err
 		}
-		rec.Step, item.Step = s, s
-		return nil
+	case stepAtLeast(rec.Step, StepTrust) && !stepAtLeast(rec.Step, StepVerified): // an interrupted run's, never verified: adopted
+		assocStep.Action.Op, assocStep.Action.Detail = "=", "association "+assocID+" created by an interrupted run, not verified yet"
+		assocStep.Do = func(context.Context) error { return nil }
+	default: // made by hand, or verified before: kept whatever happens
+		assocStep.Action = api.Action{Op: "=", Resource: assocStep.Action.Resource, Detail: "association " + assocID + " already uses the role", Status: api.StatusUnchanged}
+		assocStep.Undo = nil
 	}
-	changed, err := m.addPodIdentityTrust(ctx, role.ARN, role.Name, undo)
-	if err != nil {
-		return fail(err)
+	mg.move.Add(assocStep,
+		&steps.Step{
+			Action: api.Action{Op: "~", Resource: ref, Detail: "record step " + StepAssociated + " (not verified yet)", Status: api.StatusPlanned},
+			Do:     func(ctx context.Context) error { return m.recordStep(ctx, sa, role.ARN, rec.Step, StepAssociated) },
+		},
+		&steps.Step{
+			Action: api.Action{Op: "?", Resource: ref, Detail: "verify: EKS Auth AssumeRoleForPodIdentity, then STS GetCallerIdentity", Status: api.StatusPlanned},
+			Do:     func(ctx context.Context) error { return m.verify(ctx, sa, role, mg) },
+		},
+		&steps.Step{
+			Action: api.Action{Op: "~", Resource: ref, Detail: "record step " + StepVerified, Status: api.StatusPlanned},
+			Do:     func(ctx context.Context) error { return m.recordStep(ctx, sa, role.ARN, rec.Step, StepVerified) },
+		})
+	return mg
+}
+
+// recordStep records step on the ServiceAccount unless the record (had) is at or past it already.
+func (m *Migrator) recordStep(ctx context.Context, sa *corev1.ServiceAccount, roleARN, had, step string) error {
+	if stepAtLeast(had, step) {
+		return steps.ErrUnchanged
 	}
-	mark(&item, "role/", map[bool]string{true: api.StatusDone, false: api.StatusUnchanged}[changed])
-	if err := step(StepTrust); err != nil {
-		return fail(err)
+	b, _ := json.Marshal(MigrationRecord{RoleARN: roleARN, Step: step})
+	return m.patchAnnotations(ctx, sa.Namespace, sa.Name, map[string]any{MigrationAnnotation: string(b)})
+}
+
+// verify restarts (or lists) the workloads whose pods predate the association, then proves the association end to
+// end: the session EKS Auth returns must be the role's.
+func (m *Migrator) verify(ctx context.Context, sa *corev1.ServiceAccount, role iamref.Role, mg *migration) error {
+	if err := m.followUpPodIdentity(ctx, mg.follow, sa.Namespace, sa.Name, mg.restart); err != nil {
+		mg.follow.Hints = append(mg.follow.Hints, err.Error())
 	}
-	if assocExists {
-		mark(&item, "podidentityassociation/", api.StatusUnchanged)
-	} else {
-		if _, err := m.createAssociation(ctx, sa.Namespace, sa.Name, role.ARN, "", false, undo); err != nil {
-			return fail(err)
-		}
-		mark(&item, "podidentityassociation/", api.StatusDone)
-	}
-	if err := step(StepAssociated); err != nil {
-		return fail(err)
-	}
-	mark(&item, ref, api.StatusDone)
-	follow := api.NewResult("LinkResult")
-	if err := m.followUpPodIdentity(ctx, follow, sa.Namespace, sa.Name, req.Restart); err != nil {
-		item.Hints = append(item.Hints, err.Error())
-	}
-	item.Actions = append(item.Actions, follow.Actions...)
-	item.Hints = append(item.Hints, follow.Hints...)
 	if m.Verifier == nil {
-		return fail(errors.New("no end-to-end verifier configured"))
+		return errors.New("no end-to-end verifier configured")
 	}
 	assumed, err := m.Verifier.Verify(ctx, m.Cluster, sa.Namespace, sa.Name)
 	if err == nil && !strings.Contains(assumed, ":assumed-role/"+role.Name+"/") {
 		err = fmt.Errorf("EKS Auth returned a session of %s, not of role %s", assumed, role.Name)
 	}
 	if err != nil {
-		return fail(fmt.Errorf("verification failed: %w", err))
+		return fmt.Errorf("verification failed: %w", err)
 	}
-	item.AssumedRole = assumed
-	mark(&item, ref, api.StatusDone)
-	if err := step(StepVerified); err != nil {
-		return fail(err)
-	}
-	item.Outcome = api.MigrationMigrated
-	if req.RemoveIRSA {
-		onIRSA, err := m.podsStillOnIRSA(ctx, sa.Namespace, sa.Name)
-		if err != nil || len(onIRSA) > 0 {
-			why := fmt.Sprintf("%d pod(s) still use IRSA: %s", len(onIRSA), strings.Join(onIRSA, ", "))
-			if err != nil {
-				why = "cannot tell which pods still use IRSA: " + err.Error()
-			}
-			item.Outcome = api.MigrationSkipped
-			item.Reasons = append(item.Reasons, fmt.Sprintf("migrated and verified, IRSA kept: %s; restart them (or wait for --restart to replace them), then re-run with --remove-irsa", why))
-			return item
-		}
-		if err := m.removeIRSA(ctx, sa, role); err != nil {
-			item.Outcome = api.MigrationFailed
-			item.Reasons = append(item.Reasons, fmt.Sprintf("migrated and verified, but removing IRSA failed: %v; re-run with the same flags", err))
-			return item
-		}
-		mark(&item, ref, api.StatusDone)
-		if err := step(StepIRSARemoved); err != nil {
-			item.Outcome = api.MigrationFailed
-			item.Reasons = append(item.Reasons, err.Error())
-		}
-	}
-	return item
+	mg.assumed = assumed
+	return nil
 }
 
-// abandon rolls back this run's writes, and an interrupted run's association and Pod Identity statement, then
-// removes the record. It returns cause with what was rolled back.
-func (m *Migrator) abandon(ctx context.Context, sa *corev1.ServiceAccount, role iamref.Role, rec MigrationRecord, undo *Undo, cause error) error {
-	ctx = context.WithoutCancel(ctx)
-	err := undo.Rollback(ctx, cause)
-	var late []string
-	if stepAtLeast(rec.Step, StepAssociated) {
-		if a, ferr := m.FindAssociation(ctx, sa.Namespace, sa.Name); ferr == nil && a != nil && aws.ToString(a.RoleArn) == role.ARN {
-			if derr := m.deleteAssociation(ctx, aws.ToString(a.AssociationId)); derr != nil {
-				late = append(late, derr.Error())
-			}
+// removeIRSAPlan removes the role annotation and this ServiceAccount's subject from our IRSA statement (the
+// statement goes when no other subject remains; foreign statements are kept), then records the step.
+func (m *Migrator) removeIRSAPlan(sa *corev1.ServiceAccount, role iamref.Role) *steps.Plan {
+	ref := "serviceaccount/" + sa.Namespace + "/" + sa.Name
+	w := m.writer()
+	provider, audience, subject := trust.NewProvider(role.Partition, role.Account, m.Issuer), iamref.Audience(sa.Annotations), trust.Subject(sa.Namespace, sa.Name)
+	return &steps.Plan{LockKeys: []string{role.ARN}, Steps: []*steps.Step{
+		{
+			Action: api.Action{Op: "-", Resource: ref, Detail: "remove annotation " + iamref.RoleARNAnnotation, Status: api.StatusPlanned},
+			Do: func(ctx context.Context) error {
+				if sa.Annotations[iamref.RoleARNAnnotation] == "" {
+					return steps.ErrUnchanged
+				}
+				return m.patchAnnotations(ctx, sa.Namespace, sa.Name, map[string]any{iamref.RoleARNAnnotation: nil})
+			},
+		},
+		{
+			Action: api.Action{Op: "~", Resource: "role/" + role.Name, Detail: "trust: remove " + subject + " from the IRSA statement", Status: api.StatusPlanned},
+			Do: func(ctx context.Context) error {
+				removed, err := w.updateTrust(ctx, role.Name, removeSubjectsMutation(provider, audience, []string{subject}))
+				if err == nil && len(removed) == 0 {
+					return steps.ErrUnchanged
+				}
+				return explainTrustError(role.Name, err)
+			},
+		},
+		{
+			Action: api.Action{Op: "~", Resource: ref, Detail: "record step " + StepIRSARemoved, Status: api.StatusPlanned},
+			Do:     func(ctx context.Context) error { return m.recordStep(ctx, sa, role.ARN, "", StepIRSARemoved) },
+		},
+	}}
+}
+
+// apply writes one ServiceAccount's migration. A failure (or an interruption) before the verification passed
+// rolls back the association and our Pod Identity statement (this run's and an interrupted run's) and the
+// record, leaving IRSA as it was.
+func (m *Migrator) apply(ctx context.Context, sa *corev1.ServiceAccount, item api.Migration, mg *migration, role iamref.Role, req MigrateRequest) api.Migration {
+	mg.restart = req.Restart
+	exec := m.executor()
+	err := exec.Apply(ctx, mg.move, false)
+	item.Actions = append(mg.actions(), mg.follow.Actions...)
+	item.Hints = append(item.Hints, mg.follow.Hints...)
+	if err != nil {
+		item.Outcome, item.Step = api.MigrationFailed, ""
+		if !strings.Contains(err.Error(), "ROLLBACK FAILED") {
+			err = fmt.Errorf("%w; IRSA is left as it was", err)
 		}
+		item.Reasons = append(item.Reasons, err.Error())
+		return item
 	}
-	if stepAtLeast(rec.Step, StepTrust) {
-		if others, oerr := m.OtherAssociations(ctx, role.ARN, ""); oerr == nil && len(others) == 0 {
-			if _, rerr := m.removePodIdentityTrust(ctx, role.ARN, role.Name); rerr != nil && !errors.Is(rerr, trust.ErrEmptyPolicy) {
-				late = append(late, rerr.Error())
-			}
+	item.AssumedRole, item.Outcome, item.Step = mg.assumed, api.MigrationMigrated, StepVerified
+	if mg.irsa == nil {
+		return item
+	}
+	onIRSA, err := m.podsStillOnIRSA(ctx, sa.Namespace, sa.Name)
+	if err != nil || len(onIRSA) > 0 {
+		why := fmt.Sprintf("%d pod(s) still use IRSA: %s", len(onIRSA), strings.Join(onIRSA, ", "))
+		if err != nil {
+			why = "cannot tell which pods still use IRSA: " + err.Error()
 		}
+		item.Outcome = api.MigrationSkipped
+		item.Reasons = append(item.Reasons, fmt.Sprintf("migrated and verified, IRSA kept: %s; restart them (or wait for --restart to replace them), then re-run with --remove-irsa", why))
+		return item
 	}
-	if perr := m.patchAnnotations(ctx, sa.Namespace, sa.Name, map[string]any{MigrationAnnotation: nil}); perr != nil {
-		late = append(late, perr.Error())
+	err = exec.Apply(ctx, mg.irsa, false)
+	item.Actions = append(mg.actions(), mg.follow.Actions...)
+	if err != nil {
+		item.Outcome = api.MigrationFailed
+		item.Reasons = append(item.Reasons, fmt.Sprintf("migrated and verified, but removing IRSA failed: %v; re-run with the same flags", err))
+		return item
 	}
-	if len(late) > 0 {
-		return fmt.Errorf("%w; ROLLBACK INCOMPLETE, undo by hand: %s", err, strings.Join(late, "; "))
-	}
-	return fmt.Errorf("%w; IRSA is left as it was", err)
+	item.Step = StepIRSARemoved
+	return item
 }
 
 // podsStillOnIRSA lists the ServiceAccount's live pods injected for IRSA and not for Pod Identity: removing IRSA
@@ -157,19 +227,4 @@ func (m *Migrator) podsStillOnIRSA(ctx context.Context, namespace, name string) 
 		}
 	}
 	return out, nil
-}
-
-// removeIRSA removes the role annotation and this ServiceAccount's subject from our IRSA statement (the
-// statement goes when no other subject remains); foreign statements are kept.
-func (m *Migrator) removeIRSA(ctx context.Context, sa *corev1.ServiceAccount, role iamref.Role) error {
-	if sa.Annotations[iamref.RoleARNAnnotation] != "" {
-		if err := m.patchAnnotations(ctx, sa.Namespace, sa.Name, map[string]any{iamref.RoleARNAnnotation: nil}); err != nil {
-			return err
-		}
-	}
-	_, err := m.editTrust(ctx, role.ARN, role.Name, func(doc *trust.Document) (bool, error) {
-		removed, err := doc.RemoveSubjects(trust.NewProvider(role.Partition, role.Account, m.Issuer), iamref.Audience(sa.Annotations), trust.Subject(sa.Namespace, sa.Name))
-		return len(removed) > 0, err
-	})
-	return err
 }

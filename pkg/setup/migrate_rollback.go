@@ -2,15 +2,14 @@ package setup
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -54,63 +53,61 @@ func (m *Migrator) rollbackOne(ctx context.Context, sa corev1.ServiceAccount, re
 		return failed(err)
 	}
 	ref := "serviceaccount/" + sa.Namespace + "/" + sa.Name
-	add := func(op, res, detail string) {
-		item.Actions = append(item.Actions, api.Action{Op: op, Resource: res, Detail: detail, Status: api.StatusPlanned})
-	}
 	provider := trust.NewProvider(role.Partition, role.Account, m.Issuer)
 	subject, audience := trust.Subject(sa.Namespace, sa.Name), iamref.Audience(sa.Annotations)
-	annotate := sa.Annotations[iamref.RoleARNAnnotation] != roleARN
-	if annotate {
-		add("+", ref, "annotate "+iamref.RoleARNAnnotation+"="+roleARN)
+	w := m.writer()
+	plan := &steps.Plan{LockKeys: []string{role.ARN}}
+	if sa.Annotations[iamref.RoleARNAnnotation] != roleARN {
+		plan.Add(&steps.Step{
+			Action: api.Action{Op: "+", Resource: ref, Detail: "annotate " + iamref.RoleARNAnnotation + "=" + roleARN, Status: api.StatusPlanned},
+			Do: func(ctx context.Context) error {
+				return m.patchAnnotations(ctx, sa.Namespace, sa.Name, map[string]any{iamref.RoleARNAnnotation: roleARN})
+			},
+		})
 	}
-	add("~", "role/"+role.Name, "trust: make sure the IRSA statement admits "+subject)
+	plan.Add(&steps.Step{
+		Action: api.Action{Op: "~", Resource: "role/" + role.Name, Detail: "trust: make sure the IRSA statement admits " + subject, Status: api.StatusPlanned},
+		Do: func(ctx context.Context) error {
+			added, err := w.updateTrust(ctx, role.Name, func(d *trust.Document) ([]string, error) { return d.AddSubjectsChecked(provider, audience, subject) })
+			if err == nil && len(added) == 0 {
+				return steps.ErrUnchanged
+			}
+			return explainTrustError(role.Name, err)
+		},
+	})
 	if assoc != nil {
-		add("-", "podidentityassociation/"+sa.Namespace+"/"+sa.Name, "delete association "+aws.ToString(assoc.AssociationId))
+		id := aws.ToString(assoc.AssociationId)
+		plan.Add(&steps.Step{
+			Action: api.Action{Op: "-", Resource: "podidentityassociation/" + sa.Namespace + "/" + sa.Name, Detail: "delete association " + id, Status: api.StatusPlanned},
+			Do:     func(ctx context.Context) error { return m.deleteAssociation(ctx, id) },
+		})
 	}
-	add("~", "role/"+role.Name, "trust: remove statement "+trust.PodIdentitySid+" unless another association uses the role")
-	add("-", ref, "remove "+MigrationAnnotation)
+	plan.Add(&steps.Step{
+		Action: api.Action{Op: "~", Resource: "role/" + role.Name, Detail: "trust: remove statement " + trust.PodIdentitySid + " unless another association uses the role", Status: api.StatusPlanned},
+		Do: func(ctx context.Context) error {
+			err := m.removePodIdentityUnlessUsed(ctx, w, role.ARN, role.Name, "")
+			if steps.IsKept(err) {
+				item.Hints = append(item.Hints, err.Error()+": it stays")
+				return steps.ErrUnchanged
+			}
+			return err
+		},
+	}, &steps.Step{
+		Action: api.Action{Op: "-", Resource: ref, Detail: "remove " + MigrationAnnotation, Status: api.StatusPlanned},
+		Do: func(ctx context.Context) error {
+			return m.patchAnnotations(ctx, sa.Namespace, sa.Name, map[string]any{MigrationAnnotation: nil})
+		},
+	})
+	item.Actions = plan.Actions()
 	if req.DryRun {
 		item.Outcome = api.MigrationPlanned
 		return item
 	}
-	if annotate {
-		if err := m.patchAnnotations(ctx, sa.Namespace, sa.Name, map[string]any{iamref.RoleARNAnnotation: roleARN}); err != nil {
-			return failed(err)
-		}
-		mark(&item, ref, api.StatusDone)
-	}
-	added, err := m.editTrust(ctx, role.ARN, role.Name, func(doc *trust.Document) (bool, error) {
-		added, err := doc.AddSubjectsChecked(provider, audience, subject)
-		return len(added) > 0, err
-	})
+	err = m.executor().Apply(ctx, plan, false)
+	item.Actions = plan.Actions()
 	if err != nil {
 		return failed(err)
 	}
-	mark(&item, "role/", map[bool]string{true: api.StatusDone, false: api.StatusUnchanged}[added])
-	if assoc != nil {
-		if err := m.deleteAssociation(ctx, aws.ToString(assoc.AssociationId)); err != nil {
-			return failed(err)
-		}
-		mark(&item, "podidentityassociation/", api.StatusDone)
-	}
-	others, err := m.OtherAssociations(ctx, role.ARN, "")
-	if err != nil {
-		return failed(err)
-	}
-	if len(others) > 0 {
-		mark(&item, "role/", api.StatusUnchanged)
-		item.Hints = append(item.Hints, fmt.Sprintf("role %s is still used by Pod Identity association(s) %s: its Pod Identity statement stays", role.Name, strings.Join(others, ", ")))
-	} else {
-		removed, err := m.removePodIdentityTrust(ctx, role.ARN, role.Name)
-		if err != nil && !errors.Is(err, trust.ErrEmptyPolicy) {
-			return failed(err)
-		}
-		mark(&item, "role/", map[bool]string{true: api.StatusDone, false: api.StatusUnchanged}[removed])
-	}
-	if err := m.patchAnnotations(ctx, sa.Namespace, sa.Name, map[string]any{MigrationAnnotation: nil}); err != nil {
-		return failed(err)
-	}
-	mark(&item, ref, api.StatusDone)
 	follow := api.NewResult("LinkResult")
 	if err := m.followUp(ctx, follow, sa.Namespace, sa.Name, req.Restart); err != nil {
 		item.Hints = append(item.Hints, err.Error())

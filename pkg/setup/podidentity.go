@@ -9,10 +9,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -76,76 +77,51 @@ func (p *PodIdentity) AgentInstalled(ctx context.Context) (bool, string) {
 	return false, "cannot tell whether the EKS Pod Identity Agent is installed (" + strings.Join(append(agent.Unchecked, agent.Notes...), "; ") + ")"
 }
 
-// addPodIdentityTrust adds our Pod Identity statement to the role's current trust (read again), pushing on undo
-// the removal of that statement from the then-current trust. It reports whether the trust changed.
-func (p *PodIdentity) addPodIdentityTrust(ctx context.Context, roleARN, roleName string, undo *Undo) (bool, error) {
-	changed, err := p.editTrust(ctx, roleARN, roleName, func(doc *trust.Document) (bool, error) {
-		changed, err := doc.AddPodIdentity(trust.PodIdentityRequest{})
-		if err != nil || !changed {
-			return false, err
-		}
-		return true, doc.CheckSize(trust.DefaultSizeLimit)
-	})
-	if err != nil || !changed {
-		return false, err
-	}
-	undo.Push("remove the Pod Identity statement from role "+roleName, func(ctx context.Context) error {
-		_, err := p.removePodIdentityTrust(ctx, roleARN, roleName)
-		return err
-	})
-	return true, nil
-}
-
-// removePodIdentityTrust removes our Pod Identity statement from the role's current trust, nothing else. It
-// reports whether it removed one; ErrEmptyPolicy when it is the last statement (the trust is then left as is).
-func (p *PodIdentity) removePodIdentityTrust(ctx context.Context, roleARN, roleName string) (bool, error) {
-	return p.editTrust(ctx, roleARN, roleName, func(doc *trust.Document) (bool, error) { return doc.RemovePodIdentity() })
-}
-
-// editTrust is every trust change of the Pod Identity write side and of migrate: under the role's lock (the same
-// lease as IRSA's writes), the role's current trust read, edited, and written back only when edit reports a
-// change.
-func (p *PodIdentity) editTrust(ctx context.Context, roleARN, roleName string, edit func(*trust.Document) (bool, error)) (changed bool, err error) {
-	if roleARN == "" {
-		roleARN = "role/" + roleName
-	}
-	err = p.withLock(ctx, roleARN, func(ctx context.Context) error {
-		doc, err := p.readTrust(ctx, roleName)
-		if err != nil {
-			return err
-		}
-		if changed, err = edit(doc); err != nil {
-			return fmt.Errorf("role %s: %w", roleName, err)
-		}
-		if !changed {
+// podIdentityTrustStep is the step that makes the role's trust admit EKS Pod Identity: our statement merged
+// into the trust read under the lock (the executor holds it), read back and re-merged like every trust write.
+// It always runs (a concurrent unlink may have removed the statement since the plan) and is unchanged when the
+// statement is there. The undo removes our statement again unless another association of the cluster uses the
+// role (except: this run's association id, known once created).
+func (p *PodIdentity) podIdentityTrustStep(w *docWriter, roleARN, roleName string, action api.Action, except func() string) *steps.Step {
+	return &steps.Step{
+		Action: action,
+		Do: func(ctx context.Context) error {
+			added, err := w.updateTrust(ctx, roleName, addPodIdentityMutation(trust.PodIdentityRequest{}, trust.DefaultSizeLimit))
+			if err != nil {
+				return explainTrustError(roleName, err)
+			}
+			if len(added) == 0 {
+				return steps.ErrUnchanged
+			}
 			return nil
-		}
-		return p.writeTrust(ctx, roleName, doc)
-	})
-	return changed, err
+		},
+		Undo: func(ctx context.Context) error {
+			return p.removePodIdentityUnlessUsed(ctx, w, roleARN, roleName, except())
+		},
+		UndoWhat: "remove the Pod Identity statement from role " + roleName,
+	}
 }
 
-func (p *PodIdentity) readTrust(ctx context.Context, roleName string) (*trust.Document, error) {
-	out, err := p.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(roleName)})
+// removePodIdentityUnlessUsed removes our Pod Identity statement from the role's current trust, unless another
+// association of the cluster (other than except) uses the role: that one is then kept (steps.Kept). It must run
+// under the role's lock, so no association can be created on the role meanwhile.
+func (p *PodIdentity) removePodIdentityUnlessUsed(ctx context.Context, w *docWriter, roleARN, roleName, except string) error {
+	others, err := p.OtherAssociations(ctx, roleARN, except)
 	if err != nil {
-		return nil, fmt.Errorf("iam:GetRole %s: %w", roleName, awsapi.Short(err))
+		return err
 	}
-	doc, err := trust.Parse(aws.ToString(out.Role.AssumeRolePolicyDocument))
-	if err != nil {
-		return nil, fmt.Errorf("role %s: %w", roleName, err)
+	if len(others) > 0 {
+		return Kept(fmt.Sprintf("the Pod Identity statement of role %s: association(s) %s use the role", roleName, strings.Join(others, ", ")))
 	}
-	return doc, nil
+	_, err = w.updateTrust(ctx, roleName, removePodIdentityMutation)
+	if errors.Is(err, trust.ErrEmptyPolicy) {
+		return Kept(fmt.Sprintf("the Pod Identity statement of role %s: it is the trust's only statement (IAM refuses an empty trust)", roleName))
+	}
+	return err
 }
 
-func (p *PodIdentity) writeTrust(ctx context.Context, roleName string, doc *trust.Document) error {
-	if _, err := p.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(roleName), PolicyDocument: aws.String(doc.String())}); err != nil {
-		return fmt.Errorf("iam:UpdateAssumeRolePolicy %s: %w", roleName, awsapi.Short(err))
-	}
-	return nil
-}
-
-// createAssociation creates the association and pushes its deletion on undo; it returns the association's id.
-func (p *PodIdentity) createAssociation(ctx context.Context, namespace, name, roleARN, targetRoleARN string, disableTags bool, undo *Undo) (string, error) {
+// createAssociation creates the association and returns its id.
+func (p *PodIdentity) createAssociation(ctx context.Context, namespace, name, roleARN, targetRoleARN string, disableTags bool) (string, error) {
 	in := &eks.CreatePodIdentityAssociationInput{ClusterName: aws.String(p.Cluster), Namespace: aws.String(namespace),
 		ServiceAccount: aws.String(name), RoleArn: aws.String(roleARN), Tags: map[string]string{ManagedByTagKey: ManagedByTagValue}}
 	if targetRoleARN != "" {
@@ -158,9 +134,7 @@ func (p *PodIdentity) createAssociation(ctx context.Context, namespace, name, ro
 	if err != nil {
 		return "", fmt.Errorf("eks:CreatePodIdentityAssociation %s/%s: %w", namespace, name, awsapi.Short(err))
 	}
-	id := aws.ToString(out.Association.AssociationId)
-	undo.Push("delete Pod Identity association "+id, func(ctx context.Context) error { return p.deleteAssociation(ctx, id) })
-	return id, nil
+	return aws.ToString(out.Association.AssociationId), nil
 }
 
 func (p *PodIdentity) deleteAssociation(ctx context.Context, id string) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -49,6 +50,7 @@ type PodIdentityLinkPlan struct {
 	AgentNote      string
 	// Notes are what the plan could not check (the target role in another account, or unreadable).
 	Notes []string
+	steps *steps.Plan
 }
 
 // PlanLinkPodIdentity checks the request against live state and computes every change.
@@ -73,7 +75,8 @@ func (p *PodIdentity) PlanLinkPodIdentity(ctx context.Context, req PodIdentityLi
 		roleName = DefaultRoleName(p.Cluster, req.Namespace, req.ServiceAccount)
 	}
 	pl.Role, err = PlanRole(ctx, p.IAM, RoleSpec{
-		Name: roleName, Permissions: req.Permissions, PolicyOwner: PolicySid(req.Namespace, req.ServiceAccount), TrustSizeLimit: req.TrustSizeLimit,
+		PodIdentity: &trust.PodIdentityRequest{Context: trust.PodIdentitySessionTags("", p.Cluster, req.Namespace, req.ServiceAccount)},
+		Name:        roleName, Permissions: req.Permissions, PolicyOwner: PolicySid(req.Namespace, req.ServiceAccount), TrustSizeLimit: req.TrustSizeLimit,
 		IssuerHostPath: strings.TrimPrefix(p.Issuer, "https://"),
 		Description:    fmt.Sprintf("EKS Pod Identity role for %s/%s in cluster %s, created by kubectl irsa", req.Namespace, req.ServiceAccount, p.Cluster),
 	})
@@ -83,20 +86,7 @@ func (p *PodIdentity) PlanLinkPodIdentity(ctx context.Context, req PodIdentityLi
 	if req.RoleARN != nil && (!pl.Role.Exists || pl.Role.ARN != req.RoleARN.ARN) {
 		return nil, errorf(ErrRoleMissing, "role %s does not exist (the ARN must match, path included)", req.RoleARN.ARN)
 	}
-	changed, err := pl.Role.NewTrust.AddPodIdentity(trust.PodIdentityRequest{Context: trust.PodIdentitySessionTags("", p.Cluster, req.Namespace, req.ServiceAccount)})
-	if err != nil {
-		return nil, fmt.Errorf("role %s: %w", roleName, err)
-	}
-	if changed {
-		if err := pl.Role.NewTrust.CheckSize(req.TrustSizeLimit); err != nil {
-			return nil, fmt.Errorf("role %s: %w", roleName, err)
-		}
-		if pl.Role.Exists {
-			pl.AddTrust = true
-		} else {
-			pl.Role.Added = []string{trust.ServicePodIdentity}
-		}
-	}
+	pl.AddTrust = pl.Role.Exists && len(pl.Role.Added) > 0
 	pl.RoleARN = pl.Role.ARN
 	if pl.RoleARN == "" {
 		caller, err := p.caller(ctx)
@@ -130,7 +120,57 @@ func (p *PodIdentity) PlanLinkPodIdentity(ctx context.Context, req PodIdentityLi
 	if ok, note := p.AgentInstalled(ctx); !ok {
 		pl.AgentNote = note
 	}
+	pl.Role.LockKey = pl.RoleARN
+	pl.plan()
 	return pl, nil
+}
+
+// plan orders the writes: the role (our Pod Identity statement in its trust, permissions), then the
+// association, all under the role's lock, so an unlink of the role's last association cannot remove the
+// statement between the trust check and the association.
+func (pl *PodIdentityLinkPlan) plan() {
+	p, req := pl.p, pl.Request
+	pl.steps = &steps.Plan{LockKeys: []string{pl.RoleARN}}
+	// The trust step runs whenever the association is written: it re-checks the statement under the lock.
+	pl.steps.Add(pl.Role.steps(p.writer(), pl.Create || pl.Update)...)
+	res := "podidentityassociation/" + req.Namespace + "/" + req.ServiceAccount
+	switch {
+	case pl.Create:
+		var id string
+		pl.steps.Add(&steps.Step{
+			Action: api.Action{Op: "+", Resource: res, Detail: "create association in cluster " + p.Cluster + " with role " + pl.RoleARN, Status: api.StatusPlanned},
+			Do: func(ctx context.Context) error {
+				var err error
+				id, err = p.createAssociation(ctx, req.Namespace, req.ServiceAccount, pl.roleARN(), req.TargetRoleARN, req.DisableSessionTags)
+				return err
+			},
+			Undo:     func(ctx context.Context) error { return p.deleteAssociation(ctx, id) },
+			UndoWhat: "delete the Pod Identity association of " + req.Namespace + "/" + req.ServiceAccount,
+		})
+	case pl.Update:
+		a := pl.Association
+		id := aws.ToString(a.AssociationId)
+		pl.steps.Add(&steps.Step{
+			Action: api.Action{Op: "~", Resource: res, Detail: fmt.Sprintf("update association %s: role %s (was %s)", id, pl.RoleARN, aws.ToString(a.RoleArn)), Status: api.StatusPlanned},
+			Do: func(ctx context.Context) error {
+				return p.updateAssociation(ctx, id, pl.roleARN(), req.TargetRoleARN, req.DisableSessionTags)
+			},
+			Undo: func(ctx context.Context) error {
+				return p.updateAssociation(ctx, id, aws.ToString(a.RoleArn), aws.ToString(a.TargetRoleArn), aws.ToBool(a.DisableSessionTags))
+			},
+			UndoWhat: "point association " + id + " back at " + aws.ToString(a.RoleArn),
+		})
+	default:
+		pl.steps.Add(&steps.Step{Action: api.Action{Op: "=", Resource: res, Detail: "association " + aws.ToString(pl.Association.AssociationId) + " already uses the role", Status: api.StatusUnchanged}})
+	}
+}
+
+// roleARN is the role's ARN as IAM answered it once written (the plan's before).
+func (pl *PodIdentityLinkPlan) roleARN() string {
+	if pl.Role.ARN != "" {
+		return pl.Role.ARN
+	}
+	return pl.RoleARN
 }
 
 // Changed reports whether applying the plan writes anything.
@@ -145,23 +185,7 @@ func (pl *PodIdentityLinkPlan) Result() *api.Result {
 	r.Role = &api.RoleInfo{Name: pl.Role.Spec.Name, ARN: pl.RoleARN, Exists: pl.Role.Exists, Managed: pl.Role.Managed || !pl.Role.Exists}
 	r.ServiceAccounts = []api.ServiceAccountRef{{Namespace: req.Namespace, Name: req.ServiceAccount, Subject: trust.Subject(req.Namespace, req.ServiceAccount), Audience: trust.ServicePodIdentity}}
 	r.DryRun = req.DryRun
-	acts := pl.Role.Actions()
-	if pl.Role.Exists {
-		acts[0] = api.Action{Op: "=", Resource: "role/" + pl.Role.Spec.Name, Detail: "trust already lets " + trust.ServicePodIdentity + " call sts:AssumeRole and sts:TagSession", Status: api.StatusUnchanged}
-		if pl.AddTrust {
-			acts[0] = api.Action{Op: "~", Resource: "role/" + pl.Role.Spec.Name, Detail: "trust: add statement " + trust.PodIdentitySid + " for " + trust.ServicePodIdentity, Status: api.StatusPlanned}
-		}
-	}
-	r.Actions = append(r.Actions, acts...)
-	res := "podidentityassociation/" + req.Namespace + "/" + req.ServiceAccount
-	switch {
-	case pl.Create:
-		r.Actions = append(r.Actions, api.Action{Op: "+", Resource: res, Detail: "create association in cluster " + pl.p.Cluster + " with role " + pl.RoleARN, Status: api.StatusPlanned})
-	case pl.Update:
-		r.Actions = append(r.Actions, api.Action{Op: "~", Resource: res, Detail: fmt.Sprintf("update association %s: role %s (was %s)", aws.ToString(pl.Association.AssociationId), pl.RoleARN, aws.ToString(pl.Association.RoleArn)), Status: api.StatusPlanned})
-	default:
-		r.Actions = append(r.Actions, api.Action{Op: "=", Resource: res, Detail: "association " + aws.ToString(pl.Association.AssociationId) + " already uses the role", Status: api.StatusUnchanged})
-	}
+	r.Actions = pl.steps.Actions()
 	if pl.AgentNote != "" {
 		r.Hints = append(r.Hints, pl.AgentNote)
 	}
@@ -182,57 +206,22 @@ func (pl *PodIdentityLinkPlan) Result() *api.Result {
 // trust, a created role deleted. Restarts come last and are not rolled back.
 func (pl *PodIdentityLinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	p, req := pl.p, pl.Request
-	res := pl.Result()
 	if req.DryRun && pl.Changed() {
 		// A dry run shows the size refusal the real run would meet.
 		if err := pl.Role.PrecheckPolicy(ctx, p.IAM); err != nil {
-			return res, err
+			return pl.Result(), err
 		}
+	}
+	err := p.apply(ctx, pl.steps, req.DryRun)
+	res := pl.Result()
+	if err != nil {
+		return res, err
 	}
 	if req.DryRun || !pl.Changed() {
-		if !req.DryRun {
-			res.MarkAll(api.StatusPlanned, api.StatusUnchanged)
-		}
 		return res, pl.followUp(ctx, res)
 	}
-	undo := &Undo{}
-	fail := func(err error) (*api.Result, error) { return undo.fail(ctx, res, err) }
-	if pl.AddTrust { // the trust is written before ApplyRole: check the policy's size first
-		if err := pl.Role.PrecheckPolicy(ctx, p.IAM); err != nil {
-			return fail(err)
-		}
-		if _, err := p.addPodIdentityTrust(ctx, pl.Role.ARN, pl.Role.Spec.Name, undo); err != nil {
-			return fail(err)
-		}
-	}
-	if err := ApplyRole(ctx, p.IAM, pl.Role, undo); err != nil {
-		return fail(err)
-	}
 	res.Hints = append(res.Hints, pl.Role.Notes...)
-	for _, a := range res.Actions[:len(res.Actions)-1] {
-		if a.Status == api.StatusPlanned {
-			res.MarkNext()
-		}
-	}
-	if pl.Role.ARN != "" {
-		pl.RoleARN, res.Role.ARN = pl.Role.ARN, pl.Role.ARN
-	}
-	switch {
-	case pl.Create:
-		if _, err := p.createAssociation(ctx, req.Namespace, req.ServiceAccount, pl.RoleARN, req.TargetRoleARN, req.DisableSessionTags, undo); err != nil {
-			return fail(err)
-		}
-		res.MarkNext()
-	case pl.Update:
-		a := pl.Association
-		if err := p.updateAssociation(ctx, aws.ToString(a.AssociationId), pl.RoleARN, req.TargetRoleARN, req.DisableSessionTags); err != nil {
-			return fail(err)
-		}
-		undo.Push("point association "+aws.ToString(a.AssociationId)+" back at "+aws.ToString(a.RoleArn), func(ctx context.Context) error {
-			return p.updateAssociation(ctx, aws.ToString(a.AssociationId), aws.ToString(a.RoleArn), aws.ToString(a.TargetRoleArn), aws.ToBool(a.DisableSessionTags))
-		})
-		res.MarkNext()
-	}
+	pl.RoleARN, res.Role.ARN = pl.roleARN(), pl.roleARN()
 	res.Role.Exists = true
 	return res, pl.followUp(ctx, res)
 }

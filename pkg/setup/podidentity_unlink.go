@@ -13,6 +13,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -26,6 +27,7 @@ type PodIdentityUnlinkPlan struct {
 	role                      iamref.Role
 	removeTrust, deleteRole   bool
 	namespace, serviceAccount string
+	steps                     *steps.Plan
 }
 
 // PlanUnlinkPodIdentity reads the association, the other associations of the cluster and the role.
@@ -53,7 +55,16 @@ func (p *PodIdentity) PlanUnlinkPodIdentity(ctx context.Context, req UnlinkReque
 	res.DryRun = req.DryRun
 	res.ServiceAccounts = []api.ServiceAccountRef{{Namespace: req.Namespace, Name: req.ServiceAccount, Subject: trust.Subject(req.Namespace, req.ServiceAccount), Audience: trust.ServicePodIdentity}}
 	res.Role = &api.RoleInfo{Name: role.Name, ARN: role.ARN}
-	res.Actions = append(res.Actions, api.Action{Op: "-", Resource: "podidentityassociation/" + req.Namespace + "/" + req.ServiceAccount, Detail: "delete association " + pl.assocID, Status: api.StatusPlanned})
+	pl.steps = &steps.Plan{LockKeys: []string{role.ARN}}
+	pl.steps.Add(&steps.Step{
+		Action: api.Action{Op: "-", Resource: "podidentityassociation/" + req.Namespace + "/" + req.ServiceAccount, Detail: "delete association " + pl.assocID, Status: api.StatusPlanned},
+		Do:     func(ctx context.Context) error { return p.deleteAssociation(ctx, pl.assocID) },
+		Undo: func(ctx context.Context) error {
+			_, err := p.createAssociation(ctx, pl.namespace, pl.serviceAccount, aws.ToString(a.RoleArn), aws.ToString(a.TargetRoleArn), aws.ToBool(a.DisableSessionTags))
+			return err
+		},
+		UndoWhat: "recreate Pod Identity association for " + req.Namespace + "/" + req.ServiceAccount,
+	})
 
 	others, err := p.OtherAssociations(ctx, role.ARN, pl.assocID)
 	if err != nil {
@@ -91,48 +102,57 @@ func (p *PodIdentity) PlanUnlinkPodIdentity(ctx context.Context, req UnlinkReque
 		return nil, errorf(ErrRoleInUse, "role %s still trusts other principals (%v): not deleting it", role.Name, remainingSubjects(doc))
 	case req.DeleteRole:
 		pl.deleteRole = true
-		res.Actions = append(res.Actions, api.Action{Op: "-", Resource: "role/" + role.Name, Detail: "delete role (inline policies, managed policies detached)", Status: api.StatusPlanned})
+		pl.steps.Add(&steps.Step{
+			Action: api.Action{Op: "-", Resource: "role/" + role.Name, Detail: "delete role (inline policies, managed policies detached)", Status: api.StatusPlanned},
+			Do:     func(ctx context.Context) error { return pl.deleteRoleIfUnused(ctx) },
+		})
 	case empty:
 		res.Hints = append(res.Hints, fmt.Sprintf("the Pod Identity statement is the only statement of role %s: the trust is left as is (IAM refuses an empty trust); delete the role with --delete-role", role.Name))
 	case removed:
 		pl.removeTrust = true
-		res.Actions = append(res.Actions, api.Action{Op: "~", Resource: "role/" + role.Name, Detail: "trust: remove statement " + trust.PodIdentitySid, Status: api.StatusPlanned})
+		w := p.writer()
+		pl.steps.Add(&steps.Step{
+			Action: api.Action{Op: "~", Resource: "role/" + role.Name, Detail: "trust: remove statement " + trust.PodIdentitySid, Status: api.StatusPlanned},
+			// Checked again under the lock: a link may have associated the role since the plan.
+			Do: func(ctx context.Context) error {
+				err := p.removePodIdentityUnlessUsed(ctx, w, role.ARN, role.Name, pl.assocID)
+				if steps.IsKept(err) {
+					return steps.ErrUnchanged
+				}
+				return err
+			},
+			Undo: func(ctx context.Context) error {
+				_, err := w.updateTrust(ctx, role.Name, addPodIdentityMutation(trust.PodIdentityRequest{}, 0))
+				return err
+			},
+			UndoWhat: "add the Pod Identity statement back to role " + role.Name,
+		})
 	}
 	return pl, nil
 }
 
+// deleteRoleIfUnused deletes the role, checked again under the lock: no other association uses it.
+func (pl *PodIdentityUnlinkPlan) deleteRoleIfUnused(ctx context.Context) error {
+	others, err := pl.p.OtherAssociations(ctx, pl.role.ARN, pl.assocID)
+	if err != nil {
+		return err
+	}
+	if len(others) > 0 {
+		return errorf(ErrRoleInUse, "role %s is now used by Pod Identity association(s) %s (created since the plan): not deleting it", pl.role.Name, strings.Join(others, ", "))
+	}
+	return DeleteRole(ctx, pl.p.IAM, pl.role.Name)
+}
+
 // Result describes the plan.
-func (pl *PodIdentityUnlinkPlan) Result() *api.Result { return api.DeepCopy(pl.res) }
+func (pl *PodIdentityUnlinkPlan) Result() *api.Result {
+	res := api.DeepCopy(pl.res)
+	res.Actions = pl.steps.Actions()
+	return res
+}
 
 // Apply deletes the association, then removes our statement from the current trust (or deletes the role, last,
-// as a deletion cannot be undone). A failed trust update recreates the association.
+// as a deletion cannot be undone), under the role's lock. A failure recreates the association.
 func (pl *PodIdentityUnlinkPlan) Apply(ctx context.Context) (*api.Result, error) {
-	res := pl.Result()
-	if res.DryRun {
-		return res, nil
-	}
-	p := pl.p
-	a := pl.assoc
-	if err := p.deleteAssociation(ctx, pl.assocID); err != nil {
-		return res, err
-	}
-	res.MarkNext()
-	undo := &Undo{}
-	undo.Push("recreate Pod Identity association for "+pl.namespace+"/"+pl.serviceAccount, func(ctx context.Context) error {
-		_, err := p.createAssociation(ctx, pl.namespace, pl.serviceAccount, aws.ToString(a.RoleArn), aws.ToString(a.TargetRoleArn), aws.ToBool(a.DisableSessionTags), &Undo{})
-		return err
-	})
-	if pl.removeTrust {
-		if _, err := p.removePodIdentityTrust(ctx, pl.role.ARN, pl.role.Name); err != nil {
-			return undo.fail(ctx, res, err)
-		}
-		res.MarkNext()
-	}
-	if pl.deleteRole {
-		if err := DeleteRole(ctx, p.IAM, pl.role.Name); err != nil {
-			return res, fmt.Errorf("association deleted, but %w: delete the role by hand", err)
-		}
-		res.MarkNext()
-	}
-	return res, nil
+	err := pl.p.apply(ctx, pl.steps, pl.res.DryRun)
+	return pl.Result(), err
 }

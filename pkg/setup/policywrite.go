@@ -11,8 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 )
 
 // isAlreadyExists reports IAM's EntityAlreadyExists.
@@ -79,7 +81,8 @@ func setOwnedMutation(roleName, owner string, want []json.RawMessage, other othe
 // it back until IAM serves it. When the read-back shows a document another writer wrote (neither ours nor the
 // one read), mutate is applied to that document and written again, at most maxMerges times. It reports whether
 // anything was written (false: the policy already was as wanted).
-func updatePolicy(ctx context.Context, client IAMAPI, roleName, cur string, mutate policyMutation) (bool, error) {
+func (w *docWriter) updatePolicy(ctx context.Context, roleName, cur string, mutate policyMutation) (bool, error) {
+	client := w.iam
 	wrote := false
 	for merge := 0; merge < maxMerges; merge++ {
 		next, err := mutate(cur)
@@ -90,7 +93,7 @@ func updatePolicy(ctx context.Context, client IAMAPI, roleName, cur string, muta
 			return wrote, err
 		}
 		wrote = true
-		back, visible, err := readBackPolicy(ctx, client, roleName, cur, next, mutate)
+		back, visible, err := w.readBackPolicy(ctx, roleName, cur, next, mutate)
 		if err != nil || visible {
 			return wrote, err
 		}
@@ -101,9 +104,9 @@ func updatePolicy(ctx context.Context, client IAMAPI, roleName, cur string, muta
 
 // readBackPolicy reads the policy until it holds our change (visible), or until it is a document other than the
 // one read before writing and the one written (another writer's: returned for a re-merge).
-func readBackPolicy(ctx context.Context, client IAMAPI, roleName, before, wrote string, mutate policyMutation) (string, bool, error) {
+func (w *docWriter) readBackPolicy(ctx context.Context, roleName, before, wrote string, mutate policyMutation) (string, bool, error) {
 	for attempt := 0; attempt < readBackAttempts; attempt++ {
-		back, err := readInlinePolicy(ctx, client, roleName)
+		back, err := readInlinePolicy(ctx, w.iam, roleName)
 		if err != nil {
 			return "", false, err
 		}
@@ -119,7 +122,7 @@ func readBackPolicy(ctx context.Context, client IAMAPI, roleName, before, wrote 
 		select { // IAM still serves the old document: wait
 		case <-ctx.Done():
 			return "", false, ctx.Err()
-		case <-time.After(readBackDelay(attempt)):
+		case <-time.After(w.wait(attempt)):
 		}
 	}
 	return "", false, fmt.Errorf("role %s inline policy %s: %w after %d reads; re-run to verify", roleName, InlinePolicyName, ErrNotVisible, readBackAttempts)
@@ -140,29 +143,57 @@ func sameStatements(a, b []json.RawMessage) bool {
 	return true
 }
 
-// applyPolicy merges this run's statements into the inline policy (under the role's lock, by ApplyRole): cur is
-// the policy read under the lock. The undo puts back the statements this owner had before, only while the
-// policy still holds what this run wrote; every other statement, including those written since, is kept.
-func (p *RolePlan) applyPolicy(ctx context.Context, client IAMAPI, undo *Undo, cur string) error {
+// policyStep merges this run's statements into the inline policy (the executor holds the role's lock). The
+// undo puts back the statements this owner had before, only while the policy still holds what this run wrote;
+// every other statement, including those written since, is kept.
+func (p *RolePlan) policyStep(w *docWriter, action api.Action) *steps.Step {
 	name, owner := p.Spec.Name, p.Spec.policyOwner()
-	want, err := p.Spec.Permissions.OwnedStatements(owner)
-	if err != nil {
-		return fmt.Errorf("role %s inline policy %s: %w", name, InlinePolicyName, err)
-	}
-	had, err := ownedIn(cur, owner)
-	if err != nil {
-		return fmt.Errorf("role %s inline policy %s: %w", name, InlinePolicyName, err)
-	}
-	wrote, err := updatePolicy(ctx, client, name, cur, setOwnedMutation(name, owner, want, p.other))
-	if err != nil || !wrote {
+	var want, had []json.RawMessage
+	st := &steps.Step{Action: action}
+	st.Do = func(ctx context.Context) error {
+		cur, err := p.policyUnderLock(ctx, w.iam)
+		if err != nil {
+			return err
+		}
+		if want, err = p.Spec.Permissions.OwnedStatements(owner); err != nil {
+			return fmt.Errorf("role %s inline policy %s: %w", name, InlinePolicyName, err)
+		}
+		if had, err = ownedIn(cur, owner); err != nil {
+			return fmt.Errorf("role %s inline policy %s: %w", name, InlinePolicyName, err)
+		}
+		st.UndoWhat = restoreWhat(name, owner, had)
+		wrote, err := w.updatePolicy(ctx, name, cur, setOwnedMutation(name, owner, want, p.other))
+		if err == nil && !wrote {
+			return steps.ErrUnchanged
+		}
 		return err
 	}
-	undo.Push(restoreWhat(name, owner, had), func(ctx context.Context) error {
-		return p.lock(ctx, func(ctx context.Context) error {
-			return restoreOwned(ctx, client, name, owner, want, had)
-		})
-	})
-	return nil
+	st.Undo = func(ctx context.Context) error { return w.restoreOwned(ctx, name, owner, want, had) }
+	return st
+}
+
+// removeOwnedStep removes owner's statements from the inline policy of role name (deleted with its last
+// statement); the undo puts them back while nobody changed them since.
+func removeOwnedStep(w *docWriter, name, owner string, action api.Action) *steps.Step {
+	var removed []json.RawMessage
+	st := &steps.Step{Action: action}
+	st.Do = func(ctx context.Context) error {
+		cur, err := readInlinePolicy(ctx, w.iam, name)
+		if err != nil {
+			return err
+		}
+		if removed, err = ownedIn(cur, owner); err != nil {
+			return fmt.Errorf("role %s inline policy %s: %w", name, InlinePolicyName, err)
+		}
+		st.UndoWhat = restoreWhat(name, owner, removed)
+		wrote, err := w.updatePolicy(ctx, name, cur, setOwnedMutation(name, owner, nil, noSizeCheck))
+		if err == nil && !wrote {
+			return steps.ErrUnchanged
+		}
+		return err
+	}
+	st.Undo = func(ctx context.Context) error { return w.restoreOwned(ctx, name, owner, nil, removed) }
+	return st
 }
 
 // restoreWhat names the undo of a change to owner's statements.
@@ -175,8 +206,8 @@ func restoreWhat(roleName, owner string, had []json.RawMessage) string {
 
 // restoreOwned puts back owner's statements had (none: removed, and the policy deleted with its last statement)
 // while the current policy still holds exactly what was written (wrote); otherwise it leaves the policy as is.
-func restoreOwned(ctx context.Context, client IAMAPI, name, owner string, wrote, had []json.RawMessage) error {
-	cur, err := readInlinePolicy(ctx, client, name)
+func (w *docWriter) restoreOwned(ctx context.Context, name, owner string, wrote, had []json.RawMessage) error {
+	cur, err := readInlinePolicy(ctx, w.iam, name)
 	if err != nil {
 		return err
 	}
@@ -187,7 +218,7 @@ func restoreOwned(ctx context.Context, client IAMAPI, name, owner string, wrote,
 	if !sameStatements(now, wrote) {
 		return Kept(fmt.Sprintf("statement %s of inline policy %s of role %s was changed by another writer since: left as is", owner, InlinePolicyName, name))
 	}
-	_, err = updatePolicy(ctx, client, name, cur, setOwnedMutation(name, owner, had, noSizeCheck))
+	_, err = w.updatePolicy(ctx, name, cur, setOwnedMutation(name, owner, had, noSizeCheck))
 	return err
 }
 

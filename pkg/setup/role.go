@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -32,6 +33,25 @@ type RoleSpec struct {
 	IssuerHostPath string
 	// Description is set on a created role.
 	Description string
+	// PodIdentity, when set, makes the trust delta our Pod Identity statement (EKS Pod Identity; the session tags
+	// known), not Subjects through Provider.
+	PodIdentity *trust.PodIdentityRequest
+}
+
+// trustAdd is the spec's trust delta.
+func (s RoleSpec) trustAdd() mutation {
+	if s.PodIdentity != nil {
+		return addPodIdentityMutation(*s.PodIdentity, s.TrustSizeLimit)
+	}
+	return addSubjectsMutation(s.Provider, s.Audience, s.Subjects, s.TrustSizeLimit)
+}
+
+// trustRemove removes what trustAdd added (added: the subjects it reported).
+func (s RoleSpec) trustRemove(added []string) mutation {
+	if s.PodIdentity != nil {
+		return removePodIdentityMutation
+	}
+	return removeSubjectsMutation(s.Provider, s.Audience, added)
 }
 
 // RolePlan is what must change in IAM for a RoleSpec, read with at most three calls.
@@ -53,15 +73,16 @@ type RolePlan struct {
 	ForeignStatements int
 	// Attach are the managed policies not attached yet.
 	Attach []string
-	// Lock serialises the writes to the role (nil: none); LockKey is the ARN it locks (the role's ARN, or the
-	// ARN the role will have).
-	Lock    LockFunc
+	// LockKey is the ARN of the role's lock (the role's ARN, or the ARN the role will have).
 	LockKey string
 	// Notes are what the run could not check while applying, for the result's hints.
 	Notes []string
 	// other is the size of the role's other inline policies, read once (otherRead) before writing kubectl-irsa.
 	other     otherInline
 	otherRead bool
+	// curPolicy is the inline policy read under the lock by the role step (curRead), for the policy step.
+	curPolicy string
+	curRead   bool
 }
 
 // PlanRole reads the role and computes the change. It writes nothing.
@@ -82,7 +103,7 @@ func PlanRole(ctx context.Context, client IAMAPI, spec RoleSpec) (*RolePlan, err
 		}
 	}
 	p.NewTrust = p.OldTrust.Clone()
-	if p.Added, err = addSubjectsMutation(spec.Provider, spec.Audience, spec.Subjects, spec.TrustSizeLimit)(p.NewTrust); err != nil {
+	if p.Added, err = spec.trustAdd()(p.NewTrust); err != nil {
 		return nil, explainTrustError(spec.Name, fmt.Errorf("role %s: %w", spec.Name, err))
 	}
 	if spec.Permissions.Document != "" {
@@ -155,30 +176,83 @@ func (p *RolePlan) Changed() bool {
 	return !p.Exists || len(p.Added) > 0 || p.PolicyChanged || len(p.Attach) > 0
 }
 
-// Actions describes the plan as steps.
+// Actions describes the plan's steps as actions, every one planned or unchanged.
 func (p *RolePlan) Actions() []api.Action {
-	name := p.Spec.Name
 	var acts []api.Action
-	if !p.Exists {
-		acts = append(acts, api.Action{Op: "+", Resource: "role/" + name, Detail: "create role trusting " + strings.Join(p.Added, ", "), Status: api.StatusPlanned})
-	} else if len(p.Added) > 0 {
-		acts = append(acts, api.Action{Op: "~", Resource: "role/" + name, Detail: "trust: add " + strings.Join(p.Added, ", "), Status: api.StatusPlanned})
-	} else {
-		acts = append(acts, api.Action{Op: "=", Resource: "role/" + name, Detail: "trust already admits " + strings.Join(p.Spec.Subjects, ", "), Status: api.StatusUnchanged})
+	for _, st := range p.Steps(nil) {
+		acts = append(acts, st.Action)
+	}
+	return acts
+}
+
+// roleAction is the action of the role's creation or trust change.
+func (p *RolePlan) roleAction() api.Action {
+	name := p.Spec.Name
+	if p.Spec.PodIdentity != nil {
+		switch {
+		case !p.Exists:
+			return api.Action{Op: "+", Resource: "role/" + name, Detail: "create role trusting " + trust.ServicePodIdentity, Status: api.StatusPlanned}
+		case len(p.Added) > 0:
+			return api.Action{Op: "~", Resource: "role/" + name, Detail: "trust: add statement " + trust.PodIdentitySid + " for " + trust.ServicePodIdentity, Status: api.StatusPlanned}
+		}
+		return api.Action{Op: "=", Resource: "role/" + name, Detail: "trust already lets " + trust.ServicePodIdentity + " call sts:AssumeRole and sts:TagSession", Status: api.StatusUnchanged}
+	}
+	switch {
+	case !p.Exists:
+		return api.Action{Op: "+", Resource: "role/" + name, Detail: "create role trusting " + strings.Join(p.Added, ", "), Status: api.StatusPlanned}
+	case len(p.Added) > 0:
+		return api.Action{Op: "~", Resource: "role/" + name, Detail: "trust: add " + strings.Join(p.Added, ", "), Status: api.StatusPlanned}
+	}
+	return api.Action{Op: "=", Resource: "role/" + name, Detail: "trust already admits " + strings.Join(p.Spec.Subjects, ", "), Status: api.StatusUnchanged}
+}
+
+// Steps are the role's writes in order: the role created or its trust merged, this owner's statements of the
+// inline policy, each managed policy attached. The executor holds the role's lock around them; w is nil for a
+// description only. With ensure, the trust step runs even when the plan found the trust as wanted (it writes
+// only if a concurrent run removed our delta since): a step that follows relies on it.
+func (p *RolePlan) Steps(w *docWriter) []*steps.Step {
+	return p.steps(w, false)
+}
+
+func (p *RolePlan) steps(w *docWriter, ensure bool) []*steps.Step {
+	name := p.Spec.Name
+	role := &steps.Step{Action: p.roleAction()}
+	out := []*steps.Step{role}
+	if w != nil && (!p.Exists || len(p.Added) > 0 || ensure) {
+		p.roleDo(w, role)
 	}
 	if p.PolicyChanged {
 		op := "+"
 		if p.HadPolicy {
 			op = "~"
 		}
-		acts = append(acts, api.Action{Op: op, Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: p.policyDetail(), Status: api.StatusPlanned})
+		act := api.Action{Op: op, Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: p.policyDetail(), Status: api.StatusPlanned}
+		if w == nil {
+			out = append(out, &steps.Step{Action: act})
+		} else {
+			out = append(out, p.policyStep(w, act))
+		}
 	} else if p.Spec.Permissions.Document != "" {
-		acts = append(acts, api.Action{Op: "=", Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: "inline policy " + namedStatements(p.wantSids()) + " already as wanted", Status: api.StatusUnchanged})
+		out = append(out, &steps.Step{Action: api.Action{Op: "=", Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: "inline policy " + namedStatements(p.wantSids()) + " already as wanted", Status: api.StatusUnchanged}})
 	}
 	for _, a := range p.Attach {
-		acts = append(acts, api.Action{Op: "+", Resource: "role/" + name, Detail: "attach " + a, Status: api.StatusPlanned})
+		st := &steps.Step{Action: api.Action{Op: "+", Resource: "role/" + name, Detail: "attach " + a, Status: api.StatusPlanned}, UndoWhat: "detach " + a}
+		if w != nil {
+			arn := a
+			st.Do = func(ctx context.Context) error {
+				if _, err := w.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(arn)}); err != nil {
+					return fmt.Errorf("iam:AttachRolePolicy %s %s: %w", name, arn, awsapi.Short(err))
+				}
+				return nil
+			}
+			st.Undo = func(ctx context.Context) error {
+				_, err := w.iam.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(arn)})
+				return err
+			}
+		}
+		out = append(out, st)
 	}
-	return acts
+	return out
 }
 
 // wantSids are the Sids of this owner's statements as planned.
@@ -218,103 +292,86 @@ func (p *RolePlan) policyDetail() string {
 	return detail
 }
 
-// ApplyRole writes the plan under the role's lock, pushing on undo whatever reverses each write. The trust is
-// merged into the document read under the lock (not the plan's), and each undo removes only this run's delta
-// from the document current when it runs.
-func ApplyRole(ctx context.Context, client IAMAPI, p *RolePlan, undo *Undo) error {
-	return p.lock(ctx, func(ctx context.Context) error { return applyRole(ctx, client, p, undo) })
-}
-
-func (p *RolePlan) lock(ctx context.Context, fn func(context.Context) error) error {
-	if p.Lock == nil {
-		return fn(ctx)
-	}
-	key := p.LockKey
-	if key == "" {
-		key = p.ARN
-	}
-	return p.Lock(ctx, key, fn)
-}
-
-func applyRole(ctx context.Context, client IAMAPI, p *RolePlan, undo *Undo) error {
-	name := aws.String(p.Spec.Name)
+// roleDo makes the role step write: the role created with the trust planned (merged into the role a concurrent
+// run created meanwhile), or the spec's delta merged into the trust read now (under the lock), read back and
+// re-merged. The undo removes only this run's delta from the then-current trust; a role this run created is
+// deleted when nothing else joined it. The inline policy is read first when the policy step follows, so a merge
+// IAM would refuse (size) stops the run before the trust is touched.
+func (p *RolePlan) roleDo(w *docWriter, role *steps.Step) {
 	spec := p.Spec
-	created := false
-	// The inline policy is read under the lock before any write, so a merge IAM would refuse (size) stops the
-	// run before the trust is touched.
-	var curPolicy string
-	if p.PolicyChanged && p.Exists {
-		var err error
-		if curPolicy, err = p.checkPolicy(ctx, client); err != nil {
-			return err
-		}
-	}
-	if !p.Exists {
-		out, err := client.CreateRole(ctx, &iam.CreateRoleInput{
-			RoleName:                 name,
-			AssumeRolePolicyDocument: aws.String(p.NewTrust.String()),
-			Description:              aws.String(spec.Description),
-			Tags:                     managedTags(spec.IssuerHostPath),
-		})
-		switch {
-		case isAlreadyExists(err): // created by a concurrent run since the plan: merge into it below
-			p.Exists, p.Managed = true, true
-			if p.PolicyChanged {
-				if curPolicy, err = p.checkPolicy(ctx, client); err != nil {
-					return err
-				}
+	name := spec.Name
+	var created bool
+	var added []string
+	role.Do = func(ctx context.Context) error {
+		if p.PolicyChanged && p.Exists {
+			if _, err := p.policyUnderLock(ctx, w.iam); err != nil {
+				return err
 			}
-		case err != nil:
-			return fmt.Errorf("iam:CreateRole %s: %w", spec.Name, awsapi.Short(err))
-		default:
-			created = true
-			p.ARN = aws.ToString(out.Role.Arn)
-			added := p.Added
-			undo.Push("remove this run's subjects from role "+spec.Name+" (deleted when none remain)", func(ctx context.Context) error {
-				return p.lock(ctx, func(ctx context.Context) error { return p.rollbackCreated(ctx, client, added) })
-			})
 		}
-	}
-	if !created {
-		added, err := updateTrust(ctx, client, spec.Name, addSubjectsMutation(spec.Provider, spec.Audience, spec.Subjects, spec.TrustSizeLimit))
+		if !p.Exists {
+			out, err := w.iam.CreateRole(ctx, &iam.CreateRoleInput{
+				RoleName:                 aws.String(name),
+				AssumeRolePolicyDocument: aws.String(p.NewTrust.String()),
+				Description:              aws.String(spec.Description),
+				Tags:                     managedTags(spec.IssuerHostPath),
+			})
+			switch {
+			case isAlreadyExists(err): // created by a concurrent run since the plan: merge into it below
+				p.Exists, p.Managed = true, true
+				if p.PolicyChanged {
+					if _, err := p.policyUnderLock(ctx, w.iam); err != nil {
+						return err
+					}
+				}
+			case err != nil:
+				return fmt.Errorf("iam:CreateRole %s: %w", name, awsapi.Short(err))
+			default:
+				created, added = true, p.Added
+				p.ARN = aws.ToString(out.Role.Arn)
+				p.curPolicy, p.curRead = "", true // a created role has no inline policy
+				role.UndoWhat = "remove this run's subjects from role " + name + " (deleted when none remain)"
+				return nil
+			}
+		}
+		var err error
+		added, err = w.updateTrust(ctx, name, spec.trustAdd())
 		if err != nil {
-			return explainTrustError(spec.Name, err)
+			return explainTrustError(name, err)
 		}
 		p.Added = added
 		if p.ARN == "" {
-			out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: name})
+			out, err := w.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 			if err != nil {
-				return fmt.Errorf("iam:GetRole %s: %w", spec.Name, awsapi.Short(err))
+				return fmt.Errorf("iam:GetRole %s: %w", name, awsapi.Short(err))
 			}
 			p.ARN = aws.ToString(out.Role.Arn)
 		}
-		if len(added) > 0 {
-			undo.Push("remove this run's subjects from the trust of role "+spec.Name, func(ctx context.Context) error {
-				return p.lock(ctx, func(ctx context.Context) error {
-					_, err := updateTrust(ctx, client, spec.Name, removeSubjectsMutation(spec.Provider, spec.Audience, added))
-					return explainTrustError(spec.Name, err)
-				})
-			})
+		if len(added) == 0 {
+			return steps.ErrUnchanged
 		}
+		role.UndoWhat = "remove this run's subjects from the trust of role " + name
+		return nil
 	}
-	if p.PolicyChanged {
-		if err := p.applyPolicy(ctx, client, undo, curPolicy); err != nil {
-			return err
+	role.Undo = func(ctx context.Context) error {
+		if created {
+			return p.rollbackCreated(ctx, w, added)
 		}
+		_, err := w.updateTrust(ctx, name, spec.trustRemove(added))
+		return explainTrustError(name, err)
 	}
-	for _, a := range p.Attach {
-		if _, err := client.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: name, PolicyArn: aws.String(a)}); err != nil {
-			return fmt.Errorf("iam:AttachRolePolicy %s %s: %w", spec.Name, a, awsapi.Short(err))
-		}
-		if !created {
-			arn := a
-			undo.Push("detach "+a, func(ctx context.Context) error {
-				_, err := client.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: name, PolicyArn: aws.String(arn)})
-				return err
-			})
-		}
+}
+
+// policyUnderLock reads the inline policy once under the lock and checks this owner's statements fit into it.
+func (p *RolePlan) policyUnderLock(ctx context.Context, client IAMAPI) (string, error) {
+	if p.curRead {
+		return p.curPolicy, nil
 	}
-	return nil
+	cur, err := p.checkPolicy(ctx, client)
+	if err != nil {
+		return "", err
+	}
+	p.curPolicy, p.curRead = cur, true
+	return cur, nil
 }
 
 // checkPolicy reads the current inline policy (under the lock) and the size of the role's other inline policies,
@@ -355,11 +412,11 @@ func (p *RolePlan) PrecheckPolicy(ctx context.Context, client IAMAPI) error {
 
 // rollbackCreated undoes the creation of a role: this run's subjects are removed from the current trust, and the
 // role is deleted only when nothing else joined it since (another run's subject is never dropped).
-func (p *RolePlan) rollbackCreated(ctx context.Context, client IAMAPI, added []string) error {
-	_, err := updateTrust(ctx, client, p.Spec.Name, removeSubjectsMutation(p.Spec.Provider, p.Spec.Audience, added))
+func (p *RolePlan) rollbackCreated(ctx context.Context, w *docWriter, added []string) error {
+	_, err := w.updateTrust(ctx, p.Spec.Name, p.Spec.trustRemove(added))
 	switch {
 	case errors.Is(err, trust.ErrEmptyPolicy):
-		return DeleteRole(ctx, client, p.Spec.Name)
+		return DeleteRole(ctx, w.iam, p.Spec.Name)
 	case err != nil:
 		return err
 	}

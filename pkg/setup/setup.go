@@ -1,7 +1,8 @@
 // Package setup is the write side of kubectl irsa: link, unlink, annotate, role create and provider create.
-// Every write command has the same shape: Plan reads live state and computes every change without writing
-// (the plan's Result lists the actions, all planned or unchanged); Apply writes them in order and, when a step
-// fails, rolls back what the run wrote. A dry run is a plan that is never applied.
+// Every write command has the same shape: Plan reads live state and computes every change as ordered steps
+// (package steps) without writing (the plan's Result lists their actions, all planned or unchanged); Apply hands
+// the steps to the one executor, which writes them in order under the role's lock and, when a step fails or the
+// run is interrupted, rolls back what the run wrote. A dry run is a plan that is never applied.
 //
 // Requests come already parsed and validated (ARNs as iamref values, permissions read once): the package
 // trusts them, and its error messages name no CLI flag.
@@ -17,6 +18,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 )
 
 // Plan is a computed change: every read done, nothing written.
@@ -47,6 +49,11 @@ type Setup struct {
 	Lock LockFunc
 	// Now is the clock for restart annotations (nil: time.Now).
 	Now func() time.Time
+	// Exec applies every plan's steps (nil: a new executor per plan). The caller keeps it to tell, when a run is
+	// aborted, what is left (steps.Executor.Left).
+	Exec *steps.Executor
+	// ReadBackDelay is the wait before read-back attempt n after an IAM write (nil: 50 ms doubling, at most 1 s).
+	ReadBackDelay func(attempt int) time.Duration
 }
 
 func (s *Setup) now() time.Time {

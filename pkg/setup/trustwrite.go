@@ -37,10 +37,22 @@ const (
 // ErrNotVisible means a write was accepted but never became visible, or other writers kept replacing it.
 var ErrNotVisible = errors.New("the change did not become visible in IAM")
 
-// readBackDelay is overridden by tests.
-var readBackDelay = func(attempt int) time.Duration {
-	d := readBackFirst << attempt
-	return min(d, readBackMax)
+// docWriter writes IAM documents of one account the one way: read, merge our delta, write, read back, and merge
+// again into another writer's document.
+type docWriter struct {
+	iam IAMAPI
+	// delay is the wait before read-back attempt n (nil: from readBackFirst, doubling, at most readBackMax).
+	delay func(attempt int) time.Duration
+}
+
+// writer is the document writer of s's account.
+func (s *Setup) writer() *docWriter { return &docWriter{iam: s.IAM, delay: s.ReadBackDelay} }
+
+func (w *docWriter) wait(attempt int) time.Duration {
+	if w.delay != nil {
+		return w.delay(attempt)
+	}
+	return min(readBackFirst<<attempt, readBackMax)
 }
 
 // mutation changes a freshly read trust document and returns what it changed (nil: nothing to write). It is
@@ -65,7 +77,8 @@ func readTrust(ctx context.Context, client IAMAPI, roleName string) (*trust.Docu
 // visible. When the read-back shows a document another writer wrote (one that neither is ours nor is what we
 // read), mutate is applied to that document and written again, at most maxMerges times. It returns what the
 // first effective mutation changed (nil when the trust already had it: nothing is written).
-func updateTrust(ctx context.Context, client IAMAPI, roleName string, mutate mutation) ([]string, error) {
+func (w *docWriter) updateTrust(ctx context.Context, roleName string, mutate mutation) ([]string, error) {
+	client := w.iam
 	cur, err := readTrust(ctx, client, roleName)
 	if err != nil {
 		return nil, err
@@ -86,7 +99,7 @@ func updateTrust(ctx context.Context, client IAMAPI, roleName string, mutate mut
 		if _, err := client.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(roleName), PolicyDocument: aws.String(next.String())}); err != nil {
 			return changed, fmt.Errorf("iam:UpdateAssumeRolePolicy %s: %w", roleName, awsapi.Short(err))
 		}
-		back, visible, err := readBackTrust(ctx, client, roleName, cur, next, mutate)
+		back, visible, err := w.readBackTrust(ctx, roleName, cur, next, mutate)
 		if err != nil || visible {
 			return changed, err
 		}
@@ -97,9 +110,9 @@ func updateTrust(ctx context.Context, client IAMAPI, roleName string, mutate mut
 
 // readBackTrust reads the trust until it holds our change (visible), or until it is a document other than the
 // one we read before writing and the one we wrote (another writer's: returned for a re-merge).
-func readBackTrust(ctx context.Context, client IAMAPI, roleName string, before, wrote *trust.Document, mutate mutation) (*trust.Document, bool, error) {
+func (w *docWriter) readBackTrust(ctx context.Context, roleName string, before, wrote *trust.Document, mutate mutation) (*trust.Document, bool, error) {
 	for attempt := 0; attempt < readBackAttempts; attempt++ {
-		back, err := readTrust(ctx, client, roleName)
+		back, err := readTrust(ctx, w.iam, roleName)
 		if err != nil {
 			return nil, false, err
 		}
@@ -116,7 +129,7 @@ func readBackTrust(ctx context.Context, client IAMAPI, roleName string, before, 
 		select { // IAM still serves the old document: wait
 		case <-ctx.Done():
 			return nil, false, ctx.Err()
-		case <-time.After(readBackDelay(attempt)):
+		case <-time.After(w.wait(attempt)):
 		}
 	}
 	return nil, false, fmt.Errorf("role %s: %w after %d reads; re-run to verify", roleName, ErrNotVisible, readBackAttempts)
@@ -147,6 +160,33 @@ func removeSubjectsMutation(p trust.Provider, audience string, subjects []string
 	return func(d *trust.Document) ([]string, error) {
 		return d.RemoveSubjects(p, audience, subjects...)
 	}
+}
+
+// addPodIdentityMutation adds our Pod Identity statement unless the trust already admits the service (r: the
+// session tags known); the result must fit sizeLimit.
+func addPodIdentityMutation(r trust.PodIdentityRequest, sizeLimit int) mutation {
+	return func(d *trust.Document) ([]string, error) {
+		changed, err := d.AddPodIdentity(r)
+		if err != nil || !changed {
+			return nil, err
+		}
+		if sizeLimit > 0 {
+			if err := d.CheckSize(sizeLimit); err != nil {
+				return nil, err
+			}
+		}
+		return []string{trust.ServicePodIdentity}, nil
+	}
+}
+
+// removePodIdentityMutation removes our Pod Identity statement and nothing else (ErrEmptyPolicy when it is the
+// last statement).
+func removePodIdentityMutation(d *trust.Document) ([]string, error) {
+	removed, err := d.RemovePodIdentity()
+	if err != nil || !removed {
+		return nil, err
+	}
+	return []string{trust.ServicePodIdentity}, nil
 }
 
 // ErrDenied: a Deny statement of the role's trust still refuses the subject after the merge.

@@ -12,6 +12,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -45,8 +46,9 @@ type UnlinkPlan struct {
 	// inline policy holds some (they are removed, the policy deleted with its last statement).
 	policyOwner  string
 	removePolicy bool
-	// Indexes in res.Actions of each step (-1: not planned).
-	trustAction, policyAction, roleAction int
+	steps        *steps.Plan
+	// keptRole says why a role asked to be deleted was kept (another run joined it since the plan).
+	keptRole error
 }
 
 // PlanUnlink reads the ServiceAccount and its role and computes the change. Statements that are not ours are
@@ -56,8 +58,15 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 	if err != nil {
 		return nil, err
 	}
-	if sa.RoleARN == "" {
-		return nil, fmt.Errorf("serviceaccount %s/%s has no %s annotation: nothing to unlink", req.Namespace, req.ServiceAccount, iamref.RoleARNAnnotation)
+	if sa.RoleARN == "" { // already unlinked: nothing to do (unlink is idempotent)
+		res := api.NewResult("UnlinkResult")
+		res.DryRun, res.Unchanged = req.DryRun, true
+		res.Role = &api.RoleInfo{}
+		res.ServiceAccounts = []api.ServiceAccountRef{{Namespace: sa.Namespace, Name: sa.Name, Subject: trust.Subject(sa.Namespace, sa.Name), Audience: sa.Audience}}
+		p := &UnlinkPlan{s: s, res: res, sa: sa, steps: &steps.Plan{}}
+		p.steps.Add(&steps.Step{Action: api.Action{Op: "=", Resource: "serviceaccount/" + sa.Namespace + "/" + sa.Name,
+			Detail: "no " + iamref.RoleARNAnnotation + " annotation: nothing to do", Status: api.StatusUnchanged}})
+		return p, nil
 	}
 	role, err := iamref.ParseRole(sa.RoleARN)
 	if err != nil {
@@ -74,7 +83,7 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 	provider := trust.NewProvider(role.Partition, role.Account, s.Issuer)
 	subject := trust.Subject(req.Namespace, req.ServiceAccount)
 	p := &UnlinkPlan{s: s, role: role, sa: sa, provider: provider, subject: subject, policyOwner: PolicySid(req.Namespace, req.ServiceAccount),
-		trustAction: -1, policyAction: -1, roleAction: -1}
+		steps: &steps.Plan{LockKeys: []string{role.ARN}}}
 	res := api.NewResult("UnlinkResult")
 	p.res = res
 	res.Issuer = provider.HostPath
@@ -135,20 +144,54 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 	if err := refuseEmptyTrust(role.Name, subject, p.newTrust, p.removeSubject, p.deleteRole); err != nil {
 		return nil, err
 	}
+	p.plan()
+	return p, nil
+}
+
+// plan orders the unlink's writes: IAM first (this subject out of the trust, its statements out of the inline
+// policy; or the role deleted), the annotation last, so an interrupted run leaves the annotation that finds the
+// role for a re-run.
+func (p *UnlinkPlan) plan() {
+	s, role, w := p.s, p.role, p.s.writer()
 	if p.removeSubject && !p.deleteRole {
-		p.trustAction = len(res.Actions)
-		res.Actions = append(res.Actions, api.Action{Op: "~", Resource: "role/" + role.Name, Detail: "trust: remove " + subject, Status: api.StatusPlanned})
+		var removed []string
+		p.steps.Add(&steps.Step{
+			Action: api.Action{Op: "~", Resource: "role/" + role.Name, Detail: "trust: remove " + p.subject, Status: api.StatusPlanned},
+			Do: func(ctx context.Context) error {
+				var err error
+				removed, err = w.updateTrust(ctx, role.Name, removeSubjectsMutation(p.provider, p.sa.Audience, []string{p.subject}))
+				if err == nil && len(removed) == 0 {
+					return steps.ErrUnchanged
+				}
+				return explainTrustError(role.Name, err)
+			},
+			Undo: func(ctx context.Context) error {
+				_, err := w.updateTrust(ctx, role.Name, func(d *trust.Document) ([]string, error) {
+					return d.AddSubjectsChecked(p.provider, p.sa.Audience, removed...)
+				})
+				return err
+			},
+			UndoWhat: "add " + p.subject + " back to the trust of role " + role.Name,
+		})
 	}
 	if p.removePolicy && !p.deleteRole {
-		p.policyAction = len(res.Actions)
-		res.Actions = append(res.Actions, p.policyStep())
+		p.steps.Add(removeOwnedStep(w, role.Name, p.policyOwner, p.policyStep()))
 	}
 	if p.deleteRole {
-		p.roleAction = len(res.Actions)
-		res.Actions = append(res.Actions, api.Action{Op: "-", Resource: "role/" + role.Name, Detail: "delete role (inline policies, managed policies detached)", Status: api.StatusPlanned})
+		p.steps.Add(&steps.Step{
+			Action: api.Action{Op: "-", Resource: "role/" + role.Name, Detail: "delete role (inline policies, managed policies detached)", Status: api.StatusPlanned},
+			Do:     p.deleteIfLast,
+		})
 	}
-	res.Actions = append(res.Actions, api.Action{Op: "-", Resource: "serviceaccount/" + sa.Namespace + "/" + sa.Name, Detail: "remove annotation " + iamref.RoleARNAnnotation, Status: api.StatusPlanned})
-	return p, nil
+	p.steps.Add(&steps.Step{
+		Action: api.Action{Op: "-", Resource: "serviceaccount/" + p.sa.Namespace + "/" + p.sa.Name, Detail: "remove annotation " + iamref.RoleARNAnnotation, Status: api.StatusPlanned},
+		Do: func(ctx context.Context) error {
+			return setRoleAnnotation(ctx, s.Kube, p.sa.Namespace, p.sa.Name, "", false)
+		},
+		Undo: func(ctx context.Context) error {
+			return setRoleAnnotation(ctx, s.Kube, p.sa.Namespace, p.sa.Name, role.ARN, false)
+		},
+	})
 }
 
 // planPolicy reads the role's inline policy: this ServiceAccount's statements are removed from it.
@@ -186,119 +229,55 @@ func (p *UnlinkPlan) policyStep() api.Action {
 	return api.Action{Op: "~", Resource: res, Detail: "inline policy: remove " + namedStatements(sids) + what, Status: api.StatusPlanned}
 }
 
-// removeStatements removes this ServiceAccount's statements from the inline policy read under the role's lock,
-// and pushes the undo that puts them back.
-func (p *UnlinkPlan) removeStatements(ctx context.Context, undo *Undo) error {
-	s, name, owner := p.s, p.role.Name, p.policyOwner
-	return s.withLock(ctx, p.role.ARN, func(ctx context.Context) error {
-		cur, err := readInlinePolicy(ctx, s.IAM, name)
-		if err != nil {
-			return err
-		}
-		removed, err := ownedIn(cur, owner)
-		if err != nil {
-			return fmt.Errorf("role %s inline policy %s: %w", name, InlinePolicyName, err)
-		}
-		wrote, err := updatePolicy(ctx, s.IAM, name, cur, setOwnedMutation(name, owner, nil, noSizeCheck))
-		if err != nil || !wrote {
-			return err
-		}
-		undo.Push(restoreWhat(name, owner, removed), func(ctx context.Context) error {
-			return s.withLock(ctx, p.role.ARN, func(ctx context.Context) error {
-				return restoreOwned(ctx, s.IAM, name, owner, nil, removed)
-			})
-		})
-		return nil
-	})
+// Result describes the plan.
+func (p *UnlinkPlan) Result() *api.Result {
+	res := api.DeepCopy(p.res)
+	res.Actions = p.steps.Actions()
+	return res
 }
 
-// Result describes the plan.
-func (p *UnlinkPlan) Result() *api.Result { return api.DeepCopy(p.res) }
-
 // Apply writes IAM first, under the role's lock: this ServiceAccount's subject is removed from the trust read
-// under the lock and the write read back; if the annotation cannot be removed, the subject is added back to the
-// then-current trust. The role is deleted last, after the annotation (a deletion cannot be undone), and only
-// when a fresh read under the lock shows that nothing but this subject is trusted.
+// under the lock and the write read back, and its statements from the inline policy; or, with DeleteRole, the
+// role is deleted when a fresh read under the lock shows that nothing but this subject is trusted. The
+// annotation goes last. A failure rolls back what the run changed (a deleted role cannot be restored).
 func (p *UnlinkPlan) Apply(ctx context.Context) (*api.Result, error) {
+	err := p.s.apply(ctx, p.steps, p.res.DryRun)
 	res := p.Result()
-	if res.DryRun {
-		return res, nil
+	if err == nil && p.keptRole != nil {
+		err = fmt.Errorf("annotation removed, but %w", p.keptRole)
 	}
-	s, role := p.s, p.role
-	undo := &Undo{}
-	fail := func(err error) (*api.Result, error) { return undo.fail(ctx, res, err) }
-	if p.removeSubject && !p.deleteRole {
-		var removed []string
-		err := s.withLock(ctx, role.ARN, func(ctx context.Context) error {
-			var err error
-			removed, err = updateTrust(ctx, s.IAM, role.Name, removeSubjectsMutation(p.provider, p.sa.Audience, []string{p.subject}))
-			return explainTrustError(role.Name, err)
-		})
-		if err != nil {
-			return fail(err)
-		}
-		if len(removed) > 0 {
-			undo.Push("add "+p.subject+" back to the trust of role "+role.Name, func(ctx context.Context) error {
-				return s.withLock(ctx, role.ARN, func(ctx context.Context) error {
-					_, err := updateTrust(ctx, s.IAM, role.Name, func(d *trust.Document) ([]string, error) {
-						return d.AddSubjectsChecked(p.provider, p.sa.Audience, removed...)
-					})
-					return err
-				})
-			})
-		}
-		res.Actions[p.trustAction].Status = api.StatusDone
-	}
-	if p.removePolicy && !p.deleteRole {
-		if err := p.removeStatements(ctx, undo); err != nil {
-			return fail(err)
-		}
-		res.Actions[p.policyAction].Status = api.StatusDone
-	}
-	if err := setRoleAnnotation(ctx, s.Kube, p.sa.Namespace, p.sa.Name, "", false); err != nil {
-		return fail(err)
-	}
-	res.Actions[len(res.Actions)-1].Status = api.StatusDone
-	if p.deleteRole {
-		if err := s.withLock(ctx, role.ARN, p.deleteIfLast); err != nil {
-			return res, fmt.Errorf("annotation removed, but %w", err)
-		}
-		res.Actions[p.roleAction].Status = api.StatusDone
-	}
-	return res, nil
+	return res, err
 }
 
 // deleteIfLast deletes the role when its current trust admits nothing but this subject; when another run joined
-// it since the plan, only this subject is removed and the role is kept.
+// it since the plan, only this subject is removed with its statements, the role is kept and keptRole says why.
 func (p *UnlinkPlan) deleteIfLast(ctx context.Context) error {
-	s, name := p.s, p.role.Name
+	s, name, w := p.s, p.role.Name, p.s.writer()
 	cur, err := readTrust(ctx, s.IAM, name)
 	if err != nil {
 		return err
 	}
 	_, err = cur.Clone().RemoveSubjects(p.provider, p.sa.Audience, p.subject)
 	if errors.Is(err, trust.ErrEmptyPolicy) {
-		if err := DeleteRole(ctx, s.IAM, name); err != nil {
-			return fmt.Errorf("%w: delete the role by hand", err)
-		}
-		return nil
+		return DeleteRole(ctx, s.IAM, name)
 	}
 	if err != nil {
 		return explainTrustError(name, err)
 	}
-	if _, err := updateTrust(ctx, s.IAM, name, removeSubjectsMutation(p.provider, p.sa.Audience, []string{p.subject})); err != nil {
+	if _, err := w.updateTrust(ctx, name, removeSubjectsMutation(p.provider, p.sa.Audience, []string{p.subject})); err != nil {
 		return explainTrustError(name, err)
 	}
 	pol, err := readInlinePolicy(ctx, s.IAM, name)
 	if err != nil {
 		return err
 	}
-	if _, err := updatePolicy(ctx, s.IAM, name, pol, setOwnedMutation(name, p.policyOwner, nil, noSizeCheck)); err != nil {
+	if _, err := w.updatePolicy(ctx, name, pol, setOwnedMutation(name, p.policyOwner, nil, noSizeCheck)); err != nil {
 		return err
 	}
 	left := cur.Clone()
 	_, _ = left.RemoveSubjects(p.provider, p.sa.Audience, p.subject)
-	return errorf(ErrRoleInUse, "role %s was not deleted: it now also trusts %v (joined since the plan); only %s was removed from its trust and its statement %s from inline policy %s", name, remainingSubjects(left), p.subject, p.policyOwner, InlinePolicyName)
+	p.keptRole = errorf(ErrRoleInUse, "role %s was not deleted: it now also trusts %v (joined since the plan); only %s was removed from its trust and its statement %s from inline policy %s", name, remainingSubjects(left), p.subject, p.policyOwner, InlinePolicyName)
+	return nil
 }
 
 // isAccessDenied reports IAM's refusal of a call for a missing permission.

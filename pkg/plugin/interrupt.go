@@ -1,0 +1,95 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
+)
+
+// interrupts turns SIGINT and SIGTERM into the cancellation of the command's context: a write command's
+// executor then finishes the step in flight, rolls back this run's writes and says what it undid and what is
+// left (exit 130 for SIGINT, 143 for SIGTERM). A second signal aborts at once, printing what is left.
+type interrupts struct {
+	exec   *steps.Executor
+	errOut io.Writer
+	// exit ends the process on a second signal (os.Exit).
+	exit func(code int)
+
+	mu  sync.Mutex
+	sig os.Signal
+}
+
+type interruptsKey struct{}
+
+// executorFrom is the executor the signal handler watches, when the command runs under Execute (nil otherwise:
+// the write side then makes its own).
+func executorFrom(ctx context.Context) *steps.Executor {
+	if in, ok := ctx.Value(interruptsKey{}).(*interrupts); ok {
+		return in.exec
+	}
+	return nil
+}
+
+// watch returns a context cancelled by the first signal; stop ends the watch.
+func (in *interrupts) watch(parent context.Context) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(context.WithValue(parent, interruptsKey{}, in))
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case s := <-signals:
+				in.mu.Lock()
+				first := in.sig == nil
+				if first {
+					in.sig = s
+				}
+				in.mu.Unlock()
+				if first {
+					fmt.Fprintf(in.errOut, "interrupted (%s): finishing the step in flight, then rolling back this run's changes; interrupt again to abort at once\n", s)
+					cancel()
+					continue
+				}
+				left := in.exec.Left()
+				msg := "aborted: nothing of this run is left to undo"
+				if len(left) > 0 {
+					msg = "aborted: left as written by this run (re-run the command to complete it, or undo by hand): " + strings.Join(left, "; ")
+				}
+				fmt.Fprintf(in.errOut, "error: %s\n", safetext.String(msg))
+				in.exit(exitCode(s))
+				return
+			}
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(signals)
+		close(done)
+		cancel()
+	}
+}
+
+// received is the first signal received (nil: none).
+func (in *interrupts) received() os.Signal {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.sig
+}
+
+// exitCode is the shell's code for a signal: 128 + its number.
+func exitCode(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return 130
+}
