@@ -32,8 +32,7 @@ check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	cd hack/tools/staticcheck && CGO_ENABLED=0 $(GO) build -trimpath -o '$(KUBECTL_IRSA_BIN_DIR)/staticcheck' honnef.co/go/tools/cmd/staticcheck
-	'$(KUBECTL_IRSA_BIN_DIR)/staticcheck' ./...
+	./hack/staticcheck.sh ./...
 	$(GO) mod tidy -diff
 
 ## test: every test — checks, unit tests, and integration tests in the sandbox
