@@ -7,6 +7,8 @@
 # the same values are derived from git here. The archives are reproducible: the same commit gives the same bytes
 # (CGO_ENABLED=0, -trimpath, commit-time mtimes, no owners, sorted entries; see hack/dist/main.go).
 # KREW_URI_BASE overrides the base URL of the archives in krew/irsa.yaml (default: the GitHub release of VERSION).
+# PLATFORMS (space-separated os/arch) builds only those archives and their checksums, without krew/irsa.yaml, which
+# needs every platform: the tests build the native one this way (test/krew).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,7 +21,14 @@ module=github.com/kubectl-irsa/kubectl-irsa
 : "${LDFLAGS:=-s -w -X $module/pkg/version.Version=$VERSION -X $module/pkg/version.Commit=$COMMIT -X $module/pkg/version.Date=$DATE}"
 dist=${DIST_DIR:-$root/dist}
 uri_base=${KREW_URI_BASE:-https://github.com/kubectl-irsa/kubectl-irsa/releases/download/$VERSION}
-platforms=(darwin/amd64 darwin/arm64 linux/amd64 linux/arm64 windows/amd64)
+all=(darwin/amd64 darwin/arm64 linux/amd64 linux/arm64 windows/amd64)
+read -r -a platforms <<<"${PLATFORMS:-${all[*]}}"
+for p in "${platforms[@]}"; do
+  if [[ " ${all[*]} " != *" $p "* ]]; then
+    echo "error: PLATFORMS: $p is not one of ${all[*]}" >&2
+    exit 2
+  fi
+done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -40,9 +49,14 @@ for p in "${platforms[@]}"; do
   archives+=("$archive")
 done
 "$tmp/dist" checksums -o "$dist/checksums.txt" "${archives[@]}"
-"$tmp/dist" manifest -checksums "$dist/checksums.txt" -version "$VERSION" -uri-base "$uri_base" -o "$dist/krew/irsa.yaml"
+if ((${#platforms[@]} == ${#all[@]})); then
+  "$tmp/dist" manifest -checksums "$dist/checksums.txt" -version "$VERSION" -uri-base "$uri_base" -o "$dist/krew/irsa.yaml"
+  manifest=" and krew/irsa.yaml"
+else
+  manifest=" (no krew/irsa.yaml: PLATFORMS names only ${platforms[*]})"
+fi
 
 for a in "${archives[@]}"; do
   printf '%9d  %s\n' "$(stat -c %s "$a" 2>/dev/null || stat -f %z "$a")" "${a#"$root"/}"
 done
-echo "wrote ${#archives[@]} archives, checksums.txt and krew/irsa.yaml in $dist" >&2
+echo "wrote ${#archives[@]} archives, checksums.txt$manifest in $dist" >&2

@@ -25,7 +25,7 @@ func NewCmdAudit(g *Globals) *cobra.Command {
 	o := &AuditOptions{Globals: g, output: newOutputFlags()}
 	cmd := &cobra.Command{
 		Use:   "audit [-n NAMESPACE | -A]",
-		Short: "Find dangerous IRSA trust policies: wildcard or missing sub, missing aud, dangling subjects, admin roles",
+		Short: "Find dangerous trust policies of IRSA and Pod Identity roles: wildcard or missing sub, missing aud, admin roles",
 		Long: `Audit checks every role a ServiceAccount in scope references, and every role of the account whose trust names
 this cluster's OIDC provider: StringLike wildcards on sub (every matching ServiceAccount can take the role),
 missing sub or aud conditions, an issuer URL as principal, subjects whose ServiceAccount does not exist (whoever

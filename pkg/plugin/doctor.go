@@ -36,7 +36,7 @@ func NewCmdDoctor(g *Globals) *cobra.Command {
 	o := &DoctorOptions{Globals: g, output: newOutputFlags()}
 	cmd := &cobra.Command{
 		Use:   "doctor [SA | pod/NAME | deployment/NAME | statefulset/NAME | daemonset/NAME | job/NAME | cronjob/NAME]",
-		Short: "Explain an IRSA failure (node-role fallback, trust, provider, injection, permissions) with the fix",
+		Short: "Explain why a pod lacks its role's credentials (IRSA or Pod Identity: node-role fallback, trust, injection, ...)",
 		Long: `Doctor reads logs and live state and says what is wrong with a pod's IAM role, with the command that fixes it.
 
 With a target it checks the ServiceAccount, its pods, the IAM role and OIDC provider, and classifies the

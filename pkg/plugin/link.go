@@ -31,7 +31,7 @@ func NewCmdLink(g *Globals) *cobra.Command {
 	o := &LinkOptions{Globals: g, output: newOutputFlags()}
 	cmd := &cobra.Command{
 		Use:   "link SERVICEACCOUNT [-n NAMESPACE]",
-		Short: "Give a ServiceAccount an IAM role: OIDC provider, role trust, permissions and annotation in one step",
+		Short: "Give a ServiceAccount an IAM role in one step: IRSA (provider, trust, annotation) or --pod-identity (association)",
 		Long: `Link creates the cluster's IAM OIDC provider when missing, creates the role or merges this ServiceAccount
 into its trust (exact StringEquals on sub and aud; statements of others are never changed), writes the
 permissions as this ServiceAccount's own statement of the role's inline policy kubectl-irsa (the statements of

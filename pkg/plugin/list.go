@@ -25,7 +25,7 @@ func NewCmdList(g *Globals) *cobra.Command {
 	o := &ListOptions{Globals: g, output: newOutputFlags("wide", "name")}
 	cmd := &cobra.Command{
 		Use:   "list [-n NAMESPACE | -A]",
-		Short: "List ServiceAccounts with IAM roles: role exists, trust admits, pods injected",
+		Short: "List ServiceAccounts with IAM roles (IRSA annotation or Pod Identity association): role, trust, pods injected",
 		Long: `List shows one row per ServiceAccount that has a role annotation (or an EKS Pod Identity association, when
 the EKS API answers): its mechanism (irsa, pod-identity, or both when annotation and association name the same
 role), its role, whether the role exists, whether its trust admits the ServiceAccount's real subject (for Pod

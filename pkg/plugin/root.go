@@ -41,12 +41,14 @@ func NewCmdIRSAWithFactory(streams genericiooptions.IOStreams, newFactory func(*
 	g := &Globals{IOStreams: streams, Flags: flags, Factory: tracked}
 	cmd := &cobra.Command{
 		Use:   "irsa",
-		Short: "Set up, diagnose and test IAM Roles for Service Accounts (IRSA) on EKS",
-		Long: `kubectl irsa gives pods AWS permissions through IAM Roles for Service Accounts (IRSA).
+		Short: "Set up, diagnose, test and audit AWS credentials for EKS pods: IRSA and EKS Pod Identity",
+		Long: `kubectl irsa gives pods AWS permissions through IAM Roles for Service Accounts (IRSA) or EKS Pod Identity.
 
-It reads the cluster's OIDC issuer from the current kubeconfig context, then creates or merges the IAM role
-trust and annotates the ServiceAccount in one idempotent step (link), explains why a pod is using the node's
-instance role instead (doctor), and proves end to end that a ServiceAccount can assume its role (test).
+For IRSA it reads the cluster's OIDC issuer from the current kubeconfig context, then creates or merges the IAM
+role trust and annotates the ServiceAccount in one idempotent step (link); with --pod-identity it creates the
+EKS Pod Identity association and the role trust for pods.eks.amazonaws.com instead. It explains why a pod is
+using the node's instance role (doctor), proves end to end that a ServiceAccount can assume its role through
+either mechanism (test), lists and audits both, and moves ServiceAccounts from IRSA to Pod Identity (migrate).
 
 AWS access uses the standard SDK configuration: AWS_PROFILE or --aws-profile, SSO, environment credentials,
 and the AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM|_STS|_EKS overrides.`,

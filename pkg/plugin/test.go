@@ -40,7 +40,7 @@ func NewCmdTest(g *Globals) *cobra.Command {
 	o := &TestOptions{Globals: g, output: newOutputFlags()}
 	cmd := &cobra.Command{
 		Use:   "test SERVICEACCOUNT [-n NAMESPACE] [-- COMMAND [ARGS...]]",
-		Short: "Prove end to end that a ServiceAccount can assume its IAM role",
+		Short: "Prove end to end that a ServiceAccount can assume its IAM role (IRSA or EKS Pod Identity)",
 		Long: `Test gets a real token for the ServiceAccount from the API server (audience sts.amazonaws.com, or the
 ServiceAccount's eks.amazonaws.com/audience), evaluates the role's trust policy against the token's claims,
 exchanges the token with sts:AssumeRoleWithWebIdentity exactly as the pod's SDK would, and checks the

@@ -26,7 +26,7 @@ func NewCmdUnlink(g *Globals) *cobra.Command {
 	o := &UnlinkOptions{Globals: g, output: newOutputFlags()}
 	cmd := &cobra.Command{
 		Use:   "unlink SERVICEACCOUNT [-n NAMESPACE]",
-		Short: "Remove a ServiceAccount's role annotation, its subject from the role's trust and its permissions statement",
+		Short: "Undo link: the annotation (or --pod-identity association), this ServiceAccount's trust and permissions",
 		Long: `Unlink removes the eks.amazonaws.com/role-arn annotation, only this ServiceAccount's subject from the
 trust statements kubectl irsa wrote, and only this ServiceAccount's statement from the role's inline policy
 kubectl-irsa (the policy is deleted with its last statement); other statements are never touched.
