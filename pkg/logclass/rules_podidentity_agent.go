@@ -62,7 +62,7 @@ func rulePodIdentityToken(_ *Classifier, s, l string) (match, bool) {
 		return match{id: PodIdentityTokenExpired, at: i, conf: confHigh,
 			reason: "the Pod Identity token the pod sent has expired: the kubelet stopped refreshing the projected token (pod on a node that lost the API server, or a token copied out of the volume)"}, true
 	}
-	if i := podTokenEmptySet.index(l); i >= 0 && podIdentityContext(l) {
+	if i := podTokenEmptySet.index(l); i >= 0 && podIdentityContext(l) && !webIdentity(l) {
 		return match{id: PodIdentityTokenEmpty, at: i, conf: confHigh,
 			reason: "the EKS Pod Identity Agent got no valid token: the client does not send AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE's content (SDK, proxy or tool without Pod Identity token support), or the file is empty or malformed"}, true
 	}
@@ -161,4 +161,9 @@ func associationRefused(l string) (match, bool) {
 	}
 	return match{id: PodIdentityAssociationRefused, at: i, conf: confHigh,
 		reason: "EKS refused the Pod Identity association: the role's trust must allow pods.eks.amazonaws.com sts:AssumeRole and sts:TagSession, one association per service account, and the add-on must support Pod Identity"}, true
+}
+
+// webIdentity: the line is about IRSA's web identity token, not the Pod Identity token.
+func webIdentity(l string) bool {
+	return containsAny(l, "webidentity", "web identity", tokenPath)
 }
