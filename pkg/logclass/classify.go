@@ -77,6 +77,30 @@ const (
 	// agent's endpoint as a container credentials host ("only loopback
 	// hosts are allowed", "Unsupported host").
 	PodIdentityOldSDK ID = "PodIdentityOldSDK"
+	// PodIdentityAgentNotListening: the EKS Pod Identity Agent's own log
+	// shows it does not serve on 169.254.170.23:80 / [fd00:ec2::23]:80
+	// (failed to bind, failed its self probe).
+	PodIdentityAgentNotListening ID = "PodIdentityAgentNotListening"
+	// PodIdentityEKSAuthUnreachable: the agent's AssumeRoleForPodIdentity
+	// call to EKS Auth was canceled or timed out (no route, DNS, proxy or
+	// VPC endpoint to eks-auth.REGION.api.aws).
+	PodIdentityEKSAuthUnreachable ID = "PodIdentityEKSAuthUnreachable"
+	// PodIdentityBlockedByNetworkPolicy: a network policy drops the pod's
+	// packets to the agent's address.
+	PodIdentityBlockedByNetworkPolicy ID = "PodIdentityBlockedByNetworkPolicy"
+	// PodIdentityTokenMissing: the SDK cannot read the file named by
+	// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (eks-pod-identity-token).
+	PodIdentityTokenMissing ID = "PodIdentityTokenMissing"
+	// PodIdentityTokenEmpty: the agent got no token, an empty or a
+	// malformed one (a client without token-file support, an empty file).
+	PodIdentityTokenEmpty ID = "PodIdentityTokenEmpty"
+	// PodIdentityTokenExpired: the Pod Identity token the pod sent had
+	// expired (agent validation or EKS Auth ExpiredTokenException).
+	PodIdentityTokenExpired ID = "PodIdentityTokenExpired"
+	// PodIdentityAssociationRefused: EKS refused to create or use the Pod
+	// Identity association (invalid trust, one already exists, add-on
+	// without Pod Identity support, none found by EKS Auth).
+	PodIdentityAssociationRefused ID = "PodIdentityAssociationRefused"
 )
 
 const (

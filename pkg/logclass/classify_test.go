@@ -197,6 +197,23 @@ var unseen = []unseenCase{
 		line: `operation error S3: ListBuckets, get identity: get credentials: failed to refresh cached credentials, failed to load credentials, operation error CredentialsEndpoint: GetCredentials, exceeded maximum number of attempts, 3, https response error StatusCode: 0, RequestID: , request send failed, Get "http://169.254.170.23/v1/credentials": dial tcp 169.254.170.23:80: connect: connection refused`},
 	{name: "aws-cli pod identity denied", want: PodIdentityDenied, conf: "high",
 		line: `Error when retrieving credentials from container-role: Error retrieving metadata: Received non 200 response 400 from container metadata: [4d1e]: (AccessDeniedException): Unauthorized Exception! EKS does not have permissions to assume the associated role., fault: client`},
+	// The EKS Pod Identity Agent's own log, the network to it, the pod's token, the association APIs.
+	{name: "agent eks auth deadline", want: PodIdentityEKSAuthUnreachable, conf: "high",
+		line: `{"client-addr":"10.2.7.14:51220","cluster-name":"hybrid","level":"error","msg":"Error fetching credentials: error getting credentials to cache: unable to fetch credentials from EKS Auth: operation error EKS Auth: AssumeRoleForPodIdentity, exceeded maximum number of attempts, 3, https response error StatusCode: 0, RequestID: , request send failed, Post \"https://eks-auth.us-west-2.api.aws/clusters/hybrid/assume-role-for-pod-identity\": dial tcp 3.5.1.2:443: i/o timeout","operation":"AssumeRoleForPodIdentity","service":"EKS Auth","time":"2025-08-21T01:46:45Z"}`},
+	{name: "agent ipv6 bind", want: PodIdentityAgentNotListening,
+		line: `{"bind-addr":"[fd00:ec2::23]:80","level":"fatal","msg":"Unable to start server: listen tcp [fd00:ec2::23]:80: bind: cannot assign requested address","time":"2024-10-07T12:13:53Z"}`},
+	{name: "hubble drop to agent", want: PodIdentityBlockedByNetworkPolicy, resource: "169.254.170.23",
+		line: `Dec  5 09:12:01.442: payments/api-7c9f6d-x2k8q:41876 (ID:5120) <> 169.254.170.23:80 (world) Policy denied DROPPED (TCP Flags: SYN)`},
+	{name: "java v2 pod identity token file", want: PodIdentityTokenMissing, sdk: "aws-sdk-java-v2",
+		line: `software.amazon.awssdk.core.exception.SdkClientException: Failed to read authorization token from '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token': no such file or directory`},
+	{name: "agent empty token", want: PodIdentityTokenEmpty,
+		line: `{"client-addr":"10.0.4.9:38812","cluster-name":"prod","level":"error","msg":"Error fetching credentials: Service account token cannot be empty","time":"2025-01-10T08:00:00Z"}`},
+	{name: "agent token claims expired", want: PodIdentityTokenExpired,
+		line: `{"client-addr":"10.0.4.9:38812","cluster-name":"prod","level":"error","msg":"Error fetching credentials: Service account token failed basic claim validations: token has invalid claims: token is expired","time":"2025-01-10T08:00:00Z"}`},
+	{name: "association trust invalid", want: PodIdentityAssociationRefused,
+		line: `An error occurred (InvalidParameterException) when calling the CreatePodIdentityAssociation operation: Trust policy of the role provided is invalid. Follow the official documentation to resolve the issue.`},
+	{name: "agent routine cache drop", line: `{"level":"info","msg":"Could not renew, will try to keep existing creds. Error is recoverable: unable to fetch credentials from EKS Auth: operation error EKS Auth: AssumeRoleForPodIdentity, https response error StatusCode: 0, RequestID: , canceled, context canceled","time":"2025-01-10T08:00:00Z"}`},
+	{name: "ecs task role endpoint", line: `Unable to start server: listen tcp 169.254.170.2:80: bind: address already in use`},
 	{name: "go v1 pod identity host refused", want: PodIdentityOldSDK, sdk: "aws-sdk-go",
 		line: `NoCredentialProviders: no valid providers in chain
 caused by: EnvAccessKeyNotFound: failed to find credentials in the environment.
@@ -220,7 +237,7 @@ CredentialsEndpointError: invalid endpoint host, "169.254.170.23", only loopback
 	{name: "invalid client token id", line: `InvalidClientTokenId: The security token included in the request is invalid.\n\tstatus code: 403, request id: 6c5b`},
 	{name: "unrecognized client", line: `UnrecognizedClientException: The security token included in the request is invalid.`},
 	{name: "kubernetes rbac", line: `E0501 10:00:00.000000       1 reflector.go:138] failed to list *v1.Secret: secrets is forbidden: User "system:serviceaccount:default:app" cannot list resource "secrets" in API group "" in the namespace "default"`},
-	{name: "ec2 unauthorized operation", line: `UnauthorizedOperation: You are not authorized to perform this operation. Encoded authorization failure message: 4NfYk3Xq...\n\tstatus code: 403, request id: 9f8e`},
+	{name: "ec2 unauthorized operation", want: PermissionMissing, conf: "medium", line: `UnauthorizedOperation: You are not authorized to perform this operation. Encoded authorization failure message: 4NfYk3Xq...\n\tstatus code: 403, request id: 9f8e`},
 	{name: "explicit deny scp", want: PermissionMissing, conf: "medium", role: "app-role", action: "s3:DeleteBucket", line: `AccessDenied: User: arn:aws:sts::123456789012:assumed-role/app-role/botocore-session-1 is not authorized to perform: s3:DeleteBucket on resource: "arn:aws:s3:::prod" with an explicit deny in a service control policy`},
 	{name: "sso human session", line: `An error occurred (AccessDenied) when calling the DescribeCluster operation: User: arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_ReadOnly_0123456789abcdef/jane.doe@example.com is not authorized to perform: eks:DescribeCluster on resource: arn:aws:eks:eu-west-1:123456789012:cluster/prod`},
 	{name: "ecs task session", line: `AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/reports-Task-1ABCDEF/0123456789abcdef0123456789abcdef is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:123456789012:q`},
@@ -309,7 +326,9 @@ func TestUnseenLines(t *testing.T) {
 
 var allIDs = []ID{NodeRoleFallback, PermissionMissing, TrustRejected, NoOIDCProvider, BadAudience, TokenExpired,
 	TokenUnreadable, NoCredentials, InvalidRoleARN, RegionOrEndpoint, Thumbprint, StaticCredentials,
-	PodIdentityEndpointUnreachable, PodIdentityDenied, PodIdentityOldSDK}
+	PodIdentityEndpointUnreachable, PodIdentityDenied, PodIdentityOldSDK, PodIdentityAgentNotListening,
+	PodIdentityEKSAuthUnreachable, PodIdentityBlockedByNetworkPolicy, PodIdentityTokenMissing, PodIdentityTokenEmpty,
+	PodIdentityTokenExpired, PodIdentityAssociationRefused}
 
 // TestKeywordsCoverTestLines checks that the prefilter is not what decides:
 // every test line with a finding also classifies when the rules run

@@ -60,6 +60,11 @@ var keywords = []string{
 	"load credentials", "IMDS token",
 	// aws-config (Rust): a container credentials URI refused, host not printed.
 	"refer to the loopback",
+	// JS v2's short form; the agent's token checks; the SDKs' Pod Identity token file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE).
+	"credentials in config", "Service account token", "authorization token", "auth token", "TokenFileReadError",
+	// The Pod Identity association APIs and add-on configuration.
+	"odIdentityAssociation", "od identity association", "od_identity_association", "od Identity feature",
+	"od identity configuration",
 }
 
 const awsKeyword = "amazonaws.com"
@@ -130,10 +135,13 @@ var rules = []rule{
 	ruleNoOIDCProvider,
 	ruleBadAudience,
 	rulePodIdentityDenied,
+	rulePodIdentityToken,
+	rulePodIdentityAgent,
 	rulePodIdentityEndpoint,
 	ruleTokenExpired,
 	ruleTokenUnreadable,
 	ruleDeniedCaller,
+	ruleEncodedDenial,
 	ruleEndpointGarbled,
 	ruleTrustRejected,
 	ruleInvalidRoleARN,

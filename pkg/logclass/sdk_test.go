@@ -71,21 +71,21 @@ func loadSDKLines(tb testing.TB) []sdkLine {
 // with the failure kinds each must be tested on (a positive and a
 // look-alike each).
 var sdkFamilies = map[string][]ID{
-	"aws-sdk-go":             {NoCredentials, TrustRejected, PermissionMissing, NodeRoleFallback, RegionOrEndpoint, TokenUnreadable, PodIdentityOldSDK, PodIdentityEndpointUnreachable},
-	"aws-sdk-go-v2":          {NoCredentials, TrustRejected, PermissionMissing, RegionOrEndpoint, TokenUnreadable, PodIdentityEndpointUnreachable, PodIdentityDenied},
-	"botocore":               {NoCredentials, TrustRejected, PermissionMissing, BadAudience, RegionOrEndpoint, PodIdentityOldSDK, PodIdentityEndpointUnreachable, PodIdentityDenied},
-	"aws-cli":                {NoCredentials, TrustRejected, PermissionMissing, PodIdentityDenied},
+	"aws-sdk-go":             {NoCredentials, TrustRejected, PermissionMissing, NodeRoleFallback, RegionOrEndpoint, TokenUnreadable, PodIdentityOldSDK, PodIdentityEndpointUnreachable, PodIdentityTokenMissing},
+	"aws-sdk-go-v2":          {NoCredentials, TrustRejected, PermissionMissing, RegionOrEndpoint, TokenUnreadable, PodIdentityEndpointUnreachable, PodIdentityDenied, PodIdentityTokenMissing},
+	"botocore":               {NoCredentials, TrustRejected, PermissionMissing, BadAudience, RegionOrEndpoint, PodIdentityOldSDK, PodIdentityEndpointUnreachable, PodIdentityDenied, PodIdentityTokenMissing, PodIdentityTokenEmpty},
+	"aws-cli":                {NoCredentials, TrustRejected, PermissionMissing, PodIdentityDenied, PodIdentityAssociationRefused},
 	"aws-sdk-java":           {NoCredentials, TrustRejected, PermissionMissing, PodIdentityOldSDK, PodIdentityEndpointUnreachable},
-	"aws-sdk-java-v2":        {NoCredentials, TrustRejected, PermissionMissing, NoOIDCProvider, PodIdentityOldSDK},
+	"aws-sdk-java-v2":        {NoCredentials, TrustRejected, PermissionMissing, NoOIDCProvider, PodIdentityOldSDK, PodIdentityTokenMissing},
 	"aws-sdk-js":             {NoCredentials, TrustRejected, PermissionMissing, PodIdentityOldSDK},
-	"aws-sdk-js-v3":          {NoCredentials, TrustRejected, PermissionMissing, PodIdentityOldSDK, PodIdentityEndpointUnreachable},
+	"aws-sdk-js-v3":          {NoCredentials, TrustRejected, PermissionMissing, PodIdentityOldSDK, PodIdentityEndpointUnreachable, PodIdentityTokenMissing},
 	"aws-sdk-net":            {NoCredentials, TrustRejected, PermissionMissing, TokenUnreadable, PodIdentityEndpointUnreachable},
-	"aws-sdk-ruby":           {NoCredentials, TrustRejected, PermissionMissing, BadAudience, PodIdentityEndpointUnreachable},
-	"aws-sdk-php":            {NoCredentials, TrustRejected, PermissionMissing, InvalidRoleARN, TokenUnreadable, PodIdentityOldSDK, PodIdentityEndpointUnreachable},
-	"aws-sdk-rust":           {NoCredentials, TrustRejected, PermissionMissing, PodIdentityOldSDK},
+	"aws-sdk-ruby":           {NoCredentials, TrustRejected, PermissionMissing, BadAudience, PodIdentityEndpointUnreachable, PodIdentityTokenMissing},
+	"aws-sdk-php":            {NoCredentials, TrustRejected, PermissionMissing, InvalidRoleARN, TokenUnreadable, PodIdentityOldSDK, PodIdentityEndpointUnreachable, PodIdentityTokenMissing, PodIdentityTokenEmpty},
+	"aws-sdk-rust":           {NoCredentials, TrustRejected, PermissionMissing, PodIdentityOldSDK, PodIdentityTokenEmpty},
 	"rusoto":                 {NoCredentials, TrustRejected},
 	"aws-sdk-cpp":            {NoCredentials, TrustRejected, TokenUnreadable},
-	"terraform-provider-aws": {NoCredentials, TrustRejected},
+	"terraform-provider-aws": {NoCredentials, TrustRejected, PodIdentityAssociationRefused},
 	"external-secrets":       {TrustRejected, PermissionMissing},
 	"karpenter":              {PermissionMissing, NodeRoleFallback},
 	"cluster-autoscaler":     {NodeRoleFallback, PermissionMissing},
@@ -93,7 +93,10 @@ var sdkFamilies = map[string][]ID{
 	"velero":                 {NoCredentials, PermissionMissing},
 	"fluent-bit":             {NoCredentials},
 	"spark-s3a":              {NoCredentials, PermissionMissing},
-	"eks-pod-identity-agent": {PodIdentityDenied},
+	"eks-pod-identity-agent": {PodIdentityDenied, PodIdentityEKSAuthUnreachable, PodIdentityAgentNotListening, PodIdentityTokenEmpty,
+		PodIdentityTokenExpired, PodIdentityAssociationRefused},
+	"cilium-hubble":                  {PodIdentityBlockedByNetworkPolicy},
+	"secrets-store-csi-provider-aws": {PodIdentityEndpointUnreachable},
 }
 
 // TestSDKLines runs our own lines of every SDK family: positives must get

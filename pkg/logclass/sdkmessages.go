@@ -69,6 +69,8 @@ var noCredentialsStrong = []string{
 	"failed to retrieve imds token",                            // aws-sdk-java EC2MetadataUtils, aws-sdk-java-v2 InstanceProfileCredentialsProvider
 	"ec2 metadata token request returned error",                // smithy-typescript credential-provider-imds fromInstanceMetadata.ts
 	"ec2 metadata v1 fallback has been blocked",                // smithy-typescript credential-provider-imds InstanceMetadataV1FallbackError
+	"missingcredentials",                                       // aws-sdk-rust (aws-sig-auth SigningStageErrorKind::MissingCredentials), aws-sdk-ruby MissingCredentialsError
+	"no credentials in the property bag",                       // aws-sdk-rust aws-sig-auth middleware
 }
 
 // noCredentialsWeak name a failed credential fetch without saying why.
@@ -88,6 +90,8 @@ var noCredentialsWeak = []string{
 	"web identity configuration not specified",         // aws-sdk-js-v3 credential-provider-web-identity fromTokenFile
 	"failed to load credentials from metadata service", // aws-sdk-java-v2 internal/HttpCredentialsLoader.java
 	"invalid response received from instance metadata", // smithy-typescript credential-provider-imds fromInstanceMetadata.ts
+	"unable to contact ec2 metadata service",           // aws-sdk-net sdk/src/Core/Amazon.Util/EC2InstanceMetadata.cs (IMDSv2 token, then data)
+	"ec2 metadata service returned unauthorized",       // aws-sdk-net EC2InstanceMetadata.cs (token based secure data flow)
 }
 
 // tokenUnreadablePhrases are the token-file read errors of the SDKs.
@@ -315,6 +319,63 @@ var sdkMessages = []sdkMessage{
 		`{"level":"error","msg":"Error fetching credentials: error getting credentials to cache: unable to fetch credentials from EKS Auth: operation error EKS Auth: AssumeRoleForPodIdentity, https response error StatusCode: 400, RequestID: 1a2b, AccessDeniedException: Unauthorized Exception! EKS does not have permissions to assume the associated role.","operation":"AssumeRoleForPodIdentity"}`},
 	{"eks-pod-identity-agent", "eks-auth:assumeroleforpodidentity", PodIdentityDenied, "EKS Auth AccessDeniedException for the node role (IAM authorization message)",
 		`unable to fetch credentials from EKS Auth: operation error EKS Auth: AssumeRoleForPodIdentity, https response error StatusCode: 403, RequestID: 9c8d, api error AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/eks-node-role/i-0abc123def4567890 is not authorized to perform: eks-auth:AssumeRoleForPodIdentity on resource: arn:aws:eks:us-east-1:123456789012:cluster/prod`},
+	// The EKS Pod Identity Agent's own log (logrus JSON), the network to it, and the association APIs.
+	{"eks-pod-identity-agent", "context canceled", PodIdentityEKSAuthUnreachable, "aws/eks-pod-identity-agent pkg/errors/errors.go (HandleCredentialFetchingError), internal/cloud/eksauth/service.go",
+		`{"client-addr":"10.10.5.179:53244","cluster-name":"qa","level":"error","msg":"Error fetching credentials: error getting credentials to cache: unable to fetch credentials from EKS Auth: operation error EKS Auth: AssumeRoleForPodIdentity, https response error StatusCode: 0, RequestID: , canceled, context canceled","operation":"AssumeRoleForPodIdentity","service":"EKS Auth"}`},
+	{"eks-pod-identity-agent", "unable to start server", PodIdentityAgentNotListening, "aws/eks-pod-identity-agent pkg/server/server.go (ListenUntilContextCancelled)",
+		`{"bind-addr":"169.254.170.23:80","level":"fatal","msg":"Unable to start server: listen tcp 169.254.170.23:80: bind: cannot assign requested address"}`},
+	{"eks-pod-identity-agent", "failed probe", PodIdentityAgentNotListening, "aws/eks-pod-identity-agent pkg/handlers/probe_handler.go",
+		`{"client-addr":"127.0.0.1:43708","level":"warning","msg":"Failed probe: Get \"http://169.254.170.23:80\": context deadline exceeded"}`},
+	{"eks-pod-identity-agent", "internalservererror: get", PodIdentityAgentNotListening, "aws/eks-pod-identity-agent pkg/handlers/probe_handler.go (HandleProbe)",
+		`{"client-addr":"127.0.0.1:48922","level":"error","msg":"InternalServerError: Get \"http://169.254.170.23:80\": context canceled"}`},
+	{"eks-pod-identity-agent", "service account token cannot be empty", PodIdentityTokenEmpty, "aws/eks-pod-identity-agent internal/validation/request.go (validateToken)",
+		`{"client-addr":"10.0.1.5:40000","level":"error","msg":"Error fetching credentials: Service account token cannot be empty"}`},
+	{"eks-pod-identity-agent", "service account token cannot be parsed", PodIdentityTokenEmpty, "aws/eks-pod-identity-agent internal/validation/request.go (validateToken)",
+		`{"client-addr":"10.0.1.5:40000","level":"error","msg":"Error fetching credentials: Service account token cannot be parsed: token is malformed: could not base64 decode header"}`},
+	{"eks-pod-identity-agent", "failed basic claim validations", PodIdentityTokenExpired, "aws/eks-pod-identity-agent internal/validation/request.go (validateToken, golang-jwt 'token is expired')",
+		`{"client-addr":"10.0.1.5:40000","level":"error","msg":"Error fetching credentials: Service account token failed basic claim validations: token has invalid claims: token is expired"}`},
+	{"eks-pod-identity-agent", "expiredtokenexception", PodIdentityTokenExpired, "aws/eks-pod-identity-agent internal/cloud/eksauth/errors.go (EKS Auth ExpiredTokenException)",
+		`{"level":"error","msg":"Error fetching credentials: error getting credentials to cache: unable to fetch credentials from EKS Auth: operation error EKS Auth: AssumeRoleForPodIdentity, https response error StatusCode: 400, RequestID: 5d1e, ExpiredTokenException: The token included in the request is expired"}`},
+	{"eks-pod-identity-agent", "resourcenotfoundexception", PodIdentityAssociationRefused, "aws/eks-pod-identity-agent internal/cloud/eksauth/errors.go (EKS Auth ResourceNotFoundException)",
+		`{"level":"error","msg":"Error fetching credentials: error getting credentials to cache: unable to fetch credentials from EKS Auth: operation error EKS Auth: AssumeRoleForPodIdentity, https response error StatusCode: 404, RequestID: 77aa, ResourceNotFoundException: association not found"}`},
+	{"cilium-hubble", "policy denied", PodIdentityBlockedByNetworkPolicy, "cilium/cilium pkg/monitor/api/drop.go (drop reason 133 \"Policy denied\", printed by hubble observe)",
+		`Dec  5 09:12:01.442: shop/web-5d8f (ID:5120) <> 169.254.170.23:80 (world) Policy denied DROPPED (TCP Flags: SYN)`},
+	{"secrets-store-csi-provider-aws", "endpoint attempt failed", PodIdentityEndpointUnreachable, "aws/secrets-store-csi-driver-provider-aws credential_provider/pod_identity_credential_provider.go",
+		`W0527 16:24:25.831530       1 pod_identity_credential_provider.go:96] IPv6 endpoint attempt failed: HTTP request to pod identity agent failed: Get "http://[fd00:ec2::23]/v1/credentials": dial tcp [fd00:ec2::23]:80: connect: network is unreachable`},
+
+	// The Pod Identity token file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) as the SDKs read it.
+	{"aws-sdk-go", "failed to read authorization token", PodIdentityTokenMissing, "aws/aws-sdk-go aws/defaults/defaults.go (httpCredProvider)",
+		`CredentialsEndpointError: failed to load credentials\ncaused by: failed to read authorization token from /var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token: open /var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token: no such file or directory`},
+	{"aws-sdk-go-v2", "failed to read authorization token", PodIdentityTokenMissing, "aws/aws-sdk-go-v2 config/resolve_credentials.go (resolveHTTPCredProvider)",
+		`get credentials: failed to refresh cached credentials, failed to load credentials, failed to read authorization token from /var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token: open /var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token: permission denied`},
+	{"aws-sdk-java-v2", "failed to read authorization token", PodIdentityTokenMissing, "aws/aws-sdk-java-v2 core/auth/src/main/java/software/amazon/awssdk/auth/credentials/ContainerCredentialsProvider.java",
+		`software.amazon.awssdk.core.exception.SdkClientException: Failed to read authorization token from '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token': no such file or directory`},
+	{"aws-sdk-php", "failed to read authorization token", PodIdentityTokenMissing, "aws/aws-sdk-php src/Credentials/EcsCredentialProvider.php",
+		`Aws\Exception\CredentialsException: Failed to read authorization token from '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token': no such file or directory.`},
+	{"aws-sdk-php", "token file is empty", PodIdentityTokenEmpty, "aws/aws-sdk-php src/Credentials/EcsCredentialProvider.php",
+		`Aws\Exception\CredentialsException: Invalid authorization token read from ` + "`/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token`" + `. Token file is empty!`},
+	{"aws-sdk-ruby", "tokenfilereaderror", PodIdentityTokenMissing, "aws/aws-sdk-ruby gems/aws-sdk-core/lib/aws-sdk-core/ecs_credentials.rb",
+		`Aws::ECSCredentials::TokenFileReadError: Failed to read authorization token from /var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token: Permission denied @ rb_sysopen - /var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token`},
+	{"botocore", "service account token cannot be empty", PodIdentityTokenEmpty, "boto/botocore botocore/utils.py ContainerMetadataFetcher._get_response (relays the agent's 400 answer)",
+		`Error when retrieving credentials from container-role: Error retrieving metadata: Received non 200 response 400 from container metadata: Service account token cannot be empty`},
+	{"botocore", "eks-pod-identity-token", PodIdentityTokenMissing, "boto/botocore botocore/credentials.py ContainerProvider._build_headers (open of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)",
+		`PermissionError: [Errno 13] Permission denied: '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token'`},
+	{"aws-sdk-rust", "auth token could not be used as an http header value", PodIdentityTokenEmpty, "smithy-lang/smithy-rs aws/rust-runtime/aws-config/src/ecs.rs (EcsConfigurationError::InvalidAuthToken)",
+		`provider failed to provide credentials provider="EcsContainer" error=the credentials provider was not properly configured: the auth token could not be used as an HTTP header value. failed to parse header value`},
+	{"aws-sdk-js-v3", "eks-pod-identity-token", PodIdentityTokenMissing, "aws/aws-sdk-js-v3 packages/credential-provider-http/src/fromHttp/fromHttp.ts (readFile of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)",
+		`Error: EACCES: permission denied, open '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token'`},
+
+	// IRSA-era wordings read since issue 23.
+	{"aws-sdk-rust", "missingcredentials", NoCredentials, "smithy-lang/smithy-rs aws/rust-runtime/aws-sig-auth/src/middleware.rs (SigningStageErrorKind::MissingCredentials)",
+		`Error: ConstructionFailure(ConstructionFailure { source: SigningStageError { kind: MissingCredentials } })`},
+	{"aws-sdk-net", "unable to contact ec2 metadata service", NoCredentials, "aws/aws-sdk-net sdk/src/Core/Amazon.Util/EC2InstanceMetadata.cs (FetchApiToken)",
+		`[Amazon.Util.EC2InstanceMetadata|ERROR] Unable to contact EC2 Metadata service to obtain a metadata token. --> System.Net.Http.HttpRequestException: Connection timed out (169.254.169.254:80)`},
+	{"aws-cli", "createpodidentityassociation", PodIdentityAssociationRefused, "EKS CreatePodIdentityAssociation error answers (InvalidParameterException, ResourceInUseException) as botocore prints them",
+		`An error occurred (InvalidParameterException) when calling the CreatePodIdentityAssociation operation: Trust policy of the role provided is invalid.`},
+	{"terraform-provider-aws", "createpodidentityassociation", PodIdentityAssociationRefused, "hashicorp/terraform-provider-aws internal/service/eks/pod_identity_association.go (wraps the EKS error)",
+		`│ Error: creating EKS Pod Identity Association (prod/default/app): operation error EKS: CreatePodIdentityAssociation, https response error StatusCode: 409, RequestID: 1a, ResourceInUseException: Association already exists: a-0abc1def2ghi3jkl4`},
+	{"STS (all SDKs)", "encoded authorization failure message", PermissionMissing, "EC2 UnauthorizedOperation answer (the caller and action only in the encoded message)",
+		`api error UnauthorizedOperation: You are not authorized to perform this operation. Encoded authorization failure message: Zx9AbC`},
 	{"STS (all SDKs)", "explicit deny in a service control policy", PermissionMissing, "IAM authorization failure message (AccessDenied/UnauthorizedOperation)",
 		`api error UnauthorizedOperation: You are not authorized to perform this operation. User: arn:aws:sts::123456789012:assumed-role/karpenter-controller/1700000000000000000 is not authorized to perform: ec2:RunInstances on resource: arn:aws:ec2:us-east-1:123456789012:instance/* with an explicit deny in a service control policy. Encoded authorization failure message: AbC`},
 	{"STS (all SDKs)", "explicit deny in a permissions boundary", PermissionMissing, "IAM authorization failure message (AccessDenied)",
