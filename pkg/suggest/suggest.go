@@ -106,6 +106,13 @@ func Policy(ds []Denial, role string) (*api.PolicySuggestion, error) {
 	calls, dropped := mergeCalls(ds, role)
 	if len(calls) == 0 {
 		res.Notes = append(res.Notes, "no denied call of "+orRole(role)+" was found in the log")
+		for _, d := range ds {
+			if d.NodeRole {
+				res.Notes = append(res.Notes, fmt.Sprintf("the log shows node role %s denied %s: the pod fell back to the node's "+
+					"credentials instead of using %s; fix the link, not the node's permissions", d.Role, orAction(d.Action), orRole(role)))
+				break
+			}
+		}
 		return res, nil
 	}
 	res.Account = calls[0].d.Account
@@ -156,6 +163,13 @@ func orRole(role string) string {
 		return "any role"
 	}
 	return "role " + role
+}
+
+func orAction(a string) string {
+	if a == "" {
+		return "a call"
+	}
+	return a
 }
 
 func countFix(calls []*call, fix string) int {

@@ -173,6 +173,10 @@ func TestPolicySeveralRoles(t *testing.T) {
 	if want := `{"Version":"2012-10-17","Statement":[{"Sid":"AllowS3","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::billing/x"]}]}`; policyJSON(t, s.Policy) != want {
 		t.Errorf("policy of the chosen role: %s", policyJSON(t, s.Policy))
 	}
+	s, _ = suggestFrom(t, "app-role", nodeRole)
+	if s.Policy != nil || len(s.Notes) != 2 || !strings.Contains(s.Notes[1], "node role eksctl-prod-nodegroup-ng-1-NodeInstanceRole-1ABC denied eks:ListClusters") {
+		t.Errorf("the target's role with only node-role denials: %+v", s)
+	}
 	s, _ = suggestFrom(t, "absent", botoS3Get)
 	if s.Policy != nil || len(s.Notes) != 1 || !strings.Contains(s.Notes[0], "no denied call of role absent") {
 		t.Errorf("absent role: %+v", s)
