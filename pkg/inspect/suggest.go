@@ -70,9 +70,7 @@ func (in *Inspector) SuggestTarget(ctx context.Context, t Target, logs io.Reader
 		}
 	} else {
 		ls.Findings = in.PodLogs(ctx, pods, tail, classifier)
-		for _, n := range in.Notes() {
-			ls.Notes = append(ls.Notes, n)
-		}
+		ls.Notes = append(ls.Notes, in.Notes()...)
 	}
 	ls.Findings = doctor.PromoteNodeRoles(ls.Findings, in.NodeRoles(ctx))
 	s, err := suggestFrom(ls, role)
