@@ -89,6 +89,7 @@ func ruleDeniedCaller(c *Classifier, s, l string) (match, bool) {
 	}
 	f := Finding{CallerARN: raw, Account: cl.account, Role: cl.role, Session: cl.session}
 	f.Action, f.Resource = parseActionResource(s[i+len(notAuthorized):])
+	f.Blocked, f.Encoded = blockedBy(l[i:]), hasEncodedMessage(l)
 
 	at := j
 	if k := strings.LastIndex(l[lo:j], "user:"); k >= 0 && lo+k+len("user:")+2 >= j {

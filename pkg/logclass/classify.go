@@ -130,6 +130,10 @@ type Finding struct {
 	// Resource is the resource named by the message: the denied resource,
 	// the OIDC issuer URL or the unreachable endpoint host.
 	Resource string
+	// Blocked is the kind of policy a denial message blames (see denial.go).
+	Blocked Blocked `json:",omitzero"`
+	// Encoded is true when a denial message carries an encoded authorization message.
+	Encoded bool `json:",omitempty"`
 	// SDK is the AWS SDK or tool recognisable in the line (e.g.
 	// "aws-sdk-go", "aws-sdk-go-v2", "aws-sdk-java-v2", "boto3",
 	// "aws-cli", "aws-sdk-js-v3"), or "" when none is visible.

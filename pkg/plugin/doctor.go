@@ -24,6 +24,7 @@ type DoctorOptions struct {
 	logsFile      string
 	logsFileSet   bool // --logs-file given, maybe empty
 	tail          int64
+	suggestPolicy bool
 
 	target       *inspect.Target
 	namespace    string
@@ -51,7 +52,10 @@ the cluster unreachable, a read that failed (the report's notes say which check)
 
   kubectl irsa doctor deployment/web -n shop
   kubectl irsa doctor -A -o json
-  kubectl irsa doctor --logs-file app.log`,
+  kubectl irsa doctor --logs-file app.log
+
+  # Write the policy that allows what the log shows denied, then apply it
+  kubectl irsa doctor --logs-file app.log --suggest-policy > policy.json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.namespaceSet = cmd.Flags().Changed("namespace")
@@ -67,6 +71,7 @@ the cluster unreachable, a read that failed (the report's notes say which check)
 	}
 	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "check every annotated ServiceAccount in all namespaces")
 	cmd.Flags().StringVar(&o.logsFile, "logs-file", "", "classify this log file (- for stdin) instead of reading the containers' logs")
+	cmd.Flags().BoolVar(&o.suggestPolicy, "suggest-policy", false, "print the least-privilege policy that allows the calls the role was denied in the logs (a file for link --policy-file), and the link command")
 	cmd.Flags().Int64Var(&o.tail, "tail", 500, "lines of each container's current and previous log to read")
 	o.Flags.addRoleProfileFlag(cmd.Flags())
 	o.output.addFlags(cmd)
@@ -110,12 +115,15 @@ func (o *DoctorOptions) Validate(args []string) error {
 	if !o.logsOnly && o.logsFile != "" && len(args) == 0 {
 		return errors.New("--logs-file goes with a target or alone, not with a namespace scan")
 	}
-	return nil
+	return o.validateSuggest(args)
 }
 
 // Run diagnoses and prints the report; the exit status says whether an error was found, or whether the
 // diagnosis could not complete.
 func (o *DoctorOptions) Run(ctx context.Context) error {
+	if o.suggestPolicy {
+		return o.runSuggest(ctx)
+	}
 	report, err := o.diagnose(ctx)
 	if err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("diagnosis could not run: %w", err)}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -40,6 +41,8 @@ type CallCounter struct {
 	calls        []string
 	oneItemPages bool
 	faults       []*Fault
+	// signUnsigned signs unsigned STS requests before moto sees them (Options.MotoAuth); nil otherwise.
+	signUnsigned *aws.Credentials
 }
 
 // Fault makes the proxy answer matching calls with an error in the service's own wire format instead of
@@ -87,8 +90,14 @@ func (c *CallCounter) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.mu.Lock()
-	onePage := c.oneItemPages
+	onePage, signAs := c.oneItemPages, c.signUnsigned
 	c.mu.Unlock()
+	if signAs != nil && r.Header.Get("Authorization") == "" && strings.HasPrefix(op, "sts:") {
+		if err := signSTS(r, body, signAs); err != nil {
+			writeIAMError(w, http.StatusInternalServerError, "InternalFailure", err.Error())
+			return
+		}
+	}
 	if c.eks != nil && c.eks.handles(r) {
 		c.eks.serveHTTP(w, r, body, onePage)
 		return

@@ -50,6 +50,11 @@ type Options struct {
 	BinDir string
 	// Log receives the servers' output; nil discards it (it is also kept in files under Dir).
 	Log io.Writer
+	// MotoAuth switches on moto's IAM-like access control once the sandbox is set up: requests must be signed
+	// with a key moto issued (Env gives the admin's) and are allowed by the caller's identity policies, so a
+	// role's call the role's policies do not allow is answered AccessDenied, as by AWS. Not every service's
+	// calls are evaluated by moto (SQS and S3 are; see motoauth.go).
+	MotoAuth bool
 }
 
 // Sandbox is a running sandbox. Stop ends every process it started and removes Dir.
@@ -79,6 +84,10 @@ type Sandbox struct {
 	// Kubelet serves the container logs of pods on the nodes AddNode registers.
 	Kubelet *Kubelet
 
+	// accessKeyID and secretAccessKey sign the sandbox's clients (Env): the dummy keys, or the admin's key
+	// under Options.MotoAuth.
+	accessKeyID, secretAccessKey string
+
 	procs    []*process
 	accounts *accounts
 	tokenKey *rsa.PrivateKey
@@ -97,8 +106,8 @@ func (s *Sandbox) Env() []string {
 	return []string{
 		"KUBECONFIG=" + s.Kubeconfig,
 		"AWS_ENDPOINT_URL=" + s.AWSEndpoint,
-		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
+		"AWS_ACCESS_KEY_ID=" + s.accessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + s.secretAccessKey,
 		"AWS_REGION=" + Region,
 		"AWS_DEFAULT_REGION=" + Region,
 		"AWS_EC2_METADATA_DISABLED=true",
@@ -123,7 +132,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sandbox{Dir: dir}
+	s := &Sandbox{Dir: dir, accessKeyID: AccessKeyID, secretAccessKey: SecretAccessKey}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -263,6 +272,11 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	}
 	if err := s.Webhook.register(ctx, caPEM); err != nil {
 		return nil, err
+	}
+	if opts.MotoAuth {
+		if err := s.enableMotoAuth(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
