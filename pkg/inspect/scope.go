@@ -72,7 +72,7 @@ func ClassifyLogs(r io.Reader, name string, classifier *logclass.Classifier) (Lo
 		ls.Notes = append(ls.Notes, fmt.Sprintf("%s is empty: no log line was classified", name))
 	}
 	if st.LongLines > 0 {
-		ls.Notes = append(ls.Notes, fmt.Sprintf("%d line(s) of %s longer than 1 MiB were classified on their first 1 MiB only", st.LongLines, name))
+		ls.Notes = append(ls.Notes, fmt.Sprintf("%d line(s) of %s longer than 1 MiB were classified in 1 MiB windows overlapping by 64 KiB", st.LongLines, name))
 	}
 	return ls, nil
 }

@@ -190,3 +190,57 @@ func TestScanAllocationPerMiB(t *testing.T) {
 		t.Errorf("%d bytes allocated for an 8 MiB log", b8)
 	}
 }
+
+// shortLines returns a pool of short ordinary lines (klog, JSON health
+// checks, access lines of 80-100 bytes) and of short lines with a finding.
+func shortLines(rng *rand.Rand) (harmless, matching []string) {
+	for i := 0; i < 3000; i++ {
+		switch i % 3 {
+		case 0:
+			harmless = append(harmless, fmt.Sprintf(`I0501 10:%02d:%02d.%06d       1 reflector.go:351] Caches populated for *v1.Pod from pkg/mod`,
+				rng.Intn(60), rng.Intn(60), rng.Intn(1e6)))
+		case 1:
+			harmless = append(harmless, fmt.Sprintf(`{"level":"info","ts":%d.%03d,"msg":"health check ok","status":200,"ms":%d}`,
+				1714550400+rng.Intn(1e6), rng.Intn(1000), rng.Intn(40)))
+		default:
+			harmless = append(harmless, fmt.Sprintf(`10.0.%d.%d - - [01/May/2024:10:00:%02d +0000] "GET /healthz HTTP/1.1" 200 %d "-" "kube-probe/1.29"`,
+				rng.Intn(255), rng.Intn(255), rng.Intn(60), rng.Intn(5000)))
+		}
+	}
+	for i := 0; i < 50; i++ {
+		matching = append(matching,
+			fmt.Sprintf(`E0501 10:00:00.000000       1 aws.go:148] AccessDenied: User: arn:aws:sts::123456789012:assumed-role/cluster-autoscaler/botocore-session-%d is not authorized to perform: autoscaling:DescribeTags`, rng.Intn(1e9)),
+			"botocore.exceptions.NoCredentialsError: Unable to locate credentials",
+		)
+	}
+	return harmless, matching
+}
+
+// BenchmarkScanShortLines measures Scan's throughput on a 32 MiB log of
+// short lines (about 90 bytes), one in 500 with a finding: the cost per
+// line, not per byte, shows here.
+func BenchmarkScanShortLines(b *testing.B) {
+	rng := rand.New(rand.NewSource(4))
+	harmless, matching := shortLines(rng)
+	var buf bytes.Buffer
+	for buf.Len() < 32<<20 {
+		line := harmless[rng.Intn(len(harmless))]
+		if rng.Intn(500) == 0 {
+			line = matching[rng.Intn(len(matching))]
+		}
+		buf.WriteString(line)
+		buf.WriteByte('\n')
+	}
+	data := buf.Bytes()
+	c := &Classifier{}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	findings := 0
+	for b.Loop() {
+		findings = 0
+		if err := c.Scan(bytes.NewReader(data), func(Finding) { findings++ }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(findings), "findings/op")
+}

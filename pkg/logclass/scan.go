@@ -10,8 +10,13 @@ import (
 )
 
 const (
-	// maxLineBytes bounds one line; longer lines are truncated to it.
+	// maxLineBytes bounds what is classified at once: a longer line is
+	// classified in windows of this size (see windowOverlap).
 	maxLineBytes = 1 << 20
+	// windowOverlap: the windows of a line longer than maxLineBytes overlap
+	// by this much, so that a message of up to this length is whole in one
+	// of them wherever it lies in the line.
+	windowOverlap = 64 << 10
 	// bufBytes is the size of one read buffer; Scan holds at most
 	// maxWorkers+2 of them, so memory stays flat in the size of the log.
 	// A line that does not fit is read into a bigger buffer (up to
@@ -52,8 +57,10 @@ const (
 // dropped when a continuation line names the cause.
 //
 // Scan streams with memory flat in the size of the log: a few 512 KiB
-// buffers (one of up to 1 MiB while a longer line is read); lines longer
-// than 1 MiB are truncated, not an error. Time is linear in the size of the
+// buffers (a few of 1 MiB while a longer line is read). A line longer than
+// 1 MiB is classified whole, in windows of 1 MiB that overlap by 64 KiB
+// (its findings carry the line's number; one repeated in the overlap is
+// emitted once), not an error. Time is linear in the size of the
 // log and the memory held does not grow with the number of matching lines:
 // emit them into a Collector to merge them by identity. Lines are
 // prefiltered 8 bytes at a time without per-line work (see prefilter.go) by
@@ -118,15 +125,15 @@ func (c *Classifier) ScanStats(r io.Reader, emit func(Finding)) (Stats, error) {
 // job is one block of whole lines handed to a worker goroutine, which
 // finds the candidate lines and classifies them.
 type job struct {
-	buf       []byte // the pooled buffer holding data
-	data      []byte
-	pf        *prefilter
-	truncated bool // data is the first maxLineBytes of a longer line
-	found     []lineFinding
-	newlines  int   // in data
-	end       int   // offset of the end of data in a mapped file
-	err       error // ErrFileShrank: the mapped file shrank under the block
-	done      chan struct{}
+	buf      []byte // the pooled buffer holding data
+	data     []byte
+	pf       *prefilter
+	partial  bool // data ends inside a line longer than maxLineBytes (a window of it)
+	found    []lineFinding
+	newlines int   // in data
+	end      int   // offset of the end of data in a mapped file
+	err      error // ErrFileShrank: the mapped file shrank under the block
+	done     chan struct{}
 }
 
 // lineFinding is a finding of the line starting at offset ls of a block,
@@ -159,17 +166,9 @@ func (j *job) run(c *Classifier) {
 		if e := bytes.IndexByte(j.data[ls:], '\n'); e >= 0 {
 			le = ls + e
 		}
-		ln := j.data[ls:le]
-		truncated := len(ln) > maxLineBytes
-		if truncated {
-			ln = ln[:maxLineBytes]
-		}
-		s := string(bytes.TrimSuffix(ln, []byte{'\r'}))
-		// The prefilter found a keyword in this line; only truncation
-		// may have cut it off.
-		if truncated && !hasKeyword(s) {
-			continue
-		}
+		// Blocks hold lines of at most maxLineBytes: longer ones come in
+		// windows (see pipeline.read and runMapped).
+		s := string(bytes.TrimSuffix(j.data[ls:le], []byte{'\r'}))
 		if f, ok := c.classify(s); ok {
 			rel += bytes.Count(j.data[pos:ls], []byte{'\n'})
 			pos = ls
@@ -188,6 +187,7 @@ type pipeline struct {
 	pending    []*job // in input order
 	maxPending int
 	free       [][]byte
+	lineBuf    []byte // a free buffer of maxLineBytes+1, or nil
 	nbufs      int
 	maxBufs    int
 
@@ -196,6 +196,7 @@ type pipeline struct {
 	sinceSample int // bytes dispatched since
 
 	release func(end int) // gives back a mapped file's pages before end
+	inLine  bool          // the last block dispatched ended inside a line (a window)
 	err     error         // the first block's error; no more is emitted
 	stats   Stats
 }
@@ -213,9 +214,8 @@ func (p *pipeline) run(r io.Reader) error {
 func (p *pipeline) read(r io.Reader) (err error) {
 	buf := p.getBuf()
 	n := 0
-	skipping := false // discarding the tail of a truncated line
-	empty := 0        // consecutive reads returning nothing
-	searched := 0     // buf[:searched] holds no newline (a long line read in small reads)
+	empty := 0    // consecutive reads returning nothing
+	searched := 0 // buf[:searched] holds no newline (a long line read in small reads)
 	for {
 		var m int
 		want := min(len(buf), n+readBytes) - n
@@ -232,18 +232,8 @@ func (p *pipeline) read(r io.Reader) (err error) {
 		// or a live stream): hand over what there is and emit its findings
 		// before the next Read, which may block.
 		short := m < want
-		if skipping && n > 0 {
-			k := bytes.IndexByte(buf[:n], '\n')
-			if k < 0 {
-				n = 0
-			} else {
-				n = copy(buf, buf[k+1:n])
-				skipping = false
-			}
-			searched = 0
-		}
 		if err != nil {
-			if n > 0 && !skipping {
+			if n > 0 {
 				p.dispatch(buf, buf[:n], false, 0)
 			} else {
 				p.putBuf(buf)
@@ -271,13 +261,21 @@ func (p *pipeline) read(r io.Reader) (err error) {
 		}
 		searched = n
 		if n > maxLineBytes {
+			// A window of a longer line: the next one starts windowOverlap
+			// before its end (no newline in it either).
+			next := p.getLineBuf()
+			rest := copy(next, buf[maxLineBytes-windowOverlap:n])
 			p.dispatch(buf, buf[:maxLineBytes], true, 0)
-			buf, n, searched = p.getBuf(), 0, 0
-			skipping = true
+			buf, n, searched = next, rest, rest
 		} else if n == len(buf) {
 			// A line longer than the buffer: read on in a bigger one (a line
 			// of maxLineBytes and its newline fit in the biggest).
-			bigger := make([]byte, min(2*len(buf), maxLineBytes+1))
+			var bigger []byte
+			if 2*len(buf) > maxLineBytes {
+				bigger = p.getLineBuf()
+			} else {
+				bigger = make([]byte, 2*len(buf))
+			}
 			copy(bigger, buf[:n])
 			p.putBuf(buf)
 			buf = bigger
@@ -300,22 +298,39 @@ func (p *pipeline) getBuf() []byte {
 	return make([]byte, bufBytes)
 }
 
-// putBuf makes buf free again; a bigger buffer, made for a long line, is
-// dropped.
+// getLineBuf returns a buffer for a line up to maxLineBytes and its newline.
+func (p *pipeline) getLineBuf() []byte {
+	if b := p.lineBuf; b != nil {
+		p.lineBuf = nil
+		return b
+	}
+	return make([]byte, maxLineBytes+1)
+}
+
+// putBuf makes buf free again; of the buffers made for long lines, one is
+// kept.
 func (p *pipeline) putBuf(buf []byte) {
-	if len(buf) == bufBytes {
+	switch len(buf) {
+	case bufBytes:
 		p.free = append(p.free, buf)
+	case maxLineBytes + 1:
+		p.lineBuf = buf
 	}
 }
 
 // dispatch hands a block (data, in buf unless mapped; end is its end in a
-// mapped file) to a worker.
-func (p *pipeline) dispatch(buf, data []byte, truncated bool, end int) {
+// mapped file) to a worker. partial: data is a window of a line longer than
+// maxLineBytes and ends inside it; the next block then starts windowOverlap
+// bytes before data's end.
+func (p *pipeline) dispatch(buf, data []byte, partial bool, end int) {
 	p.stats.sniff(data)
 	p.stats.Bytes += int64(len(data))
-	if truncated {
+	if p.inLine {
+		p.stats.Bytes -= windowOverlap // read again from the previous window
+	} else if partial {
 		p.stats.LongLines++
 	}
+	p.inLine = partial
 	// Pick the prefilter's words from the first block, again from a
 	// bigger block if the first was small (a stream), and every
 	// resampleBytes.
@@ -328,7 +343,7 @@ func (p *pipeline) dispatch(buf, data []byte, truncated bool, end int) {
 	for len(p.pending) >= p.maxPending {
 		p.finishOldest()
 	}
-	j := &job{buf: buf, data: data, pf: p.pf, truncated: truncated, end: end, done: make(chan struct{})}
+	j := &job{buf: buf, data: data, pf: p.pf, partial: partial, end: end, done: make(chan struct{})}
 	p.pending = append(p.pending, j)
 	if p.inline {
 		j.runSafely(p.sc.c)
@@ -348,11 +363,7 @@ func (p *pipeline) finishOldest() {
 		p.err = j.err
 	}
 	if p.err == nil {
-		p.sc.emitBlock(j.data, j.found, j.newlines)
-		if j.truncated {
-			p.sc.lines++ // the newline ending the truncated line
-			p.sc.prevRec = 0
-		}
+		p.sc.emitBlock(j.data, j.found, j.newlines, j.partial)
 	}
 	p.putBuf(j.buf)
 	if p.release != nil {
@@ -367,6 +378,12 @@ type scanner struct {
 	emit    func(Finding)
 	lines   int // lines fully consumed before the current block
 	prevRec int // record start line of the previous block's last line, 0 if unknown
+	// inRec: the current block starts inside a line (the previous block was
+	// a window of it) whose record starts at this line; 0 otherwise.
+	inRec int
+	// inLead is the first byte of that line (whether it is indented is
+	// what isContinuation needs of a previous line).
+	inLead byte
 
 	// memoLs and memoRec: the last line (offset in the current block)
 	// whose record start was computed, and that record start.
@@ -378,14 +395,16 @@ type scanner struct {
 }
 
 // emitBlock numbers and emits, in order, the findings of the lines of data
-// (whole lines, the last may lack its newline at EOF or when truncated,
-// holding newlines '\n' bytes), and advances the line count past data.
+// (whole lines, the last may lack its newline at EOF; the first is the rest
+// of a long line when the previous block was partial; when partial, data
+// is a window of a long line), holding newlines '\n' bytes, and advances
+// the line count past data's complete lines.
 //
 // Findings of one record are emitted together, repeats dropped; a generic
 // "failed to retrieve credentials" finding is dropped when a continuation
 // line of the same record names the cause (aws-sdk-go prints "caused by:"
 // on a new line).
-func (sc *scanner) emitBlock(data []byte, found []lineFinding, newlines int) {
+func (sc *scanner) emitBlock(data []byte, found []lineFinding, newlines int, partial bool) {
 	sc.memoLs = -1
 	for _, lf := range found {
 		f := lf.f
@@ -405,9 +424,18 @@ func (sc *scanner) emitBlock(data []byte, found []lineFinding, newlines int) {
 	sc.flush()
 	total := sc.lines + newlines
 	// Carry the record start of the block's last line to the next block.
-	if len(data) > 0 && data[len(data)-1] == '\n' {
-		lastStart := bytes.LastIndexByte(data[:len(data)-1], '\n') + 1
-		sc.prevRec = sc.recordStart(data, lastStart, total)
+	if partial {
+		lastStart := bytes.LastIndexByte(data, '\n') + 1
+		if sc.inRec == 0 || lastStart > 0 {
+			sc.inLead = data[lastStart]
+		}
+		sc.inRec = sc.recordStart(data, lastStart, total+1)
+	} else {
+		if len(data) > 0 && data[len(data)-1] == '\n' {
+			lastStart := bytes.LastIndexByte(data[:len(data)-1], '\n') + 1
+			sc.prevRec = sc.recordStart(data, lastStart, total)
+		}
+		sc.inRec = 0
 	}
 	sc.lines = total
 }
@@ -423,6 +451,10 @@ func (sc *scanner) recordStart(data []byte, ls, line int) int {
 			rec = sc.memoRec
 			break
 		}
+		if cur == 0 && sc.inRec > 0 { // the rest of a long line
+			rec = sc.inRec
+			break
+		}
 		if steps >= maxWalkBack {
 			rec = n
 			break
@@ -436,6 +468,9 @@ func (sc *scanner) recordStart(data []byte, ls, line int) int {
 		if cur > 0 {
 			ps = bytes.LastIndexByte(data[:cur-1], '\n') + 1
 			prev = data[ps : cur-1]
+			if ps == 0 && sc.inRec > 0 { // the rest of a long line: its start decides
+				prev = []byte{sc.inLead}
+			}
 		}
 		if !isContinuation(data[cur:le], prev) {
 			rec = n

@@ -37,7 +37,7 @@ type mapping struct {
 // mapping in order, without copying, and go through the same prefilter
 // workers and in-order classification as read blocks. Only the pages of
 // the blocks in flight are resident. A line longer than maxLineBytes is
-// classified on its first maxLineBytes, like in a read stream.
+// classified in overlapping windows, like in a read stream.
 //
 // A mapped file that shrinks faults on access; the fault is turned into
 // ErrFileShrank (the workers do the same, see job.runSafely).
@@ -61,10 +61,12 @@ func (p *pipeline) runMapped(m *mapping) (err error) {
 	p.release = m.release
 	for done < len(data) && p.err == nil {
 		end := min(done+mappedBlockBytes, len(data))
+		partial := false
 		if end < len(data) {
 			// Extend the block to the end of its last line, unless that line
 			// is too long: then the block ends before it, and the line goes
-			// alone (its first maxLineBytes) in the next block.
+			// in windows of maxLineBytes, each alone in its block, the next
+			// starting windowOverlap before the end of the last.
 			lineStart := bytes.LastIndexByte(data[done:end], '\n') + 1 + done
 			limit := min(len(data), lineStart+maxLineBytes+1) // a line of maxLineBytes and its newline
 			if k := bytes.IndexByte(data[end:limit], '\n'); k >= 0 {
@@ -74,33 +76,19 @@ func (p *pipeline) runMapped(m *mapping) (err error) {
 			} else if lineStart > done {
 				end = lineStart
 			} else {
-				cut := done + maxLineBytes
-				p.dispatch(nil, data[done:cut], true, cut)
-				done = p.skipLine(data, cut)
-				continue
+				end, partial = done+maxLineBytes, true
 			}
 		}
-		p.dispatch(nil, data[done:end], false, end)
+		p.dispatch(nil, data[done:end], partial, end)
 		done = end
+		if partial {
+			done -= windowOverlap
+		}
 	}
 	for len(p.pending) > 0 {
 		p.finishOldest()
 	}
 	return p.err
-}
-
-// skipLine returns the offset after the end of the line that goes on at
-// from, giving back the pages it walks over (a line may be gigabytes long).
-func (p *pipeline) skipLine(data []byte, from int) int {
-	for from < len(data) {
-		chunk := min(len(data), from+mappedBlockBytes)
-		if k := bytes.IndexByte(data[from:chunk], '\n'); k >= 0 {
-			return from + k + 1
-		}
-		from = chunk
-		p.release(from) // pages a pending block still reads are read again
-	}
-	return from
 }
 
 // abandonPending waits for the blocks in flight without classifying them.

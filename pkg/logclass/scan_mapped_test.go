@@ -166,7 +166,7 @@ func TestScanStats(t *testing.T) {
 		{"xz", "\xfd7zXZ\x00\x00\x04", Stats{Bytes: 8, Format: "xz", Decompress: "xzcat", Binary: true}},
 		{"binary", "ELF\x00\x01\x02\n", Stats{Bytes: 7, Lines: 1, Binary: true}},
 		{"NUL after a first text line", "starting app\n" + strings.Repeat("\x00", 50) + "\nI ok\n", Stats{Bytes: 69, Lines: 3, Binary: true}},
-		{"long line", strings.Repeat("z", 3<<20) + "\nok\n", Stats{Bytes: 1<<20 + 3, Lines: 2, LongLines: 1}},
+		{"long line", strings.Repeat("z", 3<<20) + "\nok\n", Stats{Bytes: 3<<20 + 4, Lines: 2, LongLines: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, got := scanStats(t, strings.NewReader(tc.log))
@@ -190,8 +190,8 @@ func TestScanLongLineBoundary(t *testing.T) {
 	log := strings.Repeat("ok\n", 2<<20) + // 6 MiB of short lines: the file is mapped
 		line(maxLineBytes-1) + line(maxLineBytes) + line(maxLineBytes+1) + line(maxLineBytes+2) +
 		finding + strings.Repeat("y", 700<<10) // unterminated, longer than a block, under the bound
-	// Not classified: the tails of the two long lines (1 and 2 bytes) and their newlines; Lines counts newlines.
-	want := Stats{Bytes: int64(len(log)) - 5, Lines: 2<<20 + 4, LongLines: 2}
+	// Every byte is classified (the two long lines in windows); Lines counts newlines.
+	want := Stats{Bytes: int64(len(log)), Lines: 2<<20 + 4, LongLines: 2}
 	tail := log[len(log)-(5<<20):]
 	f, err := os.Open(writeTemp(t, []byte(log)))
 	if err != nil {
@@ -219,6 +219,53 @@ func TestScanLongLineBoundary(t *testing.T) {
 			}
 			if len(found) != 5 {
 				t.Errorf("%d findings, want one per line: %v", len(found), summary(found))
+			}
+		})
+	}
+}
+
+// TestScanLongLineWindows: a line longer than maxLineBytes is classified
+// whole: a message after its first MiB, across the end of its first window
+// or at its very end is found and numbered as the line, mapped or read,
+// once each, and the lines after it keep their numbers and records.
+func TestScanLongLineWindows(t *testing.T) {
+	denied := "AccessDenied: User: arn:aws:sts::123456789012:assumed-role/app-role/s1 is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::b/k"
+	noCreds := "botocore.exceptions.NoCredentialsError: Unable to locate credentials"
+	var b strings.Builder
+	b.WriteString(strings.Repeat("ok\n", 2<<20)) // 6 MiB of short lines: the file is mapped
+	// Line 2<<20+1: 5 MiB; the denial straddles the first window's end, the
+	// missing credentials are after 3 MiB and at the line's end.
+	long := []byte(strings.Repeat("{\"k\":\"v\"} ", (5<<20)/10))
+	copy(long[maxLineBytes-len(denied)/2:], denied+" ")
+	copy(long[3<<20:], noCreds+" ")
+	b.Write(long)
+	b.WriteString(noCreds + "\n")
+	// A line after it, indented: a continuation of the long line's record.
+	b.WriteString("  caused by: " + denied + "\n")
+	b.WriteString(strings.Repeat("z", 3<<20) + " " + denied) // unterminated, long
+	log := b.String()
+	first := 2<<20 + 1
+	want := fmt.Sprint([]idLine{{PermissionMissing, first}, {NoCredentials, first}, {PermissionMissing, first + 2}})
+	f, err := os.Open(writeTemp(t, []byte(log)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for name, r := range map[string]io.Reader{
+		"mapped": f,
+		"stream": strings.NewReader(log),
+		"4 KiB":  &chunkReader{data: []byte(log), n: 4 << 10},
+	} {
+		t.Run(name, func(t *testing.T) {
+			found, st := scanStats(t, r)
+			if got := fmt.Sprint(summary(found)); got != want {
+				t.Errorf("findings %s, want %s", got, want)
+				for _, f := range found {
+					t.Logf("%+v", f)
+				}
+			}
+			if st.LongLines != 2 || st.Bytes != int64(len(log)) || st.Lines != first+1 {
+				t.Errorf("stats %+v", st)
 			}
 		})
 	}

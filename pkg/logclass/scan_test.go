@@ -201,7 +201,7 @@ func TestScanLongLines(t *testing.T) {
 	finding := "botocore.exceptions.NoCredentialsError: Unable to locate credentials"
 	var b bytes.Buffer
 	b.WriteString("first line\n")
-	// Line 2: 3 MiB, the keyword only after the first MiB: truncated, no finding.
+	// Line 2: 3 MiB, the keyword only after the first MiB: found (in a later window).
 	b.WriteString(strings.Repeat("a", 2<<20))
 	b.WriteString(finding)
 	b.WriteString(strings.Repeat("b", 1<<20))
@@ -213,7 +213,7 @@ func TestScanLongLines(t *testing.T) {
 	b.WriteString(finding + "\n") // line 4
 	c := &Classifier{}
 	got := summary(scanAll(t, c, bytes.NewReader(b.Bytes())))
-	want := []idLine{{NoCredentials, 3}, {NoCredentials, 4}}
+	want := []idLine{{NoCredentials, 2}, {NoCredentials, 3}, {NoCredentials, 4}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got %v, want %v", got, want)
 	}

@@ -6,9 +6,9 @@ import "bytes"
 // could not be read as a text log: empty, compressed, binary, or with
 // lines too long to classify whole.
 type Stats struct {
-	Bytes     int64  // bytes classified (the tails of over-long lines excluded)
+	Bytes     int64  // bytes classified
 	Lines     int    // lines read
-	LongLines int    // lines longer than 1 MiB, classified on their first 1 MiB
+	LongLines int    // lines longer than 1 MiB, classified in overlapping windows of 1 MiB
 	Format    string // "gzip", "zstd", "bzip2" or "xz" when the log starts with that format's header
 	// Decompress is the command that reads Format ("zcat" for gzip).
 	Decompress string

@@ -29,7 +29,10 @@ func TestDoctorLogsFileWhatWasRead(t *testing.T) {
 		{"gzip", gz.String(), 2, []string{"could not check", ": it is gzip-compressed; decompress it first (e.g. zcat)"}},
 		{"binary", "\x7fELF\x02\x01\x01\x00\x00\x00", 2, []string{"could not check", ": it is not a text log"}},
 		{"empty", "", 0, []string{"is empty: no log line was classified"}},
-		{"long line", strings.Repeat("x", 3<<20) + "\n", 0, []string{"1 line(s) of", "longer than 1 MiB were classified on their first 1 MiB only"}},
+		{"long line", strings.Repeat("x", 3<<20) + "\n", 0, []string{"1 line(s) of", "longer than 1 MiB were classified in 1 MiB windows"}},
+		// The denial lies after the first MiB of a 3 MiB line (and after 4 MiB of the file: it is mapped).
+		{"match after the first MiB of a line", strings.Repeat("ok\n", 4<<19) + strings.Repeat("x ", 1<<20) + denied[:len(denied)-1] + strings.Repeat(" x", 1<<19) + "\n", 1,
+			[]string{`"NodeRoleFallback"`, "log line 2097153: x x", "assumed-role/eks-node/i-0123456789abcdef0 is not authorized", "longer than 1 MiB were classified in 1 MiB windows"}},
 		{"big file", big, 1, []string{`"NodeRoleFallback"`, "log line 100001: User: arn:aws:sts::123456789012:assumed-role/eks-node"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -48,7 +51,7 @@ func TestDoctorLogsFileWhatWasRead(t *testing.T) {
 					t.Errorf("output lacks %q:\n%s", w, out)
 				}
 			}
-			if tc.name != "big file" {
+			if tc.name != "big file" && tc.name != "match after the first MiB of a line" {
 				return
 			}
 			// The same log piped in (read as a stream) gives the same report.
