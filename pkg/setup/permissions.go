@@ -37,10 +37,10 @@ func (e *InvalidActionError) Error() string {
 	return fmt.Sprintf("invalid action %q: write service:Action, such as eks:ListClusters or s3:Get*", e.Action)
 }
 
-var actionRE = regexp.MustCompile(`^[a-z0-9-]+:[A-Za-z0-9*?]+$`)
+var actionRE = regexp.MustCompile(`^([a-z0-9*?-]+:[A-Za-z0-9*?]+|\*)$`)
 
-// ParseActions validates actions written as service:Action (wildcards allowed in the action part); blanks are
-// dropped.
+// ParseActions validates actions written as service:Action (wildcards allowed, and "*" alone, as IAM allows);
+// blanks are dropped.
 func ParseActions(actions []string) ([]string, error) {
 	var out []string
 	for _, a := range actions {
