@@ -60,3 +60,35 @@ func TestAdminGrantsNeedAllowAdmin(t *testing.T) {
 		t.Errorf("read-only IAM: exit %d: %s", code, errOut)
 	}
 }
+
+// TestPolicyFileValidatedAsIAM: a policy file IAM would refuse (trailing data, a Principal, no statement, a bad
+// Version, Effect, action or Resource, a repeated Sid) is refused before any call, every problem on one line
+// with the file name, exit 2.
+func TestPolicyFileValidatedAsIAM(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		doc  string
+		want []string
+	}{
+		{`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]} trailing`, []string{"data after the end of the JSON document"}},
+		{`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}`, []string{"statement 1: Principal is not allowed"}},
+		{`{"Version":"2012-10-17","Statement":[]}`, []string{"Statement is empty"}},
+		{`{"Statement":[{"Sid":"A","Effect":"allow","Action":"GetObject"},{"Sid":"A","Effect":"Allow","Action":"s3:*","Resource":"*"}]}`,
+			[]string{"Version is missing", `statement 1: Effect "allow"`, "statement 1: Resource (or NotResource) is missing", `statement 1: Action "GetObject"`, `statement 2: Sid "A" is already used`}},
+	} {
+		path := filepath.Join(dir, "p.json")
+		if err := os.WriteFile(path, []byte(tc.doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		tf := seed()
+		_, errOut, code := tf.Run("link", saName, "-n", ns, "--policy-file", path)
+		if code != 2 || !strings.Contains(errOut, "--policy-file "+path) || strings.Count(errOut, "\n") != 1 || len(tf.Cloud.Calls()) != 0 {
+			t.Errorf("%s: exit %d, calls %v, stderr %q", tc.doc, code, tf.Cloud.Calls(), errOut)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%s: stderr %q lacks %q", tc.doc, errOut, w)
+			}
+		}
+	}
+}

@@ -76,10 +76,18 @@ func ActionsPolicy(actions []string) Permissions {
 // ErrPolicyDocument marks a permissions policy document that cannot be used.
 var ErrPolicyDocument = errors.New("invalid permissions policy document")
 
-// DocumentPolicy reads a permissions policy document (plain or URL-encoded JSON) once: it is normalised and
-// its statements checked, and the actions it allows kept for the plan's summary.
+// DocumentPolicy reads a permissions policy document (plain or URL-encoded JSON) once: it is validated as IAM
+// does (trust.ValidateIdentityPolicy), normalised and its statements checked, and the actions it allows kept for the plan's summary.
 func DocumentPolicy(doc []byte) (Permissions, error) {
-	norm, err := NormalizePolicy(string(doc))
+	decoded, err := iamref.DecodePolicyDocument(strings.TrimSpace(string(doc)))
+	if err != nil {
+		return Permissions{}, fmt.Errorf("%w: %w", ErrPolicyDocument, err)
+	}
+	// Every problem IAM would refuse, at once and before any write (IAM would refuse it after the role exists).
+	if problems := trust.ValidateIdentityPolicy(decoded); len(problems) > 0 {
+		return Permissions{}, fmt.Errorf("%w: %s", ErrPolicyDocument, strings.Join(problems, "; "))
+	}
+	norm, err := NormalizePolicy(decoded)
 	if err != nil {
 		return Permissions{}, fmt.Errorf("%w: %w", ErrPolicyDocument, err)
 	}
