@@ -133,19 +133,19 @@ func AuditRoleRules(r AuditRole, provider trust.Provider, issuerURL string, exis
 		add(MultiClusterTrust, Low, fmt.Sprintf("the role is trusted by %d clusters' OIDC providers", len(providers)), list...)
 	}
 	if len(r.UsedBy) > 0 {
-		if slices.Contains(r.AttachedNames, "AdministratorAccess") {
-			add(AdminPermissions, High, "the role has AdministratorAccess and is used by "+strings.Join(r.UsedBy, ", "))
+		users := strings.Join(r.UsedBy, ", ")
+		for _, name := range r.AttachedNames {
+			if slices.Contains(trust.AdminManagedPolicies, name) {
+				add(AdminPermissions, High, "the role has "+name+" and is used by "+users)
+			}
 		}
 		for _, p := range r.Policies {
 			doc, err := trust.Parse(p)
 			if err != nil {
 				continue
 			}
-			for _, raw := range doc.Statements {
-				st, err := trust.ParseStatement(raw)
-				if err == nil && st.Effect == "Allow" && slices.Contains(st.Action, "*") {
-					add(AdminPermissions, High, `the role allows "Action": "*" and is used by `+strings.Join(r.UsedBy, ", "))
-				}
+			for _, g := range doc.AdminGrants() {
+				add(AdminPermissions, High, "the role's "+g.String()+", administrator-equivalent, and is used by "+users)
 			}
 		}
 	}

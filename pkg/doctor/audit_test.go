@@ -20,6 +20,9 @@ func TestAuditRoleRules(t *testing.T) {
 		return d
 	}
 	exact := stmt(`{"StringEquals":{"` + hp + `:sub":"system:serviceaccount:a:b","` + hp + `:aud":"sts.amazonaws.com"}}`)
+	usedWith := func(statement string) AuditRole {
+		return AuditRole{Name: "r", Trust: doc(exact), UsedBy: []string{"a/b"}, Policies: []string{`{"Version":"2012-10-17","Statement":[` + statement + `]}`}}
+	}
 	existing := map[string]bool{"a/b": true}
 	all := func(string) bool { return true }
 	tests := []struct {
@@ -41,6 +44,13 @@ func TestAuditRoleRules(t *testing.T) {
 		{"negated sub in a Deny is fine", AuditRole{Name: "r", Trust: doc(exact, `{"Effect":"Deny","Principal":{"Federated":"`+prov.ARN+`"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringNotEquals":{"`+hp+`:sub":"system:serviceaccount:a:b"}}}`)}, nil},
 		{"Pod Identity without TagSession", AuditRole{Name: "r", Trust: doc(`{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:AssumeRole"}`)}, map[string]Severity{PodIdentityNoTagSession: Medium}},
 		{"Pod Identity as the EKS guide writes it", AuditRole{Name: "r", Trust: doc(`{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"StringEquals":{"aws:RequestTag/kubernetes-namespace":"a"}}}`)}, nil},
+		{"star colon star on a used role", usedWith(`{"Effect":"Allow","Action":"*:*","Resource":"*"}`), map[string]Severity{AdminPermissions: High}},
+		{"iam star on a used role", usedWith(`{"Effect":"Allow","Action":"iam:*","Resource":"*"}`), map[string]Severity{AdminPermissions: High}},
+		{"sts star on a used role", usedWith(`{"Effect":"Allow","Action":"sts:*","Resource":"*"}`), map[string]Severity{AdminPermissions: High}},
+		{"organizations star on a used role", usedWith(`{"Effect":"Allow","Action":"organizations:*","Resource":"*"}`), map[string]Severity{AdminPermissions: High}},
+		{"NotAction on star on a used role", usedWith(`{"Effect":"Allow","NotAction":"s3:*","Resource":"*"}`), map[string]Severity{AdminPermissions: High}},
+		{"iam read-only on a used role is fine", usedWith(`{"Effect":"Allow","Action":["iam:Get*","iam:List*","s3:*"],"Resource":"*"}`), nil},
+		{"IAMFullAccess on a used role", AuditRole{Name: "r", Trust: doc(exact), UsedBy: []string{"a/b"}, AttachedNames: []string{"IAMFullAccess"}}, map[string]Severity{AdminPermissions: High}},
 		{"star action on a used role", AuditRole{Name: "r", Trust: doc(exact), UsedBy: []string{"a/b"}, Policies: []string{`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`}}, map[string]Severity{AdminPermissions: High}},
 	}
 	for _, tt := range tests {

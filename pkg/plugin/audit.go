@@ -29,8 +29,9 @@ func NewCmdAudit(g *Globals) *cobra.Command {
 		Long: `Audit checks every role a ServiceAccount in scope references, and every role of the account whose trust names
 this cluster's OIDC provider: StringLike wildcards on sub (every matching ServiceAccount can take the role),
 missing sub or aud conditions, an issuer URL as principal, subjects whose ServiceAccount does not exist (whoever
-creates it first gets the role), roles trusted by several clusters, "Action": "*" or AdministratorAccess on a
-role in use, and annotations pointing at another account without a provider. Exit status 1 when any finding is
+creates it first gets the role), roles trusted by several clusters, administrator-equivalent permissions on a
+role in use ("*", iam:*, sts:*, organizations:*, an action that writes IAM policies, creates access keys or passes
+roles, or Allow with NotAction, on every resource; AdministratorAccess, IAMFullAccess, PowerUserAccess), and annotations pointing at another account without a provider. Exit status 1 when any finding is
 high, 2 when none is but a role or policy could not be read, and 2 for a usage error or AWS or the cluster
 unreachable. Read only.`,
 		Example: "  kubectl irsa audit -A\n  kubectl irsa audit -n payments -o json",

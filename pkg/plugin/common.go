@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
 // newSetup connects to Kubernetes and AWS and finds the issuer (API server discovery first, so no AWS call is
@@ -124,12 +127,14 @@ type permissionFlags struct {
 	actions    []string
 	attach     []string
 	policyFile string
+	allowAdmin bool
 }
 
 func (p *permissionFlags) addFlags(f *pflag.FlagSet) {
 	f.StringSliceVar(&p.actions, "allow", nil, "actions to allow, as service:Action (comma-separated), in the role's inline policy kubectl-irsa (link: as the ServiceAccount's own statement)")
 	f.StringArrayVar(&p.attach, "attach-policy-arn", nil, "managed policy to attach (repeatable)")
 	f.StringVar(&p.policyFile, "policy-file", "", "JSON policy document whose statements go into the role's inline policy kubectl-irsa (link: as the ServiceAccount's own statements)")
+	f.BoolVar(&p.allowAdmin, "allow-admin", false, "grant administrator-equivalent permissions (refused without it: \"*\", iam:*, sts:*, organizations:*, an action that writes IAM policies, creates access keys or passes roles, or Allow with NotAction, on every resource; AdministratorAccess, IAMFullAccess, PowerUserAccess)")
 }
 
 // complete parses the actions and policy ARNs and reads and decodes the policy file, once.
@@ -161,7 +166,40 @@ func (p *permissionFlags) complete() (setup.Permissions, error) {
 		}
 		perms.Attach = append(perms.Attach, policy)
 	}
+	if err := p.refuseAdmin(perms); err != nil {
+		return setup.Permissions{}, err
+	}
 	return perms, nil
+}
+
+// refuseAdmin refuses administrator-equivalent permissions (trust.AdminGrants' rule, on the document that would
+// be written, and the AWS managed admin policies) unless --allow-admin was given.
+func (p *permissionFlags) refuseAdmin(perms setup.Permissions) error {
+	if p.allowAdmin {
+		return nil
+	}
+	source := "--allow"
+	if p.policyFile != "" {
+		source = "--policy-file " + p.policyFile
+	}
+	var grants []string
+	if perms.Document != "" {
+		if doc, err := trust.Parse(perms.Document); err == nil {
+			for _, g := range doc.AdminGrants() {
+				grants = append(grants, g.String())
+			}
+		}
+	}
+	for _, a := range perms.Attach {
+		if a.Account == "aws" && slices.Contains(trust.AdminManagedPolicies, a.Name) {
+			source = "--attach-policy-arn"
+			grants = append(grants, a.Name+" is an AWS managed administrator policy")
+		}
+	}
+	if len(grants) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s grants administrator-equivalent access: %s; grant only the actions and resources the workload needs, or pass --allow-admin if it must have them", source, strings.Join(grants, "; "))
 }
 
 // maxPolicyFile bounds what is read of --policy-file (a file like /dev/zero must not exhaust memory): IAM's

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 )
 
 // completionShells are the shells `kubectl irsa completion` writes a script for.
@@ -100,6 +101,9 @@ func registerCompletions(root *cobra.Command, g *Globals) {
 	}
 }
 
+// completionDescMax bounds a completion description, in runes.
+const completionDescMax = 100
+
 // completeServiceAccounts completes the first argument with the ServiceAccounts of the namespace (-n, else the
 // context's), described by their role annotation.
 func (g *Globals) completeServiceAccounts(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
@@ -130,7 +134,8 @@ func (g *Globals) completeServiceAccounts(cmd *cobra.Command, args []string, toC
 		}
 		desc := "not linked to an IAM role"
 		if arn := sa.Annotations[iamref.RoleARNAnnotation]; arn != "" {
-			desc = arn
+			// Whoever can annotate a ServiceAccount writes here: escaped and cut like every other output.
+			desc = safetext.Short(arn, completionDescMax)
 		}
 		comps = append(comps, cobra.CompletionWithDesc(sa.Name, desc))
 	}

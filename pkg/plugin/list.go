@@ -132,11 +132,17 @@ func printList(w io.Writer, res *inspect.ListResult, wide bool) {
 	}
 	fmt.Fprintln(tw, header)
 	for _, it := range res.Items {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d", safetext.String(it.Namespace), safetext.String(it.ServiceAccount), safetext.String(it.Mechanism), safetext.String(it.RoleName), safetext.String(it.RoleExists), safetext.String(it.TrustAdmits), it.Pods, it.PodsNotInjected)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d", cell(it.Namespace), cell(it.ServiceAccount), cell(it.Mechanism), cell(it.RoleName), cell(it.RoleExists), cell(it.TrustAdmits), it.Pods, it.PodsNotInjected)
 		if wide {
-			fmt.Fprintf(tw, "\t%s\t%s\t%s\t%s", safetext.String(it.Source), safetext.String(it.RoleARN), safetext.String(it.Account), safetext.String(it.Provider))
+			fmt.Fprintf(tw, "\t%s\t%s\t%s\t%s", cell(it.Source), cell(it.RoleARN), cell(it.Account), cell(it.Provider))
 		}
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 }
+
+// listCellMax bounds a table cell, in runes: a 100 KB annotation value would otherwise pad every row to its width.
+const listCellMax = 128
+
+// cell is a table cell: escaped and cut with an ellipsis.
+func cell(s string) string { return safetext.Short(s, listCellMax) }

@@ -37,10 +37,10 @@ func (e *InvalidActionError) Error() string {
 	return fmt.Sprintf("invalid action %q: write service:Action, such as eks:ListClusters or s3:Get*", e.Action)
 }
 
-var actionRE = regexp.MustCompile(`^[a-z0-9-]+:[A-Za-z0-9*?]+$`)
+var actionRE = regexp.MustCompile(`^([a-z0-9*?-]+:[A-Za-z0-9*?]+|\*)$`)
 
-// ParseActions validates actions written as service:Action (wildcards allowed in the action part); blanks are
-// dropped.
+// ParseActions validates actions written as service:Action (wildcards allowed, and "*" alone, as IAM allows);
+// blanks are dropped.
 func ParseActions(actions []string) ([]string, error) {
 	var out []string
 	for _, a := range actions {
@@ -76,10 +76,18 @@ func ActionsPolicy(actions []string) Permissions {
 // ErrPolicyDocument marks a permissions policy document that cannot be used.
 var ErrPolicyDocument = errors.New("invalid permissions policy document")
 
-// DocumentPolicy reads a permissions policy document (plain or URL-encoded JSON) once: it is normalised and
-// its statements checked, and the actions it allows kept for the plan's summary.
+// DocumentPolicy reads a permissions policy document (plain or URL-encoded JSON) once: it is validated as IAM
+// does (trust.ValidateIdentityPolicy), normalised and its statements checked, and the actions it allows kept for the plan's summary.
 func DocumentPolicy(doc []byte) (Permissions, error) {
-	norm, err := NormalizePolicy(string(doc))
+	decoded, err := iamref.DecodePolicyDocument(strings.TrimSpace(string(doc)))
+	if err != nil {
+		return Permissions{}, fmt.Errorf("%w: %w", ErrPolicyDocument, err)
+	}
+	// Every problem IAM would refuse, at once and before any write (IAM would refuse it after the role exists).
+	if problems := trust.ValidateIdentityPolicy(decoded); len(problems) > 0 {
+		return Permissions{}, fmt.Errorf("%w: %s", ErrPolicyDocument, strings.Join(problems, "; "))
+	}
+	norm, err := NormalizePolicy(decoded)
 	if err != nil {
 		return Permissions{}, fmt.Errorf("%w: %w", ErrPolicyDocument, err)
 	}
