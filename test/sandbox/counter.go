@@ -26,7 +26,8 @@ import (
 //
 // The sandbox's proxy (Sandbox.AWS) also serves the APIs moto lacks (EKS Pod Identity associations, add-ons,
 // access entries, EKS Auth AssumeRoleForPodIdentity: see EKSEmulator) and has modes tests switch at run time:
-// one-item pages (SetOneItemPages) and injected errors (InjectFault).
+// one-item pages (SetOneItemPages) and injected errors (InjectFault). Like IAM (and unlike moto), it enforces each
+// account's trust policy quota (SetTrustSizeQuota).
 type CallCounter struct {
 	// URL is the proxy's address, for AWS_ENDPOINT_URL.
 	URL    string
@@ -40,6 +41,8 @@ type CallCounter struct {
 	calls        []string
 	oneItemPages bool
 	faults       []*Fault
+	// trustQuotas is the trust policy quota per account (DefaultTrustSizeQuota when absent).
+	trustQuotas map[string]int
 }
 
 // Fault makes the proxy answer matching calls with an error in the service's own wire format instead of
@@ -96,7 +99,13 @@ func (c *CallCounter) serve(w http.ResponseWriter, r *http.Request) {
 	service, action, _ := strings.Cut(op, ":")
 	if service == "iam" {
 		form, _ := url.ParseQuery(string(body))
+		if c.refuseOversizedTrust(w, r, action, form) {
+			return
+		}
 		switch {
+		case action == "GetAccountSummary":
+			c.accountSummary(w, r)
+			return
 		case action == "ListRolePolicies" && (onePage || form.Get("MaxItems") != "" || form.Get("Marker") != ""):
 			c.listRolePolicies(w, r, form, onePage)
 			return

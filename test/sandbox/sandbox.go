@@ -50,6 +50,9 @@ type Options struct {
 	BinDir string
 	// Log receives the servers' output; nil discards it (it is also kept in files under Dir).
 	Log io.Writer
+	// TrustSizeQuotas sets the trust policy quota per account (see Sandbox.SetTrustSizeQuota); an account not
+	// listed has IAM's default, DefaultTrustSizeQuota.
+	TrustSizeQuotas map[string]int
 }
 
 // Sandbox is a running sandbox. Stop ends every process it started and removes Dir.
@@ -159,6 +162,9 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		return nil, err
 	}
 	s.AWSEndpoint = s.AWS.URL
+	for account, n := range opts.TrustSizeQuotas {
+		s.AWS.SetTrustSizeQuota(account, n)
+	}
 
 	pki, err := writePKI(dir)
 	if err != nil {
