@@ -115,8 +115,9 @@ func (c *CallCounter) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if c.eks != nil && op == "eks:DescribeCluster" && r.Method == http.MethodGet {
-		if mode := c.eks.authenticationMode(r); mode != "" {
-			c.describeClusterWithMode(w, r, mode)
+		mode, issuer := c.eks.authenticationMode(r), c.eks.clusterIssuer(r)
+		if mode != "" || issuer != "" {
+			c.describeClusterWithMode(w, r, mode, issuer)
 			return
 		}
 	}
@@ -463,8 +464,9 @@ func (c *CallCounter) Writes() []string {
 func (c *CallCounter) Close() { c.server.Close() }
 
 // describeClusterWithMode answers DescribeCluster with moto's answer plus the accessConfig moto does not report
-// (authenticationMode set by EKSEmulator.SetAuthenticationMode).
-func (c *CallCounter) describeClusterWithMode(w http.ResponseWriter, r *http.Request, mode string) {
+// (authenticationMode set by EKSEmulator.SetAuthenticationMode, when not "") and the cluster's own issuer (when
+// not "": moto gives every cluster the same one).
+func (c *CallCounter) describeClusterWithMode(w http.ResponseWriter, r *http.Request, mode, issuer string) {
 	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, c.target.String()+r.URL.RequestURI(), nil)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
@@ -491,7 +493,12 @@ func (c *CallCounter) describeClusterWithMode(w http.ResponseWriter, r *http.Req
 		_, _ = w.Write(raw)
 		return
 	}
-	out["cluster"]["accessConfig"] = map[string]any{"authenticationMode": mode, "bootstrapClusterCreatorAdminPermissions": true}
+	if mode != "" {
+		out["cluster"]["accessConfig"] = map[string]any{"authenticationMode": mode, "bootstrapClusterCreatorAdminPermissions": true}
+	}
+	if issuer != "" {
+		out["cluster"]["identity"] = map[string]any{"oidc": map[string]any{"issuer": issuer}}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-Requestid", requestID())
 	_ = json.NewEncoder(w).Encode(out)
