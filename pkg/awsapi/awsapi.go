@@ -70,30 +70,56 @@ func IsUnavailable(err error) bool {
 	return errors.As(err, &resp) && (resp.HTTPStatusCode() == http.StatusNotFound || resp.HTTPStatusCode() == http.StatusNotImplemented) && !IsNotFound(err)
 }
 
+// Error is an AWS error as people read it: Error() is one short line (the API code and message, or which call
+// could not be reached), Unwrap returns the SDK error, so errors.As(err, &smithy.APIError) and
+// errors.Is(err, context.Canceled) keep working above it.
+type Error struct {
+	text string
+	err  error
+}
+
+func (e *Error) Error() string { return e.text }
+func (e *Error) Unwrap() error { return e.err }
+
 // Short shortens an SDK error to its API code and message when it has them, dropping request ids and retry
-// chatter, so it fits on one line.
+// chatter, so it fits on one line. The original stays in the chain (see Error). Short(nil) is nil.
 func Short(err error) error {
+	if err == nil {
+		return nil
+	}
+	if short, ok := err.(*Error); ok {
+		return short
+	}
+	text, ok := shortText(err)
+	if !ok {
+		return err
+	}
+	return &Error{text: text, err: err}
+}
+
+// shortText is the one-line text of an SDK error; false when err is not one (it is then kept as it is).
+func shortText(err error) (string, bool) {
 	var api smithy.APIError
 	if errors.As(err, &api) {
-		return fmt.Errorf("%s: %s", api.ErrorCode(), api.ErrorMessage())
+		return api.ErrorCode() + ": " + api.ErrorMessage(), true
 	}
 	msg := err.Error()
 	dial := strings.LastIndex(msg, "dial tcp")
 	var op *smithy.OperationError
 	if !errors.As(err, &op) {
 		if dial >= 0 {
-			return errors.New(msg[dial:])
+			return msg[dial:], true
 		}
-		return err
+		return "", false
 	}
 	call := strings.ToLower(op.ServiceID) + ":" + op.OperationName
 	var resp *smithyhttp.ResponseError
 	if errors.As(err, &resp) && resp.HTTPStatusCode() != 0 {
-		return fmt.Errorf("%s answered HTTP %d", call, resp.HTTPStatusCode())
+		return fmt.Sprintf("%s answered HTTP %d", call, resp.HTTPStatusCode()), true
 	}
 	// No answer at all: a refused connection, a DNS failure, a timeout.
 	if dial >= 0 {
-		return fmt.Errorf("%s not reachable: %s", call, msg[dial:])
+		return fmt.Sprintf("%s not reachable: %s", call, msg[dial:]), true
 	}
-	return fmt.Errorf("%s not reachable: %s", call, op.Err.Error())
+	return fmt.Sprintf("%s not reachable: %s", call, op.Err.Error()), true
 }

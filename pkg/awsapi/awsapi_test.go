@@ -1,7 +1,9 @@
 package awsapi
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -31,5 +33,27 @@ func TestShort(t *testing.T) {
 		if got := Short(tc.err).Error(); got != tc.want {
 			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+func TestShortKeepsTheChain(t *testing.T) {
+	denied := &smithy.OperationError{ServiceID: "IAM", OperationName: "GetRole", Err: &smithy.GenericAPIError{Code: "AccessDenied", Message: "no"}}
+	err := fmt.Errorf("role r: %w", Short(denied))
+	if got, want := err.Error(), "role r: AccessDenied: no"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "AccessDenied" {
+		t.Errorf("errors.As(smithy.APIError) lost the SDK error: %v", err)
+	}
+	canceled := &smithy.OperationError{ServiceID: "EKS", OperationName: "ListPodIdentityAssociations", Err: &smithyhttp.RequestSendError{Err: context.Canceled}}
+	if err := fmt.Errorf("x: %w", Short(canceled)); !errors.Is(err, context.Canceled) {
+		t.Errorf("errors.Is(context.Canceled) false for %v", err)
+	}
+	if once := Short(denied); Short(once) != once {
+		t.Errorf("Short twice changed the text")
+	}
+	if Short(nil) != nil {
+		t.Errorf("Short(nil) is not nil")
 	}
 }

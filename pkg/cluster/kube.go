@@ -131,3 +131,10 @@ func ListMutatingWebhooks(ctx context.Context, kube kubernetes.Interface) ([]adm
 		return kube.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, o)
 	})
 }
+
+// ListNodes lists the cluster's nodes.
+func ListNodes(ctx context.Context, kube kubernetes.Interface) ([]corev1.Node, error) {
+	return listAll[corev1.Node](ctx, "nodes", metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return kube.CoreV1().Nodes().List(ctx, o)
+	})
+}

@@ -70,6 +70,9 @@ type Cluster struct {
 	PodIdentity map[string]bool
 	// Associations are the EKS Pod Identity associations by NS/NAME, with their roles (nil: not known).
 	Associations map[string]Association
+	// AssociationsUnread: reading the associations failed (could-not-check), so a ServiceAccount without an
+	// annotation may still get credentials from Pod Identity: it is not judged NotAnnotated.
+	AssociationsUnread bool
 	// AgentInstalled: the eks-pod-identity-agent add-on or DaemonSet exists (nil: not known).
 	AgentInstalled *bool
 }

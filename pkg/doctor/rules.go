@@ -47,7 +47,7 @@ func serviceAccountRules(c Cluster, s Subject) []Finding {
 				Evidence: []string{fmt.Sprintf("%s: %q", iamref.RoleARNAnnotation, raw)},
 				Fix:      fmt.Sprintf("kubectl irsa annotate %s -n %s --role-arn arn:aws:iam::ACCOUNT:role/NAME --overwrite", sa.Name, sa.Namespace)})
 		}
-	} else if _, associated := c.Associations[sa.Namespace+"/"+sa.Name]; !associated && !slices.ContainsFunc(out, func(f Finding) bool { return f.ID == AnnotationMalformed }) {
+	} else if _, associated := c.Associations[sa.Namespace+"/"+sa.Name]; !associated && !c.AssociationsUnread && !slices.ContainsFunc(out, func(f Finding) bool { return f.ID == AnnotationMalformed }) {
 		f := Finding{ID: NotAnnotated, Severity: Error, Check: "serviceaccount", Target: target,
 			Summary: fmt.Sprintf("serviceaccount %s/%s has no %s annotation, so its pods get no IRSA credentials", sa.Namespace, sa.Name, iamref.RoleARNAnnotation),
 			Fix:     linkCommand(s, "")}

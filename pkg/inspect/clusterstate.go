@@ -2,23 +2,17 @@ package inspect
 
 import (
 	"context"
+	"time"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
-	"golang.org/x/sync/errgroup"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 )
 
 // ClusterState reads cluster-wide facts: whether a pod identity webhook is installed, and the EKS Pod Identity
@@ -57,88 +51,49 @@ func (in *Inspector) podIdentitySummaries(ctx context.Context, namespace string)
 	if in.EKS == nil || in.Cluster.Name == "" {
 		return nil, false
 	}
-	input := &eks.ListPodIdentityAssociationsInput{ClusterName: aws.String(in.Cluster.Name)}
-	if namespace != "" {
-		input.Namespace = aws.String(namespace)
+	list, err := state.ListAssociations(ctx, in.EKS, in.Cluster.Name, namespace, "", func(o *eks.Options) { o.RetryMaxAttempts = 1 })
+	if err != nil {
+		in.associationsUnread(err)
+		return nil, false
 	}
-	var out []association
-	pages := eks.NewListPodIdentityAssociationsPaginator(in.EKS, input)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx, func(o *eks.Options) { o.RetryMaxAttempts = 1 })
-		if err != nil {
-			in.eksUnread("EKS Pod Identity associations", err)
-			return nil, false
-		}
-		for _, a := range page.Associations {
-			out = append(out, association{id: aws.ToString(a.AssociationId), namespace: aws.ToString(a.Namespace), serviceAccount: aws.ToString(a.ServiceAccount)})
-		}
+	out := make([]association, 0, len(list))
+	for _, a := range list {
+		out = append(out, association{id: a.ID, namespace: a.Namespace, serviceAccount: a.ServiceAccount})
 	}
 	return out, true
 }
 
-// eksUnread records a failed EKS read: a note when the endpoint does not serve the API (an emulator), a
-// could-not-check otherwise.
-func (in *Inspector) eksUnread(what string, err error) {
-	if awsapi.IsUnavailable(err) || awsapi.IsNotFound(err) {
-		in.note(what + " not checked: " + awsapi.Short(err).Error())
+// associationsUnread records a failed association list. An endpoint that does not serve the API at all (an
+// emulator without it) is a note; anything else, a cluster EKS does not know (a wrong --eks-cluster) included,
+// is could-not-check: which ServiceAccounts use Pod Identity is then unknown, never "none".
+func (in *Inspector) associationsUnread(err error) {
+	if awsapi.IsUnavailable(err) {
+		in.note("EKS Pod Identity associations not checked: " + awsapi.Short(err).Error())
 		return
 	}
+	what := "the EKS Pod Identity associations of cluster " + in.Cluster.Name
+	if awsapi.IsNotFound(err) {
+		what += " (is --eks-cluster right?)"
+	}
 	in.couldNotCheck(what, err)
+	in.mu.Lock()
+	in.associationsFailed = true
+	in.mu.Unlock()
 }
 
-// NodeRoles returns the role names of the cluster's nodes: aws-auth mapRoles entries in group system:nodes,
-// and EKS access entries of type EC2_LINUX (or EC2_WINDOWS).
+// NodeRoles returns the role names of the cluster's nodes as state.ReadNodeRoles reads them (aws-auth and/or
+// EKS access entries, by the cluster's authentication mode); what could not be read is recorded.
 func (in *Inspector) NodeRoles(ctx context.Context) map[string]bool {
-	roles := map[string]bool{}
-	cm, err := in.Kube.CoreV1().ConfigMaps("kube-system").Get(ctx, "aws-auth", metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		in.couldNotCheck("the node roles of aws-auth", err)
-	default:
-		var entries []struct {
-			RoleARN string   `json:"rolearn"`
-			Groups  []string `json:"groups"`
-		}
-		if yaml.Unmarshal([]byte(cm.Data["mapRoles"]), &entries) == nil {
-			for _, e := range entries {
-				if r, err := iamref.ParseRole(e.RoleARN); err == nil && slices.Contains(e.Groups, "system:nodes") {
-					roles[r.Name] = true
-				}
-			}
-		}
+	var entries state.AccessEntryAPI
+	if in.EKS != nil {
+		entries = in.EKS
 	}
-	if in.EKS == nil || in.Cluster.Name == "" {
-		return roles
+	read := state.ReadNodeRoles(ctx, in.Kube, entries, in.Cluster.Name)
+	for _, n := range read.Notes {
+		in.note(n)
 	}
-	var principals []string
-	pages := eks.NewListAccessEntriesPaginator(in.EKS, &eks.ListAccessEntriesInput{ClusterName: aws.String(in.Cluster.Name)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx, func(o *eks.Options) { o.RetryMaxAttempts = 1 })
-		if err != nil {
-			in.eksUnread("EKS access entries (node roles)", err)
-			return roles
-		}
-		principals = append(principals, page.AccessEntries...)
+	for _, u := range read.Unchecked {
+		in.noteUnchecked(u)
 	}
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(maxInFlight)
-	for _, principal := range principals {
-		g.Go(func() error {
-			d, err := in.EKS.DescribeAccessEntry(gctx, &eks.DescribeAccessEntryInput{ClusterName: aws.String(in.Cluster.Name), PrincipalArn: aws.String(principal)})
-			if err != nil {
-				in.couldNotCheck("EKS access entry "+principal, err)
-				return nil
-			}
-			if r, err := iamref.ParseRole(principal); err == nil && d.AccessEntry != nil && strings.HasPrefix(aws.ToString(d.AccessEntry.Type), "EC2") {
-				mu.Lock()
-				roles[r.Name] = true
-				mu.Unlock()
-			}
-			return nil
-		})
-	}
-	_ = g.Wait() // every goroutine returns nil: failures are recorded as could-not-check
-	return roles
+	return read.Names()
 }

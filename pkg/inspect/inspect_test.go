@@ -26,7 +26,7 @@ func TestListPodIdentityRows(t *testing.T) {
 	cloud.EKS.Associations = []ekstypes.PodIdentityAssociation{{AssociationId: aws.String("a-1"), Namespace: aws.String("shop"), ServiceAccount: aws.String("cart"),
 		RoleArn: aws.String("arn:aws:iam::" + fakeaws.Account + ":role/cart-pod-identity")}}
 	kube := fake.NewClientset(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "cart", Namespace: "shop"}})
-	in := &Inspector{Kube: kube, IAM: cloud.IAM, EKS: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}, Issuer: testIssuer}
+	in := &Inspector{Kube: kube, IAM: cloud.IAM, EKS: cloud.EKS, Addons: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}, Issuer: testIssuer}
 	res, err := in.List(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -47,13 +47,13 @@ func TestNodeRolesReadEveryAccessEntryPage(t *testing.T) {
 		"arn:aws:iam::" + fakeaws.Account + ":role/eks-node-b":       "EC2_LINUX",
 		"arn:aws:iam::" + fakeaws.Account + ":role/admin":            "STANDARD",
 	}
-	in := &Inspector{Kube: fake.NewClientset(), EKS: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}}
+	in := &Inspector{Kube: fake.NewClientset(), EKS: cloud.EKS, Addons: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}}
 	roles := in.NodeRoles(context.Background())
 	if len(roles) != 2 || !roles["eks-node-a"] || !roles["eks-node-b"] || len(in.Unchecked()) != 0 {
 		t.Errorf("node roles %v, unchecked %v", roles, in.Unchecked())
 	}
 	cloud.Fail("DescribeAccessEntry", fakeaws.AccessDenied("DescribeAccessEntry"))
-	in = &Inspector{Kube: fake.NewClientset(), EKS: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}}
+	in = &Inspector{Kube: fake.NewClientset(), EKS: cloud.EKS, Addons: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}}
 	if roles := in.NodeRoles(context.Background()); len(roles) != 0 || len(in.Unchecked()) != 3 {
 		t.Errorf("denied: node roles %v, unchecked %v", roles, in.Unchecked())
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -44,6 +45,7 @@ type EKSAPI interface {
 	DescribePodIdentityAssociation(ctx context.Context, in *eks.DescribePodIdentityAssociationInput, optFns ...func(*eks.Options)) (*eks.DescribePodIdentityAssociationOutput, error)
 	ListAccessEntries(ctx context.Context, in *eks.ListAccessEntriesInput, optFns ...func(*eks.Options)) (*eks.ListAccessEntriesOutput, error)
 	DescribeAccessEntry(ctx context.Context, in *eks.DescribeAccessEntryInput, optFns ...func(*eks.Options)) (*eks.DescribeAccessEntryOutput, error)
+	DescribeCluster(ctx context.Context, in *eks.DescribeClusterInput, optFns ...func(*eks.Options)) (*eks.DescribeClusterOutput, error)
 }
 
 // maxInFlight bounds concurrent AWS reads; the SDK retries throttling itself.
@@ -61,6 +63,8 @@ type Inspector struct {
 	// AccountIAM returns the IAM client of another account than IAM's (nil, nil: IAM's own account); nil
 	// reads every account with IAM. See accounts.go.
 	AccountIAM func(ctx context.Context, account string) (IAMAPI, error)
+	// Addons finds the Pod Identity Agent's EKS add-on (nil: only its DaemonSet is looked for).
+	Addons state.AddonAPI
 
 	mu sync.Mutex
 	// resolving serialises the first resolution of each account, so concurrent reads share one answer.
@@ -74,6 +78,9 @@ type Inspector struct {
 	associations map[string]associationList
 	agent        *bool
 	agentRead    bool
+	// associationsFailed: an association list failed (could-not-check), so a ServiceAccount without an
+	// annotation may still use Pod Identity.
+	associationsFailed bool
 }
 
 // roleState is a role as read: the snapshot doctor judges, and what could not be read.

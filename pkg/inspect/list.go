@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eks"
-	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -17,6 +15,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -184,26 +183,24 @@ func (in *Inspector) describeAssociations(ctx context.Context, namespace string)
 	if !ok {
 		return nil, false
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(maxInFlight)
-	for i := range list {
+	read := make([]state.Association, len(list))
+	for i, a := range list {
+		read[i] = state.Association{ID: a.id, Namespace: a.namespace, ServiceAccount: a.serviceAccount}
+	}
+	failed := state.DescribeAssociations(ctx, in.EKS, in.Cluster.Name, read)
+	for i, r := range read {
 		a := &list[i]
 		a.roleARN = "(pod identity " + a.id + ")"
-		g.Go(func() error {
-			d, err := in.EKS.DescribePodIdentityAssociation(gctx, &eks.DescribePodIdentityAssociationInput{ClusterName: aws.String(in.Cluster.Name), AssociationId: aws.String(a.id)})
-			if err != nil {
-				in.couldNotCheck("the role of EKS Pod Identity association "+a.id, err)
-				return nil
-			}
-			if d.Association != nil && d.Association.RoleArn != nil {
-				a.roleARN = aws.ToString(d.Association.RoleArn)
-				a.described, a.targetRoleARN = true, aws.ToString(d.Association.TargetRoleArn)
-				a.disableSessionTags = aws.ToBool(d.Association.DisableSessionTags)
-				a.created = aws.ToTime(d.Association.CreatedAt)
-			}
-			return nil
-		})
+		if err := failed[a.id]; err != nil {
+			in.noteUnchecked(fmt.Sprintf("could not check the role of EKS Pod Identity association %s: %v", a.id, err))
+			continue
+		}
+		if d := r.Detail; d != nil {
+			a.roleARN = aws.ToString(d.RoleArn)
+			a.described, a.targetRoleARN = true, aws.ToString(d.TargetRoleArn)
+			a.disableSessionTags = aws.ToBool(d.DisableSessionTags)
+			a.created = aws.ToTime(d.CreatedAt)
+		}
 	}
-	_ = g.Wait() // every goroutine returns nil: failed reads are recorded as could-not-check
 	return list, true
 }

@@ -4,26 +4,16 @@ import (
 	"context"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"golang.org/x/sync/errgroup"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
 // AgentName is the EKS Pod Identity Agent's add-on and DaemonSet name.
-const AgentName = "eks-pod-identity-agent"
-
-// AddonAPI is EKS DescribeAddon, used to find the Pod Identity Agent add-on; *eks.Client implements it. The
-// Inspector's EKS client is asked for it by type assertion, so EKSAPI stays as it is.
-type AddonAPI interface {
-	DescribeAddon(ctx context.Context, in *eks.DescribeAddonInput, optFns ...func(*eks.Options)) (*eks.DescribeAddonOutput, error)
-}
+const AgentName = state.AgentName
 
 // associationList is one ListPodIdentityAssociations result: ok false when it could not be read.
 type associationList struct {
@@ -55,6 +45,9 @@ func (in *Inspector) associationsIn(ctx context.Context, namespace string) ([]as
 func (in *Inspector) podIdentityState(ctx context.Context, namespace string, c *doctor.Cluster) {
 	list, ok := in.associationsIn(ctx, namespace)
 	if !ok {
+		in.mu.Lock()
+		c.AssociationsUnread = in.associationsFailed
+		in.mu.Unlock()
 		return
 	}
 	c.PodIdentity, c.Associations = map[string]bool{}, map[string]doctor.Association{}
@@ -87,9 +80,8 @@ func (in *Inspector) podIdentityState(ctx context.Context, namespace string, c *
 	_ = g.Wait() // both return nil: failed reads are recorded as could-not-check
 }
 
-// AgentInstalled reports whether the EKS Pod Identity Agent is installed: its DaemonSet in kube-system, or
-// its EKS add-on (DescribeAddon, asked only when the DaemonSet is not there); false when neither exists, nil
-// when that could not be told.
+// AgentInstalled reports whether the EKS Pod Identity Agent is installed (state.ReadAgent, once per Inspector):
+// nil when that could not be told.
 func (in *Inspector) AgentInstalled(ctx context.Context) *bool {
 	in.mu.Lock()
 	if in.agentRead {
@@ -97,58 +89,22 @@ func (in *Inspector) AgentInstalled(ctx context.Context) *bool {
 		return in.agent
 	}
 	in.mu.Unlock()
-	yes, no := true, false
-	var found *bool
-	_, err := in.Kube.AppsV1().DaemonSets("kube-system").Get(ctx, AgentName, metav1.GetOptions{})
-	dsAbsent := apierrors.IsNotFound(err)
-	switch {
-	case err == nil:
-		found = &yes
-	case !dsAbsent:
-		in.couldNotCheck("the "+AgentName+" DaemonSet in kube-system", err)
+	agent := state.ReadAgent(ctx, in.Kube, in.Addons, in.Cluster.Name)
+	for _, n := range agent.Notes {
+		in.note(n)
 	}
-	if found == nil {
-		switch in.agentAddon(ctx) {
-		case addonPresent:
-			found = &yes
-		case addonAbsent:
-			found = &no
-		default:
-			if dsAbsent {
-				found = &no // the add-on runs as that DaemonSet: without it nothing serves the agent's address
-			}
-		}
+	for _, u := range agent.Unchecked {
+		in.noteUnchecked(u)
+	}
+	var found *bool
+	if agent.Presence != state.Unknown {
+		yes := agent.Presence == state.Found
+		found = &yes
 	}
 	in.mu.Lock()
 	in.agent, in.agentRead = found, true
 	in.mu.Unlock()
 	return found
-}
-
-const (
-	addonUnknown = iota
-	addonPresent
-	addonAbsent
-)
-
-// agentAddon asks EKS whether the agent add-on exists.
-func (in *Inspector) agentAddon(ctx context.Context) int {
-	addons, ok := in.EKS.(AddonAPI)
-	if in.EKS == nil || !ok || in.Cluster.Name == "" {
-		return addonUnknown
-	}
-	_, err := addons.DescribeAddon(ctx, &eks.DescribeAddonInput{ClusterName: aws.String(in.Cluster.Name), AddonName: aws.String(AgentName)}, func(o *eks.Options) { o.RetryMaxAttempts = 1 })
-	switch {
-	case err == nil:
-		return addonPresent
-	case awsapi.IsNotFound(err):
-		return addonAbsent
-	case awsapi.IsUnavailable(err):
-		in.note("the " + AgentName + " add-on not checked: " + awsapi.Short(err).Error())
-	default:
-		in.couldNotCheck("the "+AgentName+" add-on (eks:DescribeAddon)", err)
-	}
-	return addonUnknown
 }
 
 // podIdentityRole returns the role snapshot of a ServiceAccount's association, read earlier by ClusterState;

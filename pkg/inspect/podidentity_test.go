@@ -70,7 +70,7 @@ func findingsOf(fs []doctor.Finding) []string {
 
 func TestDoctorScopePodIdentity(t *testing.T) {
 	cloud, kube := piFixture(false)
-	in := &Inspector{Kube: kube, IAM: cloud.IAM, EKS: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}, Issuer: testIssuer}
+	in := &Inspector{Kube: kube, IAM: cloud.IAM, EKS: cloud.EKS, Addons: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}, Issuer: testIssuer}
 	rep, err := in.DoctorScope(context.Background(), "shop")
 	if err != nil {
 		t.Fatal(err)
@@ -99,18 +99,18 @@ func TestDoctorScopePodIdentity(t *testing.T) {
 
 func TestAgentInstalled(t *testing.T) {
 	cloud, kube := piFixture(true)
-	in := &Inspector{Kube: kube, EKS: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}}
+	in := &Inspector{Kube: kube, EKS: cloud.EKS, Addons: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}}
 	if got := in.AgentInstalled(context.Background()); got == nil || !*got {
 		t.Errorf("add-on present: %v", got)
 	}
 	cloud, _ = piFixture(false)
 	kube = fake.NewClientset(&appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: AgentName, Namespace: "kube-system"}})
-	in = &Inspector{Kube: kube, EKS: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}}
+	in = &Inspector{Kube: kube, EKS: cloud.EKS, Addons: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}}
 	if got := in.AgentInstalled(context.Background()); got == nil || !*got || slices.Contains(cloud.Calls(), "DescribeAddon") {
 		t.Errorf("DaemonSet present: %v, calls %v", got, cloud.Calls())
 	}
 	cloud.Fail("DescribeAddon", fakeaws.AccessDenied("DescribeAddon"))
-	in = &Inspector{Kube: fake.NewClientset(), EKS: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}}
+	in = &Inspector{Kube: fake.NewClientset(), EKS: cloud.EKS, Addons: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}}
 	if got := in.AgentInstalled(context.Background()); got == nil || *got {
 		t.Errorf("no DaemonSet, add-on unreadable: %v", got)
 	}
@@ -118,7 +118,7 @@ func TestAgentInstalled(t *testing.T) {
 
 func TestAuditPodIdentity(t *testing.T) {
 	cloud, kube := piFixture(true)
-	in := &Inspector{Kube: kube, IAM: cloud.IAM, EKS: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}, Issuer: testIssuer}
+	in := &Inspector{Kube: kube, IAM: cloud.IAM, EKS: cloud.EKS, Addons: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}, Issuer: testIssuer}
 	rep, err := in.Audit(context.Background(), awsapi.Caller{Account: fakeaws.Account, Partition: "aws"}, "shop")
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +138,7 @@ func TestAuditPodIdentity(t *testing.T) {
 
 func TestListMechanisms(t *testing.T) {
 	cloud, kube := piFixture(true)
-	in := &Inspector{Kube: kube, IAM: cloud.IAM, EKS: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}, Issuer: testIssuer}
+	in := &Inspector{Kube: kube, IAM: cloud.IAM, EKS: cloud.EKS, Addons: cloud.EKS, Cluster: cluster.Ref{Name: "prod"}, Issuer: testIssuer}
 	res, err := in.List(context.Background(), "shop")
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,6 +61,8 @@ type TestResult struct {
 	CouldNotCheck []string `json:"couldNotCheck,omitempty"`
 	// credentials are the temporary credentials, for `-- COMMAND`; never serialised.
 	credentials *aws.Credentials
+	// roleUnread: what the role's own reads could not check (a role in an account without credentials).
+	roleUnread []string
 }
 
 // TokenInfo are the claims a token presents; the token is never kept.
@@ -71,6 +74,14 @@ type TokenInfo struct {
 
 // DeepCopyObject implements runtime.Object.
 func (r *TestResult) DeepCopyObject() runtime.Object { return api.DeepCopy(r) }
+
+// roleUnread are the could-not-check lines of the role's own reads, which a pass proven by STS settles.
+func (r *TestResult) unreadRoleSettled() {
+	r.CouldNotCheck = slices.DeleteFunc(r.CouldNotCheck, func(s string) bool { return slices.Contains(r.roleUnread, s) })
+	for _, s := range r.roleUnread {
+		r.Notes = append(r.Notes, s+" (STS assumed the role: the verdict is STS's)")
+	}
+}
 
 // Credentials returns the temporary credentials of a passing test (nil otherwise).
 func (r *TestResult) Credentials() *aws.Credentials { return r.credentials }
@@ -124,12 +135,25 @@ func (t *Tester) Test(ctx context.Context, namespace, name string, timeout time.
 		return t.testPodIdentity(ctx, in, res, sa, a)
 	}
 	res.Mechanism = "irsa"
-	res.Notes = append(lookup.Notes(), lookup.Unchecked()...)
+	res.Notes = lookup.Notes()
+	if lookup.associationsFailed {
+		// An association would take precedence over the annotation: without the list, neither a pass nor a
+		// missing annotation says what the pods get.
+		res.CouldNotCheck = lookup.Unchecked()
+		if _, annotated := sa.Annotations[iamref.RoleARNAnnotation]; !annotated {
+			res.Verdict = VerdictNotProven
+			res.Reason = "could not check whether it has an EKS Pod Identity association, and it has no IRSA annotation: " + strings.Join(res.CouldNotCheck, "; ")
+			return res, nil
+		}
+	} else {
+		res.Notes = append(res.Notes, lookup.Unchecked()...)
+	}
 	subject := in.Subject(ctx, sa, namespace, name, nil, nil, nil)
 	res.ServiceAccount.Audience = iamref.Audience(sa.Annotations)
 	res.RoleARN = strings.TrimSpace(sa.Annotations[iamref.RoleARNAnnotation])
 	findings := in.diagnose(doctor.Cluster{Issuer: t.Issuer}, subject)
-	res.CouldNotCheck = in.Unchecked()
+	res.roleUnread = in.Unchecked()
+	res.CouldNotCheck = append(res.CouldNotCheck, res.roleUnread...)
 	role, annotated := annotatedRole(sa.Annotations)
 	if !annotated || (subject.Role != nil && !subject.Role.Found) {
 		res.Findings = findings

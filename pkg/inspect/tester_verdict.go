@@ -20,6 +20,7 @@ func (t *Tester) judgeSuccess(res *TestResult) {
 	switch {
 	case res.Trust == nil:
 		res.Notes = append(res.Notes, "the trust policy was not read, so it was not evaluated locally: the verdict is STS's alone")
+		res.unreadRoleSettled()
 	case res.Trust.Verdict == trust.Refuses:
 		res.credentials = nil
 		if emulated {

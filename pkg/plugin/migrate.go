@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
@@ -120,6 +122,12 @@ func (o *MigrateOptions) Run(ctx context.Context) error {
 	list, err := m.Migrate(ctx, o.req)
 	if err != nil {
 		return err
+	}
+	if len(list.Items) == 0 && o.all && o.req.Namespace != "" {
+		// An empty scope in a namespace that does not exist is a mistake, not "nothing uses IRSA".
+		if _, err := p.Kube.CoreV1().Namespaces().Get(ctx, o.req.Namespace, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			return &ExitError{Code: 2, Err: fmt.Errorf("namespace %q not found (kubectl get namespaces lists them)", o.req.Namespace)}
+		}
 	}
 	if o.output.human() {
 		printMigrations(o.Out, o.ErrOut, list)

@@ -346,3 +346,13 @@ func TestMigrateNodeRoleInAccessEntries(t *testing.T) {
 		t.Errorf("access entries denied: %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestMigrateAllMissingNamespace: --all in a namespace that does not exist is an error naming it (exit 2), not
+// "no ServiceAccount in scope uses IRSA" (issue 24 item 11).
+func TestMigrateAllMissingNamespace(t *testing.T) {
+	tf, _ := irsaLinked(t)
+	_, errOut, code := tf.Run("migrate", "--all", "-n", "missing-namespace")
+	if code != 2 || !strings.Contains(errOut, `namespace "missing-namespace" not found`) {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+}

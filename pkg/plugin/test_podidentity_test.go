@@ -74,12 +74,13 @@ func TestTestPodIdentity(t *testing.T) {
 	}
 }
 
-// TestTestIRSAWhenAssociationsUnreadable: a caller that may not list associations still tests IRSA, with a note.
+// TestTestIRSAWhenAssociationsUnreadable: a caller that may not list associations still tests IRSA, but an
+// association it cannot see would take precedence: could-not-check, exit 2 (issue 24 item 9).
 func TestTestIRSAWhenAssociationsUnreadable(t *testing.T) {
 	tf, _ := linked()
 	tf.Cloud.Fail("ListPodIdentityAssociations", fakeaws.AccessDenied("ListPodIdentityAssociations"))
 	out, errOut, code := tf.Run("test", saName, "-n", ns)
-	if code != 0 || !strings.Contains(out, "PASS") || !strings.Contains(out, "note: could not check EKS Pod Identity associations") {
+	if code != 2 || !strings.Contains(out, "PASS") || !strings.Contains(out, "note: could not check the EKS Pod Identity associations") || !strings.Contains(errOut, "incomplete") {
 		t.Errorf("exit %d\n%s%s", code, out, errOut)
 	}
 }

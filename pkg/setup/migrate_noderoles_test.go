@@ -289,7 +289,7 @@ func TestNodeRolePolicies(t *testing.T) {
 				c.IAM.PutInline("entry-node", "agent", allowAction)
 				c.Fail("GetRolePolicy", fakeaws.AccessDenied("GetRolePolicy"))
 			},
-			unchecked: "iam:GetRolePolicy entry-node agent: AccessDenied"},
+			unchecked: "iam:GetRolePolicy entry-node/agent: AccessDenied"},
 		{name: "a policy shared by two node roles is read once",
 			setup: func(t *testing.T, _ *preflight, c *fakeaws.AWS) {
 				arn := c.IAM.AddManagedPolicy("pod-identity-agent", allowAction)

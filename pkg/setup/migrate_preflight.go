@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
@@ -90,11 +89,14 @@ func (p *preflight) clusterChecks(ctx context.Context) (reasons, unchecked []str
 	if ok, note := p.m.AgentInstalled(ctx); !ok {
 		reasons = append(reasons, "PodIdentityAgentMissing: "+note)
 	}
-	if nodes, err := p.m.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err == nil {
-		p.nodes = map[string]*corev1.Node{}
-		for i := range nodes.Items {
-			p.nodes[nodes.Items[i].Name] = &nodes.Items[i]
-		}
+	nodes, err := cluster.ListNodes(ctx, p.m.Kube)
+	if err != nil {
+		// Without the nodes, a pod on a Fargate or Windows node is told apart only by its own labels.
+		unchecked = append(unchecked, "could not check the nodes' compute type and OS (Fargate, Windows): "+kubeReason(err))
+	}
+	p.nodes = map[string]*corev1.Node{}
+	for i := range nodes {
+		p.nodes[nodes[i].Name] = &nodes[i]
 	}
 	r, u := p.nodeRoleChecks(ctx)
 	return append(reasons, r...), append(unchecked, u...)

@@ -4,18 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"golang.org/x/sync/errgroup"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -30,7 +27,7 @@ type EKSAPI interface {
 }
 
 // AgentName is the name of the EKS Pod Identity Agent add-on and of its DaemonSet in kube-system.
-const AgentName = "eks-pod-identity-agent"
+const AgentName = state.AgentName
 
 // ErrNoCluster: the EKS cluster name is not known (Pod Identity associations are per cluster).
 var ErrNoCluster = errors.New("EKS cluster name unknown")
@@ -55,88 +52,28 @@ func (p *PodIdentity) checkCluster() error {
 	return nil
 }
 
-// FindAssociation returns the Pod Identity association of a ServiceAccount (nil when none): one paged List
-// filtered on the namespace and ServiceAccount, then one Describe for its role.
+// FindAssociation returns the Pod Identity association of a ServiceAccount (nil when none), described.
 func (p *PodIdentity) FindAssociation(ctx context.Context, namespace, name string) (*ekstypes.PodIdentityAssociation, error) {
-	pages := eks.NewListPodIdentityAssociationsPaginator(p.EKS, &eks.ListPodIdentityAssociationsInput{
-		ClusterName: aws.String(p.Cluster), Namespace: aws.String(namespace), ServiceAccount: aws.String(name)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("eks:ListPodIdentityAssociations %s: %w", p.Cluster, awsapi.Short(err))
-		}
-		for _, a := range page.Associations {
-			if aws.ToString(a.Namespace) != namespace || aws.ToString(a.ServiceAccount) != name {
-				continue
-			}
-			out, err := p.EKS.DescribePodIdentityAssociation(ctx, &eks.DescribePodIdentityAssociationInput{ClusterName: aws.String(p.Cluster), AssociationId: a.AssociationId})
-			if err != nil {
-				return nil, fmt.Errorf("eks:DescribePodIdentityAssociation %s: %w", aws.ToString(a.AssociationId), awsapi.Short(err))
-			}
-			return out.Association, nil
-		}
-	}
-	return nil, nil
+	return state.FindAssociation(ctx, p.EKS, p.Cluster, namespace, name)
 }
 
 // OtherAssociations returns the ids of the cluster's associations (any namespace) other than except that use
-// roleARN: every page listed, each association described, at most 8 at a time.
+// roleARN.
 func (p *PodIdentity) OtherAssociations(ctx context.Context, roleARN, except string) ([]string, error) {
-	var ids []string
-	pages := eks.NewListPodIdentityAssociationsPaginator(p.EKS, &eks.ListPodIdentityAssociationsInput{ClusterName: aws.String(p.Cluster)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("eks:ListPodIdentityAssociations %s: %w", p.Cluster, awsapi.Short(err))
-		}
-		for _, a := range page.Associations {
-			if id := aws.ToString(a.AssociationId); id != except {
-				ids = append(ids, id)
-			}
-		}
-	}
-	var mu sync.Mutex
-	var users []string
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for _, id := range ids {
-		g.Go(func() error {
-			out, err := p.EKS.DescribePodIdentityAssociation(gctx, &eks.DescribePodIdentityAssociationInput{ClusterName: aws.String(p.Cluster), AssociationId: aws.String(id)})
-			if err != nil {
-				return fmt.Errorf("eks:DescribePodIdentityAssociation %s: %w", id, awsapi.Short(err))
-			}
-			if aws.ToString(out.Association.RoleArn) == roleARN {
-				mu.Lock()
-				users = append(users, id)
-				mu.Unlock()
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	slices.Sort(users)
-	return users, nil
+	return state.AssociationsOfRole(ctx, p.EKS, p.Cluster, roleARN, except)
 }
 
-// AgentInstalled tells whether the EKS Pod Identity Agent runs: its DaemonSet in kube-system (no AWS call), else
-// the EKS add-on. A failed read is reported as not installed with the reason.
+// AgentInstalled tells whether the EKS Pod Identity Agent runs (state.ReadAgent); when it is not known to, the
+// reason says whether it is missing or could not be checked.
 func (p *PodIdentity) AgentInstalled(ctx context.Context) (bool, string) {
-	_, err := p.Kube.AppsV1().DaemonSets("kube-system").Get(ctx, AgentName, metav1.GetOptions{})
-	if err == nil {
+	agent := state.ReadAgent(ctx, p.Kube, p.EKS, p.Cluster)
+	switch agent.Presence {
+	case state.Found:
 		return true, ""
+	case state.Missing:
+		return false, fmt.Sprintf("the EKS Pod Identity Agent is not installed: aws eks create-addon --cluster-name %s --addon-name %s", p.Cluster, AgentName)
 	}
-	if !apierrors.IsNotFound(err) {
-		return false, fmt.Sprintf("cannot read daemonset kube-system/%s: %v", AgentName, err)
-	}
-	if _, err := p.EKS.DescribeAddon(ctx, &eks.DescribeAddonInput{ClusterName: aws.String(p.Cluster), AddonName: aws.String(AgentName)}); err != nil {
-		if awsapi.IsNotFound(err) {
-			return false, fmt.Sprintf("the EKS Pod Identity Agent is not installed: aws eks create-addon --cluster-name %s --addon-name %s", p.Cluster, AgentName)
-		}
-		return false, fmt.Sprintf("cannot tell whether the EKS Pod Identity Agent is installed (eks:DescribeAddon: %v)", awsapi.Short(err))
-	}
-	return true, ""
+	return false, "cannot tell whether the EKS Pod Identity Agent is installed (" + strings.Join(append(agent.Unchecked, agent.Notes...), "; ") + ")"
 }
 
 // addPodIdentityTrust adds our Pod Identity statement to the role's current trust (read again), pushing on undo

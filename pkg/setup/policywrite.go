@@ -12,6 +12,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 )
 
 // isAlreadyExists reports IAM's EntityAlreadyExists.
@@ -22,25 +23,16 @@ func isAlreadyExists(err error) bool {
 
 // readInlinePolicy reads the role's inline policy kubectl-irsa, normalised ("" when there is none).
 func readInlinePolicy(ctx context.Context, client IAMAPI, roleName string) (string, error) {
-	out, err := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(InlinePolicyName)})
-	switch {
-	case awsapi.IsNotFound(err):
-		return "", nil
-	case err != nil:
-		return "", fmt.Errorf("iam:GetRolePolicy %s/%s: %w", roleName, InlinePolicyName, shortError{err})
+	raw, found, err := state.InlinePolicy(ctx, client, roleName, InlinePolicyName)
+	if err != nil || !found {
+		return "", err
 	}
-	doc, err := NormalizePolicy(aws.ToString(out.PolicyDocument))
+	doc, err := NormalizePolicy(raw)
 	if err != nil {
 		return "", fmt.Errorf("role %s inline policy %s: %w", roleName, InlinePolicyName, err)
 	}
 	return doc, nil
 }
-
-// shortError prints as awsapi.Short (one line) and still unwraps to the SDK error, so its code can be tested.
-type shortError struct{ err error }
-
-func (e shortError) Error() string { return awsapi.Short(e.err).Error() }
-func (e shortError) Unwrap() error { return e.err }
 
 // writeInlinePolicy puts doc as the inline policy, or deletes the policy when doc is "" (no statement left).
 func writeInlinePolicy(ctx context.Context, client IAMAPI, roleName, doc string) error {
@@ -231,38 +223,22 @@ func (p *RolePlan) readOtherInline(ctx context.Context, client IAMAPI) error {
 
 // otherInlineSize totals the size of the role's inline policies other than kubectl-irsa.
 func otherInlineSize(ctx context.Context, client IAMAPI, roleName string) (otherInline, error) {
-	var names []string
-	pages := iam.NewListRolePoliciesPaginator(client, &iam.ListRolePoliciesInput{RoleName: aws.String(roleName)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return otherInline{}, fmt.Errorf("iam:ListRolePolicies %s: %w", roleName, shortError{err})
-		}
-		for _, n := range page.PolicyNames {
-			if n != InlinePolicyName {
-				names = append(names, n)
-			}
-		}
+	policies, err := state.InlinePolicies(ctx, client, roleName, func(n string) bool { return n == InlinePolicyName })
+	if err != nil {
+		return otherInline{}, err
 	}
 	var other otherInline
-	for _, n := range names {
-		out, err := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(n)})
-		switch {
-		case awsapi.IsNotFound(err): // deleted since the list
-			continue
-		case err != nil:
-			return otherInline{}, fmt.Errorf("iam:GetRolePolicy %s/%s: %w", roleName, n, shortError{err})
-		}
-		doc, err := NormalizePolicy(aws.ToString(out.PolicyDocument))
+	for _, pol := range policies {
+		doc, err := NormalizePolicy(pol.Document)
 		if err != nil {
-			return otherInline{}, fmt.Errorf("role %s inline policy %s: %w", roleName, n, err)
+			return otherInline{}, fmt.Errorf("role %s inline policy %s: %w", roleName, pol.Name, err)
 		}
 		size, err := PolicySize(doc)
 		if err != nil {
-			return otherInline{}, fmt.Errorf("role %s inline policy %s: %w", roleName, n, err)
+			return otherInline{}, fmt.Errorf("role %s inline policy %s: %w", roleName, pol.Name, err)
 		}
 		other.size += size
-		other.names = append(other.names, n)
+		other.names = append(other.names, pol.Name)
 	}
 	return other, nil
 }
