@@ -5,6 +5,7 @@
 //
 //	go run ./hack/sandbox            # etcd and kube-apiserver from ${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-irsa/bin
 //	go run ./hack/sandbox -bin-dir DIR
+//	go run ./hack/sandbox --clusters 2  # two EKS clusters, a kubeconfig context each (the first is current)
 package main
 
 import (
@@ -20,18 +21,21 @@ import (
 
 func main() {
 	binDir := flag.String("bin-dir", sandbox.DefaultBinDir(), "directory holding etcd and kube-apiserver (from hack/control-plane.sh; default: $KUBECTL_IRSA_BIN_DIR, else ${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-irsa/bin)")
+	clusters := flag.Int("clusters", 1, "how many EKS clusters to start, each with its own kube-apiserver, issuer and kubeconfig context")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fmt.Fprintln(os.Stderr, "starting sandbox: moto_server, AWS proxy, etcd, kube-apiserver, pod identity webhook ...")
-	sb, err := sandbox.Start(ctx, sandbox.Options{BinDir: *binDir})
+	sb, err := sandbox.Start(ctx, sandbox.Options{BinDir: *binDir, Clusters: *clusters})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
 		os.Exit(1)
 	}
 	defer sb.Stop()
-	fmt.Fprintf(os.Stderr, "sandbox up: EKS cluster %q, issuer %s\n", sandbox.ClusterName, sb.Issuer)
+	for _, c := range sb.Clusters {
+		fmt.Fprintf(os.Stderr, "sandbox up: EKS cluster %q, issuer %s, context %s\n", c.Name, c.Issuer, c.Context)
+	}
 	fmt.Fprintf(os.Stderr, "AWS endpoint %s: moto (%s) plus emulated EKS Pod Identity associations, add-ons, access entries and EKS Auth\n", sb.AWSEndpoint, sb.MotoEndpoint)
 	fmt.Fprintf(os.Stderr, "pod identity webhook %s (MutatingWebhookConfiguration %s)\n# paste into another shell:\n", sb.Webhook.URL, sandbox.WebhookConfigurationName)
 	for _, kv := range sb.Env() {

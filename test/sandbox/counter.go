@@ -27,7 +27,8 @@ import (
 //
 // The sandbox's proxy (Sandbox.AWS) also serves the APIs moto lacks (EKS Pod Identity associations, add-ons,
 // access entries, EKS Auth AssumeRoleForPodIdentity: see EKSEmulator) and has modes tests switch at run time:
-// one-item pages (SetOneItemPages) and injected errors (InjectFault).
+// one-item pages (SetOneItemPages) and injected errors (InjectFault). Like IAM (and unlike moto), it enforces each
+// account's trust policy quota (SetTrustSizeQuota).
 type CallCounter struct {
 	// URL is the proxy's address, for AWS_ENDPOINT_URL.
 	URL    string
@@ -43,6 +44,8 @@ type CallCounter struct {
 	faults       []*Fault
 	// signUnsigned signs unsigned STS requests before moto sees them (Options.MotoAuth); nil otherwise.
 	signUnsigned *aws.Credentials
+	// trustQuotas is the trust policy quota per account (DefaultTrustSizeQuota when absent).
+	trustQuotas map[string]int
 }
 
 // Fault makes the proxy answer matching calls with an error in the service's own wire format instead of
@@ -105,7 +108,13 @@ func (c *CallCounter) serve(w http.ResponseWriter, r *http.Request) {
 	service, action, _ := strings.Cut(op, ":")
 	if service == "iam" {
 		form, _ := url.ParseQuery(string(body))
+		if c.refuseOversizedTrust(w, r, action, form) {
+			return
+		}
 		switch {
+		case action == "GetAccountSummary":
+			c.accountSummary(w, r)
+			return
 		case action == "ListRolePolicies" && (onePage || form.Get("MaxItems") != "" || form.Get("Marker") != ""):
 			c.listRolePolicies(w, r, form, onePage)
 			return
@@ -115,8 +124,9 @@ func (c *CallCounter) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if c.eks != nil && op == "eks:DescribeCluster" && r.Method == http.MethodGet {
-		if mode := c.eks.authenticationMode(r); mode != "" {
-			c.describeClusterWithMode(w, r, mode)
+		mode, issuer := c.eks.authenticationMode(r), c.eks.clusterIssuer(r)
+		if mode != "" || issuer != "" {
+			c.describeClusterWithMode(w, r, mode, issuer)
 			return
 		}
 	}
@@ -463,8 +473,9 @@ func (c *CallCounter) Writes() []string {
 func (c *CallCounter) Close() { c.server.Close() }
 
 // describeClusterWithMode answers DescribeCluster with moto's answer plus the accessConfig moto does not report
-// (authenticationMode set by EKSEmulator.SetAuthenticationMode).
-func (c *CallCounter) describeClusterWithMode(w http.ResponseWriter, r *http.Request, mode string) {
+// (authenticationMode set by EKSEmulator.SetAuthenticationMode, when not "") and the cluster's own issuer (when
+// not "": moto gives every cluster the same one).
+func (c *CallCounter) describeClusterWithMode(w http.ResponseWriter, r *http.Request, mode, issuer string) {
 	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, c.target.String()+r.URL.RequestURI(), nil)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
@@ -491,7 +502,12 @@ func (c *CallCounter) describeClusterWithMode(w http.ResponseWriter, r *http.Req
 		_, _ = w.Write(raw)
 		return
 	}
-	out["cluster"]["accessConfig"] = map[string]any{"authenticationMode": mode, "bootstrapClusterCreatorAdminPermissions": true}
+	if mode != "" {
+		out["cluster"]["accessConfig"] = map[string]any{"authenticationMode": mode, "bootstrapClusterCreatorAdminPermissions": true}
+	}
+	if issuer != "" {
+		out["cluster"]["identity"] = map[string]any{"oidc": map[string]any{"issuer": issuer}}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-Requestid", requestID())
 	_ = json.NewEncoder(w).Encode(out)

@@ -44,6 +44,7 @@ type EKSEmulator struct {
 	accessEntries map[string][]*AccessEntry // cluster ARN -> access entries in creation order
 	authModes     map[string]string         // cluster ARN -> authentication mode (none: moto's answer as it is)
 	clusterARNs   map[string]string         // account/name -> ARN
+	issuers       map[string]string         // cluster ARN -> its own issuer (moto gives every cluster the same)
 	sessions      []PodIdentitySession
 }
 
@@ -156,6 +157,29 @@ func (e *EKSEmulator) authenticationMode(r *http.Request) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.authModes[fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", Region, account, name)]
+}
+
+// clusterIssuer is the issuer set for the cluster a DescribeCluster request names, in the caller's account ("" when
+// it has moto's).
+func (e *EKSEmulator) clusterIssuer(r *http.Request) string {
+	name := unescape(strings.TrimPrefix(r.URL.Path, "/clusters/"))
+	account, err := e.accounts.accountOf(r)
+	if err != nil {
+		return ""
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.issuers[fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", Region, account, name)]
+}
+
+// setIssuer makes DescribeCluster of the sandbox account's cluster clusterName report issuer.
+func (e *EKSEmulator) setIssuer(clusterName, issuer string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.issuers == nil {
+		e.issuers = map[string]string{}
+	}
+	e.issuers[fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", Region, Account, clusterName)] = issuer
 }
 
 // SetAuthenticationMode makes DescribeCluster of the sandbox account's cluster clusterName report accessConfig

@@ -8,6 +8,7 @@ package sandbox
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
@@ -55,6 +56,28 @@ type Options struct {
 	// role's call the role's policies do not allow is answered AccessDenied, as by AWS. Not every service's
 	// calls are evaluated by moto (SQS and S3 are; see motoauth.go).
 	MotoAuth bool
+	// TrustSizeQuotas sets the trust policy quota per account (see Sandbox.SetTrustSizeQuota); an account not
+	// listed has IAM's default, DefaultTrustSizeQuota.
+	TrustSizeQuotas map[string]int
+	// Clusters is how many EKS clusters to start (0 or 1: one). Each has its EKS record in moto (DescribeCluster
+	// reports its issuer), its own kube-apiserver (one etcd, a prefix each) with that issuer and its own
+	// service-account signing key, its pod identity webhook, and a context in Kubeconfig; the first is the current
+	// context and the Sandbox's own fields describe it.
+	Clusters int
+}
+
+// Cluster is one of the sandbox's EKS clusters.
+type Cluster struct {
+	// Name is the EKS cluster name: ClusterName for the first, ClusterName-2, -3 ... for the others.
+	Name string
+	// Context is its kubeconfig context (and cluster) name: arn:aws:eks:REGION:ACCOUNT:cluster/NAME.
+	Context string
+	// Issuer is its OIDC issuer, as EKS DescribeCluster reports it and its kube-apiserver signs tokens.
+	Issuer string
+	// APIServer is its kube-apiserver URL.
+	APIServer string
+	// Webhook is the pod identity webhook registered with its kube-apiserver.
+	Webhook *Webhook
 }
 
 // Sandbox is a running sandbox. Stop ends every process it started and removes Dir.
@@ -83,6 +106,8 @@ type Sandbox struct {
 	ViewerKubeconfig string
 	// Kubelet serves the container logs of pods on the nodes AddNode registers.
 	Kubelet *Kubelet
+	// Clusters are every cluster started (Options.Clusters), the first being the one the fields above describe.
+	Clusters []Cluster
 
 	// accessKeyID and secretAccessKey sign the sandbox's clients (Env): the dummy keys, or the admin's key
 	// under Options.MotoAuth.
@@ -168,6 +193,9 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		return nil, err
 	}
 	s.AWSEndpoint = s.AWS.URL
+	for account, n := range opts.TrustSizeQuotas {
+		s.AWS.SetTrustSizeQuota(account, n)
+	}
 
 	pki, err := writePKI(dir)
 	if err != nil {
@@ -222,19 +250,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	}
 	s.APIServer = "https://127.0.0.1:" + strconv.Itoa(apiPort)
 	if err := s.start("kube-apiserver", logw, 10*time.Second, filepath.Join(opts.BinDir, "kube-apiserver"),
-		"--etcd-servers="+etcdURL,
-		"--bind-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(apiPort),
-		"--cert-dir="+filepath.Join(dir, "certs"),
-		"--tls-cert-file="+pki.serverCert, "--tls-private-key-file="+pki.serverKey,
-		"--service-account-issuer="+s.Issuer,
-		"--service-account-key-file="+pki.saPublic,
-		"--service-account-signing-key-file="+pki.saPrivate,
-		"--token-auth-file="+tokenFile,
-		"--authorization-mode=RBAC",
-		"--service-cluster-ip-range=10.96.0.0/24",
-		"--enable-priority-and-fairness=false",
-	); err != nil {
+		apiServerArgs(etcdURL, "", apiPort, dir, pki, s.Issuer, tokenFile)...); err != nil {
 		return nil, err
 	}
 	caPEM, err := os.ReadFile(pki.caCert)
@@ -273,6 +289,14 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	if err := s.Webhook.register(ctx, caPEM); err != nil {
 		return nil, err
 	}
+	s.Clusters = []Cluster{{Name: ClusterName, Context: s.Context, Issuer: s.Issuer, APIServer: s.APIServer, Webhook: s.Webhook}}
+	for n := 2; n <= opts.Clusters; n++ {
+		c, err := s.startCluster(ctx, opts.BinDir, logw, fmt.Sprintf("%s-%d", ClusterName, n), etcdURL, tokenFile, adminToken)
+		if err != nil {
+			return nil, err
+		}
+		s.Clusters = append(s.Clusters, c)
+	}
 	if opts.MotoAuth {
 		if err := s.enableMotoAuth(ctx); err != nil {
 			return nil, err
@@ -281,16 +305,115 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	return s, nil
 }
 
-// createEKSCluster creates the EKS cluster record in moto and returns its OIDC issuer.
+// apiServerArgs are kube-apiserver's flags for a cluster: its etcd prefix ("" is the default, /registry), port,
+// certificates and service-account keys (from pki, certificates cached under dir/certs) and issuer.
+func apiServerArgs(etcdURL, etcdPrefix string, port int, dir string, pki pkiFiles, issuer, tokenFile string) []string {
+	args := []string{
+		"--etcd-servers=" + etcdURL,
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(port),
+		"--cert-dir=" + filepath.Join(dir, "certs"),
+		"--tls-cert-file=" + pki.serverCert, "--tls-private-key-file=" + pki.serverKey,
+		"--service-account-issuer=" + issuer,
+		"--service-account-key-file=" + pki.saPublic,
+		"--service-account-signing-key-file=" + pki.saPrivate,
+		"--token-auth-file=" + tokenFile,
+		"--authorization-mode=RBAC",
+		"--service-cluster-ip-range=10.96.0.0/24",
+		"--enable-priority-and-fairness=false",
+	}
+	if etcdPrefix != "" {
+		args = append(args, "--etcd-prefix="+etcdPrefix)
+	}
+	return args
+}
+
+// startCluster starts a further cluster: its EKS record in moto, its own keys and certificates (under Dir/NAME),
+// a kube-apiserver on the shared etcd under the prefix /NAME with the issuer the EKS record reports, its context
+// added to Kubeconfig (the current context stays), and its pod identity webhook.
+func (s *Sandbox) startCluster(ctx context.Context, binDir string, logw io.Writer, name, etcdURL, tokenFile, adminToken string) (Cluster, error) {
+	c := Cluster{Name: name, Context: fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", Region, Account, name)}
+	if _, err := s.createNamedEKSCluster(ctx, name); err != nil {
+		return c, err
+	}
+	// moto 5.2 gives every cluster the same issuer: this one gets its own, EKS-shaped (32 hex digits), which the
+	// proxy's DescribeCluster reports.
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return c, err
+	}
+	c.Issuer = fmt.Sprintf("https://oidc.eks.%s.amazonaws.com/id/%X", Region, id)
+	s.EKS.setIssuer(name, c.Issuer)
+	dir := filepath.Join(s.Dir, name)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return c, err
+	}
+	pki, err := writePKI(dir)
+	if err != nil {
+		return c, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return c, err
+	}
+	c.APIServer = "https://127.0.0.1:" + strconv.Itoa(port)
+	if err := s.start("kube-apiserver-"+name, logw, 10*time.Second, filepath.Join(binDir, "kube-apiserver"),
+		apiServerArgs(etcdURL, "/"+name, port, dir, pki, c.Issuer, tokenFile)...); err != nil {
+		return c, err
+	}
+	caPEM, err := os.ReadFile(pki.caCert)
+	if err != nil {
+		return c, err
+	}
+	if err := waitHTTP(ctx, apiClient(caPEM, adminToken), c.APIServer+"/readyz", 90*time.Second); err != nil {
+		return c, fmt.Errorf("kube-apiserver of %s did not become ready (log: %s): %w", name, filepath.Join(s.Dir, "kube-apiserver-"+name+".log"), err)
+	}
+	cfg, err := clientcmd.LoadFromFile(s.Kubeconfig)
+	if err != nil {
+		return c, err
+	}
+	cfg.Clusters[c.Context] = &clientcmdapi.Cluster{Server: c.APIServer, CertificateAuthorityData: caPEM}
+	cfg.AuthInfos[c.Context] = &clientcmdapi.AuthInfo{Token: adminToken}
+	cfg.Contexts[c.Context] = &clientcmdapi.Context{Cluster: c.Context, AuthInfo: c.Context, Namespace: "default"}
+	if err := clientcmd.WriteToFile(*cfg, s.Kubeconfig); err != nil {
+		return c, err
+	}
+	restConfig, err := clientcmd.NewNonInteractiveClientConfig(*cfg, c.Context, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
+	if err != nil {
+		return c, err
+	}
+	restConfig.QPS, restConfig.Burst = 500, 1000
+	kube, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		return c, err
+	}
+	if c.Webhook, err = startWebhook(kube, s.EKS, pki.webhookCert, pki.webhookKey); err != nil {
+		return c, err
+	}
+	c.Webhook.cluster = name
+	// Once returned, Stop closes it (from Clusters); on error here, close it now.
+	if err := c.Webhook.register(ctx, caPEM); err != nil {
+		c.Webhook.Close()
+		return c, err
+	}
+	return c, nil
+}
+
+// createEKSCluster creates the EKS cluster record of ClusterName in moto and returns its OIDC issuer.
 func (s *Sandbox) createEKSCluster(ctx context.Context) (string, error) {
+	return s.createNamedEKSCluster(ctx, ClusterName)
+}
+
+// createNamedEKSCluster creates an EKS cluster record in moto and returns its OIDC issuer.
+func (s *Sandbox) createNamedEKSCluster(ctx context.Context, name string) (string, error) {
 	client := eks.New(eks.Options{
 		Region:       Region,
 		BaseEndpoint: aws.String(s.MotoEndpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
 	})
 	out, err := client.CreateCluster(ctx, &eks.CreateClusterInput{
-		Name:    aws.String(ClusterName),
-		RoleArn: aws.String(fmt.Sprintf("arn:aws:iam::%s:role/%s-cluster", Account, ClusterName)),
+		Name:    aws.String(name),
+		RoleArn: aws.String(fmt.Sprintf("arn:aws:iam::%s:role/%s-cluster", Account, name)),
 		ResourcesVpcConfig: &ekstypes.VpcConfigRequest{
 			SubnetIds: []string{"subnet-0sandbox1", "subnet-0sandbox2"},
 		},
@@ -333,6 +456,10 @@ func (s *Sandbox) start(name string, logw io.Writer, grace time.Duration, bin st
 // Stop ends every process, the last started first (kube-apiserver before etcd: it can hang on SIGTERM once
 // etcd is gone), then removes the sandbox's temp dir. It is safe to call more than once.
 func (s *Sandbox) Stop() {
+	for _, c := range s.Clusters[min(1, len(s.Clusters)):] {
+		c.Webhook.Close()
+	}
+	s.Clusters = nil
 	if s.Webhook != nil {
 		s.Webhook.Close()
 		s.Webhook = nil

@@ -74,8 +74,10 @@ type Webhook struct {
 	kube   kubernetes.Interface
 	eks    *EKSEmulator
 	region string
-	server *http.Server
-	caPEM  []byte
+	// cluster is the EKS cluster whose associations apply ("" is ClusterName).
+	cluster string
+	server  *http.Server
+	caPEM   []byte
 }
 
 func startWebhook(kube kubernetes.Interface, eks *EKSEmulator, certFile, keyFile string) (*Webhook, error) {
@@ -218,7 +220,11 @@ func (wh *Webhook) patch(ctx context.Context, pod *corev1.Pod) ([]byte, error) {
 		}
 		return p
 	}
-	_, associated := wh.eks.AssociationFor(ClusterName, pod.Namespace, saName)
+	cluster := wh.cluster
+	if cluster == "" {
+		cluster = ClusterName
+	}
+	_, associated := wh.eks.AssociationFor(cluster, pod.Namespace, saName)
 	role := annotations[AnnotationRoleARN]
 	switch {
 	case associated: // Pod Identity takes precedence over IRSA.
