@@ -2,9 +2,9 @@ package inspect
 
 import (
 	"context"
-	"time"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
