@@ -137,11 +137,6 @@ func (m *Migrator) patchAnnotations(ctx context.Context, namespace, name string,
 	return nil
 }
 
-func (m *Migrator) record(ctx context.Context, sa *corev1.ServiceAccount, roleARN, step string) error {
-	b, _ := json.Marshal(MigrationRecord{RoleARN: roleARN, Step: step})
-	return m.patchAnnotations(ctx, sa.Namespace, sa.Name, map[string]any{MigrationAnnotation: string(b)})
-}
-
 // migrateOne moves one ServiceAccount, resuming from its recorded step.
 func (m *Migrator) migrateOne(ctx context.Context, sa corev1.ServiceAccount, req MigrateRequest) api.Migration {
 	item := api.Migration{Namespace: sa.Namespace, ServiceAccount: sa.Name, Actions: []api.Action{}}

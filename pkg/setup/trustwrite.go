@@ -17,14 +17,6 @@ import (
 // against the cluster takes it around a read-merge-write of the role's trust or inline policy.
 type LockFunc func(ctx context.Context, roleARN string, fn func(context.Context) error) error
 
-// withLock runs fn under the role's lock, or directly when no lock is configured.
-func (s *Setup) withLock(ctx context.Context, roleARN string, fn func(context.Context) error) error {
-	if s == nil || s.Lock == nil {
-		return fn(ctx)
-	}
-	return s.Lock(ctx, roleARN, fn)
-}
-
 // Bounds of the read-back after a write (IAM is eventually consistent) and of the re-merges when another writer
 // replaced our document.
 const (
