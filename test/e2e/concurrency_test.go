@@ -61,6 +61,9 @@ func TestConcurrentLinksOneRole(t *testing.T) {
 	createNamespace(t, ns)
 	createServiceAccount(t, ns, "base", nil)
 	mustSucceed(t, irsaCmd(t, "link", "base", "-n", ns, "--role-name", role))
+	// 51 subjects need an account whose trust quota was raised: the sandbox enforces IAM's quota.
+	sb.SetTrustSizeQuota(sandbox.Account, 8192)
+	t.Cleanup(func() { sb.SetTrustSizeQuota(sandbox.Account, 0) })
 	want := []string{trust.Subject(ns, "base")}
 	for round := range 5 {
 		var runs [][]string
