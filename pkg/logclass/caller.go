@@ -281,16 +281,23 @@ func parseActionResource(rest string) (action, resource string) {
 		}
 	}
 	res := strings.TrimRight(rest[:end], " .,)")
+	// A resource the log cut ("arn:aws:s3:::b/ke...") keeps its "...", so
+	// that it is not taken whole; ". " may have ended it inside the dots.
+	trimmed := rest[len(res):]
+	cut := strings.HasPrefix(trimmed, "...") || strings.HasPrefix(trimmed, "..") && end < len(rest) && rest[end] == '.'
 	// Keep "role NAME"-style IAM resources, drop anything after them.
 	if sp := strings.IndexByte(res, ' '); sp >= 0 {
 		switch res[:sp] {
 		case "role", "user", "group", "policy", "instance-profile":
 			if k := strings.IndexByte(res[sp+1:], ' '); k >= 0 {
-				res = res[:sp+1+k]
+				res, cut = res[:sp+1+k], false
 			}
 		default:
-			res = res[:sp]
+			res, cut = res[:sp], false
 		}
+	}
+	if cut {
+		res += "..."
 	}
 	return action, res
 }

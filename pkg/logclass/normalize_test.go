@@ -152,6 +152,15 @@ func TestActionResource(t *testing.T) {
 		{` autoscaling:DescribeTags         status code: 403`, "autoscaling:DescribeTags", ""},
 		{` s3:Get* on resource 'arn:aws:s3:::b'`, "s3:Get*", "arn:aws:s3:::b"},
 		{` this operation`, "", ""},
+		// Cut by the log: the "..." stays, so the part is not taken for the resource.
+		{`: s3:GetObject on resource: arn:aws:s3:::reports-prod/2024/05/...`, "s3:GetObject", "arn:aws:s3:::reports-prod/2024/05/..."},
+		{`: s3:GetObject on resource: arn:aws:s3:::reports-prod/2024/05/q1-fin... (Service: S3)`, "s3:GetObject", "arn:aws:s3:::reports-prod/2024/05/q1-fin..."},
+		{`: s3:GetObject on resource: arn:aws:s3:::reports-prod/2024/05/q1-fin... because no identity-based policy allows`, "s3:GetObject", "arn:aws:s3:::reports-prod/2024/05/q1-fin..."},
+		{`: dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:1:table/ord... more text`, "dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:1:table/ord..."},
+		{`: iam:GetRole on resource: role very-long-na...`, "iam:GetRole", "role very-long-na..."},
+		// A full stop or a dot in the name is not a cut.
+		{`: sqs:SendMessage on resource: arn:aws:sqs:eu-west-1:1:q.`, "sqs:SendMessage", "arn:aws:sqs:eu-west-1:1:q"},
+		{`: s3:GetObject on resource: arn:aws:s3:::b/v1.2.tar. Retrying`, "s3:GetObject", "arn:aws:s3:::b/v1.2.tar"},
 	}
 	for _, tc := range tests {
 		a, r := parseActionResource(tc.rest)
