@@ -14,8 +14,10 @@ const (
 // Add takes constant time (a map lookup) and the memory held is bounded by
 // MaxFindings and MaxLines, whatever the number of matching lines.
 //
-// The identity of a finding is its ID, Account, Role, Action and Resource,
-// and its CallerARN when it has no Role (an IAM user); the role session,
+// The identity of a finding is its ID, Account, Role, Action, Resource and
+// Blocked (one call denied by two kinds of policy is two findings: an
+// identity policy fixes one, not the other), and its CallerARN when it has
+// no Role (an IAM user); the role session,
 // which differs from pod to pod and from call to call, is not part of it. A
 // merged finding keeps the fields of its first record (Line, Session,
 // Excerpt, ...), counts the records in Count and lists the first MaxLines
@@ -41,10 +43,11 @@ type Collector struct {
 type identity struct {
 	id                                ID
 	account, role, caller, act, resrc string
+	blocked                           Blocked
 }
 
 func identityOf(f Finding) identity {
-	k := identity{id: f.ID, account: f.Account, role: f.Role, act: f.Action, resrc: f.Resource}
+	k := identity{id: f.ID, account: f.Account, role: f.Role, act: f.Action, resrc: f.Resource, blocked: f.Blocked}
 	if f.Role == "" {
 		k.caller = f.CallerARN
 	}

@@ -159,6 +159,56 @@ func TestCollector(t *testing.T) {
 	}
 }
 
+// TestCollectorKeepsWhatBlockedACall: one call denied by different kinds of
+// policy (read from real-shaped messages) stays apart, so that
+// --suggest-policy sees the denial no identity policy can fix; the same
+// denial repeated still merges.
+func TestCollectorKeepsWhatBlockedACall(t *testing.T) {
+	const caller = "User: arn:aws:sts::123456789012:assumed-role/app/botocore-session-1 is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::b/k "
+	tests := []struct {
+		name  string
+		lines []string
+		want  []Blocked // of the merged findings, in order
+	}{
+		{"same reason merges", []string{
+			"AccessDenied: " + caller + "because no identity-based policy allows the s3:GetObject action",
+			"AccessDenied: " + caller + "because no identity-based policy allows the s3:GetObject action",
+		}, []Blocked{{Policy: "identity-based policy"}}},
+		{"identity policy then SCP", []string{
+			"AccessDenied: " + caller + "because no identity-based policy allows the s3:GetObject action",
+			"AccessDenied: " + caller + "with an explicit deny in a service control policy",
+		}, []Blocked{{Policy: "identity-based policy"}, {Policy: "service control policy", Explicit: true}}},
+		{"boundary and session policy", []string{
+			"AccessDenied: " + caller + "because no permissions boundary allows the s3:GetObject action",
+			"AccessDenied: " + caller + "because no session policy allows the s3:GetObject action",
+			"AccessDenied: " + caller + "because no permissions boundary allows the s3:GetObject action",
+		}, []Blocked{{Policy: "permissions boundary"}, {Policy: "session policy"}}},
+		{"no reason given and a reason", []string{
+			"AccessDenied: " + caller,
+			"AccessDenied: " + caller + "with an explicit deny in an identity-based policy",
+		}, []Blocked{{}, {Policy: "identity-based policy", Explicit: true}}},
+	}
+	c := &Classifier{}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var col Collector
+			if err := c.Scan(strings.NewReader(strings.Join(tc.lines, "\n")+"\n"), col.Add); err != nil {
+				t.Fatal(err)
+			}
+			var got []Blocked
+			for _, f := range col.Findings() {
+				if f.Action != "s3:GetObject" || f.Resource != "arn:aws:s3:::b/k" {
+					t.Errorf("finding %s: action %q resource %q", f.ID, f.Action, f.Resource)
+				}
+				got = append(got, f.Blocked)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("merged into %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
 // matchingReader yields lines lines, each with a finding (a new session
 // name each time), without holding the log in memory.
 type matchingReader struct {
