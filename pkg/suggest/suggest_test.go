@@ -254,3 +254,30 @@ func TestDocumentIsIAMJSON(t *testing.T) {
 		t.Errorf("document %s: %v", b, err)
 	}
 }
+
+// TestPolicyCutResource: a resource the log cut with "..." is never allowed
+// as the prefix it shows; the call is reported as unusable (write the ARN by
+// hand), wherever the cut line ends.
+func TestPolicyCutResource(t *testing.T) {
+	full := `"arn:aws:s3:::orders-bucket/in/2024/*" because no identity-based policy allows the s3:PutObject action`
+	for name, cut := range map[string]string{
+		"end of line":    `arn:aws:s3:::orders-bu...`,
+		"quoted":         `"arn:aws:s3:::orders-bucket/in/20..."`,
+		"before because": `arn:aws:s3:::orders-bucket/in/20... because no identity-based policy allows the s3:PutObject action`,
+		"before a dot":   `arn:aws:s3:::orders-bucket/in/20.... Retrying`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			line := strings.Replace(botoS3Put, full, cut, 1)
+			if line == botoS3Put {
+				t.Fatal("the sample line changed: update the test")
+			}
+			s, err := suggestFrom(t, "", line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fixes(s); got != "s3:PutObject=unusable" {
+				t.Errorf("fixes: %s, policy %s", got, policyJSON(t, s.Policy))
+			}
+		})
+	}
+}
