@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"k8s.io/client-go/kubernetes"
@@ -60,16 +59,19 @@ type Inspector struct {
 	EKS     EKSAPI
 	Cluster cluster.Ref
 	Issuer  string
-	// AccountIAM returns the IAM client of another account than IAM's (nil, nil: IAM's own account); nil
-	// reads every account with IAM. See accounts.go.
-	AccountIAM func(ctx context.Context, account string) (IAMAPI, error)
+	// Accounts routes each role and provider read to its account's credentials (nil: IAM for every account).
+	Accounts *state.Router[IAMAPI]
 	// Addons finds the Pod Identity Agent's EKS add-on (nil: only its DaemonSet is looked for).
 	Addons state.AddonAPI
+	// AccountDetails is iam:GetAccountAuthorizationDetails, which audit uses at fleet size (nil: roles and
+	// their policies are read role by role).
+	AccountDetails AccountDetailsAPI
+	// ListThreshold is the number of distinct roles of one account above which roles are listed rather than
+	// read one by one (0: DefaultListThreshold).
+	ListThreshold int
 
-	mu sync.Mutex
-	// resolving serialises the first resolution of each account, so concurrent reads share one answer.
-	resolving sync.Mutex
-	accounts  map[string]accountClient
+	mu        sync.Mutex
+	readers   readers
 	roles     map[string]*roleState
 	providers map[string]*doctor.Provider
 	notes     []string
@@ -143,20 +145,20 @@ func (in *Inspector) role(ctx context.Context, r iamref.Role, withPolicies bool,
 	st := cached
 	if st == nil {
 		st = &roleState{role: &doctor.Role{ARN: r.ARN, Name: r.Name, Account: r.Account}}
-		res, err := in.getRole(ctx, r)
+		res := in.getRole(ctx, r)
 		switch {
-		case errors.Is(err, errAccount):
+		case errors.Is(res.Err, state.ErrNoAccountClient):
 			st.unreadable = true
-			in.couldNotCheck(fmt.Sprintf("role %s in account %s", r.Name, r.Account), err)
-		case awsapi.IsNotFound(err):
-		case err != nil:
+			in.couldNotCheck(fmt.Sprintf("role %s in account %s", r.Name, r.Account), res.Err)
+		case res.Presence == state.Missing:
+		case res.Presence == state.Unknown:
 			st.unreadable = true
-			in.couldNotCheck("role "+r.Name+" (iam:GetRole)", err)
-		case aws.ToString(res.Role.Arn) != "" && aws.ToString(res.Role.Arn) != r.ARN:
+			in.couldNotCheck("role "+r.Name+" (iam:GetRole)", res.Err)
+		case res.ARN != "" && res.ARN != r.ARN:
 			// The name exists at another path: the webhook and STS use the annotation's ARN, which names no role.
-			st.actualARN = aws.ToString(res.Role.Arn)
+			st.actualARN = res.ARN
 		default:
-			doc, err := trust.Parse(aws.ToString(res.Role.AssumeRolePolicyDocument))
+			doc, err := trust.Parse(res.Trust)
 			if err != nil {
 				st.unreadable = true
 				in.couldNotCheck("the trust policy of role "+r.Name, err)
@@ -197,17 +199,17 @@ func (in *Inspector) provider(ctx context.Context, partition, account string) *d
 		return cached
 	}
 	out := &doctor.Provider{ARN: p.ARN}
-	res, err := in.getProvider(ctx, account, p.ARN)
+	res := in.getProvider(ctx, account, p.ARN)
 	switch {
-	case errors.Is(err, errAccount):
-		in.couldNotCheck(fmt.Sprintf("OIDC provider %s in account %s", p.ARN, account), err)
+	case errors.Is(res.Err, state.ErrNoAccountClient):
+		in.couldNotCheck(fmt.Sprintf("OIDC provider %s in account %s", p.ARN, account), res.Err)
 		out = nil
-	case awsapi.IsNotFound(err):
-	case err != nil:
-		in.couldNotCheck("OIDC provider "+p.ARN+" (iam:GetOpenIDConnectProvider)", err)
+	case res.Presence == state.Missing:
+	case res.Presence == state.Unknown:
+		in.couldNotCheck("OIDC provider "+p.ARN+" (iam:GetOpenIDConnectProvider)", res.Err)
 		out = nil
 	default:
-		out.Found, out.ClientIDs = true, res.ClientIDList
+		out.Found, out.ClientIDs = true, res.ClientIDs
 	}
 	in.mu.Lock()
 	in.providers[p.ARN] = out

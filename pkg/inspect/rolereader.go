@@ -3,8 +3,6 @@ package inspect
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,14 +20,10 @@ import (
 // account's roles (iam:ListRoles, 1,000 a page, trust documents inline) instead of one iam:GetRole each.
 const DefaultListThreshold = 20
 
-// ListThresholdEnv overrides DefaultListThreshold (a number; a very large one forces one GetRole per role).
-// It exists for tests and benchmarks that compare both strategies on the same fleet.
-const ListThresholdEnv = "KUBECTL_IRSA_ROLE_LIST_THRESHOLD"
-
 // listThreshold is the threshold in force.
-func listThreshold() int {
-	if n, err := strconv.Atoi(os.Getenv(ListThresholdEnv)); err == nil && n >= 0 {
-		return n
+func (in *Inspector) listThreshold() int {
+	if in.ListThreshold > 0 {
+		return in.ListThreshold
 	}
 	return DefaultListThreshold
 }
@@ -51,7 +45,7 @@ func (in *Inspector) readRoles(ctx context.Context, roles map[string]iamref.Role
 			largest = key
 		}
 	}
-	if len(byAccount[largest]) > listThreshold() {
+	if len(byAccount[largest]) > in.listThreshold() {
 		in.listRoles(ctx, byAccount[largest])
 	}
 	g, gctx := errgroup.WithContext(ctx)

@@ -110,15 +110,11 @@ func (o *MigrateOptions) Run(ctx context.Context) error {
 		return err
 	}
 	o.lock.apply(p.Setup, o.ErrOut)
-	auth, err := o.eksAuth(ctx)
-	if err != nil {
-		return err
-	}
 	clients, err := o.Factory.AWS(ctx)
 	if err != nil {
 		return err
 	}
-	m := &setup.Migrator{PodIdentity: p, Verifier: &setup.EndToEndVerifier{Kube: p.Kube, EKSAuth: auth, STS: clients.STS}, AccessEntries: clients.EKS}
+	m := &setup.Migrator{PodIdentity: p, Verifier: &setup.EndToEndVerifier{Kube: p.Kube, EKSAuth: clients.PodIdentityCredentials, STS: clients.STS}, AccessEntries: clients.EKS}
 	list, err := m.Migrate(ctx, o.req)
 	if err != nil {
 		return err

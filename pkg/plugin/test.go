@@ -124,7 +124,7 @@ func (o *TestOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tester := &inspect.Tester{Kube: kube, IAM: clients.IAM, AccountIAM: accountIAM(o.Factory), STS: clients.STS, EKS: clients.EKS, EKSAuth: clients.EKSAuth,
+	tester := &inspect.Tester{Kube: kube, IAM: clients.IAM, Accounts: inspectAccounts(o.Globals, clients), STS: clients.STS, EKS: clients.EKS, EKSAuth: clients.EKSAuth,
 		Issuer: iss.Issuer, Cluster: o.Factory.ClusterRef(), STSEndpoint: stsEndpoint()}
 	if f, ok := o.ErrOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		tester.Progress = func(attempt int, elapsed time.Duration, err error) {

@@ -164,15 +164,7 @@ func (f *trackedFactory) RoleProfileAccount(ctx context.Context) (string, error)
 	return f.Factory.RoleProfileAccount(ctx)
 }
 
-func (f *trackedFactory) RoleAWS(ctx context.Context, account string) (*AWSClients, error) {
+func (f *trackedFactory) RoleProfileAWS(ctx context.Context) (*AWSClients, error) {
 	f.used.Store(true)
-	return f.Factory.RoleAWS(ctx, account)
-}
-
-// unwrap returns the factory a tracked one wraps (for optional interfaces such as eksAuthFactory).
-func unwrapFactory(f Factory) Factory {
-	if t, ok := f.(*trackedFactory); ok {
-		return t.Factory
-	}
-	return f
+	return f.Factory.RoleProfileAWS(ctx)
 }

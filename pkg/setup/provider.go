@@ -10,6 +10,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -49,15 +50,15 @@ type ProviderState struct {
 // LookupProvider reads the provider for an issuer in an account (one GetOpenIDConnectProvider call).
 func LookupProvider(ctx context.Context, client IAMAPI, partition, account, issuer, audience string) (ProviderState, error) {
 	st := ProviderState{Provider: trust.NewProvider(partition, account, issuer)}
-	out, err := client.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(st.Provider.ARN)})
-	switch {
-	case awsapi.IsNotFound(err):
+	read := state.ReadProvider(ctx, client, st.Provider.ARN)
+	switch read.Presence {
+	case state.Missing:
 		return st, nil
-	case err != nil:
-		return st, fmt.Errorf("iam:GetOpenIDConnectProvider %s: %w", st.Provider.ARN, awsapi.Short(err))
+	case state.Unknown:
+		return st, read.ReadError()
 	}
 	st.Exists = true
-	if !slices.Contains(out.ClientIDList, audience) {
+	if !slices.Contains(read.ClientIDs, audience) {
 		st.MissingClientID = audience
 	}
 	return st, nil
@@ -94,11 +95,7 @@ func managedTags(issuerHostPath string) []iamtypes.Tag {
 	}
 }
 
-func isManaged(tags []iamtypes.Tag) bool {
-	return slices.ContainsFunc(tags, func(t iamtypes.Tag) bool {
-		return aws.ToString(t.Key) == ManagedByTagKey && aws.ToString(t.Value) == ManagedByTagValue
-	})
-}
+func isManaged(tags map[string]string) bool { return tags[ManagedByTagKey] == ManagedByTagValue }
 
 // DeleteProvider deletes an IAM OIDC provider (used to roll back one this run created).
 func DeleteProvider(ctx context.Context, client IAMAPI, providerARN string) error {
