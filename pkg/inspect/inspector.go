@@ -9,14 +9,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
@@ -26,10 +24,7 @@ import (
 
 // IAMAPI is the part of IAM that doctor, list, audit and test read; *iam.Client implements it.
 type IAMAPI interface {
-	state.IAMReader
-	state.InlineAPI
-	state.AttachedAPI
-	state.ManagedPolicyAPI
+	state.RoleReadAPI
 	ListRoles(ctx context.Context, in *iam.ListRolesInput, optFns ...func(*iam.Options)) (*iam.ListRolesOutput, error)
 	SimulatePrincipalPolicy(ctx context.Context, in *iam.SimulatePrincipalPolicyInput, optFns ...func(*iam.Options)) (*iam.SimulatePrincipalPolicyOutput, error)
 }
@@ -67,8 +62,8 @@ type Inspector struct {
 	readers   readers
 	roles     map[string]*roleState
 	providers map[string]*doctor.Provider
-	notes     []string
-	unchecked []string
+	// recorder keeps the run's notes and could-not-check lines.
+	recorder state.Recorder
 	// associations caches the EKS Pod Identity associations by namespace filter ("" for all).
 	associations map[string]associationList
 	agent        *bool
@@ -88,40 +83,18 @@ type roleState struct {
 }
 
 // Notes are informational: how permissions were decided, which API the endpoint does not serve.
-func (in *Inspector) Notes() []string {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return slices.Clone(in.notes)
-}
+func (in *Inspector) Notes() []string { return in.recorder.Notes() }
 
 // Unchecked are the checks that could not run because a read failed ("could not check ...").
-func (in *Inspector) Unchecked() []string {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return slices.Clone(in.unchecked)
-}
+func (in *Inspector) Unchecked() []string { return in.recorder.CouldNotCheckList() }
 
-func (in *Inspector) note(s string) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if !slices.Contains(in.notes, s) {
-		in.notes = append(in.notes, s)
-	}
-}
+func (in *Inspector) note(s string) { in.recorder.Note(s) }
 
 // noteUnchecked records a check that could not run, said in full.
-func (in *Inspector) noteUnchecked(s string) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if !slices.Contains(in.unchecked, s) {
-		in.unchecked = append(in.unchecked, s)
-	}
-}
+func (in *Inspector) noteUnchecked(s string) { in.recorder.Unchecked(s) }
 
 // couldNotCheck records a failed read: what could not be checked, and the error.
-func (in *Inspector) couldNotCheck(what string, err error) {
-	in.noteUnchecked(fmt.Sprintf("could not check %s: %v", what, awsapi.Short(err)))
-}
+func (in *Inspector) couldNotCheck(what string, err error) { in.recorder.CouldNotCheck(what, err) }
 
 // role reads a role once (GetRole), and its identity policies when withPolicies (for the actions seen denied).
 // A failed read is recorded as could-not-check, and the returned state says so.

@@ -16,10 +16,7 @@ import (
 
 // IAMAPI is the part of IAM the write commands call; *iam.Client implements it.
 type IAMAPI interface {
-	state.IAMReader
-	state.InlineAPI
-	state.AttachedAPI
-	state.ManagedPolicyAPI
+	state.RoleReadAPI
 	CreateOpenIDConnectProvider(ctx context.Context, in *iam.CreateOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.CreateOpenIDConnectProviderOutput, error)
 	DeleteOpenIDConnectProvider(ctx context.Context, in *iam.DeleteOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.DeleteOpenIDConnectProviderOutput, error)
 	AddClientIDToOpenIDConnectProvider(ctx context.Context, in *iam.AddClientIDToOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.AddClientIDToOpenIDConnectProviderOutput, error)

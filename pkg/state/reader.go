@@ -15,6 +15,15 @@ type IAMReader interface {
 	ProviderAPI
 }
 
+// RoleReadAPI is every IAM read of a role (and of its account's OIDC provider): the reads setup and inspect
+// share; *iam.Client implements it.
+type RoleReadAPI interface {
+	IAMReader
+	InlineAPI
+	AttachedAPI
+	ManagedPolicyAPI
+}
+
 // Reader reads roles and OIDC providers for the read commands: each from its account's credentials (the
 // Router) and once per run (cached by ARN, concurrent readers of one ARN share one call). Safe for concurrent use.
 type Reader[C IAMReader] struct {
