@@ -47,10 +47,10 @@ Re-running resumes from the recorded step. Exit 0 when every ServiceAccount in s
   kubectl irsa migrate irsa-test -n irsa-sample-ns --rollback`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
-				return err
+				return asUsage(cmd, err)
 			}
 			if err := o.Validate(); err != nil {
-				return err
+				return asUsage(cmd, err)
 			}
 			return o.Run(cmd.Context())
 		},

@@ -64,10 +64,10 @@ AWS or the cluster unreachable, a read that failed).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
-				return err
+				return asUsage(cmd, err)
 			}
 			if err := o.Validate(); err != nil {
-				return err
+				return asUsage(cmd, err)
 			}
 			return o.Run(cmd.Context())
 		},
