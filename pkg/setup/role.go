@@ -428,14 +428,9 @@ func (p *RolePlan) rollbackCreated(ctx context.Context, w *docWriter, added []st
 // DeleteRole deletes a role after removing its inline policies and detaching its managed ones, as IAM requires.
 func DeleteRole(ctx context.Context, client IAMAPI, roleName string) error {
 	name := aws.String(roleName)
-	var inline []string
-	pages := iam.NewListRolePoliciesPaginator(client, &iam.ListRolePoliciesInput{RoleName: name})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("iam:ListRolePolicies %s: %w", roleName, awsapi.Short(err))
-		}
-		inline = append(inline, page.PolicyNames...)
+	inline, err := state.InlinePolicyNames(ctx, client, roleName)
+	if err != nil {
+		return err
 	}
 	for _, p := range inline {
 		if _, err := client.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: name, PolicyName: aws.String(p)}); err != nil {
