@@ -15,12 +15,14 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
 // AccountDetailsAPI is iam:GetAccountAuthorizationDetails, which audit uses at fleet size: every role of the
 // account with its trust, inline policies and attached policies, and the account's own managed policies with
-// their versions, 1,000 entities a page. *iam.Client implements it; an IAMAPI without it is read role by role.
+// their versions, 1,000 entities a page. *iam.Client implements it; without it (Inspector.AccountDetails nil)
+// roles are read role by role.
 type AccountDetailsAPI interface {
 	GetAccountAuthorizationDetails(ctx context.Context, in *iam.GetAccountAuthorizationDetailsInput, optFns ...func(*iam.Options)) (*iam.GetAccountAuthorizationDetailsOutput, error)
 }
@@ -43,7 +45,7 @@ func (in *Inspector) auditRoles(ctx context.Context, provider trust.Provider, ca
 			n++
 		}
 	}
-	if api, ok := in.IAM.(AccountDetailsAPI); ok && n > listThreshold() {
+	if api := in.AccountDetails; api != nil && n > in.listThreshold() {
 		roles, policies, err := in.accountDetails(ctx, api, provider, referenced)
 		if err == nil {
 			return roles, policies, nil
@@ -94,7 +96,7 @@ func (in *Inspector) accountDetails(ctx context.Context, api AccountDetailsAPI, 
 			if !seen && !local {
 				others[arn] = nil
 				g.Go(func() error {
-					doc, err := in.managedPolicyDocument(gctx, a.PolicyArn)
+					doc, err := state.ManagedPolicyDocument(gctx, in.IAM, aws.ToString(a.PolicyArn))
 					mu.Lock()
 					defer mu.Unlock()
 					if err != nil {
@@ -138,22 +140,6 @@ func (in *Inspector) accountDetails(ctx context.Context, api AccountDetailsAPI, 
 		policies[aws.ToString(r.Arn)] = p
 	}
 	return roles, policies, nil
-}
-
-// managedPolicyDocument reads the default version of a managed policy.
-func (in *Inspector) managedPolicyDocument(ctx context.Context, arn *string) (string, error) {
-	pol, err := in.IAM.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: arn})
-	if err != nil {
-		return "", fmt.Errorf("iam:GetPolicy %s: %w", aws.ToString(arn), awsapi.Short(err))
-	}
-	v, err := in.IAM.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: arn, VersionId: pol.Policy.DefaultVersionId})
-	if err == nil && v.PolicyVersion == nil {
-		err = errors.New("no policy version")
-	}
-	if err != nil {
-		return "", fmt.Errorf("iam:GetPolicyVersion %s: %w", aws.ToString(arn), awsapi.Short(err))
-	}
-	return aws.ToString(v.PolicyVersion.Document), nil
 }
 
 // addTrusting adds the role to roles when its trust names the provider; a trust that cannot be parsed but

@@ -9,16 +9,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
@@ -28,24 +24,15 @@ import (
 
 // IAMAPI is the part of IAM that doctor, list, audit and test read; *iam.Client implements it.
 type IAMAPI interface {
-	GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+	state.RoleReadAPI
 	ListRoles(ctx context.Context, in *iam.ListRolesInput, optFns ...func(*iam.Options)) (*iam.ListRolesOutput, error)
-	GetOpenIDConnectProvider(ctx context.Context, in *iam.GetOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.GetOpenIDConnectProviderOutput, error)
-	ListRolePolicies(ctx context.Context, in *iam.ListRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
-	GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, optFns ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
-	ListAttachedRolePolicies(ctx context.Context, in *iam.ListAttachedRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error)
-	GetPolicy(ctx context.Context, in *iam.GetPolicyInput, optFns ...func(*iam.Options)) (*iam.GetPolicyOutput, error)
-	GetPolicyVersion(ctx context.Context, in *iam.GetPolicyVersionInput, optFns ...func(*iam.Options)) (*iam.GetPolicyVersionOutput, error)
 	SimulatePrincipalPolicy(ctx context.Context, in *iam.SimulatePrincipalPolicyInput, optFns ...func(*iam.Options)) (*iam.SimulatePrincipalPolicyOutput, error)
 }
 
 // EKSAPI is the part of EKS that doctor and list read: Pod Identity associations and node access entries.
 type EKSAPI interface {
-	ListPodIdentityAssociations(ctx context.Context, in *eks.ListPodIdentityAssociationsInput, optFns ...func(*eks.Options)) (*eks.ListPodIdentityAssociationsOutput, error)
-	DescribePodIdentityAssociation(ctx context.Context, in *eks.DescribePodIdentityAssociationInput, optFns ...func(*eks.Options)) (*eks.DescribePodIdentityAssociationOutput, error)
-	ListAccessEntries(ctx context.Context, in *eks.ListAccessEntriesInput, optFns ...func(*eks.Options)) (*eks.ListAccessEntriesOutput, error)
-	DescribeAccessEntry(ctx context.Context, in *eks.DescribeAccessEntryInput, optFns ...func(*eks.Options)) (*eks.DescribeAccessEntryOutput, error)
-	DescribeCluster(ctx context.Context, in *eks.DescribeClusterInput, optFns ...func(*eks.Options)) (*eks.DescribeClusterOutput, error)
+	state.AssociationAPI
+	state.AccessEntryAPI
 }
 
 // maxInFlight bounds concurrent AWS reads; the SDK retries throttling itself.
@@ -60,20 +47,23 @@ type Inspector struct {
 	EKS     EKSAPI
 	Cluster cluster.Ref
 	Issuer  string
-	// AccountIAM returns the IAM client of another account than IAM's (nil, nil: IAM's own account); nil
-	// reads every account with IAM. See accounts.go.
-	AccountIAM func(ctx context.Context, account string) (IAMAPI, error)
+	// Accounts routes each role and provider read to its account's credentials (nil: IAM for every account).
+	Accounts *state.Router[IAMAPI]
 	// Addons finds the Pod Identity Agent's EKS add-on (nil: only its DaemonSet is looked for).
 	Addons state.AddonAPI
+	// AccountDetails is iam:GetAccountAuthorizationDetails, which audit uses at fleet size (nil: roles and
+	// their policies are read role by role).
+	AccountDetails AccountDetailsAPI
+	// ListThreshold is the number of distinct roles of one account above which roles are listed rather than
+	// read one by one (0: DefaultListThreshold).
+	ListThreshold int
 
-	mu sync.Mutex
-	// resolving serialises the first resolution of each account, so concurrent reads share one answer.
-	resolving sync.Mutex
-	accounts  map[string]accountClient
+	mu        sync.Mutex
+	readers   readers
 	roles     map[string]*roleState
 	providers map[string]*doctor.Provider
-	notes     []string
-	unchecked []string
+	// recorder keeps the run's notes and could-not-check lines.
+	recorder state.Recorder
 	// associations caches the EKS Pod Identity associations by namespace filter ("" for all).
 	associations map[string]associationList
 	agent        *bool
@@ -93,40 +83,18 @@ type roleState struct {
 }
 
 // Notes are informational: how permissions were decided, which API the endpoint does not serve.
-func (in *Inspector) Notes() []string {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return slices.Clone(in.notes)
-}
+func (in *Inspector) Notes() []string { return in.recorder.Notes() }
 
 // Unchecked are the checks that could not run because a read failed ("could not check ...").
-func (in *Inspector) Unchecked() []string {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return slices.Clone(in.unchecked)
-}
+func (in *Inspector) Unchecked() []string { return in.recorder.CouldNotCheckList() }
 
-func (in *Inspector) note(s string) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if !slices.Contains(in.notes, s) {
-		in.notes = append(in.notes, s)
-	}
-}
+func (in *Inspector) note(s string) { in.recorder.Note(s) }
 
 // noteUnchecked records a check that could not run, said in full.
-func (in *Inspector) noteUnchecked(s string) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if !slices.Contains(in.unchecked, s) {
-		in.unchecked = append(in.unchecked, s)
-	}
-}
+func (in *Inspector) noteUnchecked(s string) { in.recorder.Unchecked(s) }
 
 // couldNotCheck records a failed read: what could not be checked, and the error.
-func (in *Inspector) couldNotCheck(what string, err error) {
-	in.noteUnchecked(fmt.Sprintf("could not check %s: %v", what, awsapi.Short(err)))
-}
+func (in *Inspector) couldNotCheck(what string, err error) { in.recorder.CouldNotCheck(what, err) }
 
 // role reads a role once (GetRole), and its identity policies when withPolicies (for the actions seen denied).
 // A failed read is recorded as could-not-check, and the returned state says so.
@@ -143,20 +111,20 @@ func (in *Inspector) role(ctx context.Context, r iamref.Role, withPolicies bool,
 	st := cached
 	if st == nil {
 		st = &roleState{role: &doctor.Role{ARN: r.ARN, Name: r.Name, Account: r.Account}}
-		res, err := in.getRole(ctx, r)
+		res := in.getRole(ctx, r)
 		switch {
-		case errors.Is(err, errAccount):
+		case errors.Is(res.Err, state.ErrNoAccountClient):
 			st.unreadable = true
-			in.couldNotCheck(fmt.Sprintf("role %s in account %s", r.Name, r.Account), err)
-		case awsapi.IsNotFound(err):
-		case err != nil:
+			in.couldNotCheck(fmt.Sprintf("role %s in account %s", r.Name, r.Account), res.Err)
+		case res.Presence == state.Missing:
+		case res.Presence == state.Unknown:
 			st.unreadable = true
-			in.couldNotCheck("role "+r.Name+" (iam:GetRole)", err)
-		case aws.ToString(res.Role.Arn) != "" && aws.ToString(res.Role.Arn) != r.ARN:
+			in.couldNotCheck("role "+r.Name+" (iam:GetRole)", res.Err)
+		case res.ARN != "" && res.ARN != r.ARN:
 			// The name exists at another path: the webhook and STS use the annotation's ARN, which names no role.
-			st.actualARN = aws.ToString(res.Role.Arn)
+			st.actualARN = res.ARN
 		default:
-			doc, err := trust.Parse(aws.ToString(res.Role.AssumeRolePolicyDocument))
+			doc, err := trust.Parse(res.Trust)
 			if err != nil {
 				st.unreadable = true
 				in.couldNotCheck("the trust policy of role "+r.Name, err)
@@ -197,17 +165,17 @@ func (in *Inspector) provider(ctx context.Context, partition, account string) *d
 		return cached
 	}
 	out := &doctor.Provider{ARN: p.ARN}
-	res, err := in.getProvider(ctx, account, p.ARN)
+	res := in.getProvider(ctx, account, p.ARN)
 	switch {
-	case errors.Is(err, errAccount):
-		in.couldNotCheck(fmt.Sprintf("OIDC provider %s in account %s", p.ARN, account), err)
+	case errors.Is(res.Err, state.ErrNoAccountClient):
+		in.couldNotCheck(fmt.Sprintf("OIDC provider %s in account %s", p.ARN, account), res.Err)
 		out = nil
-	case awsapi.IsNotFound(err):
-	case err != nil:
-		in.couldNotCheck("OIDC provider "+p.ARN+" (iam:GetOpenIDConnectProvider)", err)
+	case res.Presence == state.Missing:
+	case res.Presence == state.Unknown:
+		in.couldNotCheck("OIDC provider "+p.ARN+" (iam:GetOpenIDConnectProvider)", res.Err)
 		out = nil
 	default:
-		out.Found, out.ClientIDs = true, res.ClientIDList
+		out.Found, out.ClientIDs = true, res.ClientIDs
 	}
 	in.mu.Lock()
 	in.providers[p.ARN] = out

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 )
 
 // simulate asks iam:SimulatePrincipalPolicy for the actions; nil when that API does not answer (as in moto),
@@ -33,58 +34,36 @@ func (in *Inspector) simulate(ctx context.Context, r iamref.Role, actions []stri
 // attached managed policy) and the attached policies' names, reading every page. It reads as much as it can:
 // the error joins every read that failed, so the caller knows the documents are incomplete.
 func (in *Inspector) policyDocuments(ctx context.Context, r iamref.Role) (docs, attachedNames []string, err error) {
-	name := aws.String(r.Name)
 	client := in.clientOf(r.Account)
 	docs = []string{}
 	var errs []error
-	add := func(doc *string, what string) {
-		d, err := iamref.DecodePolicyDocument(aws.ToString(doc))
+	add := func(doc string, what string) {
+		d, err := iamref.DecodePolicyDocument(doc)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", what, err))
 			return
 		}
 		docs = append(docs, d)
 	}
-	inline := iam.NewListRolePoliciesPaginator(client, &iam.ListRolePoliciesInput{RoleName: name})
-	for inline.HasMorePages() {
-		page, err := inline.NextPage(ctx)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("iam:ListRolePolicies: %w", awsapi.Short(err)))
-			break
-		}
-		for _, p := range page.PolicyNames {
-			out, err := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: name, PolicyName: aws.String(p)})
-			if err != nil {
-				errs = append(errs, fmt.Errorf("iam:GetRolePolicy %s: %w", p, awsapi.Short(err)))
-				continue
-			}
-			add(out.PolicyDocument, "inline policy "+p)
-		}
+	inline, err := state.InlinePolicies(ctx, client, r.Name, nil)
+	if err != nil {
+		errs = append(errs, err)
 	}
-	attached := iam.NewListAttachedRolePoliciesPaginator(client, &iam.ListAttachedRolePoliciesInput{RoleName: name})
-	for attached.HasMorePages() {
-		page, err := attached.NextPage(ctx)
+	for _, p := range inline {
+		add(p.Document, "inline policy "+p.Name)
+	}
+	attached, err := state.AttachedPolicies(ctx, client, r.Name)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, a := range attached {
+		attachedNames = append(attachedNames, a.Name)
+		doc, err := state.ManagedPolicyDocument(ctx, client, a.ARN)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("iam:ListAttachedRolePolicies: %w", awsapi.Short(err)))
-			break
+			errs = append(errs, err)
+			continue
 		}
-		for _, a := range page.AttachedPolicies {
-			attachedNames = append(attachedNames, aws.ToString(a.PolicyName))
-			pol, err := client.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: a.PolicyArn})
-			if err != nil {
-				errs = append(errs, fmt.Errorf("iam:GetPolicy %s: %w", aws.ToString(a.PolicyArn), awsapi.Short(err)))
-				continue
-			}
-			v, err := client.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: a.PolicyArn, VersionId: pol.Policy.DefaultVersionId})
-			if err == nil && v.PolicyVersion == nil {
-				err = errors.New("no policy version")
-			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("iam:GetPolicyVersion %s: %w", aws.ToString(a.PolicyArn), awsapi.Short(err)))
-				continue
-			}
-			add(v.PolicyVersion.Document, "managed policy "+aws.ToString(a.PolicyName))
-		}
+		add(doc, "managed policy "+a.Name)
 	}
 	return docs, attachedNames, errors.Join(errs...)
 }

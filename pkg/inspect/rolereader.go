@@ -3,14 +3,11 @@ package inspect
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
@@ -22,14 +19,10 @@ import (
 // account's roles (iam:ListRoles, 1,000 a page, trust documents inline) instead of one iam:GetRole each.
 const DefaultListThreshold = 20
 
-// ListThresholdEnv overrides DefaultListThreshold (a number; a very large one forces one GetRole per role).
-// It exists for tests and benchmarks that compare both strategies on the same fleet.
-const ListThresholdEnv = "KUBECTL_IRSA_ROLE_LIST_THRESHOLD"
-
 // listThreshold is the threshold in force.
-func listThreshold() int {
-	if n, err := strconv.Atoi(os.Getenv(ListThresholdEnv)); err == nil && n >= 0 {
-		return n
+func (in *Inspector) listThreshold() int {
+	if in.ListThreshold > 0 {
+		return in.ListThreshold
 	}
 	return DefaultListThreshold
 }
@@ -40,7 +33,7 @@ const listPageSize = 1000
 // readRoles reads each distinct role once, choosing the strategy by size: when the account with the most
 // referenced roles has more than the threshold, its roles come from ListRoles pages (filtered by their common
 // path); every role the listing did not give (another account, created since, at another path) is read with
-// GetRole, at most maxInFlight at a time.
+// GetRole, at most 8 at a time (state.Reader.Roles).
 func (in *Inspector) readRoles(ctx context.Context, roles map[string]iamref.Role) {
 	byAccount := map[string][]iamref.Role{}
 	largest := ""
@@ -51,18 +44,19 @@ func (in *Inspector) readRoles(ctx context.Context, roles map[string]iamref.Role
 			largest = key
 		}
 	}
-	if len(byAccount[largest]) > listThreshold() {
+	if len(byAccount[largest]) > in.listThreshold() {
 		in.listRoles(ctx, byAccount[largest])
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(maxInFlight)
+	var unlisted []iamref.Role
 	for _, r := range roles {
-		g.Go(func() error {
-			in.role(gctx, r, false, nil) // cached when the listing gave it
-			return nil
-		})
+		if in.cachedRole(r.ARN) == nil {
+			unlisted = append(unlisted, r)
+		}
 	}
-	_ = g.Wait() // every goroutine returns nil: failed reads are recorded as could-not-check
+	in.state().Roles(ctx, unlisted) // GetRole each, errgroup-bounded, cached for role below
+	for _, r := range roles {
+		in.role(ctx, r, false, nil)
+	}
 }
 
 // listRoles records the roles of refs (one account) that ListRoles returns: found with their trust, or at

@@ -68,18 +68,17 @@ func count(calls []string, op string) int {
 }
 
 func TestListSameResultByRoleAndByListing(t *testing.T) {
-	run := func(threshold string) (*ListResult, []string) {
-		t.Setenv(ListThresholdEnv, threshold)
+	run := func(threshold int) (*ListResult, []string) {
 		cloud, kube := fleet(t)
-		in := &Inspector{Kube: kube, IAM: cloud.IAM, Issuer: testIssuer}
+		in := &Inspector{Kube: kube, IAM: cloud.IAM, Issuer: testIssuer, ListThreshold: threshold}
 		res, err := in.List(context.Background(), "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		return res, cloud.Calls()[1:] // after the fixture's AttachRolePolicy
 	}
-	perRole, perRoleCalls := run("100000")
-	listed, listedCalls := run("")
+	perRole, perRoleCalls := run(100000)
+	listed, listedCalls := run(0)
 	if !reflect.DeepEqual(perRole, listed) {
 		t.Errorf("per-role result\n%+v\ndiffers from the listing's\n%+v", perRole, listed)
 	}
@@ -187,25 +186,23 @@ func snapshotDetails(t *testing.T, f *fakeaws.IAM) *iam.GetAccountAuthorizationD
 
 func TestAuditSameFindingsByRoleAndByAccountDetails(t *testing.T) {
 	caller := awsapi.Caller{Account: fakeaws.Account, Partition: "aws"}
-	run := func(threshold string, withDetails bool) (*AuditReport, []string, int) {
-		t.Setenv(ListThresholdEnv, threshold)
+	run := func(threshold int, withDetails bool) (*AuditReport, []string, int) {
 		cloud, kube := fleet(t)
-		var api IAMAPI = cloud.IAM
 		d := &detailsIAM{IAM: cloud.IAM}
+		in := &Inspector{Kube: kube, IAM: cloud.IAM, Issuer: testIssuer, ListThreshold: threshold}
 		if withDetails {
 			d.details = snapshotDetails(t, cloud.IAM)
-			api = d
+			in.AccountDetails = d
 		}
 		before := len(cloud.Calls())
-		in := &Inspector{Kube: kube, IAM: api, Issuer: testIssuer}
 		rep, err := in.Audit(context.Background(), caller, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		return rep, cloud.Calls()[before:], d.calls
 	}
-	perRole, perRoleCalls, _ := run("100000", true)
-	byDetails, detailsCalls, n := run("", true)
+	perRole, perRoleCalls, _ := run(100000, true)
+	byDetails, detailsCalls, n := run(0, true)
 	if !reflect.DeepEqual(perRole, byDetails) {
 		t.Errorf("per-role report\n%+v\ndiffers from the account details'\n%+v", perRole, byDetails)
 	}
@@ -226,7 +223,7 @@ func TestAuditSameFindingsByRoleAndByAccountDetails(t *testing.T) {
 		t.Errorf("details path: %d GetAccountAuthorizationDetails, calls %v", n, detailsCalls)
 	}
 	// Without the API (a client that lacks it), the same report from ListRoles and per-role reads.
-	noDetails, _, _ := run("", false)
+	noDetails, _, _ := run(0, false)
 	if !reflect.DeepEqual(perRole, noDetails) {
 		t.Errorf("fallback report differs:\n%+v\n%+v", perRole, noDetails)
 	}

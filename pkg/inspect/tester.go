@@ -23,6 +23,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -104,8 +105,8 @@ type Tester struct {
 	EKSAuth EKSAuthAPI
 	// boundUID is the UID of the pod the Pod Identity token was bound to.
 	boundUID string
-	// AccountIAM reads roles of other accounts (see Inspector.AccountIAM).
-	AccountIAM func(ctx context.Context, account string) (IAMAPI, error)
+	// Accounts reads roles of other accounts (see Inspector.Accounts).
+	Accounts *state.Router[IAMAPI]
 	// STSEndpoint is the STS endpoint URL when it is overridden (AWS_ENDPOINT_URL...): one that is not AWS's
 	// proves nothing about the trust, and a note says so.
 	STSEndpoint string
@@ -129,7 +130,7 @@ func (t *Tester) Test(ctx context.Context, namespace, name string, timeout time.
 		}
 		return nil, fmt.Errorf("read serviceaccount %s/%s: %w", namespace, name, err)
 	}
-	in := &Inspector{Kube: t.Kube, IAM: t.IAM, AccountIAM: t.AccountIAM, Issuer: t.Issuer, Cluster: t.Cluster}
+	in := &Inspector{Kube: t.Kube, IAM: t.IAM, Accounts: t.Accounts, Issuer: t.Issuer, Cluster: t.Cluster}
 	lookup := &Inspector{Kube: t.Kube, EKS: t.EKS, Cluster: t.Cluster}
 	if a, ok := t.associationOf(ctx, lookup, namespace, name); ok && t.EKSAuth != nil {
 		return t.testPodIdentity(ctx, in, res, sa, a)

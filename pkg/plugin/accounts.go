@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 )
 
 // ErrNoAccountCredentials: a role lives in another account than the caller's and no credentials for that
@@ -38,31 +39,6 @@ type roleProfile struct {
 	clients *AWSClients
 	account string
 	err     error
-}
-
-// RoleAWS returns the clients acting in account: the caller's, else those of --role-profile (loaded through
-// the SDK's shared config, so assume-role profile chains work), checked with sts:GetCallerIdentity to be in
-// that account.
-func (f *factory) RoleAWS(ctx context.Context, account string) (*AWSClients, error) {
-	caller, err := f.Caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if caller.Account == account {
-		return f.AWS(ctx)
-	}
-	if f.flags.RoleProfile == "" {
-		return nil, NoAccountCredentials(account, caller.Account)
-	}
-	p, err := f.loadRoleProfile(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if p.account != account {
-		return nil, fmt.Errorf("%w: the role is in account %s, profile %s in account %s (pass --role-profile with a profile of account %s)",
-			ErrNoAccountCredentials, account, f.flags.RoleProfile, p.account, account)
-	}
-	return p.clients, nil
 }
 
 // loadRoleProfile loads --role-profile once (through the SDK's shared config, so assume-role profile chains
@@ -103,38 +79,61 @@ func (f *factory) RoleProfileAccount(ctx context.Context) (string, error) {
 	return p.account, nil
 }
 
-// otherAccount returns the clients of account when it is not the caller's (nil when it is).
-func otherAccount(ctx context.Context, f Factory, account string) (*AWSClients, error) {
-	caller, err := f.Caller(ctx)
+// RoleProfileAWS returns the clients of --role-profile (nil without it).
+func (f *factory) RoleProfileAWS(ctx context.Context) (*AWSClients, error) {
+	if f.flags.RoleProfile == "" {
+		return nil, nil
+	}
+	p, err := f.loadRoleProfile(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if caller.Account == account {
-		return nil, nil
-	}
-	return f.RoleAWS(ctx, account)
+	return p.clients, nil
 }
 
-// accountIAM adapts Factory.RoleAWS to the Inspector: nil (use the caller's client) for the caller's account.
-func accountIAM(f Factory) func(ctx context.Context, account string) (inspect.IAMAPI, error) {
-	return func(ctx context.Context, account string) (inspect.IAMAPI, error) {
-		c, err := otherAccount(ctx, f, account)
-		if err != nil || c == nil {
-			return nil, err
-		}
-		return c.IAM, nil
+// accountRouter is the run's account router (state.Router) for clients of type C: the caller's for the
+// caller's account, --role-profile's for the account it acts in, else ErrNoAccountCredentials naming the flag.
+func accountRouter[C any](g *Globals, home C, pick func(*AWSClients) C) *state.Router[C] {
+	f := g.Factory
+	homeAccount := func(ctx context.Context) (string, error) {
+		c, err := f.Caller(ctx)
+		return c.Account, err
 	}
+	other := func(ctx context.Context, account string) (C, error) {
+		var none C
+		caller, err := f.Caller(ctx)
+		if err != nil {
+			return none, err
+		}
+		profileAccount, err := f.RoleProfileAccount(ctx)
+		switch {
+		case err != nil:
+			return none, err
+		case profileAccount == "":
+			return none, NoAccountCredentials(account, caller.Account)
+		case profileAccount != account:
+			return none, fmt.Errorf("%w: the role is in account %s, profile %s in account %s (pass --role-profile with a profile of account %s)",
+				ErrNoAccountCredentials, account, g.Flags.RoleProfile, profileAccount, account)
+		}
+		clients, err := f.RoleProfileAWS(ctx)
+		if err != nil {
+			return none, err
+		}
+		if clients == nil {
+			return none, NoAccountCredentials(account, caller.Account)
+		}
+		return pick(clients), nil
+	}
+	return state.NewRouter(home, homeAccount, other)
 }
 
-// setupAccountIAM adapts Factory.RoleAWS to the write side: nil (the caller's client) for the caller's account.
-func setupAccountIAM(f Factory) func(ctx context.Context, account string) (setup.IAMAPI, error) {
-	return func(ctx context.Context, account string) (setup.IAMAPI, error) {
-		c, err := otherAccount(ctx, f, account)
-		if err != nil || c == nil {
-			return nil, err
-		}
-		return c.IAM, nil
-	}
+// setupAccounts and inspectAccounts are the router of the write side and of the read side.
+func setupAccounts(g *Globals, clients *AWSClients) *state.Router[setup.IAMAPI] {
+	return accountRouter[setup.IAMAPI](g, clients.IAM, func(c *AWSClients) setup.IAMAPI { return c.IAM })
+}
+
+func inspectAccounts(g *Globals, clients *AWSClients) *state.Router[inspect.IAMAPI] {
+	return accountRouter[inspect.IAMAPI](g, clients.IAM, func(c *AWSClients) inspect.IAMAPI { return c.IAM })
 }
 
 // stsEndpoint is the STS endpoint URL the environment overrides (AWS_ENDPOINT_URL_STS, else

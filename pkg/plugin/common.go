@@ -44,7 +44,7 @@ func (g *Globals) setupClients(ctx context.Context) (*setup.Setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &setup.Setup{Kube: kube, IAM: clients.IAM, AccountIAM: setupAccountIAM(g.Factory), Caller: g.Factory.Caller, Thumbprint: setup.TLSThumbprint,
+	return &setup.Setup{Kube: kube, IAM: clients.IAM, Accounts: setupAccounts(g, clients), Caller: g.Factory.Caller, Thumbprint: setup.TLSThumbprint,
 		Exec: executorFrom(ctx)}, nil
 }
 

@@ -139,23 +139,13 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 }
 
 func (o *DoctorOptions) diagnose(ctx context.Context) (*inspect.DoctorReport, error) {
-	var logs io.Reader
-	// The name goes into the report (scope, checked, notes) of every output format: masked like any value.
-	name := safetext.Redact(o.logsFile)
-	if o.logsFile != "" {
-		if name == "-" {
-			logs, name = o.In, "stdin"
-		} else {
-			f, err := os.Open(o.logsFile)
-			if err != nil {
-				return nil, fmt.Errorf("cannot read --logs-file: %w", err)
-			}
-			defer f.Close()
-			logs = f
-		}
-		if o.logsOnly {
-			return inspect.DoctorLogsOnly(logs, name)
-		}
+	logs, name, closeLogs, err := o.openLogs()
+	if err != nil {
+		return nil, err
+	}
+	defer closeLogs()
+	if o.logsOnly {
+		return inspect.DoctorLogsOnly(logs, name)
 	}
 	in, err := o.inspector(ctx, false)
 	if err != nil {
@@ -165,6 +155,23 @@ func (o *DoctorOptions) diagnose(ctx context.Context) (*inspect.DoctorReport, er
 		return in.DoctorTarget(ctx, *o.target, logs, name, o.tail)
 	}
 	return in.DoctorScope(ctx, o.namespace)
+}
+
+// openLogs opens --logs-file (stdin for -; nil without it) and names it for the report: the name goes into
+// the report (scope, checked, notes) of every output format, so it is masked like any value.
+func (o *DoctorOptions) openLogs() (logs io.Reader, name string, closeLogs func(), err error) {
+	name, closeLogs = safetext.Redact(o.logsFile), func() {}
+	switch {
+	case o.logsFile == "":
+		return nil, name, closeLogs, nil
+	case name == "-":
+		return o.In, "stdin", closeLogs, nil
+	}
+	f, err := os.Open(o.logsFile)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("cannot read --logs-file: %w", err)
+	}
+	return f, name, func() { _ = f.Close() }, nil
 }
 
 // printReport prints findings grouped by check, each with its evidence and fix.

@@ -66,9 +66,9 @@ type Factory interface {
 	Caller(ctx context.Context) (awsapi.Caller, error)
 	// RoleProfileAccount is the account --role-profile's credentials act in ("" without --role-profile).
 	RoleProfileAccount(ctx context.Context) (string, error)
-	// RoleAWS returns the AWS clients that act in account: AWS's when the caller is in it, else those of the
-	// role profile, which must be in it; ErrNoAccountCredentials when there are none.
-	RoleAWS(ctx context.Context, account string) (*AWSClients, error)
+	// RoleProfileAWS returns the AWS clients of --role-profile (nil without it); accountRouter decides which
+	// account's calls they make.
+	RoleProfileAWS(ctx context.Context) (*AWSClients, error)
 }
 
 // AWSClients are the AWS API clients of one aws.Config, seen through the interfaces of their users.
@@ -79,6 +79,10 @@ type AWSClients struct {
 	EKS    EKSClient
 	// EKSAuth is EKS Auth (AssumeRoleForPodIdentity), for test's Pod Identity path.
 	EKSAuth inspect.EKSAuthAPI
+	// PodIdentityCredentials is EKS Auth as migrate's verifier sees it (only the credentials).
+	PodIdentityCredentials setup.EKSAuthAPI
+	// AccountDetails is iam:GetAccountAuthorizationDetails for audit at fleet size (nil: role by role).
+	AccountDetails inspect.AccountDetailsAPI
 }
 
 // IAMClient is every IAM call of the write side and the read side.
@@ -284,7 +288,10 @@ func loadAWS(ctx context.Context, g *GlobalFlags, clusterRegion string) (*AWSCli
 }
 
 func newAWSClients(cfg aws.Config) *AWSClients {
-	return &AWSClients{Region: cfg.Region, IAM: iam.NewFromConfig(cfg, withAdaptiveRetry), STS: sts.NewFromConfig(cfg), EKS: eks.NewFromConfig(cfg), EKSAuth: eksauth.New(cfg)}
+	client := iam.NewFromConfig(cfg, withAdaptiveRetry)
+	auth := eksauth.New(cfg)
+	return &AWSClients{Region: cfg.Region, IAM: client, STS: sts.NewFromConfig(cfg), EKS: eks.NewFromConfig(cfg), EKSAuth: auth,
+		PodIdentityCredentials: eksAuthCredentials{auth}, AccountDetails: client}
 }
 
 func (f *factory) Caller(ctx context.Context) (awsapi.Caller, error) {

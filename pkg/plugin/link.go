@@ -49,10 +49,10 @@ nothing. It warns when the ServiceAccount has an EKS Pod Identity association, w
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
-				return err
+				return asUsage(cmd, err)
 			}
 			if err := o.Validate(); err != nil {
-				return err
+				return asUsage(cmd, err)
 			}
 			return o.Run(cmd.Context())
 		},
@@ -103,6 +103,11 @@ func (o *LinkOptions) Validate() error {
 	}
 	if o.req.RoleName != "" && o.req.RoleARN != nil {
 		return errors.New("use --role-name or --role-arn, not both")
+	}
+	if o.pi.enabled {
+		if err := o.validatePodIdentity(); err != nil {
+			return err
+		}
 	}
 	if o.req.RoleName != "" {
 		return iamref.ValidateRoleName(o.req.RoleName)

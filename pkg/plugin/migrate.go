@@ -47,10 +47,10 @@ Re-running resumes from the recorded step. Exit 0 when every ServiceAccount in s
   kubectl irsa migrate irsa-test -n irsa-sample-ns --rollback`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
-				return err
+				return asUsage(cmd, err)
 			}
 			if err := o.Validate(); err != nil {
-				return err
+				return asUsage(cmd, err)
 			}
 			return o.Run(cmd.Context())
 		},
@@ -110,15 +110,11 @@ func (o *MigrateOptions) Run(ctx context.Context) error {
 		return err
 	}
 	o.lock.apply(p.Setup, o.ErrOut)
-	auth, err := o.eksAuth(ctx)
-	if err != nil {
-		return err
-	}
 	clients, err := o.Factory.AWS(ctx)
 	if err != nil {
 		return err
 	}
-	m := &setup.Migrator{PodIdentity: p, Verifier: &setup.EndToEndVerifier{Kube: p.Kube, EKSAuth: auth, STS: clients.STS}, AccessEntries: clients.EKS}
+	m := &setup.Migrator{PodIdentity: p, Verifier: &setup.EndToEndVerifier{Kube: p.Kube, EKSAuth: clients.PodIdentityCredentials, STS: clients.STS}, AccessEntries: clients.EKS}
 	list, err := m.Migrate(ctx, o.req)
 	if err != nil {
 		return err

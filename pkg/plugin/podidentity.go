@@ -50,8 +50,8 @@ func (g *Globals) newPodIdentity(ctx context.Context, tokenNamespace string) (*s
 	return &setup.PodIdentity{Setup: s, EKS: clients.EKS, Cluster: g.Factory.ClusterRef().Name}, nil
 }
 
-// runPodIdentity is `link --pod-identity`.
-func (o *LinkOptions) runPodIdentity(ctx context.Context) error {
+// validatePodIdentity refuses the flags `link --pod-identity` cannot honour.
+func (o *LinkOptions) validatePodIdentity() error {
 	if o.req.CreateServiceAccount || o.req.NoCreateProvider {
 		return errors.New("--create-service-account and --no-create-provider are IRSA flags: drop them with --pod-identity")
 	}
@@ -60,6 +60,11 @@ func (o *LinkOptions) runPodIdentity(ctx context.Context) error {
 			return fmt.Errorf("--target-role-arn: %w", err)
 		}
 	}
+	return nil
+}
+
+// runPodIdentity is `link --pod-identity`.
+func (o *LinkOptions) runPodIdentity(ctx context.Context) error {
 	p, err := o.newPodIdentity(ctx, "")
 	if err != nil {
 		return err

@@ -36,7 +36,7 @@ func NewCmdProviderCreate(g *Globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Complete()
 			if err := o.Validate(); err != nil {
-				return err
+				return asUsage(cmd, err)
 			}
 			return o.Run(cmd.Context())
 		},

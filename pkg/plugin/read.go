@@ -3,6 +3,8 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -40,7 +42,8 @@ func (g *Globals) inspector(ctx context.Context, awsRequired bool) (*inspect.Ins
 	clients, err := g.Factory.AWS(ctx)
 	switch {
 	case err == nil:
-		in.IAM, in.EKS, in.Addons, in.AccountIAM = clients.IAM, clients.EKS, clients.EKS, accountIAM(g.Factory)
+		in.IAM, in.EKS, in.Addons, in.AccountDetails = clients.IAM, clients.EKS, clients.EKS, clients.AccountDetails
+		in.Accounts, in.ListThreshold = inspectAccounts(g, clients), roleListThreshold()
 	case awsRequired:
 		return nil, err
 	default:
@@ -63,4 +66,17 @@ func exitStatus(findings bool, couldNotCheck []string) error {
 		return &ExitError{Code: 2, Err: fmt.Errorf("incomplete: %d check(s) could not run", len(couldNotCheck))}
 	}
 	return nil
+}
+
+// RoleListThresholdEnv, a whole number, replaces inspect.DefaultListThreshold (the number of roles of one
+// account above which the read commands list roles instead of reading each): a very large one forces one
+// iam:GetRole per role. It exists for tests and benchmarks that compare both strategies on one fleet.
+const RoleListThresholdEnv = "KUBECTL_IRSA_ROLE_LIST_THRESHOLD"
+
+// roleListThreshold is RoleListThresholdEnv's value (0, the default, when unset or not a positive number).
+func roleListThreshold() int {
+	if n, err := strconv.Atoi(os.Getenv(RoleListThresholdEnv)); err == nil && n > 0 {
+		return n
+	}
+	return 0
 }

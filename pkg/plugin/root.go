@@ -37,8 +37,7 @@ func NewCmdIRSA(streams genericiooptions.IOStreams) *cobra.Command {
 // (tests pass plugintest's).
 func NewCmdIRSAWithFactory(streams genericiooptions.IOStreams, newFactory func(*GlobalFlags) Factory) *cobra.Command {
 	flags := &GlobalFlags{ConfigFlags: genericclioptions.NewConfigFlags(true)}
-	tracked := &trackedFactory{Factory: newFactory(flags)}
-	g := &Globals{IOStreams: streams, Flags: flags, Factory: tracked}
+	g := &Globals{IOStreams: streams, Flags: flags, Factory: newFactory(flags)}
 	cmd := &cobra.Command{
 		Use:   "irsa",
 		Short: "Set up, diagnose, test and audit AWS credentials for EKS pods: IRSA and EKS Pod Identity",
@@ -79,7 +78,7 @@ and the AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM|_STS|_EKS overrides.`,
 		NewCmdAudit(g),
 	)
 	registerCompletions(cmd, g)
-	installUsageErrors(cmd, tracked)
+	installUsageErrors(cmd)
 	return cmd
 }
 

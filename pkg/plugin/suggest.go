@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
@@ -44,20 +43,11 @@ func (o *DoctorOptions) runSuggest(ctx context.Context) error {
 }
 
 func (o *DoctorOptions) suggest(ctx context.Context) (*api.PolicySuggestion, error) {
-	var logs io.Reader
-	name := safetext.Redact(o.logsFile)
-	if o.logsFile != "" {
-		if name == "-" {
-			logs, name = o.In, "stdin"
-		} else {
-			f, err := os.Open(o.logsFile)
-			if err != nil {
-				return nil, fmt.Errorf("cannot read --logs-file: %w", err)
-			}
-			defer f.Close()
-			logs = f
-		}
+	logs, name, closeLogs, err := o.openLogs()
+	if err != nil {
+		return nil, err
 	}
+	defer closeLogs()
 	if o.logsOnly {
 		s, err := inspect.SuggestLogs(logs, name, "")
 		if err == nil {

@@ -64,10 +64,10 @@ AWS or the cluster unreachable, a read that failed).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
-				return err
+				return asUsage(cmd, err)
 			}
 			if err := o.Validate(); err != nil {
-				return err
+				return asUsage(cmd, err)
 			}
 			return o.Run(cmd.Context())
 		},
@@ -124,7 +124,7 @@ func (o *TestOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tester := &inspect.Tester{Kube: kube, IAM: clients.IAM, AccountIAM: accountIAM(o.Factory), STS: clients.STS, EKS: clients.EKS, EKSAuth: clients.EKSAuth,
+	tester := &inspect.Tester{Kube: kube, IAM: clients.IAM, Accounts: inspectAccounts(o.Globals, clients), STS: clients.STS, EKS: clients.EKS, EKSAuth: clients.EKSAuth,
 		Issuer: iss.Issuer, Cluster: o.Factory.ClusterRef(), STSEndpoint: stsEndpoint()}
 	if f, ok := o.ErrOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		tester.Progress = func(attempt int, elapsed time.Duration, err error) {

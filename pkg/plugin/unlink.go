@@ -36,10 +36,10 @@ kubectl-irsa (the policy is deleted with its last statement); other statements a
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
-				return err
+				return asUsage(cmd, err)
 			}
 			if err := o.Validate(); err != nil {
-				return err
+				return asUsage(cmd, err)
 			}
 			return o.Run(cmd.Context())
 		},

@@ -1,16 +1,11 @@
 package plugin
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/kubernetes"
-
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 )
 
 // UsageExitCode is the exit status of every usage error, for every command: an unknown command or flag, a
@@ -46,12 +41,12 @@ func asUsage(cmd *cobra.Command, err error) error {
 //   - argument errors, by wrapping each command's Args; a command that only groups subcommands (root, role,
 //     provider) gets one that refuses an unknown subcommand, and prints its help when run alone, since cobra
 //     would otherwise print the help and exit 0 for `kubectl irsa role bogus`;
-//   - required flags and flag groups, checked in a PreRunE (cobra's own check returns its errors unmarked);
-//   - an error other than an ExitError a command returns before it asked the factory for a Kubernetes or AWS
-//     client (which tracked records): it can only come from the command line (its arguments, its flags and the files they name), as
-//     a Complete or Validate error does, such as two flags that do not go together. So every command, link.go's
-//     included, needs no marking of its own.
-func installUsageErrors(root *cobra.Command, tracked *trackedFactory) {
+//   - required flags and flag groups, checked in a PreRunE (cobra's own check returns its errors unmarked).
+//
+// Each command marks the errors of its Complete and Validate itself (asUsage): they come only from the command
+// line (its arguments, its flags and the files they name), and Validate decides every combination of flags that
+// does not go together, before any client is built. An error of Run is never a usage error.
+func installUsageErrors(root *cobra.Command) {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return asUsage(cmd, err) })
 	root.SetHelpCommand(newHelpCommand())
 	var walk func(cmd *cobra.Command)
@@ -71,18 +66,6 @@ func installUsageErrors(root *cobra.Command, tracked *trackedFactory) {
 		}
 		if args := cmd.Args; args != nil {
 			cmd.Args = func(cmd *cobra.Command, a []string) error { return asUsage(cmd, args(cmd, a)) }
-		}
-		if run := cmd.RunE; run != nil {
-			cmd.RunE = func(cmd *cobra.Command, args []string) error {
-				err := run(cmd, args)
-				// An ExitError is a verdict of the run (a log that could not be read, checks that could not
-				// run), never a usage error, even when the run needed no client (doctor --logs-file).
-				var exit *ExitError
-				if err == nil || tracked.used.Load() || errors.As(err, &exit) {
-					return err
-				}
-				return asUsage(cmd, err)
-			}
 		}
 		for _, sub := range cmd.Commands() {
 			walk(sub)
@@ -135,44 +118,4 @@ func noSubcommand(cmd *cobra.Command, args []string) error {
 		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
 	}
 	return errors.New(msg)
-}
-
-// trackedFactory is the command's Factory, recording whether a Kubernetes or AWS client was asked for
-// (Namespace and ClusterRef read only the kubeconfig, so they do not count).
-type trackedFactory struct {
-	Factory
-	used atomic.Bool
-}
-
-func (f *trackedFactory) KubeClient() (kubernetes.Interface, error) {
-	f.used.Store(true)
-	return f.Factory.KubeClient()
-}
-
-func (f *trackedFactory) AWS(ctx context.Context) (*AWSClients, error) {
-	f.used.Store(true)
-	return f.Factory.AWS(ctx)
-}
-
-func (f *trackedFactory) Caller(ctx context.Context) (awsapi.Caller, error) {
-	f.used.Store(true)
-	return f.Factory.Caller(ctx)
-}
-
-func (f *trackedFactory) RoleProfileAccount(ctx context.Context) (string, error) {
-	f.used.Store(true)
-	return f.Factory.RoleProfileAccount(ctx)
-}
-
-func (f *trackedFactory) RoleAWS(ctx context.Context, account string) (*AWSClients, error) {
-	f.used.Store(true)
-	return f.Factory.RoleAWS(ctx, account)
-}
-
-// unwrap returns the factory a tracked one wraps (for optional interfaces such as eksAuthFactory).
-func unwrapFactory(f Factory) Factory {
-	if t, ok := f.(*trackedFactory); ok {
-		return t.Factory
-	}
-	return f
 }

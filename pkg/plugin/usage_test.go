@@ -34,6 +34,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"link", saName, "-n", ns, "--role-name", "r", "--role-arn", "arn:aws:iam::123456789012:role/r"}, "kubectl irsa link"},
 		{[]string{"link", saName, "-n", ns, "--trust-size-limit", "many"}, "kubectl irsa link"},
 		{[]string{"link", saName, "-n", ns, "--role-arn", "not-an-arn"}, "kubectl irsa link"},
+		{[]string{"link", saName, "-n", ns, "--pod-identity", "--role-name", "r", "--create-service-account"}, "kubectl irsa link"},
+		{[]string{"link", saName, "-n", ns, "--pod-identity", "--role-name", "r", "--target-role-arn", "nope"}, "kubectl irsa link"},
 		{[]string{"unlink"}, "kubectl irsa unlink"},
 		{[]string{"unlink", "Bad_Name", "-n", ns}, "kubectl irsa unlink"},
 		{[]string{"annotate", saName, "-n", ns}, "kubectl irsa annotate"},

@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -16,6 +15,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 )
 
 // MigrationAnnotation records a move from IRSA to Pod Identity on the ServiceAccount: the former role and the
@@ -206,14 +206,14 @@ func (m *Migrator) migrateOne(ctx context.Context, sa corev1.ServiceAccount, req
 // included): IAM answers GetRole by name, so a name alone would migrate another role. It returns the reason to
 // skip, or "".
 func (m *Migrator) roleExists(ctx context.Context, role iamref.Role) string {
-	out, err := m.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role.Name)})
+	got := state.ReadRole(ctx, m.IAM, role.Name)
 	switch {
-	case awsapi.IsNotFound(err):
+	case got.Presence == state.Missing:
 		return fmt.Sprintf("RoleMissing: role %s does not exist: fix the %s annotation first", role.ARN, iamref.RoleARNAnnotation)
-	case err != nil:
-		return fmt.Sprintf("cannot read role %s: %v", role.ARN, awsapi.Short(err))
-	case aws.ToString(out.Role.Arn) != role.ARN:
-		return fmt.Sprintf("RoleMissing: role %s does not exist (IAM has %s): the annotation must name the whole ARN", role.ARN, aws.ToString(out.Role.Arn))
+	case got.Presence == state.Unknown:
+		return fmt.Sprintf("cannot read role %s: %v", role.ARN, awsapi.Short(got.Err))
+	case got.ARN != role.ARN:
+		return fmt.Sprintf("RoleMissing: role %s does not exist (IAM has %s): the annotation must name the whole ARN", role.ARN, got.ARN)
 	}
 	return ""
 }

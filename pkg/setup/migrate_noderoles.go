@@ -6,10 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
@@ -148,24 +144,13 @@ func (p *preflight) managedPolicy(ctx context.Context, arn string) (*trust.Docum
 }
 
 func readManagedPolicy(ctx context.Context, client IAMAPI, arn string) (*trust.Document, error) {
-	pol, err := client.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)})
+	raw, err := state.ManagedPolicyDocument(ctx, client, arn)
 	if err != nil {
-		return nil, fmt.Errorf("iam:GetPolicy %s: %w", arn, awsapi.Short(err))
+		return nil, err
 	}
-	if pol.Policy == nil || aws.ToString(pol.Policy.DefaultVersionId) == "" {
-		return nil, fmt.Errorf("iam:GetPolicy %s: no default version in the answer", arn)
-	}
-	version := aws.ToString(pol.Policy.DefaultVersionId)
-	out, err := client.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String(version)})
+	doc, err := parsePermissionPolicy(raw)
 	if err != nil {
-		return nil, fmt.Errorf("iam:GetPolicyVersion %s %s: %w", arn, version, awsapi.Short(err))
-	}
-	if out.PolicyVersion == nil {
-		return nil, fmt.Errorf("iam:GetPolicyVersion %s %s: no document in the answer", arn, version)
-	}
-	doc, err := parsePermissionPolicy(aws.ToString(out.PolicyVersion.Document))
-	if err != nil {
-		return nil, fmt.Errorf("managed policy %s (version %s): %w", arn, version, err)
+		return nil, fmt.Errorf("managed policy %s: %w", arn, err)
 	}
 	return doc, nil
 }

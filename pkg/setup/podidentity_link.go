@@ -8,12 +8,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
@@ -290,14 +290,14 @@ func (p *PodIdentity) checkTargetRole(ctx context.Context, targetRoleARN string)
 	if caller.Account != target.Account {
 		return fmt.Sprintf("target role %s is in account %s, not in this one (%s): could not check that it exists; `kubectl irsa test` checks it with that account's credentials", target.ARN, target.Account, caller.Account), nil
 	}
-	out, err := p.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(target.Name)})
+	got := state.ReadRole(ctx, p.IAM, target.Name)
 	switch {
-	case awsapi.IsNotFound(err):
+	case got.Presence == state.Missing:
 		return "", errorf(ErrTargetRoleMissing, "target role %s does not exist in account %s: EKS Auth could not return its credentials (nothing was written)", target.ARN, target.Account)
-	case err != nil:
-		return fmt.Sprintf("could not check that target role %s exists (iam:GetRole: %v)", target.ARN, awsapi.Short(err)), nil
-	case aws.ToString(out.Role.Arn) != target.ARN:
-		return "", errorf(ErrTargetRoleMissing, "target role %s does not exist: IAM has role %s at %s (the ARN must match, path included; nothing was written)", target.ARN, target.Name, aws.ToString(out.Role.Arn))
+	case got.Presence == state.Unknown:
+		return fmt.Sprintf("could not check that target role %s exists (iam:GetRole: %v)", target.ARN, awsapi.Short(got.Err)), nil
+	case got.ARN != target.ARN:
+		return "", errorf(ErrTargetRoleMissing, "target role %s does not exist: IAM has role %s at %s (the ARN must match, path included; nothing was written)", target.ARN, target.Name, got.ARN)
 	}
 	return "", nil
 }

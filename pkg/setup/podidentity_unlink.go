@@ -8,11 +8,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
@@ -77,16 +76,16 @@ func (p *PodIdentity) PlanUnlinkPodIdentity(ctx context.Context, req UnlinkReque
 		}
 		return pl, nil
 	}
-	out, err := p.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role.Name)})
-	switch {
-	case awsapi.IsNotFound(err):
+	got := state.ReadRole(ctx, p.IAM, role.Name)
+	switch got.Presence {
+	case state.Missing:
 		res.Hints = append(res.Hints, fmt.Sprintf("role %s does not exist; only the association is deleted", role.Name))
 		return pl, nil
-	case err != nil:
-		return nil, fmt.Errorf("iam:GetRole %s: %w", role.Name, awsapi.Short(err))
+	case state.Unknown:
+		return nil, got.ReadError()
 	}
-	res.Role.Exists, res.Role.Managed = true, isManaged(out.Role.Tags)
-	doc, err := trust.Parse(aws.ToString(out.Role.AssumeRolePolicyDocument))
+	res.Role.Exists, res.Role.Managed = true, isManaged(got.Tags)
+	doc, err := trust.Parse(got.Trust)
 	if err != nil {
 		return nil, fmt.Errorf("role %s: %w", role.Name, err)
 	}

@@ -10,32 +10,27 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
 // IAMAPI is the part of IAM the write commands call; *iam.Client implements it.
 type IAMAPI interface {
-	GetOpenIDConnectProvider(ctx context.Context, in *iam.GetOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.GetOpenIDConnectProviderOutput, error)
+	state.RoleReadAPI
 	CreateOpenIDConnectProvider(ctx context.Context, in *iam.CreateOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.CreateOpenIDConnectProviderOutput, error)
 	DeleteOpenIDConnectProvider(ctx context.Context, in *iam.DeleteOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.DeleteOpenIDConnectProviderOutput, error)
 	AddClientIDToOpenIDConnectProvider(ctx context.Context, in *iam.AddClientIDToOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.AddClientIDToOpenIDConnectProviderOutput, error)
 	RemoveClientIDFromOpenIDConnectProvider(ctx context.Context, in *iam.RemoveClientIDFromOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.RemoveClientIDFromOpenIDConnectProviderOutput, error)
 
-	GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
 	CreateRole(ctx context.Context, in *iam.CreateRoleInput, optFns ...func(*iam.Options)) (*iam.CreateRoleOutput, error)
 	DeleteRole(ctx context.Context, in *iam.DeleteRoleInput, optFns ...func(*iam.Options)) (*iam.DeleteRoleOutput, error)
 	UpdateAssumeRolePolicy(ctx context.Context, in *iam.UpdateAssumeRolePolicyInput, optFns ...func(*iam.Options)) (*iam.UpdateAssumeRolePolicyOutput, error)
 
-	GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, optFns ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
 	PutRolePolicy(ctx context.Context, in *iam.PutRolePolicyInput, optFns ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
 	DeleteRolePolicy(ctx context.Context, in *iam.DeleteRolePolicyInput, optFns ...func(*iam.Options)) (*iam.DeleteRolePolicyOutput, error)
-	ListRolePolicies(ctx context.Context, in *iam.ListRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
 
-	GetPolicy(ctx context.Context, in *iam.GetPolicyInput, optFns ...func(*iam.Options)) (*iam.GetPolicyOutput, error)
-	GetPolicyVersion(ctx context.Context, in *iam.GetPolicyVersionInput, optFns ...func(*iam.Options)) (*iam.GetPolicyVersionOutput, error)
 	AttachRolePolicy(ctx context.Context, in *iam.AttachRolePolicyInput, optFns ...func(*iam.Options)) (*iam.AttachRolePolicyOutput, error)
 	DetachRolePolicy(ctx context.Context, in *iam.DetachRolePolicyInput, optFns ...func(*iam.Options)) (*iam.DetachRolePolicyOutput, error)
-	ListAttachedRolePolicies(ctx context.Context, in *iam.ListAttachedRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error)
 }
 
 // ProviderState is the IAM OIDC provider as found, and what it lacks.
@@ -49,15 +44,15 @@ type ProviderState struct {
 // LookupProvider reads the provider for an issuer in an account (one GetOpenIDConnectProvider call).
 func LookupProvider(ctx context.Context, client IAMAPI, partition, account, issuer, audience string) (ProviderState, error) {
 	st := ProviderState{Provider: trust.NewProvider(partition, account, issuer)}
-	out, err := client.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(st.Provider.ARN)})
-	switch {
-	case awsapi.IsNotFound(err):
+	read := state.ReadProvider(ctx, client, st.Provider.ARN)
+	switch read.Presence {
+	case state.Missing:
 		return st, nil
-	case err != nil:
-		return st, fmt.Errorf("iam:GetOpenIDConnectProvider %s: %w", st.Provider.ARN, awsapi.Short(err))
+	case state.Unknown:
+		return st, read.ReadError()
 	}
 	st.Exists = true
-	if !slices.Contains(out.ClientIDList, audience) {
+	if !slices.Contains(read.ClientIDs, audience) {
 		st.MissingClientID = audience
 	}
 	return st, nil
@@ -94,11 +89,7 @@ func managedTags(issuerHostPath string) []iamtypes.Tag {
 	}
 }
 
-func isManaged(tags []iamtypes.Tag) bool {
-	return slices.ContainsFunc(tags, func(t iamtypes.Tag) bool {
-		return aws.ToString(t.Key) == ManagedByTagKey && aws.ToString(t.Value) == ManagedByTagValue
-	})
-}
+func isManaged(tags map[string]string) bool { return tags[ManagedByTagKey] == ManagedByTagValue }
 
 // DeleteProvider deletes an IAM OIDC provider (used to roll back one this run created).
 func DeleteProvider(ctx context.Context, client IAMAPI, providerARN string) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
@@ -88,17 +89,18 @@ type RolePlan struct {
 // PlanRole reads the role and computes the change. It writes nothing.
 func PlanRole(ctx context.Context, client IAMAPI, spec RoleSpec) (*RolePlan, error) {
 	p := &RolePlan{Spec: spec}
-	out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(spec.Name)})
-	switch {
-	case awsapi.IsNotFound(err):
+	role := state.ReadRole(ctx, client, spec.Name)
+	var err error
+	switch role.Presence {
+	case state.Missing:
 		p.OldTrust = trust.New()
-	case err != nil:
-		return nil, fmt.Errorf("iam:GetRole %s: %w", spec.Name, awsapi.Short(err))
+	case state.Unknown:
+		return nil, role.ReadError()
 	default:
 		p.Exists = true
-		p.ARN = aws.ToString(out.Role.Arn)
-		p.Managed = isManaged(out.Role.Tags)
-		if p.OldTrust, err = trust.Parse(aws.ToString(out.Role.AssumeRolePolicyDocument)); err != nil {
+		p.ARN = role.ARN
+		p.Managed = isManaged(role.Tags)
+		if p.OldTrust, err = trust.Parse(role.Trust); err != nil {
 			return nil, fmt.Errorf("role %s: %w", spec.Name, err)
 		}
 	}
@@ -340,11 +342,11 @@ func (p *RolePlan) roleDo(w *docWriter, role *steps.Step) {
 		}
 		p.Added = added
 		if p.ARN == "" {
-			out, err := w.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
-			if err != nil {
-				return fmt.Errorf("iam:GetRole %s: %w", name, awsapi.Short(err))
+			got := state.ReadRole(ctx, w.iam, name)
+			if got.Presence != state.Found {
+				return got.ReadError()
 			}
-			p.ARN = aws.ToString(out.Role.Arn)
+			p.ARN = got.ARN
 		}
 		if len(added) == 0 {
 			return steps.ErrUnchanged
@@ -426,14 +428,9 @@ func (p *RolePlan) rollbackCreated(ctx context.Context, w *docWriter, added []st
 // DeleteRole deletes a role after removing its inline policies and detaching its managed ones, as IAM requires.
 func DeleteRole(ctx context.Context, client IAMAPI, roleName string) error {
 	name := aws.String(roleName)
-	var inline []string
-	pages := iam.NewListRolePoliciesPaginator(client, &iam.ListRolePoliciesInput{RoleName: name})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("iam:ListRolePolicies %s: %w", roleName, awsapi.Short(err))
-		}
-		inline = append(inline, page.PolicyNames...)
+	inline, err := state.InlinePolicyNames(ctx, client, roleName)
+	if err != nil {
+		return err
 	}
 	for _, p := range inline {
 		if _, err := client.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: name, PolicyName: aws.String(p)}); err != nil {
@@ -457,16 +454,13 @@ func DeleteRole(ctx context.Context, client IAMAPI, roleName string) error {
 
 // attachedPolicies lists the ARNs of every managed policy attached to a role, all pages.
 func attachedPolicies(ctx context.Context, client IAMAPI, roleName string) ([]string, error) {
-	var out []string
-	pages := iam.NewListAttachedRolePoliciesPaginator(client, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(roleName)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("iam:ListAttachedRolePolicies %s: %w", roleName, awsapi.Short(err))
-		}
-		for _, p := range page.AttachedPolicies {
-			out = append(out, aws.ToString(p.PolicyArn))
-		}
+	attached, err := state.AttachedPolicies(ctx, client, roleName)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(attached))
+	for _, p := range attached {
+		out = append(out, p.ARN)
 	}
 	return out, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 )
 
@@ -35,9 +36,9 @@ type Plan interface {
 type Setup struct {
 	Kube kubernetes.Interface
 	IAM  IAMAPI
-	// AccountIAM returns the IAM client of a role's account when it is not IAM's (nil, nil: IAM's own); nil
-	// uses IAM for every account. See forAccount.
-	AccountIAM func(ctx context.Context, account string) (IAMAPI, error)
+	// Accounts routes a role's reads and writes to its account's credentials (nil: IAM for every account).
+	// See forAccount.
+	Accounts *state.Router[IAMAPI]
 	// Caller returns who the AWS credentials belong to (called lazily, at most once per plan).
 	Caller func(context.Context) (awsapi.Caller, error)
 	// Issuer is the cluster's OIDC issuer URL.

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -54,11 +55,11 @@ type mutation func(d *trust.Document) (changed []string, err error)
 
 // readTrust reads the role's current trust document.
 func readTrust(ctx context.Context, client IAMAPI, roleName string) (*trust.Document, error) {
-	out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(roleName)})
-	if err != nil {
-		return nil, fmt.Errorf("iam:GetRole %s: %w", roleName, awsapi.Short(err))
+	role := state.ReadRole(ctx, client, roleName)
+	if err := role.ReadError(); err != nil {
+		return nil, err
 	}
-	d, err := trust.Parse(aws.ToString(out.Role.AssumeRolePolicyDocument))
+	d, err := trust.Parse(role.Trust)
 	if err != nil {
 		return nil, fmt.Errorf("role %s: %w", roleName, err)
 	}

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
@@ -91,19 +90,19 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 	res.ServiceAccounts = []api.ServiceAccountRef{{Namespace: sa.Namespace, Name: sa.Name, Subject: subject, Audience: sa.Audience}}
 	res.Role = &api.RoleInfo{Name: role.Name, ARN: role.ARN}
 
-	out, err := s.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role.Name)})
+	got := state.ReadRole(ctx, s.IAM, role.Name)
 	still := false
 	switch {
-	case awsapi.IsNotFound(err):
+	case got.Presence == state.Missing:
 		res.Hints = append(res.Hints, fmt.Sprintf("role %s does not exist; only the annotation is removed", role.Name))
-	case err != nil:
-		return nil, fmt.Errorf("iam:GetRole %s: %w", role.Name, awsapi.Short(err))
-	case aws.ToString(out.Role.Arn) != role.ARN:
-		res.Hints = append(res.Hints, fmt.Sprintf("the annotation names %s but IAM has role %s at %s: its trust is left alone; only the annotation is removed", role.ARN, role.Name, aws.ToString(out.Role.Arn)))
+	case got.Presence == state.Unknown:
+		return nil, got.ReadError()
+	case got.ARN != role.ARN:
+		res.Hints = append(res.Hints, fmt.Sprintf("the annotation names %s but IAM has role %s at %s: its trust is left alone; only the annotation is removed", role.ARN, role.Name, got.ARN))
 	default:
 		res.Role.Exists = true
-		res.Role.Managed = isManaged(out.Role.Tags)
-		if p.oldTrust, err = trust.Parse(aws.ToString(out.Role.AssumeRolePolicyDocument)); err != nil {
+		res.Role.Managed = isManaged(got.Tags)
+		if p.oldTrust, err = trust.Parse(got.Trust); err != nil {
 			return nil, fmt.Errorf("role %s: %w", role.Name, err)
 		}
 		p.newTrust = p.oldTrust.Clone()

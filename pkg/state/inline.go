@@ -34,10 +34,8 @@ func InlinePolicy(ctx context.Context, client InlineAPI, roleName, policyName st
 	return aws.ToString(out.PolicyDocument), true, nil
 }
 
-// InlinePolicies lists a role's inline policies (every page: IAM may return fewer names than exist per page)
-// and reads each one not skipped; a policy deleted between the list and its read is left out. The first failed
-// read is returned.
-func InlinePolicies(ctx context.Context, client InlineAPI, roleName string, skip func(name string) bool) ([]Policy, error) {
+// InlinePolicyNames lists the names of a role's inline policies, every page.
+func InlinePolicyNames(ctx context.Context, client InlineAPI, roleName string) ([]string, error) {
 	var names []string
 	pages := iam.NewListRolePoliciesPaginator(client, &iam.ListRolePoliciesInput{RoleName: aws.String(roleName)})
 	for pages.HasMorePages() {
@@ -45,14 +43,24 @@ func InlinePolicies(ctx context.Context, client InlineAPI, roleName string, skip
 		if err != nil {
 			return nil, fmt.Errorf("iam:ListRolePolicies %s: %w", roleName, awsapi.Short(err))
 		}
-		for _, n := range page.PolicyNames {
-			if skip == nil || !skip(n) {
-				names = append(names, n)
-			}
-		}
+		names = append(names, page.PolicyNames...)
+	}
+	return names, nil
+}
+
+// InlinePolicies lists a role's inline policies (every page: IAM may return fewer names than exist per page)
+// and reads each one not skipped; a policy deleted between the list and its read is left out. The first failed
+// read is returned.
+func InlinePolicies(ctx context.Context, client InlineAPI, roleName string, skip func(name string) bool) ([]Policy, error) {
+	names, err := InlinePolicyNames(ctx, client, roleName)
+	if err != nil {
+		return nil, err
 	}
 	var out []Policy
 	for _, n := range names {
+		if skip != nil && skip(n) {
+			continue
+		}
 		doc, found, err := InlinePolicy(ctx, client, roleName, n)
 		if err != nil {
 			return nil, err

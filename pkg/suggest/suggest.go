@@ -11,6 +11,7 @@ package suggest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -312,7 +313,7 @@ func statements(calls []*call) *api.PolicyDocument {
 		return nil
 	}
 	doc := &api.PolicyDocument{Version: "2012-10-17"}
-	for _, svc := range sortedKeys(services) {
+	for _, svc := range slices.Sorted(maps.Keys(services)) {
 		// Actions with the same resources share a statement.
 		type group struct {
 			resources []string
@@ -320,7 +321,7 @@ func statements(calls []*call) *api.PolicyDocument {
 			calls     []*call
 		}
 		var groups []*group
-		for _, k := range sortedKeys(services[svc]) {
+		for _, k := range slices.Sorted(maps.Keys(services[svc])) {
 			a := services[svc][k]
 			rs := a.resources
 			if slices.Contains(rs, "*") {
@@ -348,15 +349,6 @@ func statements(calls []*call) *api.PolicyDocument {
 		}
 	}
 	return doc
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // camel keeps the ASCII letters and digits of s (IAM allows only those in a Sid), upper-casing the first of each run.

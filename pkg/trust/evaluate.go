@@ -2,6 +2,7 @@ package trust
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -212,8 +213,8 @@ func evaluateStatement(st Statement, req request) (StatementResult, []string) {
 	if !r.ActionMatch {
 		result = no
 	}
-	for _, op := range sortedKeys(st.Condition) {
-		for _, key := range sortedKeys(st.Condition[op]) {
+	for _, op := range slices.Sorted(maps.Keys(st.Condition)) {
+		for _, key := range slices.Sorted(maps.Keys(st.Condition[op])) {
 			cr := evaluateCondition(op, key, st.Condition[op][key], req.lookup)
 			r.Conditions = append(r.Conditions, cr)
 			switch {
@@ -420,13 +421,4 @@ func (d *Document) DeniedBy(c Claims) []Denial {
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

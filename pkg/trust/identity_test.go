@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"maps"
 	"slices"
 	"testing"
 )
@@ -42,7 +43,7 @@ func TestEvaluateIdentity(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var policies []IdentityPolicy
-			for _, name := range sortedKeys(c.policies) {
+			for _, name := range slices.Sorted(maps.Keys(c.policies)) {
 				doc, err := Parse(`{"Version":"2012-10-17","Statement":[` + join(c.policies[name]) + `]}`)
 				if err != nil {
 					t.Fatal(err)

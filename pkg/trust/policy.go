@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -416,11 +417,11 @@ func (d *Document) NegatedSubjects(p Provider) []NegatedSubject {
 		if err != nil || st.Effect != "Allow" || !(st.Principal.Any || slices.Contains(st.Principal.Federated, p.ARN)) {
 			continue
 		}
-		for _, op := range sortedKeys(st.Condition) {
+		for _, op := range slices.Sorted(maps.Keys(st.Condition)) {
 			if !strings.Contains(op, "Not") {
 				continue
 			}
-			for _, key := range sortedKeys(st.Condition[op]) {
+			for _, key := range slices.Sorted(maps.Keys(st.Condition[op])) {
 				if strings.EqualFold(key, p.HostPath+":sub") {
 					out = append(out, NegatedSubject{Index: i, Operator: op, Values: st.Condition[op][key]})
 				}

@@ -44,6 +44,15 @@ func interrupted(t *testing.T, delay time.Duration, args ...string) result {
 	return r
 }
 
+// interruptCase creates ServiceAccount sa<i> in ns and names its role <rolePrefix>-<i>, deleted at cleanup.
+func interruptCase(t *testing.T, ns, rolePrefix string, i int) (sa, role string) {
+	t.Helper()
+	sa, role = fmt.Sprintf("sa%d", i), fmt.Sprintf("%s-%d", rolePrefix, i)
+	createServiceAccount(t, ns, sa, nil)
+	t.Cleanup(func() { deleteRoleIfExists(t, role) })
+	return sa, role
+}
+
 // TestInterruptedLink: `link --allow` interrupted at several moments leaves either the finished link (exit 0) or,
 // with exit 130, the state before the run (no annotation, the subject in no trust) unless it names what is left;
 // a re-run completes it at once (the lease was released, no wait).
@@ -51,9 +60,7 @@ func TestInterruptedLink(t *testing.T) {
 	ns := "int-link"
 	createNamespace(t, ns)
 	for i := range 6 {
-		sa, role := fmt.Sprintf("sa%d", i), fmt.Sprintf("int-link-%d", i)
-		createServiceAccount(t, ns, sa, nil)
-		t.Cleanup(func() { deleteRoleIfExists(t, role) })
+		sa, role := interruptCase(t, ns, "int-link", i)
 		r := interrupted(t, time.Duration(250+60*i)*time.Millisecond, "link", sa, "-n", ns, "--role-name", role, "--allow", "s3:GetObject")
 		t.Logf("link run %d: exit %d; %s", i, r.code, strings.TrimSpace(r.stderr))
 		switch r.code {
@@ -89,9 +96,7 @@ func TestInterruptedUnlinkDeleteRole(t *testing.T) {
 	ns := "int-unlink"
 	createNamespace(t, ns)
 	for i := range 5 {
-		sa, role := fmt.Sprintf("sa%d", i), fmt.Sprintf("int-unlink-%d", i)
-		createServiceAccount(t, ns, sa, nil)
-		t.Cleanup(func() { deleteRoleIfExists(t, role) })
+		sa, role := interruptCase(t, ns, "int-unlink", i)
 		mustSucceed(t, irsaCmd(t, "link", sa, "-n", ns, "--role-name", role, "--allow", "s3:GetObject"))
 		r := interrupted(t, time.Duration(220+40*i)*time.Millisecond, "unlink", sa, "-n", ns, "--delete-role")
 		t.Logf("unlink run %d: exit %d; %s", i, r.code, strings.TrimSpace(r.stderr))

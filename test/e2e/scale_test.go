@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/plugin"
 )
 
 const (
@@ -30,9 +31,9 @@ const (
 )
 
 // perRole forces the read commands to read every role with its own GetRole (and audit to read each role's
-// policies role by role): inspect.ListThresholdEnv set above any fleet, so results can be compared with the
+// policies role by role): plugin.RoleListThresholdEnv set above any fleet, so results can be compared with the
 // listing's on the same fleet.
-var perRole = inspect.ListThresholdEnv + "=100000"
+var perRole = plugin.RoleListThresholdEnv + "=100000"
 
 // TestScaleReadsAtFleetSize: on 1,000 distinct roles (one ServiceAccount each, in 10 namespaces, half of the
 // trusts naming another ServiceAccount, 200 pods), list -A, doctor -A and audit -A make at most 12 AWS calls,

@@ -124,7 +124,7 @@ func (c *CallCounter) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if c.eks != nil && op == "eks:DescribeCluster" && r.Method == http.MethodGet {
-		mode, issuer := c.eks.authenticationMode(r), c.eks.clusterIssuer(r)
+		mode, issuer := c.eks.describeOverrides(r)
 		if mode != "" || issuer != "" {
 			c.describeClusterWithMode(w, r, mode, issuer)
 			return

@@ -146,30 +146,18 @@ func (e *EKSEmulator) AddAccessEntry(clusterName, principalARN, entryType string
 	}
 }
 
-// authenticationMode is the mode set for the cluster a DescribeCluster request names, in the caller's account
-// ("" when none was set).
-func (e *EKSEmulator) authenticationMode(r *http.Request) string {
+// describeOverrides are the authentication mode and the issuer set for the cluster a DescribeCluster request
+// names, in the caller's account ("" for each not set: moto's answer stands).
+func (e *EKSEmulator) describeOverrides(r *http.Request) (mode, issuer string) {
 	name := unescape(strings.TrimPrefix(r.URL.Path, "/clusters/"))
 	account, err := e.accounts.accountOf(r)
 	if err != nil {
-		return ""
+		return "", ""
 	}
+	arn := fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", Region, account, name)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.authModes[fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", Region, account, name)]
-}
-
-// clusterIssuer is the issuer set for the cluster a DescribeCluster request names, in the caller's account ("" when
-// it has moto's).
-func (e *EKSEmulator) clusterIssuer(r *http.Request) string {
-	name := unescape(strings.TrimPrefix(r.URL.Path, "/clusters/"))
-	account, err := e.accounts.accountOf(r)
-	if err != nil {
-		return ""
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.issuers[fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", Region, account, name)]
+	return e.authModes[arn], e.issuers[arn]
 }
 
 // setIssuer makes DescribeCluster of the sandbox account's cluster clusterName report issuer.

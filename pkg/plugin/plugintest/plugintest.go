@@ -150,7 +150,8 @@ func (f *Factory) AWS(context.Context) (*plugin.AWSClients, error) {
 	if f.AWSErr != nil {
 		return nil, f.AWSErr
 	}
-	return &plugin.AWSClients{Region: Region, IAM: f.Cloud.IAM, STS: f.Cloud.STS, EKS: f.Cloud.EKS, EKSAuth: f.Cloud.EKS}, nil
+	return &plugin.AWSClients{Region: Region, IAM: f.Cloud.IAM, STS: f.Cloud.STS, EKS: f.Cloud.EKS, EKSAuth: f.Cloud.EKS,
+		PodIdentityCredentials: f.Cloud.EKSAuth()}, nil
 }
 
 // Caller implements plugin.Factory.
@@ -169,18 +170,10 @@ func (f *Factory) RoleProfileAccount(context.Context) (string, error) {
 	return f.RoleAccount, nil
 }
 
-// RoleAWS implements plugin.Factory: the fake AWS for the caller's account, RoleCloud for RoleAccount when
-// --role-profile is given.
-func (f *Factory) RoleAWS(ctx context.Context, account string) (*plugin.AWSClients, error) {
-	caller, err := f.Caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if caller.Account == account {
-		return f.AWS(ctx)
-	}
-	if f.flags == nil || f.flags.RoleProfile == "" || f.RoleCloud == nil || f.RoleAccount != account {
-		return nil, plugin.NoAccountCredentials(account, caller.Account)
+// RoleProfileAWS implements plugin.Factory: RoleCloud when --role-profile is given (nil without it).
+func (f *Factory) RoleProfileAWS(context.Context) (*plugin.AWSClients, error) {
+	if f.flags == nil || f.flags.RoleProfile == "" || f.RoleCloud == nil {
+		return nil, nil
 	}
 	return &plugin.AWSClients{Region: Region, IAM: f.RoleCloud.IAM, STS: f.RoleCloud.STS, EKS: f.RoleCloud.EKS}, nil
 }
