@@ -88,7 +88,7 @@ func (o *UnlinkOptions) Run(ctx context.Context) error {
 	}
 	plan, err := s.PlanUnlink(ctx, o.req)
 	if err != nil {
-		return err
+		return lastSubjectHint(err, o.req.Namespace, o.req.ServiceAccount)
 	}
 	res, err := applyPlan(ctx, plan, o.output.human(), o.ErrOut)
 	if err != nil {
