@@ -318,6 +318,9 @@ func (p *LinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	res.Hints = append(res.Hints, p.Role.Notes...)
 	res.Role.ARN = p.roleARN()
 	res.Role.Exists = true
+	if err := interruptedAfterWrites(ctx, "the link of "+p.SA.Namespace+"/"+p.SA.Name+" to "+res.Role.ARN); err != nil {
+		return res, err
+	}
 	return res, p.followUp(ctx, res)
 }
 

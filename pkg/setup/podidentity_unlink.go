@@ -192,7 +192,7 @@ func (pl *PodIdentityUnlinkPlan) Apply(ctx context.Context) (*api.Result, error)
 	err := pl.p.apply(ctx, pl.steps, pl.res.DryRun)
 	res := pl.Result()
 	if pl.deleteRole && !pl.res.DryRun && stepDone(pl.steps, "role/"+pl.role.Name, "-") {
-		pl.p.deletedRole(ctx, res, pl.role.ARN)
+		pl.p.deletedRole(context.WithoutCancel(ctx), res, pl.role.ARN)
 	}
 	return res, err
 }

@@ -49,6 +49,8 @@ type UnlinkPlan struct {
 	steps        *steps.Plan
 	// keptRole says why a role asked to be deleted was kept (another run joined it since the plan).
 	keptRole error
+	// goneAlready: the role asked to be deleted does not exist (an interrupted run deleted it): its lock goes.
+	goneAlready bool
 }
 
 // PlanUnlink reads the ServiceAccount and its role and computes the change. Statements that are not ours are
@@ -127,6 +129,7 @@ func (s *Setup) planRelease(ctx context.Context, sa serviceAccountState, role ia
 	switch {
 	case awsapi.IsNotFound(err):
 		res.Hints = append(res.Hints, fmt.Sprintf("role %s does not exist; only the annotation is removed", role.Name))
+		p.goneAlready = req.DeleteRole
 	case err != nil:
 		return nil, fmt.Errorf("iam:GetRole %s: %w", role.Name, awsapi.Short(err))
 	case aws.ToString(out.Role.Arn) != role.ARN:
@@ -295,10 +298,14 @@ func (p *UnlinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	return res, err
 }
 
-// roleDeleted deletes the lock of the role this run deleted.
+// roleDeleted deletes the lock of the role this run deleted, or found deleted when asked to delete it (an
+// interrupted run deleted it), even when the run was interrupted since.
 func (p *UnlinkPlan) roleDeleted(ctx context.Context, res *api.Result) {
-	if p.deleteRole && p.keptRole == nil && !p.res.DryRun && stepDone(p.steps, "role/"+p.role.Name, "-") {
-		p.s.deletedRole(ctx, res, p.role.ARN)
+	if p.res.DryRun || p.role.ARN == "" {
+		return
+	}
+	if p.deleteRole && p.keptRole == nil && stepDone(p.steps, "role/"+p.role.Name, "-") || p.goneAlready {
+		p.s.deletedRole(context.WithoutCancel(ctx), res, p.role.ARN)
 	}
 }
 
