@@ -101,8 +101,8 @@ func lastLines(s string, n int) string {
 
 // InClusterTest runs a test Job, waits for it, reads its logs and judges them. The Job is deleted unless keep.
 type InClusterTest struct {
-	Kube     kubernetes.Interface
-	Job      *batchv1.Job
+	Kube kubernetes.Interface
+	Job  *batchv1.Job
 	Keep bool
 	// Progress, when set, is told the pod's phase after each poll while the Job runs.
 	Progress func(elapsed time.Duration, phase string)
