@@ -145,6 +145,7 @@ func Diagnose(c Cluster, s Subject) []Finding {
 	}
 	out = append(out, iamRules(c, s)...)
 	out = append(out, podIdentityRules(c, s)...)
+	out = append(out, migrationRules(s)...)
 	return Merge(out)
 }
 

@@ -101,13 +101,24 @@ func lastLines(s string, n int) string {
 
 // InClusterTest runs a test Job, waits for it, reads its logs and judges them. The Job is deleted unless keep.
 type InClusterTest struct {
-	Kube     kubernetes.Interface
-	Job      *batchv1.Job
-	Keep     bool
+	Kube kubernetes.Interface
+	Job  *batchv1.Job
+	Keep bool
+	// Progress, when set, is told the pod's phase after each poll while the Job runs.
 	Progress func(elapsed time.Duration, phase string)
+	// Poll is the wait between two polls (0: a second).
+	Poll time.Duration
 }
 
-// Run creates the Job and waits up to timeout for its pod to finish; it returns the pod's logs.
+func (t *InClusterTest) poll() time.Duration {
+	if t.Poll > 0 {
+		return t.Poll
+	}
+	return time.Second
+}
+
+// Run creates the Job and waits up to timeout for its pod to finish; it returns the pod's logs. The Job is
+// deleted (unless Keep) however Run ends: finished, timed out, or ctx cancelled (an interrupted run).
 func (t *InClusterTest) Run(ctx context.Context, timeout time.Duration) (logs string, err error) {
 	jobs := t.Kube.BatchV1().Jobs(t.Job.Namespace)
 	job, err := jobs.Create(ctx, t.Job, metav1.CreateOptions{})
@@ -144,13 +155,17 @@ func (t *InClusterTest) Run(ctx context.Context, timeout time.Duration) (logs st
 		if time.Since(start) > timeout {
 			return "", fmt.Errorf("test Job %s/%s did not finish within %s (pod: %s; check `kubectl describe job %s -n %s`): %w", job.Namespace, job.Name, timeout, phase, job.Name, job.Namespace, ErrJobTimeout)
 		}
-		if t.Progress != nil && time.Since(start) > 2*time.Second {
+		if t.Progress != nil {
 			t.Progress(time.Since(start), phase)
 		}
 		select {
 		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(time.Second):
+			what := "deleted"
+			if t.Keep {
+				what = "kept"
+			}
+			return "", fmt.Errorf("stopped waiting for test Job %s/%s (pod: %s): %w; the Job is %s", job.Namespace, job.Name, phase, ctx.Err(), what)
+		case <-time.After(t.poll()):
 		}
 	}
 }

@@ -38,6 +38,9 @@ type ListItem struct {
 	TrustAdmits     string `json:"trustAdmits"`
 	Pods            int    `json:"pods"`
 	PodsNotInjected int    `json:"podsNotInjected"`
+	// Migration is the state of a migration to Pod Identity recorded on the ServiceAccount ("" none):
+	// "migrating (unverified)", "verified (IRSA kept)" or "migrated" (doctor.MigrationRecord.State).
+	Migration string `json:"migration,omitempty"`
 }
 
 // Problem says what is wrong with the row ("" when nothing is known to be): the role does not exist, its trust
@@ -56,6 +59,9 @@ func (it ListItem) Problem() string {
 	}
 	if it.PodsNotInjected > 0 {
 		out = append(out, fmt.Sprintf("%d of %d pods not injected", it.PodsNotInjected, it.Pods))
+	}
+	if it.Migration == migratingUnverified {
+		out = append(out, "migration to Pod Identity not verified: kubectl irsa migrate "+it.ServiceAccount+" -n "+it.Namespace+" resumes it")
 	}
 	return strings.Join(out, ", ")
 }
@@ -122,6 +128,7 @@ func (in *Inspector) List(ctx context.Context, namespace string) (*ListResult, e
 		res.Items = append(res.Items, in.listItem(a.namespace, a.serviceAccount, "pod-identity", a.roleARN, nil, byServiceAccount.Of(a.namespace, a.serviceAccount)))
 	}
 	res.Items = mergeMechanisms(res.Items)
+	withMigrations(res.Items, sas)
 	slices.SortFunc(res.Items, func(a, b ListItem) int {
 		return strings.Compare(a.Namespace+"/"+a.ServiceAccount+"/"+a.Source, b.Namespace+"/"+b.ServiceAccount+"/"+b.Source)
 	})
@@ -203,4 +210,20 @@ func (in *Inspector) describeAssociations(ctx context.Context, namespace string)
 		}
 	}
 	return list, true
+}
+
+// migratingUnverified is the Migration of a ServiceAccount whose migration stopped before verification.
+var migratingUnverified = doctor.MigrationRecord{Step: doctor.StepAssociated}.State()
+
+// withMigrations sets each row's Migration from its ServiceAccount's migration record.
+func withMigrations(items []ListItem, sas []corev1.ServiceAccount) {
+	states := map[string]string{}
+	for _, sa := range sas {
+		if rec, ok := doctor.ReadMigration(sa.Annotations); ok {
+			states[sa.Namespace+"/"+sa.Name] = rec.State()
+		}
+	}
+	for i := range items {
+		items[i].Migration = states[items[i].Namespace+"/"+items[i].ServiceAccount]
+	}
 }

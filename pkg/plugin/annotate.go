@@ -44,7 +44,7 @@ ServiceAccount (as kubectl rollout restart does); without it, those pods and the
 	cmd.Flags().StringVar(&o.roleARN, "role-arn", "", "IAM role ARN to annotate the ServiceAccount with (required)")
 	cmd.Flags().BoolVar(&o.req.Overwrite, "overwrite", false, "replace a different existing role annotation")
 	cmd.Flags().BoolVar(&o.req.Restart, "restart", false, "roll the Deployments, StatefulSets and DaemonSets using the ServiceAccount")
-	cmd.Flags().BoolVar(&o.req.DryRun, "dry-run", false, "print the change and write nothing")
+	addDryRunFlag(cmd.Flags(), &o.req.DryRun, "print the change and write nothing")
 	_ = cmd.MarkFlagRequired("role-arn")
 	o.output.addFlags(cmd)
 	return cmd

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
@@ -12,37 +14,48 @@ import (
 
 // flagHints name the flags that fix a library error: the library packages never name a flag, so these hints
 // live here, next to the flags.
+// A hint naming a flag (flag) is given only for a command that has it; otherwise is given instead.
 var flagHints = []struct {
-	err  error
-	hint string
+	err             error
+	hint            string
+	flag, otherwise string
 }{
-	{setup.ErrServiceAccountMissing, "create it, or pass --create-service-account"},
-	{setup.ErrNamespaceMissing, "or pick another with -n"},
-	{setup.ErrAnnotatedElsewhere, "pass --overwrite to replace it"},
-	{setup.ErrRoleMissing, "--role-arn links an existing role; use --role-name to create one"},
-	{setup.ErrTargetRoleMissing, "create the target role first, or check the ARN given to --target-role-arn"},
-	{setup.ErrNoProvider, "run `kubectl irsa provider create`, or drop --no-create-provider"},
-	{setup.ErrManagedPolicyMissing, "check the ARN given to --attach-policy-arn"},
-	{setup.ErrRoleNotManaged, "drop --delete-role"},
-	{setup.ErrRoleInUse, "drop --delete-role"},
-	{setup.ErrNoCluster, "pass --eks-cluster NAME (and --region)"},
-	{setup.ErrAssociatedElsewhere, "pass --overwrite to point it at this role"},
-	{setup.ErrPolicyTooLarge, "or attach a managed policy with --attach-policy-arn instead of --allow/--policy-file"},
-	{setup.ErrLastSubject, "pass --delete-role to delete the role with the link (only a role kubectl irsa created), or link another ServiceAccount first"},
-	{ErrKubeconfig, "set KUBECONFIG or pass --kubeconfig and --context (aws eks update-kubeconfig --name CLUSTER writes one)"},
-	{cluster.ErrIssuerNotFound, "check the kubeconfig context, or pass --eks-cluster and --region"},
-	{awsapi.ErrUnreachable, "check AWS_PROFILE/--aws-profile, `aws sso login`, or AWS_ENDPOINT_URL"},
-	{inspect.ErrNotFound, "-n picks the namespace"},
-	{inspect.ErrNamespaceNotFound, "-n picks the namespace, -A every namespace"},
-	{inspect.ErrJobTimeout, "raise --timeout"},
+	{setup.ErrServiceAccountMissing, "create it, or pass --create-service-account", "create-service-account", "create it first (kubectl create serviceaccount), or check -n"},
+	{setup.ErrNamespaceMissing, "or pick another with -n", "", ""},
+	{setup.ErrAnnotatedElsewhere, "pass --overwrite to replace it (link moves its trust subject and statement off the old role)", "", ""},
+	{setup.ErrRoleMissing, "--role-arn links an existing role; use --role-name to create one", "", ""},
+	{setup.ErrTargetRoleMissing, "create the target role first, or check the ARN given to --target-role-arn", "", ""},
+	{setup.ErrNoProvider, "run `kubectl irsa provider create`, or drop --no-create-provider", "", ""},
+	{setup.ErrManagedPolicyMissing, "check the ARN given to --attach-policy-arn", "", ""},
+	{setup.ErrRoleNotManaged, "drop --delete-role", "", ""},
+	{setup.ErrRoleInUse, "drop --delete-role", "", ""},
+	{setup.ErrNoCluster, "pass --eks-cluster NAME (and --region)", "", ""},
+	{setup.ErrAssociatedElsewhere, "pass --overwrite to point it at this role", "", ""},
+	{setup.ErrPolicyTooLarge, "or attach a managed policy with --attach-policy-arn instead of --allow/--policy-file", "", ""},
+	{setup.ErrLastSubject, "pass --delete-role to delete the role with the link (only a role kubectl irsa created), or link another ServiceAccount first", "", ""},
+	{ErrKubeconfig, "set KUBECONFIG or pass --kubeconfig and --context (aws eks update-kubeconfig --name CLUSTER writes one)", "", ""},
+	{cluster.ErrIssuerNotFound, "check the kubeconfig context, or pass --eks-cluster and --region", "", ""},
+	{awsapi.ErrUnreachable, "check AWS_PROFILE/--aws-profile, `aws sso login`, or AWS_ENDPOINT_URL", "", ""},
+	{inspect.ErrNotFound, "-n picks the namespace", "", ""},
+	{inspect.ErrNamespaceNotFound, "-n picks the namespace, -A every namespace", "", ""},
+	{inspect.ErrJobTimeout, "raise --timeout", "", ""},
 }
 
-// withFlagHint appends the hint of the first known error err wraps.
-func withFlagHint(err error) error {
+// withFlagHint appends the hint of the first known error err wraps (none when a command hinted it already); ran
+// is the command that ran (nil: unknown), whose flags the hint may name.
+func withFlagHint(err error, ran *cobra.Command) error {
+	var done *hinted
+	if errors.As(err, &done) {
+		return err
+	}
 	for _, h := range flagHints {
-		if errors.Is(err, h.err) {
-			return &hinted{err: err, hint: h.hint}
+		if !errors.Is(err, h.err) {
+			continue
 		}
+		if h.flag != "" && (ran == nil || ran.Flags().Lookup(h.flag) == nil) {
+			return &hinted{err: err, hint: h.otherwise}
+		}
+		return &hinted{err: err, hint: h.hint}
 	}
 	return err
 }
@@ -55,6 +68,20 @@ type hinted struct {
 
 func (h *hinted) Error() string { return fmt.Sprintf("%s; %s", h.err, h.hint) }
 func (h *hinted) Unwrap() error { return h.err }
+
+// lastSubjectHint names the command that removes a role's last subject: unlink with --delete-role when kubectl
+// irsa created the role; otherwise, as kubectl irsa never deletes a role it did not create, the role is deleted
+// in IAM first and unlink then removes the annotation.
+func lastSubjectHint(err error, namespace, name string) error {
+	var last *setup.LastSubjectError
+	if !errors.As(err, &last) {
+		return err
+	}
+	if last.Managed {
+		return &hinted{err: err, hint: fmt.Sprintf("to delete the role with the link run: kubectl irsa unlink %s -n %s --delete-role", name, namespace)}
+	}
+	return &hinted{err: err, hint: fmt.Sprintf("kubectl irsa did not create role %s, so it does not delete it: link another ServiceAccount to it first, or delete the role in IAM (aws iam delete-role --role-name %s, after removing its policies) and then run: kubectl irsa unlink %s -n %s", last.Role, last.Role, name, namespace)}
+}
 
 // podIdentityShadowsHint warns that an EKS Pod Identity association of the ServiceAccount takes precedence over
 // the IRSA role just linked, and names the command that removes it.

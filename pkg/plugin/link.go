@@ -65,7 +65,7 @@ nothing. It warns when the ServiceAccount has an EKS Pod Identity association, w
 	f.BoolVar(&o.req.Overwrite, "overwrite", false, "replace a different existing role annotation")
 	f.BoolVar(&o.req.Restart, "restart", false, "roll the Deployments, StatefulSets and DaemonSets using the ServiceAccount")
 	f.BoolVar(&o.req.NoCreateProvider, "no-create-provider", false, "fail instead of creating a missing IAM OIDC provider")
-	f.BoolVar(&o.req.DryRun, "dry-run", false, "print the plan and write nothing")
+	addDryRunFlag(f, &o.req.DryRun, "print the plan and write nothing")
 	f.IntVar(&o.req.TrustSizeLimit, "trust-size-limit", trust.DefaultSizeLimit, "IAM trust policy size quota of the account (characters without whitespace)")
 	o.pi.addLinkFlags(f)
 	o.Flags.addRoleProfileFlag(cmd.Flags())
@@ -104,10 +104,11 @@ func (o *LinkOptions) Validate() error {
 	if o.req.RoleName != "" && o.req.RoleARN != nil {
 		return errors.New("use --role-name or --role-arn, not both")
 	}
-	if o.pi.enabled {
-		if err := o.validatePodIdentity(); err != nil {
-			return err
-		}
+	if o.req.TrustSizeLimit <= 0 {
+		return fmt.Errorf("--trust-size-limit must be a positive number of characters (IAM's default quota is %d), not %d", trust.DefaultSizeLimit, o.req.TrustSizeLimit)
+	}
+	if err := o.pi.validateLink(o.req.CreateServiceAccount, o.req.NoCreateProvider); err != nil {
+		return err
 	}
 	if o.req.RoleName != "" {
 		return iamref.ValidateRoleName(o.req.RoleName)

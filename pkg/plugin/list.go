@@ -126,13 +126,17 @@ func printList(w io.Writer, res *inspect.ListResult, wide bool) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	header := "NAMESPACE\tSERVICEACCOUNT\tMECHANISM\tROLE\tROLE EXISTS\tTRUST ADMITS\tPODS\tNOT INJECTED"
+	header := "NAMESPACE\tSERVICEACCOUNT\tMECHANISM\tROLE\tROLE EXISTS\tTRUST ADMITS\tPODS\tNOT INJECTED\tMIGRATION"
 	if wide {
 		header += "\tSOURCE\tROLE ARN\tACCOUNT\tPROVIDER"
 	}
 	fmt.Fprintln(tw, header)
 	for _, it := range res.Items {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d", cell(it.Namespace), cell(it.ServiceAccount), cell(it.Mechanism), cell(it.RoleName), cell(it.RoleExists), cell(it.TrustAdmits), it.Pods, it.PodsNotInjected)
+		migration := it.Migration
+		if migration == "" {
+			migration = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s", cell(it.Namespace), cell(it.ServiceAccount), cell(it.Mechanism), cell(it.RoleName), cell(it.RoleExists), cell(it.TrustAdmits), it.Pods, it.PodsNotInjected, migration)
 		if wide {
 			fmt.Fprintf(tw, "\t%s\t%s\t%s\t%s", cell(it.Source), cell(it.RoleARN), cell(it.Account), cell(it.Provider))
 		}

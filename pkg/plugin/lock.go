@@ -36,4 +36,5 @@ func (l *lockFlags) apply(s *setup.Setup, errOut io.Writer) {
 		}
 		return err
 	}
+	s.DeleteLock = locker.Delete
 }

@@ -58,7 +58,7 @@ Re-running resumes from the recorded step. Exit 0 when every ServiceAccount in s
 	f := cmd.Flags()
 	f.BoolVar(&o.all, "all", false, "every ServiceAccount of the namespace that uses IRSA")
 	f.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "every ServiceAccount of every namespace that uses IRSA")
-	f.BoolVar(&o.req.DryRun, "dry-run", false, "print the preflight and plan, write nothing")
+	addDryRunFlag(f, &o.req.DryRun, "print the preflight and plan, write nothing")
 	f.BoolVar(&o.req.Restart, "restart", false, "roll the Deployments, StatefulSets and DaemonSets whose pods predate the change")
 	f.BoolVar(&o.req.RemoveIRSA, "remove-irsa", false, "after a verified move, remove the role annotation and the ServiceAccount's IRSA trust subject")
 	o.lock.addFlags(f)

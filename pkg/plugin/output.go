@@ -3,8 +3,10 @@ package plugin
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -57,6 +59,10 @@ func (o *outputFlags) validate() error {
 		}
 	}
 	if _, err := o.print.ToPrinter(); err != nil {
+		if !genericclioptions.IsNoCompatiblePrinterError(err) {
+			// A format kubectl knows with a template it cannot parse: its own message, as kubectl prints it.
+			return errors.New(strings.TrimSpace(err.Error()))
+		}
 		return fmt.Errorf("unsupported output format %q: use one of %v", f, append(o.print.AllowedFormats(), o.extra...))
 	}
 	return nil

@@ -29,6 +29,29 @@ func (p *podIdentityFlags) addUnlinkFlags(f *pflag.FlagSet) {
 	f.BoolVar(&p.enabled, "pod-identity", false, "delete the EKS Pod Identity association instead of the IRSA annotation")
 }
 
+// validateLink refuses, before any call, flags that do not apply: the Pod Identity flags without --pod-identity
+// (they were ignored and an IRSA role created), the IRSA ones with it.
+func (p *podIdentityFlags) validateLink(createServiceAccount, noCreateProvider bool) error {
+	if !p.enabled {
+		switch {
+		case p.targetRoleARN != "":
+			return errors.New("--target-role-arn applies only with --pod-identity (role chaining of an EKS Pod Identity association): add --pod-identity, or drop it")
+		case p.disableSessionTags:
+			return errors.New("--disable-session-tags applies only with --pod-identity: add --pod-identity, or drop it")
+		}
+		return nil
+	}
+	if createServiceAccount || noCreateProvider {
+		return errors.New("--create-service-account and --no-create-provider are IRSA flags: drop them with --pod-identity")
+	}
+	if p.targetRoleARN != "" {
+		if _, err := iamref.ParseRole(p.targetRoleARN); err != nil {
+			return fmt.Errorf("--target-role-arn: %w", err)
+		}
+	}
+	return nil
+}
+
 // newPodIdentity builds the Pod Identity write side: the Setup clients, EKS and the cluster's name. The issuer
 // (found with a token of tokenNamespace) is looked up only when tokenNamespace is set: migrate edits the IRSA
 // statement, link and unlink --pod-identity do not need it.
@@ -48,19 +71,6 @@ func (g *Globals) newPodIdentity(ctx context.Context, tokenNamespace string) (*s
 		return nil, err
 	}
 	return &setup.PodIdentity{Setup: s, EKS: clients.EKS, Cluster: g.Factory.ClusterRef().Name}, nil
-}
-
-// validatePodIdentity refuses the flags `link --pod-identity` cannot honour.
-func (o *LinkOptions) validatePodIdentity() error {
-	if o.req.CreateServiceAccount || o.req.NoCreateProvider {
-		return errors.New("--create-service-account and --no-create-provider are IRSA flags: drop them with --pod-identity")
-	}
-	if o.pi.targetRoleARN != "" {
-		if _, err := iamref.ParseRole(o.pi.targetRoleARN); err != nil {
-			return fmt.Errorf("--target-role-arn: %w", err)
-		}
-	}
-	return nil
 }
 
 // runPodIdentity is `link --pod-identity`.

@@ -41,7 +41,7 @@ func NewCmdProviderCreate(g *Globals) *cobra.Command {
 			return o.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print what would be created and write nothing")
+	addDryRunFlag(cmd.Flags(), &o.dryRun, "print what would be created and write nothing")
 	o.output.addFlags(cmd)
 	return cmd
 }

@@ -58,7 +58,7 @@ statements. With -o terraform or -o cloudformation it prints infrastructure code
 	f := cmd.Flags()
 	f.StringSliceVar(&o.serviceAccounts, "service-account", nil, "ServiceAccounts to trust, as NAMESPACE/NAME (comma-separated, required)")
 	o.perms.addFlags(f)
-	f.BoolVar(&o.req.DryRun, "dry-run", false, "print the plan and write nothing")
+	addDryRunFlag(f, &o.req.DryRun, "print the plan and write nothing")
 	f.IntVar(&o.req.TrustSizeLimit, "trust-size-limit", trust.DefaultSizeLimit, "IAM trust policy size quota of the account")
 	_ = cmd.MarkFlagRequired("service-account")
 	o.lock.addFlags(cmd.Flags())
@@ -88,6 +88,9 @@ func (o *RoleCreateOptions) Complete(args []string) error {
 func (o *RoleCreateOptions) Validate() error {
 	if err := o.output.validate(); err != nil {
 		return err
+	}
+	if o.req.TrustSizeLimit <= 0 {
+		return fmt.Errorf("--trust-size-limit must be a positive number of characters (IAM's default quota is %d), not %d", trust.DefaultSizeLimit, o.req.TrustSizeLimit)
 	}
 	return iamref.ValidateRoleName(o.req.Name)
 }

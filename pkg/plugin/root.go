@@ -134,7 +134,7 @@ func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
 	if err == nil {
 		return 0
 	}
-	err = withFlagHint(err)
+	err = withFlagHint(err, ran)
 	code := 1
 	if s := in.received(); s != nil {
 		code = exitCode(s)

@@ -266,15 +266,13 @@ func (o *TestOptions) runInCluster(ctx context.Context, kube kubernetes.Interfac
 		return fmt.Errorf("serviceaccount %s/%s has no valid %s annotation: run kubectl irsa link %s -n %s first", o.namespace, o.name, iamref.RoleARNAnnotation, o.name, o.namespace)
 	}
 	run := &inspect.InClusterTest{Kube: kube, Job: inspect.BuildTestJob(o.namespace, o.name, o.image, o.command, time.Now()), Keep: o.keep}
+	progress := &jobProgress{out: o.ErrOut, job: run.Job.Namespace + "/" + run.Job.Name, timeout: o.timeout}
 	if f, ok := o.ErrOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		run.Progress = func(elapsed time.Duration, phase string) {
-			fmt.Fprintf(o.ErrOut, "\rwaiting for Job %s (%s, %s) ", run.Job.Name, phase, elapsed.Round(time.Second))
-		}
+		progress.terminal = true
 	}
+	run.Progress = progress.tell
 	logs, err := run.Run(ctx, o.timeout)
-	if run.Progress != nil {
-		fmt.Fprintln(o.ErrOut)
-	}
+	progress.done()
 	if err != nil {
 		return err
 	}
@@ -295,4 +293,37 @@ func (o *TestOptions) runInCluster(ctx context.Context, kube kubernetes.Interfac
 		return &ExitError{Code: 1, Err: errors.New(res.Reason + ": run kubectl irsa doctor " + o.name + " -n " + o.namespace)}
 	}
 	return nil
+}
+
+// jobProgress tells, on stderr, what the in-cluster test waits for: on a terminal one line rewritten every
+// poll; elsewhere a line when the pod's phase changes and every 15 s, so a log shows the run is alive.
+type jobProgress struct {
+	out      io.Writer
+	job      string
+	timeout  time.Duration
+	terminal bool
+	phase    string
+	last     time.Duration
+	told     bool
+}
+
+func (p *jobProgress) tell(elapsed time.Duration, phase string) {
+	msg := fmt.Sprintf("waiting for test Job %s (pod: %s, %s of at most %s)", p.job, phase, elapsed.Round(time.Second), p.timeout)
+	switch {
+	case p.terminal:
+		fmt.Fprintf(p.out, "\r%s ", msg)
+	case phase != p.phase || elapsed-p.last >= 15*time.Second:
+		fmt.Fprintln(p.out, msg)
+		p.last = elapsed
+	default:
+		return
+	}
+	p.phase, p.told = phase, true
+}
+
+// done ends a terminal's rewritten line.
+func (p *jobProgress) done() {
+	if p.terminal && p.told {
+		fmt.Fprintln(p.out)
+	}
 }

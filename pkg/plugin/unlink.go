@@ -45,7 +45,7 @@ kubectl-irsa (the policy is deleted with its last statement); other statements a
 		},
 	}
 	cmd.Flags().BoolVar(&o.req.DeleteRole, "delete-role", false, "delete the role when kubectl irsa created it and no other subject remains")
-	cmd.Flags().BoolVar(&o.req.DryRun, "dry-run", false, "print the plan and write nothing")
+	addDryRunFlag(cmd.Flags(), &o.req.DryRun, "print the plan and write nothing")
 	o.pi.addUnlinkFlags(cmd.Flags())
 	o.Flags.addRoleProfileFlag(cmd.Flags())
 	o.lock.addFlags(cmd.Flags())
@@ -88,7 +88,7 @@ func (o *UnlinkOptions) Run(ctx context.Context) error {
 	}
 	plan, err := s.PlanUnlink(ctx, o.req)
 	if err != nil {
-		return err
+		return lastSubjectHint(err, o.req.Namespace, o.req.ServiceAccount)
 	}
 	res, err := applyPlan(ctx, plan, o.output.human(), o.ErrOut)
 	if err != nil {

@@ -36,6 +36,15 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"link", saName, "-n", ns, "--role-arn", "not-an-arn"}, "kubectl irsa link"},
 		{[]string{"link", saName, "-n", ns, "--pod-identity", "--role-name", "r", "--create-service-account"}, "kubectl irsa link"},
 		{[]string{"link", saName, "-n", ns, "--pod-identity", "--role-name", "r", "--target-role-arn", "nope"}, "kubectl irsa link"},
+		{[]string{"link", saName, "-n", ns, "--target-role-arn", "arn:aws:iam::222222222222:role/t"}, "kubectl irsa link"},
+		{[]string{"link", saName, "-n", ns, "--disable-session-tags"}, "kubectl irsa link"},
+		{[]string{"link", saName, "-n", ns, "--pod-identity", "--create-service-account"}, "kubectl irsa link"},
+		{[]string{"link", saName, "-n", ns, "--trust-size-limit", "0"}, "kubectl irsa link"},
+		{[]string{"link", saName, "-n", ns, "--trust-size-limit", "-5"}, "kubectl irsa link"},
+		{[]string{"link", saName, "-n", ns, "--dry-run=maybe"}, "kubectl irsa link"},
+		{[]string{"link", saName, "-n", ns, "-o", "jsonpath={.items["}, "kubectl irsa link"},
+		{[]string{"link", saName, "-n", ns, "-o", "go-template={{.x"}, "kubectl irsa link"},
+		{[]string{"role", "create", "r", "--service-account", "a/b", "--trust-size-limit", "0"}, "kubectl irsa role create"},
 		{[]string{"unlink"}, "kubectl irsa unlink"},
 		{[]string{"unlink", "Bad_Name", "-n", ns}, "kubectl irsa unlink"},
 		{[]string{"annotate", saName, "-n", ns}, "kubectl irsa annotate"},
@@ -137,5 +146,54 @@ func TestMissingNamespaceOrServiceAccount(t *testing.T) {
 	tf.Kube.CoreV1().Namespaces().Create(t.Context(), plugintest.Namespace("empty"), metav1.CreateOptions{})
 	if out, errOut, code := tf.Run("list", "-n", "empty"); code != 0 || !strings.Contains(out, "No ServiceAccounts with IAM roles found") {
 		t.Errorf("empty namespace: exit %d, %s%s", code, out, errOut)
+	}
+}
+
+// TestDryRunTakesKubectlValues: --dry-run takes kubectl's none|client|server (bare: client) and true/false; every
+// value but none and false writes nothing.
+func TestDryRunTakesKubectlValues(t *testing.T) {
+	for _, tc := range []struct {
+		flag   string
+		writes bool
+	}{{"--dry-run", false}, {"--dry-run=client", false}, {"--dry-run=server", false}, {"--dry-run=true", false}, {"--dry-run=none", true}, {"--dry-run=false", true}} {
+		tf := seed()
+		_, errOut, code := tf.Run("link", saName, "-n", ns, "--role-name", "r", "--allow", "s3:GetObject", tc.flag)
+		if code != 0 {
+			t.Errorf("%s: exit %d: %s", tc.flag, code, errOut)
+		}
+		if wrote := len(tf.Cloud.Writes()) > 0; wrote != tc.writes {
+			t.Errorf("%s: writes %v, want writes=%v", tc.flag, tf.Cloud.Writes(), tc.writes)
+		}
+	}
+}
+
+// TestOutputTemplateParseErrors: a malformed jsonpath or go-template is reported with kubectl's parse error, not as
+// an unsupported format.
+func TestOutputTemplateParseErrors(t *testing.T) {
+	for _, tc := range []struct{ format, want string }{
+		{"jsonpath={.items[", "error parsing jsonpath {.items["},
+		{"go-template={{.x", "error parsing template {{.x"},
+	} {
+		_, errOut, code := seed().Run("version", "-o", tc.format)
+		if code != 2 || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "unsupported output format") {
+			t.Errorf("-o %s: exit %d, stderr %q, want %q", tc.format, code, errOut, tc.want)
+		}
+	}
+}
+
+// TestHintsNameOnlyTheCommandsFlags: unlink and annotate of a missing ServiceAccount do not point at
+// --create-service-account, which only link has.
+func TestHintsNameOnlyTheCommandsFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"unlink", "nobody", "-n", ns},
+		{"annotate", "nobody", "-n", ns, "--role-arn", "arn:aws:iam::123456789012:role/r"},
+	} {
+		_, errOut, _ := seed().Run(args...)
+		if !strings.Contains(errOut, "not found") || strings.Contains(errOut, "--create-service-account") {
+			t.Errorf("%v: stderr %q", args, errOut)
+		}
+	}
+	if _, errOut, _ := seed().Run("link", "nobody", "-n", ns); !strings.Contains(errOut, "--create-service-account") {
+		t.Errorf("link: stderr %q, want the --create-service-account hint", errOut)
 	}
 }

@@ -52,6 +52,8 @@ type Locker struct {
 	// Notify, when set, is told (once per With) who holds the lease when another run does: that this run waits
 	// for it, or takes it over because its holder stopped renewing it.
 	Notify func(msg string)
+	// Now is the clock that judges a lease expired (nil: time.Now).
+	Now func() time.Time
 }
 
 // HeldError means the lease stayed with another run for the whole wait.
@@ -184,13 +186,38 @@ func (l *Locker) With(ctx context.Context, roleARN string, fn func(context.Conte
 	return fnErr
 }
 
-// tellHolder tells Notify who holds the lease: another run, still renewing it (this run waits), or a run that
-// stopped renewing it (gone: the lease is taken over once expired).
-func (l *Locker) tellHolder(lease *coordinationv1.Lease, roleARN, name string) {
-	if l.Notify == nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
-		return
+// Delete deletes the lease of roleARN once its role is deleted, unless another run holds it now (its holder
+// still renewing it): that run deletes it in turn, or the lease stays harmless. A lease that is gone already is
+// fine.
+func (l *Locker) Delete(ctx context.Context, roleARN string) error {
+	ns, name := l.namespace(), LeaseName(roleARN)
+	leases := l.Kube.CoordinationV1().Leases(ns)
+	cur, err := leases.Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("lease %s/%s: %w", ns, name, err)
 	}
-	holder := *lease.Spec.HolderIdentity
+	if holder := cur.Spec.HolderIdentity; holder != nil && *holder != "" && !l.expired(cur) {
+		return nil
+	}
+	rv := cur.ResourceVersion
+	err = leases.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("delete lease %s/%s: %w", ns, name, err)
+	}
+	return nil
+}
+
+// expired reports whether the lease's holder stopped renewing it for longer than its duration.
+func (l *Locker) expired(lease *coordinationv1.Lease) bool {
+	renewed, duration := l.renewal(lease)
+	return l.now().After(renewed.Add(duration))
+}
+
+// renewal is when the lease was last renewed (or acquired) and for how long.
+func (l *Locker) renewal(lease *coordinationv1.Lease) (time.Time, time.Duration) {
 	var renewed time.Time
 	if lease.Spec.RenewTime != nil {
 		renewed = lease.Spec.RenewTime.Time
@@ -201,11 +228,30 @@ func (l *Locker) tellHolder(lease *coordinationv1.Lease, roleARN, name string) {
 	if lease.Spec.LeaseDurationSeconds != nil {
 		duration = time.Duration(*lease.Spec.LeaseDurationSeconds) * time.Second
 	}
-	if expiry := renewed.Add(duration); time.Now().After(expiry) {
-		l.Notify(fmt.Sprintf("taking over lease %s of role %s: its holder %s stopped renewing it %s ago (a run that was killed)", name, roleARN, holder, time.Since(renewed).Round(time.Second)))
+	return renewed, duration
+}
+
+func (l *Locker) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+// tellHolder tells Notify who holds the lease: another run, still renewing it (this run waits), or a run that
+// stopped renewing it (gone: the lease is taken over once expired).
+func (l *Locker) tellHolder(lease *coordinationv1.Lease, roleARN, name string) {
+	if l.Notify == nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
 		return
 	}
-	l.Notify(fmt.Sprintf("waiting for lease %s of role %s: held by %s (another kubectl irsa run), renewed %s ago; taken over if not renewed for %s", name, roleARN, holder, time.Since(renewed).Round(time.Second), duration))
+	holder := *lease.Spec.HolderIdentity
+	renewed, duration := l.renewal(lease)
+	ago := l.now().Sub(renewed).Round(time.Second)
+	if l.expired(lease) {
+		l.Notify(fmt.Sprintf("taking over lease %s of role %s: its holder %s stopped renewing it %s ago (a run that was killed)", name, roleARN, holder, ago))
+		return
+	}
+	l.Notify(fmt.Sprintf("waiting for lease %s of role %s: held by %s (another kubectl irsa run), renewed %s ago; taken over if not renewed for %s", name, roleARN, holder, ago, duration))
 }
 
 func (l *Locker) namespace() string {

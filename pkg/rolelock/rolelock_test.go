@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -173,5 +174,79 @@ func TestLeaseName(t *testing.T) {
 	a, b := LeaseName(role), LeaseName("arn:aws:iam::123456789012:role/app")
 	if a == b || len(a) > 63 {
 		t.Fatalf("names %q %q: want distinct DNS labels", a, b)
+	}
+}
+
+// createLease makes a lease of role held by holder, last renewed at renewed, for dur seconds.
+func createLease(t *testing.T, kube *fake.Clientset, holder string, renewed time.Time, dur int32) {
+	t.Helper()
+	at := metav1.NewMicroTime(renewed)
+	_, err := kube.CoordinationV1().Leases(DefaultNamespace).Create(context.Background(), &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: LeaseName(role), Namespace: DefaultNamespace},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &dur, AcquireTime: &at, RenewTime: &at},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStaleLeaseTakenOverNamingHolder: a lease whose holder died (last renewed long ago) is taken over once it
+// expires, and the run says whose lease it took.
+func TestStaleLeaseTakenOverNamingHolder(t *testing.T) {
+	kube := newKube()
+	createLease(t, kube, "laptop-4242-dead1", time.Now().Add(-time.Hour), 2)
+	var msgs []string
+	l := fastLocker(kube, "me")
+	l.Notify = func(m string) { msgs = append(msgs, m) }
+	ran := false
+	if err := l.With(context.Background(), role, func(context.Context) error { ran = true; return nil }); err != nil || !ran {
+		t.Fatalf("err=%v ran=%v: the stale lease was not taken over", err, ran)
+	}
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "taking over") || !strings.Contains(msgs[0], "laptop-4242-dead1") {
+		t.Fatalf("messages %q: want one naming the holder taken over", msgs)
+	}
+}
+
+// TestHolderMessageJudgesExpiryByClock: with a fake clock, a lease renewed "just now" by real time reads as
+// still held (waiting, naming the holder) before its duration and as taken over after it.
+func TestHolderMessageJudgesExpiryByClock(t *testing.T) {
+	renewed := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	at := metav1.NewMicroTime(renewed)
+	holder, dur := "ci-runner-7", int32(15)
+	lease := &coordinationv1.Lease{Spec: coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &dur, RenewTime: &at}}
+	for _, tc := range []struct {
+		after time.Duration
+		want  string
+	}{{5 * time.Second, "waiting for lease"}, {16 * time.Second, "taking over lease"}} {
+		var got string
+		l := &Locker{Now: func() time.Time { return renewed.Add(tc.after) }, Notify: func(m string) { got = m }}
+		l.tellHolder(lease, role, "kube-system/x")
+		if !strings.HasPrefix(got, tc.want) || !strings.Contains(got, holder) {
+			t.Errorf("after %s: %q, want %q naming %s", tc.after, got, tc.want, holder)
+		}
+	}
+}
+
+// TestDeleteLease: a released lease is deleted with its role; one another run holds stays.
+func TestDeleteLease(t *testing.T) {
+	kube := newKube()
+	if err := fastLocker(kube, "a").With(context.Background(), role, func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := fastLocker(kube, "a").Delete(context.Background(), role); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kube.CoordinationV1().Leases(DefaultNamespace).Get(context.Background(), LeaseName(role), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("released lease not deleted: %v", err)
+	}
+	if err := fastLocker(kube, "a").Delete(context.Background(), role); err != nil {
+		t.Fatalf("deleting a lease that is gone: %v", err)
+	}
+	createLease(t, kube, "other-run", time.Now(), 3600)
+	if err := fastLocker(kube, "a").Delete(context.Background(), role); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kube.CoordinationV1().Leases(DefaultNamespace).Get(context.Background(), LeaseName(role), metav1.GetOptions{}); err != nil {
+		t.Fatalf("a lease another run holds was deleted: %v", err)
 	}
 }

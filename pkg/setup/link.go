@@ -56,6 +56,9 @@ type LinkPlan struct {
 	Annotate bool
 	// steps are the writes, each with its action.
 	steps *steps.Plan
+	// moveFrom takes the ServiceAccount off the role it was annotated with (nil: none to take it off).
+	moveFrom *UnlinkPlan
+	hints    []string
 }
 
 // PlanLink checks the request against live state (Kubernetes first, then AWS) and computes every change.
@@ -64,6 +67,18 @@ func (s *Setup) PlanLink(ctx context.Context, req LinkRequest) (*LinkPlan, error
 		req.TrustSizeLimit = trust.DefaultSizeLimit
 	}
 	var err error
+	// A ServiceAccount already annotated keeps its role when no role is named: linking it again changes its
+	// permissions on that role (with --role-name or --role-arn of another role, Overwrite moves it).
+	sa, err := readServiceAccount(ctx, s.Kube, req.Namespace, req.ServiceAccount, req.CreateServiceAccount)
+	if err != nil {
+		return nil, err
+	}
+	reused := ""
+	if req.RoleName == "" && req.RoleARN == nil && sa.RoleARN != "" {
+		if role, err := iamref.ParseRole(sa.RoleARN); err == nil {
+			req.RoleARN, req.RoleAccount, reused = &role, "", role.ARN
+		}
+	}
 	// The role, its trust and the OIDC provider it names live in the role's account.
 	switch {
 	case req.RoleARN != nil:
@@ -75,10 +90,7 @@ func (s *Setup) PlanLink(ctx context.Context, req LinkRequest) (*LinkPlan, error
 			return nil, err
 		}
 	}
-	p := &LinkPlan{s: s, Request: req}
-	if p.SA, err = readServiceAccount(ctx, s.Kube, req.Namespace, req.ServiceAccount, req.CreateServiceAccount); err != nil {
-		return nil, err
-	}
+	p := &LinkPlan{s: s, Request: req, SA: sa}
 	if !req.DryRun {
 		if err := checkCanWrite(ctx, s.Kube, req.Namespace, req.ServiceAccount, !p.SA.Exists); err != nil {
 			return nil, err
@@ -130,6 +142,9 @@ func (s *Setup) PlanLink(ctx context.Context, req LinkRequest) (*LinkPlan, error
 		return nil, err
 	}
 	if req.RoleARN != nil && !p.Role.Exists {
+		if reused != "" {
+			return nil, errorf(ErrRoleMissing, "serviceaccount %s/%s is annotated with role %s, which does not exist: name the role to create, or unlink the ServiceAccount first", req.Namespace, req.ServiceAccount, reused)
+		}
 		return nil, errorf(ErrRoleMissing, "role %s does not exist", req.RoleARN.ARN)
 	}
 	if req.RoleARN != nil && p.Role.ARN != req.RoleARN.ARN {
@@ -144,8 +159,37 @@ func (s *Setup) PlanLink(ctx context.Context, req LinkRequest) (*LinkPlan, error
 		return nil, errorf(ErrAnnotatedElsewhere, "serviceaccount %s/%s is already annotated with %s, not %s", req.Namespace, req.ServiceAccount, p.SA.RoleARN, p.RoleARN)
 	}
 	p.Annotate = !p.SA.Exists || p.SA.RoleARN != p.RoleARN
+	if reused != "" {
+		p.hints = append(p.hints, fmt.Sprintf("serviceaccount %s/%s is annotated with role %s: its permissions there are set; name another role with --overwrite to move it", req.Namespace, req.ServiceAccount, reused))
+	}
+	if p.SA.RoleARN != "" && p.SA.RoleARN != p.RoleARN {
+		if err := p.planMove(ctx); err != nil {
+			return nil, err
+		}
+	}
 	p.steps = p.plan()
 	return p, nil
+}
+
+// planMove plans taking the ServiceAccount off the role it was annotated with (Overwrite): its subject out of
+// that role's trust and its statements out of that role's inline policy, or the role deleted when kubectl irsa
+// created it and the ServiceAccount was its last subject. A role the annotation names that does not parse or does
+// not exist is left alone.
+func (p *LinkPlan) planMove(ctx context.Context) error {
+	old, err := iamref.ParseRole(p.SA.RoleARN)
+	if err != nil {
+		return nil
+	}
+	rel, err := p.s.planRelease(ctx, p.SA, old, UnlinkRequest{Namespace: p.SA.Namespace, ServiceAccount: p.SA.Name, DryRun: p.Request.DryRun}, releaseMove)
+	if err != nil {
+		return fmt.Errorf("moving serviceaccount %s/%s off role %s: %w", p.SA.Namespace, p.SA.Name, old.ARN, err)
+	}
+	if rel.res.Role.Exists {
+		rel.plan()
+		p.moveFrom = rel
+	}
+	p.hints = append(p.hints, rel.res.Hints...)
+	return nil
 }
 
 // plan orders the link's writes: the OIDC provider, the role (trust, policy, attachments), the annotation.
@@ -206,6 +250,10 @@ func (p *LinkPlan) plan() *steps.Plan {
 	default:
 		pl.Add(&steps.Step{Action: api.Action{Op: "=", Resource: sa, Detail: "already annotated", Status: api.StatusUnchanged}})
 	}
+	if p.moveFrom != nil {
+		pl.LockKeys = append(pl.LockKeys, p.moveFrom.role.ARN)
+		pl.Add(p.moveFrom.steps.Steps...)
+	}
 	return pl
 }
 
@@ -228,12 +276,13 @@ func (p *LinkPlan) Result() *api.Result {
 	r.Actions = p.steps.Actions()
 	r.Unchanged = !p.Changed()
 	r.Hints = append(r.Hints, p.Role.policyHints()...)
+	r.Hints = append(r.Hints, p.hints...)
 	return r
 }
 
 // Changed reports whether applying the plan writes anything.
 func (p *LinkPlan) Changed() bool {
-	return !p.Provider.Exists || p.Provider.MissingClientID != "" || p.Role.Changed() || p.Annotate
+	return !p.Provider.Exists || p.Provider.MissingClientID != "" || p.Role.Changed() || p.Annotate || p.moveFrom != nil && p.moveFrom.steps.Changed()
 }
 
 // Apply writes the plan: IAM first, then Kubernetes. When a step fails, every write of this run is rolled
@@ -254,6 +303,12 @@ func (p *LinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	}
 	err := l.apply(ctx, p.steps, p.Request.DryRun)
 	res := p.Result()
+	if m := p.moveFrom; m != nil {
+		m.roleDeleted(ctx, res)
+		if m.keptRole != nil {
+			res.Hints = append(res.Hints, m.keptRole.Error())
+		}
+	}
 	if err != nil {
 		return res, err
 	}
@@ -263,6 +318,9 @@ func (p *LinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	res.Hints = append(res.Hints, p.Role.Notes...)
 	res.Role.ARN = p.roleARN()
 	res.Role.Exists = true
+	if err := interruptedAfterWrites(ctx, "the link of "+p.SA.Namespace+"/"+p.SA.Name+" to "+res.Role.ARN); err != nil {
+		return res, err
+	}
 	return res, p.followUp(ctx, res)
 }
 

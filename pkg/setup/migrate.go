@@ -14,33 +14,28 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 )
 
-// MigrationAnnotation records a move from IRSA to Pod Identity on the ServiceAccount: the former role and the
-// step reached, as JSON ({"roleArn":"...","step":"associated"}).
-const MigrationAnnotation = "irsa.kubectl-irsa.io/migration"
+// MigrationAnnotation records a move from IRSA to Pod Identity on the ServiceAccount (doctor.MigrationAnnotation).
+const MigrationAnnotation = doctor.MigrationAnnotation
 
 // Migration steps, in order; each is recorded once done.
 const (
-	StepTrust       = "trust-added"
-	StepAssociated  = "associated"
-	StepVerified    = "verified"
-	StepIRSARemoved = "irsa-removed"
+	StepTrust       = doctor.StepTrust
+	StepAssociated  = doctor.StepAssociated
+	StepVerified    = doctor.StepVerified
+	StepIRSARemoved = doctor.StepIRSARemoved
 )
 
-var stepOrder = []string{"", StepTrust, StepAssociated, StepVerified, StepIRSARemoved}
-
 func stepAtLeast(step, want string) bool {
-	return slices.Index(stepOrder, step) >= slices.Index(stepOrder, want)
+	return slices.Index(doctor.StepOrder, step) >= slices.Index(doctor.StepOrder, want)
 }
 
 // MigrationRecord is the value of MigrationAnnotation.
-type MigrationRecord struct {
-	RoleARN string `json:"roleArn"`
-	Step    string `json:"step"`
-}
+type MigrationRecord = doctor.MigrationRecord
 
 // PodIdentityVerifier proves end to end that a ServiceAccount gets its role through Pod Identity (EKS Auth
 // AssumeRoleForPodIdentity with a token of audience pods.eks.amazonaws.com, then STS GetCallerIdentity); it
@@ -122,7 +117,7 @@ func readRecord(sa *corev1.ServiceAccount) (MigrationRecord, error) {
 	if raw == "" {
 		return rec, nil
 	}
-	if err := json.Unmarshal([]byte(raw), &rec); err != nil || !slices.Contains(stepOrder, rec.Step) {
+	if err := json.Unmarshal([]byte(raw), &rec); err != nil || !slices.Contains(doctor.StepOrder, rec.Step) {
 		return rec, fmt.Errorf("annotation %s is not a migration record (%q): remove it by hand (kubectl annotate serviceaccount %s -n %s %s-)", MigrationAnnotation, raw, sa.Name, sa.Namespace, MigrationAnnotation)
 	}
 	return rec, nil

@@ -223,6 +223,9 @@ func (pl *PodIdentityLinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	res.Hints = append(res.Hints, pl.Role.Notes...)
 	pl.RoleARN, res.Role.ARN = pl.roleARN(), pl.roleARN()
 	res.Role.Exists = true
+	if err := interruptedAfterWrites(ctx, "the association of "+req.Namespace+"/"+req.ServiceAccount+" with "+pl.RoleARN); err != nil {
+		return res, err
+	}
 	return res, pl.followUp(ctx, res)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,7 +35,8 @@ func (p *PodIdentity) PlanUnlinkPodIdentity(ctx context.Context, req UnlinkReque
 	if err := p.checkCluster(); err != nil {
 		return nil, err
 	}
-	if _, err := readServiceAccount(ctx, p.Kube, req.Namespace, req.ServiceAccount, true); err != nil {
+	sa, err := readServiceAccount(ctx, p.Kube, req.Namespace, req.ServiceAccount, true)
+	if err != nil {
 		return nil, err
 	}
 	a, err := p.FindAssociation(ctx, req.Namespace, req.ServiceAccount)
@@ -64,6 +66,9 @@ func (p *PodIdentity) PlanUnlinkPodIdentity(ctx context.Context, req UnlinkReque
 		},
 		UndoWhat: "recreate Pod Identity association for " + req.Namespace + "/" + req.ServiceAccount,
 	})
+	if err := pl.planStatement(ctx, sa); err != nil {
+		return nil, err
+	}
 
 	others, err := p.OtherAssociations(ctx, role.ARN, pl.assocID)
 	if err != nil {
@@ -130,6 +135,38 @@ func (p *PodIdentity) PlanUnlinkPodIdentity(ctx context.Context, req UnlinkReque
 	return pl, nil
 }
 
+// planStatement plans removing the ServiceAccount's statements from the role's inline policy, first (an
+// interrupted run leaves the association that finds the role for a re-run), unless the ServiceAccount's IRSA
+// annotation names the same role: IRSA still uses them.
+func (pl *PodIdentityUnlinkPlan) planStatement(ctx context.Context, sa serviceAccountState) error {
+	role, owner := pl.role, PolicySid(pl.namespace, pl.serviceAccount)
+	if sa.RoleARN == role.ARN {
+		pl.res.Hints = append(pl.res.Hints, fmt.Sprintf("serviceaccount %s/%s keeps its statement %s of inline policy %s of role %s: its IRSA annotation uses the role too", pl.namespace, pl.serviceAccount, owner, InlinePolicyName, role.Name))
+		return nil
+	}
+	cur, err := readInlinePolicy(ctx, pl.p.IAM, role.Name)
+	switch {
+	case awsapi.IsNotFound(err):
+		return nil
+	case isAccessDenied(err):
+		pl.res.Hints = append(pl.res.Hints, fmt.Sprintf("could not read inline policy %s of role %s (%v): statement %s, if any, is left; remove it by hand", InlinePolicyName, role.Name, awsapi.Short(err), owner))
+		return nil
+	case err != nil:
+		return err
+	}
+	owned, err := ownedIn(cur, owner)
+	if err != nil {
+		return fmt.Errorf("role %s inline policy %s: %w", role.Name, InlinePolicyName, err)
+	}
+	if len(owned) == 0 {
+		return nil
+	}
+	up := &UnlinkPlan{role: role, policyOwner: owner, oldPolicy: cur}
+	st := removeOwnedStep(pl.p.writer(), role.Name, owner, up.policyStep())
+	pl.steps.Steps = append([]*steps.Step{st}, pl.steps.Steps...)
+	return nil
+}
+
 // deleteRoleIfUnused deletes the role, checked again under the lock: no other association uses it.
 func (pl *PodIdentityUnlinkPlan) deleteRoleIfUnused(ctx context.Context) error {
 	others, err := pl.p.OtherAssociations(ctx, pl.role.ARN, pl.assocID)
@@ -153,5 +190,9 @@ func (pl *PodIdentityUnlinkPlan) Result() *api.Result {
 // as a deletion cannot be undone), under the role's lock. A failure recreates the association.
 func (pl *PodIdentityUnlinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	err := pl.p.apply(ctx, pl.steps, pl.res.DryRun)
-	return pl.Result(), err
+	res := pl.Result()
+	if pl.deleteRole && !pl.res.DryRun && stepDone(pl.steps, "role/"+pl.role.Name, "-") {
+		pl.p.deletedRole(context.WithoutCancel(ctx), res, pl.role.ARN)
+	}
+	return res, err
 }

@@ -48,6 +48,8 @@ type Setup struct {
 	// Lock serialises the writes to one role among the runs against the cluster (rolelock.Locker.With); nil
 	// writes without a lock (the read-back and re-merge still apply).
 	Lock LockFunc
+	// DeleteLock deletes a deleted role's lock (rolelock.Locker.Delete); nil: nothing to delete.
+	DeleteLock func(ctx context.Context, roleARN string) error
 	// Now is the clock for restart annotations (nil: time.Now).
 	Now func() time.Time
 	// Exec applies every plan's steps (nil: a new executor per plan). The caller keeps it to tell, when a run is
@@ -62,6 +64,16 @@ func (s *Setup) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
+}
+
+// deletedRole deletes the lock of a role this run deleted; a failure is a note (the lease is harmless).
+func (s *Setup) deletedRole(ctx context.Context, res *api.Result, roleARN string) {
+	if s.DeleteLock == nil {
+		return
+	}
+	if err := s.DeleteLock(ctx, roleARN); err != nil {
+		res.Hints = append(res.Hints, fmt.Sprintf("role %s is deleted but its lease could not be (%v): delete it by hand", roleARN, err))
+	}
 }
 
 func (s *Setup) caller(ctx context.Context) (awsapi.Caller, error) {

@@ -2,6 +2,7 @@ package setup
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 )
@@ -33,4 +34,13 @@ func (s *Setup) lockAll(ctx context.Context, keys []string, fn func(context.Cont
 // apply applies plan with s's executor: the statuses are then on the plan's steps.
 func (s *Setup) apply(ctx context.Context, plan *steps.Plan, dryRun bool) error {
 	return s.executor().Apply(ctx, plan, dryRun)
+}
+
+// interruptedAfterWrites says, when the run was interrupted (ctx cancelled) once every write was done, that the
+// change (what) is complete and that the follow-up (listing or restarting the pods that predate it) was skipped.
+func interruptedAfterWrites(ctx context.Context, what string) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("interrupted after every write was done: %s is complete; the pods that predate it were not listed or restarted (re-run the command to list them)", what)
 }

@@ -48,6 +48,8 @@ type UnlinkPlan struct {
 	steps        *steps.Plan
 	// keptRole says why a role asked to be deleted was kept (another run joined it since the plan).
 	keptRole error
+	// goneAlready: the role asked to be deleted does not exist (an interrupted run deleted it): its lock goes.
+	goneAlready bool
 }
 
 // PlanUnlink reads the ServiceAccount and its role and computes the change. Statements that are not ours are
@@ -76,6 +78,37 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 			return nil, err
 		}
 	}
+	mode := releaseKeep
+	if req.DeleteRole {
+		mode = releaseDelete
+	}
+	p, err := s.planRelease(ctx, sa, role, req, mode)
+	if err != nil {
+		return nil, err
+	}
+	p.plan()
+	p.annotationStep()
+	return p, nil
+}
+
+// releaseMode says what planRelease does with a role whose last subject is the ServiceAccount's.
+type releaseMode int
+
+const (
+	// releaseKeep refuses: IAM rejects an empty trust (unlink without role deletion).
+	releaseKeep releaseMode = iota
+	// releaseDelete deletes the role, refusing when kubectl irsa did not create it or others are trusted.
+	releaseDelete
+	// releaseMove deletes the role when kubectl irsa created it, else keeps its trust and only removes the
+	// ServiceAccount's statements (link --overwrite moving the ServiceAccount to another role).
+	releaseMove
+)
+
+// planRelease reads role and plans taking the ServiceAccount off it: its subject out of the trust, its
+// statements out of the inline policy, or the role deleted with its last subject (mode). The steps it adds do
+// not touch the annotation.
+func (s *Setup) planRelease(ctx context.Context, sa serviceAccountState, role iamref.Role, req UnlinkRequest, mode releaseMode) (*UnlinkPlan, error) {
+	var err error
 	if s, err = s.forAccount(ctx, role.Account); err != nil {
 		return nil, err
 	}
@@ -95,6 +128,7 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 	switch {
 	case got.Presence == state.Missing:
 		res.Hints = append(res.Hints, fmt.Sprintf("role %s does not exist; only the annotation is removed", role.Name))
+		p.goneAlready = req.DeleteRole
 	case got.Presence == state.Unknown:
 		return nil, got.ReadError()
 	case got.ARN != role.ARN:
@@ -108,8 +142,10 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 		p.newTrust = p.oldTrust.Clone()
 		removed, err := p.newTrust.RemoveSubjects(provider, sa.Audience, subject)
 		switch {
-		case errors.Is(err, trust.ErrEmptyPolicy) && req.DeleteRole:
+		case errors.Is(err, trust.ErrEmptyPolicy) && (req.DeleteRole || mode == releaseMove):
 			p.removeSubject, p.newTrust = true, trust.New() // the role goes with its last subject
+		case errors.Is(err, trust.ErrEmptyPolicy):
+			return nil, &LastSubjectError{Role: role.Name, Subject: subject, Managed: res.Role.Managed}
 		case err != nil:
 			return nil, explainTrustError(role.Name, err)
 		default:
@@ -131,6 +167,14 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 	if still {
 		res.Hints = append(res.Hints, fmt.Sprintf("role %s still admits %s through a trust statement kubectl irsa did not write; left as is", role.Name, subject))
 	}
+	if mode == releaseMove && res.Role.Exists && len(p.newTrust.Statements) == 0 {
+		if res.Role.Managed {
+			p.deleteRole = true
+		} else {
+			p.removeSubject = false // IAM refuses an empty trust: the subject stays, its permissions go
+			res.Hints = append(res.Hints, fmt.Sprintf("role %s trusts only %s and was not created by kubectl irsa: its trust is left as is (IAM refuses an empty trust), only the ServiceAccount's statements are removed; delete the role in IAM if nothing else uses it", role.Name, subject))
+		}
+	}
 	if req.DeleteRole && res.Role.Exists {
 		switch {
 		case !res.Role.Managed:
@@ -140,18 +184,17 @@ func (s *Setup) PlanUnlink(ctx context.Context, req UnlinkRequest) (*UnlinkPlan,
 		}
 		p.deleteRole = true
 	}
-	if err := refuseEmptyTrust(role.Name, subject, p.newTrust, p.removeSubject, p.deleteRole); err != nil {
+	if err := refuseEmptyTrust(role.Name, subject, p.newTrust, p.removeSubject, p.deleteRole, res.Role.Managed); err != nil {
 		return nil, err
 	}
-	p.plan()
 	return p, nil
 }
 
-// plan orders the unlink's writes: IAM first (this subject out of the trust, its statements out of the inline
-// policy; or the role deleted), the annotation last, so an interrupted run leaves the annotation that finds the
-// role for a re-run.
+// plan orders the unlink's IAM writes: this subject out of the trust, its statements out of the inline policy;
+// or the role deleted. The annotation goes after them (annotationStep), so an interrupted run leaves the
+// annotation that finds the role for a re-run.
 func (p *UnlinkPlan) plan() {
-	s, role, w := p.s, p.role, p.s.writer()
+	role, w := p.role, p.s.writer()
 	if p.removeSubject && !p.deleteRole {
 		var removed []string
 		p.steps.Add(&steps.Step{
@@ -182,6 +225,11 @@ func (p *UnlinkPlan) plan() {
 			Do:     p.deleteIfLast,
 		})
 	}
+}
+
+// annotationStep removes the annotation, after every IAM step.
+func (p *UnlinkPlan) annotationStep() {
+	s, role := p.s, p.role
 	p.steps.Add(&steps.Step{
 		Action: api.Action{Op: "-", Resource: "serviceaccount/" + p.sa.Namespace + "/" + p.sa.Name, Detail: "remove annotation " + iamref.RoleARNAnnotation, Status: api.StatusPlanned},
 		Do: func(ctx context.Context) error {
@@ -245,7 +293,29 @@ func (p *UnlinkPlan) Apply(ctx context.Context) (*api.Result, error) {
 	if err == nil && p.keptRole != nil {
 		err = fmt.Errorf("annotation removed, but %w", p.keptRole)
 	}
+	p.roleDeleted(ctx, res)
 	return res, err
+}
+
+// roleDeleted deletes the lock of the role this run deleted, or found deleted when asked to delete it (an
+// interrupted run deleted it), even when the run was interrupted since.
+func (p *UnlinkPlan) roleDeleted(ctx context.Context, res *api.Result) {
+	if p.res.DryRun || p.role.ARN == "" {
+		return
+	}
+	if p.deleteRole && p.keptRole == nil && stepDone(p.steps, "role/"+p.role.Name, "-") || p.goneAlready {
+		p.s.deletedRole(context.WithoutCancel(ctx), res, p.role.ARN)
+	}
+}
+
+// stepDone reports whether the plan's step on resource with op was done.
+func stepDone(pl *steps.Plan, resource, op string) bool {
+	for _, a := range pl.Actions() {
+		if a.Resource == resource && a.Op == op && a.Status == api.StatusDone {
+			return true
+		}
+	}
+	return false
 }
 
 // deleteIfLast deletes the role when its current trust admits nothing but this subject; when another run joined

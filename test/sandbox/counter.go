@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // CallCounter is the sandbox's AWS endpoint: a reverse proxy in front of moto_server that records every AWS API
@@ -42,6 +43,7 @@ type CallCounter struct {
 	calls        []string
 	oneItemPages bool
 	faults       []*Fault
+	delays       []*Delay
 	// signUnsigned signs unsigned STS requests before moto sees them (Options.MotoAuth); nil otherwise.
 	signUnsigned *aws.Credentials
 	// trustQuotas is the trust policy quota per account (DefaultTrustSizeQuota when absent).
@@ -62,6 +64,55 @@ type Fault struct {
 	Message string
 	// Status is the HTTP status; default 403 (400 for eks-auth, whose AccessDeniedException is a 400).
 	Status int
+}
+
+// Delay makes the proxy hold matching calls for Wait before forwarding them, so a test can act (interrupt the
+// binary) while a write is in flight, every time.
+type Delay struct {
+	// Operation and RoleName match calls as Fault's do.
+	Operation, RoleName string
+	Wait                time.Duration
+	// arrived receives one value per matching call as it starts waiting.
+	arrived chan string
+}
+
+// InjectDelay holds matching calls for d.Wait; arrived tells each one's operation as it starts waiting. remove
+// (or ClearFaults) ends it.
+func (c *CallCounter) InjectDelay(d Delay) (arrived <-chan string, remove func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	dp := &d
+	dp.arrived = make(chan string, 64)
+	c.delays = append(c.delays, dp)
+	return dp.arrived, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.delays = slices.DeleteFunc(c.delays, func(g *Delay) bool { return g == dp })
+	}
+}
+
+// hold waits as the first delay matching the call says.
+func (c *CallCounter) hold(r *http.Request, op string, body []byte) {
+	c.mu.Lock()
+	var d *Delay
+	for _, g := range c.delays {
+		if g.Operation == op && (g.RoleName == "" || requestRoleName(op, body) == g.RoleName) {
+			d = g
+			break
+		}
+	}
+	c.mu.Unlock()
+	if d == nil {
+		return
+	}
+	select {
+	case d.arrived <- op:
+	default:
+	}
+	select {
+	case <-time.After(d.Wait):
+	case <-r.Context().Done():
+	}
 }
 
 var credentialScope = regexp.MustCompile(`Credential=([^/]+)/\d{8}/[^/]+/([^/]+)/aws4_request`)
@@ -88,6 +139,7 @@ func (c *CallCounter) serve(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	op := operation(r, body)
 	c.record(op)
+	c.hold(r, op, body)
 	if f := c.fault(op, body); f != nil {
 		writeFault(w, r, op, body, f, c.eks)
 		return
@@ -181,6 +233,7 @@ func (c *CallCounter) ClearFaults() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.faults = nil
+	c.delays = nil
 }
 
 func (c *CallCounter) fault(op string, body []byte) *Fault {

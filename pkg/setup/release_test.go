@@ -1,0 +1,143 @@
+package setup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/fakeaws"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
+)
+
+// TestRelinkReusesAnnotatedRole: linking an annotated ServiceAccount again without naming a role sets its
+// permissions on the role it is annotated with (no "already annotated", no new role).
+func TestRelinkReusesAnnotatedRole(t *testing.T) {
+	cloud := fakeaws.New()
+	s := newSetup(kubeWithSAs([]string{"app"}), cloud)
+	if _, err := link(t, s, linkSA("app", "s3:GetObject")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := link(t, s, LinkRequest{Namespace: "irsa-sample-ns", ServiceAccount: "app", ClusterName: "prod", Permissions: ActionsPolicy([]string{"sqs:SendMessage"})})
+	if err != nil {
+		t.Fatalf("relink: %v", err)
+	}
+	if res.Role.Name != "shared" {
+		t.Errorf("relink used role %s, want the annotated role shared", res.Role.Name)
+	}
+	if got := statementOf(t, cloud, "shared", "app"); got != "sqs:SendMessage" {
+		t.Errorf("statement of app on shared = %q, want sqs:SendMessage", got)
+	}
+	if cloud.IAM.Trust(DefaultRoleName("prod", "irsa-sample-ns", "app")) != "" {
+		t.Error("a new role was created for the relink")
+	}
+}
+
+// TestOverwriteMovesStatement: --overwrite to another role takes the ServiceAccount's subject and statement off
+// the old role (kept for its other subject), and deletes the old role when the ServiceAccount was its last
+// subject and kubectl irsa created it (its lease deleted too).
+func TestOverwriteMovesStatement(t *testing.T) {
+	cloud := fakeaws.New()
+	s := newSetup(kubeWithSAs([]string{"app", "worker"}), cloud)
+	var deletedLocks []string
+	s.DeleteLock = func(_ context.Context, arn string) error { deletedLocks = append(deletedLocks, arn); return nil }
+	for _, sa := range []string{"app", "worker"} {
+		if _, err := link(t, s, linkSA(sa, "s3:GetObject")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	move := LinkRequest{Namespace: "irsa-sample-ns", ServiceAccount: "app", RoleName: "other", Overwrite: true, Permissions: ActionsPolicy([]string{"s3:GetObject"})}
+	if _, err := link(t, s, move); err != nil {
+		t.Fatal(err)
+	}
+	if got := statementOf(t, cloud, "shared", "app"); got != "" {
+		t.Errorf("app's statement left on the old role: %q", got)
+	}
+	if tr := cloud.IAM.Trust("shared"); strings.Contains(tr, "serviceaccount:irsa-sample-ns:app") || !strings.Contains(tr, "serviceaccount:irsa-sample-ns:worker") {
+		t.Errorf("old role trust after the move: %s", tr)
+	}
+	if got := statementOf(t, cloud, "other", "app"); got != "s3:GetObject" {
+		t.Errorf("app's statement on the new role = %q", got)
+	}
+	// worker is shared's last subject: moving it deletes the role kubectl irsa created.
+	move.ServiceAccount = "worker"
+	if _, err := link(t, s, move); err != nil {
+		t.Fatal(err)
+	}
+	if cloud.IAM.Trust("shared") != "" {
+		t.Errorf("old role kept with no subject left: %s", cloud.IAM.Trust("shared"))
+	}
+	if len(deletedLocks) != 1 || !strings.HasSuffix(deletedLocks[0], ":role/shared") {
+		t.Errorf("locks deleted = %v, want the old role's", deletedLocks)
+	}
+}
+
+// TestUnlinkLastSubjectNamesItsWay: unlinking a role's last subject is refused with an error telling whether
+// kubectl irsa created the role; with deletion asked, the same unlink deletes the role.
+func TestUnlinkLastSubjectNamesItsWay(t *testing.T) {
+	cloud := fakeaws.New()
+	s := newSetup(kubeWithSAs([]string{"app"}), cloud)
+	if _, err := link(t, s, linkSA("app", "s3:GetObject")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.PlanUnlink(context.Background(), UnlinkRequest{Namespace: "irsa-sample-ns", ServiceAccount: "app"})
+	var last *LastSubjectError
+	if !errors.As(err, &last) || !last.Managed || !errors.Is(err, ErrLastSubject) {
+		t.Fatalf("err = %v, want a LastSubjectError of a managed role", err)
+	}
+	plan, err := s.PlanUnlink(context.Background(), UnlinkRequest{Namespace: "irsa-sample-ns", ServiceAccount: "app", DeleteRole: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Apply(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if cloud.IAM.Trust("shared") != "" {
+		t.Error("role not deleted")
+	}
+}
+
+// TestUnlinkPodIdentityRemovesStatement: unlink --pod-identity takes the ServiceAccount's statement off the
+// role's inline policy (another ServiceAccount's stays), so the next ServiceAccount on the role does not inherit it.
+func TestUnlinkPodIdentityRemovesStatement(t *testing.T) {
+	cloud := fakeaws.New()
+	arn := cloud.IAM.AddRole("/", "pi", `{"Version":"2012-10-17","Statement":[{"Sid":"`+trust.PodIdentitySid+`","Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`)
+	doc, err := setOwned("", PolicySid("irsa-sample-ns", "app"), mustOwned(t, "app", "s3:GetObject"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err = setOwned(doc, PolicySid("irsa-sample-ns", "worker"), mustOwned(t, "worker", "sqs:SendMessage"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloud.IAM.PutInline("pi", InlinePolicyName, doc)
+	cloud.EKS.AddAssociation("prod", "irsa-sample-ns", "app", arn)
+	cloud.EKS.AddAssociation("prod", "irsa-sample-ns", "worker", arn)
+	p := &PodIdentity{Setup: newSetup(kubeWithSAs([]string{"app", "worker"}), cloud), EKS: cloud.EKS, Cluster: "prod"}
+	plan, err := p.PlanUnlinkPodIdentity(context.Background(), UnlinkRequest{Namespace: "irsa-sample-ns", ServiceAccount: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Apply(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := statementOf(t, cloud, "pi", "app"); got != "" {
+		t.Errorf("app's statement left after unlink --pod-identity: %q", got)
+	}
+	if got := statementOf(t, cloud, "pi", "worker"); got != "sqs:SendMessage" {
+		t.Errorf("worker's statement = %q, want it kept", got)
+	}
+	if cloud.EKS.Association("irsa-sample-ns", "app") != nil {
+		t.Error("association not deleted")
+	}
+}
+
+func mustOwned(t *testing.T, sa string, actions ...string) []json.RawMessage {
+	t.Helper()
+	st, err := ActionsPolicy(actions).OwnedStatements(PolicySid("irsa-sample-ns", sa))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
