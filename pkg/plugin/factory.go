@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -26,6 +27,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/eksauth"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/rolelock"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
 )
 
@@ -79,6 +81,8 @@ type AWSClients struct {
 	EKS    EKSClient
 	// EKSAuth is EKS Auth (AssumeRoleForPodIdentity), for test's Pod Identity path.
 	EKSAuth inspect.EKSAuthAPI
+	// S3 returns an S3 client for the S3 role lock, in region ("": this config's region); nil when there is none.
+	S3 func(region string) rolelock.S3API
 }
 
 // IAMClient is every IAM call of the write side and the read side.
@@ -284,7 +288,14 @@ func loadAWS(ctx context.Context, g *GlobalFlags, clusterRegion string) (*AWSCli
 }
 
 func newAWSClients(cfg aws.Config) *AWSClients {
-	return &AWSClients{Region: cfg.Region, IAM: iam.NewFromConfig(cfg, withAdaptiveRetry), STS: sts.NewFromConfig(cfg), EKS: eks.NewFromConfig(cfg), EKSAuth: eksauth.New(cfg)}
+	return &AWSClients{Region: cfg.Region, IAM: iam.NewFromConfig(cfg, withAdaptiveRetry), STS: sts.NewFromConfig(cfg), EKS: eks.NewFromConfig(cfg), EKSAuth: eksauth.New(cfg),
+		S3: func(region string) rolelock.S3API {
+			return s3.NewFromConfig(cfg, func(o *s3.Options) {
+				if region != "" {
+					o.Region = region
+				}
+			})
+		}}
 }
 
 func (f *factory) Caller(ctx context.Context) (awsapi.Caller, error) {
