@@ -291,6 +291,8 @@ func newAWSClients(cfg aws.Config) *AWSClients {
 	return &AWSClients{Region: cfg.Region, IAM: iam.NewFromConfig(cfg, withAdaptiveRetry), STS: sts.NewFromConfig(cfg), EKS: eks.NewFromConfig(cfg), EKSAuth: eksauth.New(cfg),
 		S3: func(region string) rolelock.S3API {
 			return s3.NewFromConfig(cfg, func(o *s3.Options) {
+				// S3-compatible stores that return no checksum would make the SDK log a line per read.
+				o.DisableLogOutputChecksumValidationSkipped = true
 				if region != "" {
 					o.Region = region
 				}

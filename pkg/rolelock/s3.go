@@ -196,7 +196,7 @@ func (l *S3) acquire(ctx context.Context, roleARN, key string) (etag string, sin
 		if cur.ID != told {
 			told = cur.ID
 			backoff = l.minBackoff()
-			l.notify(fmt.Sprintf("waiting for lock %s of role %s: held by %s (another kubectl irsa run) since %s; taken over if not renewed by %s", l.url(key), roleARN, cur, cur.Since.UTC().Format(time.RFC3339), cur.Expiry.UTC().Format(time.RFC3339)))
+			l.notify(fmt.Sprintf("waiting for lock %s of role %s, held since %s by another kubectl irsa run: %s; taken over if not renewed by %s", l.url(key), roleARN, cur.Since.UTC().Format(time.RFC3339), cur, cur.Expiry.UTC().Format(time.RFC3339)))
 		}
 		if !now.Before(deadline) {
 			return "", time.Time{}, &HeldError{Role: roleARN, Holder: cur.String(), Lock: l.url(key), Waited: duration(l.Wait, DefaultWait)}

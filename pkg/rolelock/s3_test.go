@@ -221,7 +221,7 @@ func TestS3TellsHolderOnceAndOnChange(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(msgs) != 2 || !strings.Contains(msgs[0], "held by a (host host-a, cluster blue, \"kubectl irsa link x\")") || !strings.Contains(msgs[1], "held by b (host host-b, cluster green)") {
+	if len(msgs) != 2 || !strings.Contains(msgs[0], "another kubectl irsa run: a (host host-a, cluster blue, \"kubectl irsa link x\")") || !strings.Contains(msgs[1], "another kubectl irsa run: b (host host-b, cluster green)") {
 		t.Errorf("messages:\n%s", strings.Join(msgs, "\n"))
 	}
 }
