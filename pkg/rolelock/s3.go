@@ -17,8 +17,6 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
-
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 )
 
 // S3API is the part of S3 the S3 lock uses: conditional PutObject and DeleteObject, and GetObject.
@@ -111,8 +109,12 @@ func validBucket(b string) error {
 // Key is the object of roleARN's lock: PREFIX + ACCOUNT/NAME.json (IAM role names are unique in an account,
 // whatever their path).
 func (l *S3) Key(roleARN string) string {
-	if r, err := iamref.ParseRole(roleARN); err == nil {
-		return l.Prefix + r.Account + "/" + r.Name + ".json"
+	parts := strings.SplitN(roleARN, ":", 6)
+	if len(parts) == 6 && parts[0] == "arn" && parts[2] == "iam" && parts[4] != "" && strings.HasPrefix(parts[5], "role/") {
+		name := parts[5][strings.LastIndex(parts[5], "/")+1:]
+		if name != "" {
+			return l.Prefix + parts[4] + "/" + name + ".json"
+		}
 	}
 	return l.Prefix + LeaseName(roleARN) + ".json"
 }

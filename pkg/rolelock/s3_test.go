@@ -129,8 +129,15 @@ func newS3Lock(f *fakeS3, name string) *S3 {
 
 func TestS3Key(t *testing.T) {
 	l := &S3{Bucket: "irsa-locks", Prefix: "team/"}
-	if got := l.URL(role); got != "s3://irsa-locks/team/123456789012/app.json" {
-		t.Errorf("URL(%s) = %s", role, got)
+	for arn, want := range map[string]string{
+		role:                                 "s3://irsa-locks/team/123456789012/app.json",
+		"arn:aws:iam::123456789012:role/app": "s3://irsa-locks/team/123456789012/app.json",
+		"arn:aws-cn:iam::210987654321:role/a/b/c": "s3://irsa-locks/team/210987654321/c.json",
+		"not-an-arn": "s3://irsa-locks/team/" + LeaseName("not-an-arn") + ".json",
+	} {
+		if got := l.URL(arn); got != want {
+			t.Errorf("URL(%s) = %s, want %s", arn, got, want)
+		}
 	}
 }
 
