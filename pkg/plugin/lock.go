@@ -120,6 +120,10 @@ func (l *lockFlags) apply(ctx context.Context, g *Globals, s *setup.Setup) error
 
 // lockError turns a lock that could not be taken into one line saying what to do; nothing was written then.
 func (l *lockFlags) lockError(v lockValue, roleARN string, err error) error {
+	var held *rolelock.HeldError
+	if errors.As(err, &held) {
+		return fmt.Errorf("%w; nothing was written: retry later, or if that run is gone, `kubectl irsa lock break %s` (with the same --lock) removes its lock", err, roleARN)
+	}
 	var access *rolelock.AccessError
 	if !errors.As(err, &access) {
 		return err

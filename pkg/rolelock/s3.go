@@ -164,6 +164,9 @@ func (l *S3) acquire(ctx context.Context, roleARN, key string) (etag string, sin
 			return etag, now, nil
 		case isConflict(err):
 			// 409: another conditional write to the key was in flight; S3 asks to retry
+			if !now.Before(deadline) {
+				return "", time.Time{}, &HeldError{Role: roleARN, Holder: "concurrent writers (S3 kept answering 409 ConditionalRequestConflict)", Lock: l.url(key), Waited: duration(l.Wait, DefaultWait)}
+			}
 			if err := pause(); err != nil {
 				return "", time.Time{}, err
 			}

@@ -376,3 +376,15 @@ func TestS3ForeignObject(t *testing.T) {
 		t.Errorf("messages %q", msgs)
 	}
 }
+
+// TestS3EndlessConflictsEndTheWait: S3 answering 409 for the whole wait gives a HeldError, not a loop.
+func TestS3EndlessConflictsEndTheWait(t *testing.T) {
+	f := newFakeS3()
+	f.conflicts = 1 << 30
+	l := newS3Lock(f, "me")
+	l.Wait = 50 * time.Millisecond
+	var held *HeldError
+	if err := l.With(context.Background(), role, func(context.Context) error { t.Error("fn ran"); return nil }); !errors.As(err, &held) || !strings.Contains(err.Error(), "409") {
+		t.Errorf("error %v", err)
+	}
+}
