@@ -217,7 +217,7 @@ func TestS3Lock(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := mustSucceed(t, ls.run(t, nil, "lock", "status", role, "--lock", lock))
-		if !strings.Contains(r.stdout, "holder:   ci-runner-7-4242-dead1 (host ci-runner-7, pid 4242") || !strings.Contains(r.stdout, "expired 9m0s ago") || !strings.Contains(r.stdout, "lock:     s3://"+sandbox.LockBucket+"/"+lockKey) {
+		if !strings.Contains(r.stdout, "holder:   ci-runner-7-4242-dead1 (host ci-runner-7, pid 4242") || !strings.Contains(r.stdout, "expired 9m") || !strings.Contains(r.stdout, "lock:     s3://"+sandbox.LockBucket+"/"+lockKey) {
 			t.Errorf("status of a dead holder: %s", r)
 		}
 		ls.serviceAccounts(t, 0, ns, "after-dead")
@@ -285,7 +285,7 @@ func TestS3Lock(t *testing.T) {
 			t.Fatal(err)
 		}
 		r = mustSucceed(t, ls.run(t, nil, "lock", "status", role))
-		if !strings.Contains(r.stdout, "backend:  kubernetes") || !strings.Contains(r.stdout, "holder:   old-host-1-abcde") || !strings.Contains(r.stdout, "expired 59m45s ago") {
+		if !strings.Contains(r.stdout, "backend:  kubernetes") || !strings.Contains(r.stdout, "holder:   old-host-1-abcde") || !strings.Contains(r.stdout, "expired 59m") {
 			t.Errorf("lease status: %s", r)
 		}
 		r = mustSucceed(t, ls.run(t, nil, "lock", "break", role))
