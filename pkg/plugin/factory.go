@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -26,6 +27,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/eksauth"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/rolelock"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
 )
 
@@ -83,6 +85,8 @@ type AWSClients struct {
 	PodIdentityCredentials setup.EKSAuthAPI
 	// AccountDetails is iam:GetAccountAuthorizationDetails for audit at fleet size (nil: role by role).
 	AccountDetails inspect.AccountDetailsAPI
+	// S3 returns an S3 client for the S3 role lock, in region ("": this config's region); nil when there is none.
+	S3 func(region string) rolelock.S3API
 }
 
 // IAMClient is every IAM call of the write side and the read side.
@@ -291,7 +295,16 @@ func newAWSClients(cfg aws.Config) *AWSClients {
 	client := iam.NewFromConfig(cfg, withAdaptiveRetry)
 	auth := eksauth.New(cfg)
 	return &AWSClients{Region: cfg.Region, IAM: client, STS: sts.NewFromConfig(cfg), EKS: eks.NewFromConfig(cfg), EKSAuth: auth,
-		PodIdentityCredentials: eksAuthCredentials{auth}, AccountDetails: client}
+		PodIdentityCredentials: eksAuthCredentials{auth}, AccountDetails: client,
+		S3: func(region string) rolelock.S3API {
+			return s3.NewFromConfig(cfg, func(o *s3.Options) {
+				// S3-compatible stores that return no checksum would make the SDK log a line per read.
+				o.DisableLogOutputChecksumValidationSkipped = true
+				if region != "" {
+					o.Region = region
+				}
+			})
+		}}
 }
 
 func (f *factory) Caller(ctx context.Context) (awsapi.Caller, error) {

@@ -125,7 +125,9 @@ func (o *LinkOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.lock.apply(s, o.ErrOut)
+	if err := o.lock.apply(ctx, o.Globals, s); err != nil {
+		return err
+	}
 	o.req.ClusterName = o.Factory.ClusterRef().Name
 	if o.req.RoleARN == nil {
 		// A role named by --role-name lives in (or is created in) --role-profile's account.

@@ -109,7 +109,9 @@ func (o *MigrateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.lock.apply(p.Setup, o.ErrOut)
+	if err := o.lock.apply(ctx, o.Globals, p.Setup); err != nil {
+		return err
+	}
 	clients, err := o.Factory.AWS(ctx)
 	if err != nil {
 		return err

@@ -79,7 +79,9 @@ func (o *LinkOptions) runPodIdentity(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.lock.apply(p.Setup, o.ErrOut)
+	if err := o.lock.apply(ctx, o.Globals, p.Setup); err != nil {
+		return err
+	}
 	plan, err := p.PlanLinkPodIdentity(ctx, setup.PodIdentityLinkRequest{
 		Namespace: o.req.Namespace, ServiceAccount: o.req.ServiceAccount, RoleName: o.req.RoleName, RoleARN: o.req.RoleARN,
 		Permissions: o.req.Permissions, TargetRoleARN: o.pi.targetRoleARN, DisableSessionTags: o.pi.disableSessionTags,
@@ -122,7 +124,9 @@ func (o *UnlinkOptions) runPodIdentity(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.lock.apply(p.Setup, o.ErrOut)
+	if err := o.lock.apply(ctx, o.Globals, p.Setup); err != nil {
+		return err
+	}
 	plan, err := p.PlanUnlinkPodIdentity(ctx, o.req)
 	if err != nil {
 		return err

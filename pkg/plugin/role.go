@@ -105,7 +105,9 @@ func (o *RoleCreateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.lock.apply(s, o.ErrOut)
+	if err := o.lock.apply(ctx, o.Globals, s); err != nil {
+		return err
+	}
 	if f := o.output.format(); f == "terraform" || f == "cloudformation" {
 		spec, err := s.RoleSpec(ctx, o.req)
 		if err != nil {

@@ -78,7 +78,9 @@ func (o *UnlinkOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.lock.apply(s, o.ErrOut)
+	if err := o.lock.apply(ctx, o.Globals, s); err != nil {
+		return err
+	}
 	// A Pod Identity association of the ServiceAccount on the same role still needs its permissions statement.
 	var unchecked string
 	if a, err := o.findAssociation(ctx, s, o.req.Namespace, o.req.ServiceAccount); err != nil {

@@ -58,7 +58,7 @@ type Fault struct {
 	// RoleName, when set, limits the fault to calls about that role: IAM's RoleName parameter, or the role of the
 	// roleArn in an EKS request body.
 	RoleName string
-	// Code is the error code; default AccessDenied (IAM, STS) or AccessDeniedException (JSON services).
+	// Code is the error code; default AccessDenied (IAM, STS, S3) or AccessDeniedException (JSON services).
 	Code string
 	// Message is the error message; default IAM's "User: ... is not authorized to perform: ..." wording.
 	Message string
@@ -297,6 +297,20 @@ func writeFault(w http.ResponseWriter, r *http.Request, op string, body []byte, 
 		msg = fmt.Sprintf("User: arn:aws:iam::%s:user/sandbox is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action", account, iamAction, resource, iamAction)
 	}
 	status := f.Status
+	if service == "s3" {
+		code := f.Code
+		if code == "" {
+			code = "AccessDenied"
+		}
+		if f.Message == "" {
+			msg = s3Messages[code]
+		}
+		if status == 0 {
+			status = http.StatusForbidden
+		}
+		writeS3Error(w, status, code, msg)
+		return
+	}
 	if service == "iam" || service == "sts" {
 		code := f.Code
 		if code == "" {
@@ -478,6 +492,9 @@ func operation(r *http.Request, body []byte) string {
 	}
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
 		return service + ":" + t[strings.LastIndex(t, ".")+1:]
+	}
+	if service == "s3" {
+		return s3Operation(r)
 	}
 	for _, op := range restOperations {
 		if r.Method == op.method && op.path.MatchString(r.URL.Path) && (service == "unknown" || service == op.service) {

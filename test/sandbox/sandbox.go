@@ -186,6 +186,9 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	if s.Issuer, err = s.createEKSCluster(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.createLockBucket(ctx); err != nil {
+		return nil, err
+	}
 	s.accounts = newAccounts(s.MotoEndpoint)
 	s.EKS = newEKSEmulator(s.MotoEndpoint, s.accounts)
 	s.EKS.issuer = s.Issuer

@@ -65,8 +65,8 @@ func newKube() *fake.Clientset {
 	return kube
 }
 
-func fastLocker(kube *fake.Clientset, id string) *Locker {
-	return &Locker{Kube: kube, Identity: id, Wait: 20 * time.Second,
+func fastLocker(kube *fake.Clientset, id string) *Lease {
+	return &Lease{Kube: kube, Identity: id, Wait: 20 * time.Second,
 		LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 50 * time.Millisecond}
 }
 
@@ -219,7 +219,7 @@ func TestHolderMessageJudgesExpiryByClock(t *testing.T) {
 		want  string
 	}{{5 * time.Second, "waiting for lease"}, {16 * time.Second, "taking over lease"}} {
 		var got string
-		l := &Locker{Now: func() time.Time { return renewed.Add(tc.after) }, Notify: func(m string) { got = m }}
+		l := &Lease{Now: func() time.Time { return renewed.Add(tc.after) }, Notify: func(m string) { got = m }}
 		l.tellHolder(lease, role, "kube-system/x")
 		if !strings.HasPrefix(got, tc.want) || !strings.Contains(got, holder) {
 			t.Errorf("after %s: %q, want %q naming %s", tc.after, got, tc.want, holder)
@@ -248,5 +248,47 @@ func TestDeleteLease(t *testing.T) {
 	}
 	if _, err := kube.CoordinationV1().Leases(DefaultNamespace).Get(context.Background(), LeaseName(role), metav1.GetOptions{}); err != nil {
 		t.Fatalf("a lease another run holds was deleted: %v", err)
+	}
+}
+
+// TestLeaseStatusAndBreak: Status names the holder while a run holds the lease, not after; Break deletes a held
+// lease only at the resourceVersion it read.
+func TestLeaseStatusAndBreak(t *testing.T) {
+	kube := newKube()
+	l := fastLocker(kube, "holder-1")
+	err := l.With(context.Background(), role, func(ctx context.Context) error {
+		st, err := l.Status(ctx, role)
+		if err != nil || !st.Held || st.Holder.ID != "holder-1" || st.Backend != BackendKubernetes || !st.Holder.Expiry.After(time.Now()) {
+			t.Errorf("status while held: %+v %v", st, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := l.Status(context.Background(), role); err != nil || st.Held {
+		t.Errorf("status after release: %+v %v", st, err)
+	}
+	if st, err := l.Break(context.Background(), role); err != nil || st.Held {
+		t.Errorf("break of a free lease: %+v %v", st, err)
+	}
+
+	holder, dur := "dead-run", int32(15)
+	past := metav1.NewMicroTime(time.Now().Add(-time.Hour))
+	leases := kube.CoordinationV1().Leases(DefaultNamespace)
+	cur, err := leases.Get(context.Background(), LeaseName(role), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Spec = coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &dur, AcquireTime: &past, RenewTime: &past}
+	if _, err := leases.Update(context.Background(), cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := l.Break(context.Background(), role)
+	if err != nil || st.Holder.ID != holder || !st.Expired(time.Now()) {
+		t.Errorf("break: %+v %v", st, err)
+	}
+	if _, err := leases.Get(context.Background(), LeaseName(role), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("lease not deleted: %v", err)
 	}
 }
