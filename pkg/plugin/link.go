@@ -66,7 +66,7 @@ nothing. It warns when the ServiceAccount has an EKS Pod Identity association, w
 	f.BoolVar(&o.req.Restart, "restart", false, "roll the Deployments, StatefulSets and DaemonSets using the ServiceAccount")
 	f.BoolVar(&o.req.NoCreateProvider, "no-create-provider", false, "fail instead of creating a missing IAM OIDC provider")
 	f.BoolVar(&o.req.DryRun, "dry-run", false, "print the plan and write nothing")
-	f.IntVar(&o.req.TrustSizeLimit, "trust-size-limit", trust.DefaultSizeLimit, "IAM trust policy size quota of the account (characters without whitespace)")
+	addTrustSizeLimitFlag(f, &o.req.TrustSizeLimit)
 	o.pi.addLinkFlags(f)
 	o.Flags.addRoleProfileFlag(cmd.Flags())
 	o.lock.addFlags(cmd.Flags())
