@@ -77,6 +77,7 @@ and the AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM|_STS|_EKS overrides.`,
 		NewCmdTest(g),
 		NewCmdList(g),
 		NewCmdAudit(g),
+		NewCmdTrust(g),
 	)
 	registerCompletions(cmd, g)
 	installUsageErrors(cmd, tracked)
