@@ -78,6 +78,7 @@ and the AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM|_STS|_EKS overrides.`,
 		NewCmdList(g),
 		NewCmdAudit(g),
 		NewCmdTrust(g),
+		NewCmdGC(g),
 	)
 	registerCompletions(cmd, g)
 	installUsageErrors(cmd, tracked)

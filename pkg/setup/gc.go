@@ -117,24 +117,44 @@ func (s *Setup) PlanGC(ctx context.Context, client GCIAMAPI, eksClient GCEKSAPI,
 		}
 	}
 
-	// Judge each provider.
+	// orphan judges an issuer: true when it belongs to no cluster; else why not, as a note or a could-not-check.
+	orphan := func(what, hostPath string) bool {
+		switch m := eksIssuerHost.FindStringSubmatch(hostPath); {
+		case live[hostPath]:
+		case m != nil && !slices.Contains(req.Regions, m[1]):
+			p.notes = append(p.notes, fmt.Sprintf("%s is for an EKS cluster of %s, a region not listed: not judged", what, m[1]))
+		case m != nil && regionErr[m[1]] != nil:
+			// its region's clusters could not be read: recorded above
+		case m == nil && len(req.UnreadContexts) > 0:
+			p.unread = append(p.unread, fmt.Sprintf("could not check whether %s belongs to kubeconfig context(s) %s, whose issuer could not be read", what, strings.Join(req.UnreadContexts, ", ")))
+		default:
+			return true
+		}
+		return false
+	}
 	byARN := map[string]*gcProvider{}
 	for _, op := range providers {
 		gp := &gcProvider{arn: op.ARN, hostPath: providerHostPath(op.ARN), managed: isManaged(op.Tags)}
 		byARN[op.ARN] = gp
-		switch m := eksIssuerHost.FindStringSubmatch(gp.hostPath); {
-		case op.Err != nil:
+		if op.Err != nil {
 			p.unread = append(p.unread, "could not check OIDC provider "+op.ARN+": "+op.Err.Error())
-		case live[gp.hostPath]:
-		case m != nil && !slices.Contains(req.Regions, m[1]):
-			p.notes = append(p.notes, fmt.Sprintf("OIDC provider %s is for an EKS cluster of %s, a region not listed: not judged", op.ARN, m[1]))
-		case m != nil && regionErr[m[1]] != nil:
-			// its region's clusters could not be read: recorded above
-		case m == nil && len(req.UnreadContexts) > 0:
-			p.unread = append(p.unread, fmt.Sprintf("could not check whether OIDC provider %s belongs to kubeconfig context(s) %s, whose issuer could not be read", op.ARN, strings.Join(req.UnreadContexts, ", ")))
-		default:
-			gp.orphan = true
+			continue
 		}
+		gp.orphan = orphan("OIDC provider "+op.ARN, gp.hostPath)
+	}
+	// A provider of this account that trusts name but that no longer exists: its statements are stale when its
+	// issuer belongs to no cluster either (a live cluster's missing provider is to be created again, not dropped).
+	missing := map[string]bool{}
+	missingStale := func(arn string) bool {
+		if v, ok := missing[arn]; ok {
+			return v
+		}
+		hp := providerHostPath(arn)
+		missing[arn] = orphan("the OIDC provider "+arn+" that trusts name but no longer exists", hp)
+		if live[hp] {
+			p.notes = append(p.notes, fmt.Sprintf("OIDC provider %s no longer exists but its cluster does: kubectl irsa provider create (with that cluster's context) restores it", arn))
+		}
+		return missing[arn]
 	}
 	ownProvider := func(arn string) bool {
 		return strings.HasPrefix(arn, "arn:"+caller.Partition+":iam::"+caller.Account+":oidc-provider/")
@@ -155,7 +175,7 @@ func (s *Setup) PlanGC(ctx context.Context, client GCIAMAPI, eksClient GCEKSAPI,
 		gr := &gcRole{name: name, arn: aws.ToString(r.Arn)}
 		for _, arn := range d.NamedProviders() {
 			gp, exists := byARN[arn]
-			if exists && gp.orphan || !exists && ownProvider(arn) {
+			if exists && gp.orphan || !exists && ownProvider(arn) && missingStale(arn) {
 				gr.stale = append(gr.stale, arn)
 			}
 			namedBy[arn] = append(namedBy[arn], name)

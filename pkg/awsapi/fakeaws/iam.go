@@ -18,6 +18,8 @@ type IAM struct {
 	aws       *AWS
 	roles     map[string]*role
 	providers map[string][]string
+	// providerTags are the tags of providers created through the API.
+	providerTags map[string][]iamtypes.Tag
 	policies  map[string]string
 	// TrustQuota is the AssumeRolePolicySizeQuota GetAccountSummary reports (0: IAM's default, 2048).
 	TrustQuota int
@@ -105,7 +107,7 @@ func (f *IAM) GetOpenIDConnectProvider(_ context.Context, in *iam.GetOpenIDConne
 	if !ok {
 		return nil, notFound("provider")
 	}
-	return &iam.GetOpenIDConnectProviderOutput{ClientIDList: slices.Clone(ids)}, nil
+	return &iam.GetOpenIDConnectProviderOutput{ClientIDList: slices.Clone(ids), Tags: f.providerTags[aws.ToString(in.OpenIDConnectProviderArn)]}, nil
 }
 
 // CreateOpenIDConnectProvider implements the IAM API.
@@ -115,6 +117,10 @@ func (f *IAM) CreateOpenIDConnectProvider(_ context.Context, in *iam.CreateOpenI
 	}
 	a := arn("oidc-provider", strings.TrimRight(strings.TrimPrefix(aws.ToString(in.Url), "https://"), "/"))
 	f.providers[a] = slices.Clone(in.ClientIDList)
+	if f.providerTags == nil {
+		f.providerTags = map[string][]iamtypes.Tag{}
+	}
+	f.providerTags[a] = in.Tags
 	return &iam.CreateOpenIDConnectProviderOutput{OpenIDConnectProviderArn: aws.String(a)}, nil
 }
 
