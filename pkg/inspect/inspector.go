@@ -65,6 +65,8 @@ type Inspector struct {
 	AccountIAM func(ctx context.Context, account string) (IAMAPI, error)
 	// Addons finds the Pod Identity Agent's EKS add-on (nil: only its DaemonSet is looked for).
 	Addons state.AddonAPI
+	// Quotas reads the account's trust policy quota for audit's TrustNearQuota (nil: not checked).
+	Quotas state.QuotaAPI
 
 	mu sync.Mutex
 	// resolving serialises the first resolution of each account, so concurrent reads share one answer.

@@ -40,7 +40,7 @@ func (g *Globals) inspector(ctx context.Context, awsRequired bool) (*inspect.Ins
 	clients, err := g.Factory.AWS(ctx)
 	switch {
 	case err == nil:
-		in.IAM, in.EKS, in.Addons, in.AccountIAM = clients.IAM, clients.EKS, clients.EKS, accountIAM(g.Factory)
+		in.IAM, in.EKS, in.Addons, in.AccountIAM, in.Quotas = clients.IAM, clients.EKS, clients.EKS, accountIAM(g.Factory), clients.IAM
 	case awsRequired:
 		return nil, err
 	default:

@@ -20,7 +20,7 @@ type IAM struct {
 	providers map[string][]string
 	// providerTags are the tags of providers created through the API.
 	providerTags map[string][]iamtypes.Tag
-	policies  map[string]string
+	policies     map[string]string
 	// TrustQuota is the AssumeRolePolicySizeQuota GetAccountSummary reports (0: IAM's default, 2048).
 	TrustQuota int
 }
