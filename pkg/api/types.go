@@ -102,6 +102,8 @@ type Result struct {
 	Unchanged bool `json:"unchanged"`
 	// Hints are follow-ups for the user, such as pods to restart.
 	Hints []string `json:"hints,omitempty"`
+	// CouldNotCheck are the reads that failed: what they concern was left alone.
+	CouldNotCheck []string `json:"couldNotCheck,omitempty"`
 }
 
 // NewResult returns an empty result of the given kind.

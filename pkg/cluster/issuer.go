@@ -200,3 +200,9 @@ func TokenClaims(token string) (Claims, error) {
 	}
 	return c, nil
 }
+
+// APIServerIssuer is the issuer the API server's OIDC discovery document (/.well-known/openid-configuration)
+// names.
+func APIServerIssuer(ctx context.Context, kube kubernetes.Interface) (string, error) {
+	return (&Discovery{Kube: kube}).fromAPIServer(ctx)
+}

@@ -29,6 +29,8 @@ const (
 	NegatedSubject = "NegatedSubject"
 	// PodIdentityNoTagSession: the role is trusted by pods.eks.amazonaws.com but not for sts:TagSession.
 	PodIdentityNoTagSession = "PodIdentityNoTagSession"
+	// TrustNearQuota: the role's trust policy uses 80% or more of the account's trust policy quota.
+	TrustNearQuota = "TrustNearQuota"
 )
 
 // AuditRole is one IAM role under audit.
@@ -180,4 +182,23 @@ func splitSubject(s string) (ns, name string, ok bool) {
 	}
 	ns, name, ok = strings.Cut(rest, ":")
 	return ns, name, ok && ns != "" && name != ""
+}
+
+// TrustNearQuotaPercent is the share of the account's trust policy quota from which audit warns.
+const TrustNearQuotaPercent = 80
+
+// TrustQuotaRule warns when the role's trust uses TrustNearQuotaPercent or more of quota (characters without
+// whitespace, as IAM counts them): the next ServiceAccount or cluster may not fit. quotaFrom says where the quota
+// comes from. It returns nil below the threshold or without a trust.
+func TrustQuotaRule(r AuditRole, quota int, quotaFrom string) *Finding {
+	if r.Trust == nil || quota <= 0 {
+		return nil
+	}
+	size := r.Trust.Size()
+	if size*100 < quota*TrustNearQuotaPercent {
+		return nil
+	}
+	return &Finding{ID: TrustNearQuota, Severity: Medium, Check: "iam", Target: "role/" + r.Name,
+		Summary: fmt.Sprintf("the trust policy is %d of %d characters (%d%% of %s): the next ServiceAccount or cluster may not fit", size, quota, size*100/quota, quotaFrom),
+		Fix:     fmt.Sprintf("kubectl irsa trust budget %s shows what fits; request a quota increase (Service Quotas, IAM \"Role trust policy length\"), move ServiceAccounts to EKS Pod Identity (kubectl irsa migrate), or split the role", r.Name)}
 }

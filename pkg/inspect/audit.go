@@ -18,6 +18,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -123,6 +124,7 @@ func (in *Inspector) Audit(ctx context.Context, caller awsapi.Caller, namespace 
 			findings = append(findings, doctor.AuditRoleRules(*r, provider, in.Issuer, existing, inScope)...)
 		}
 	}
+	findings = append(findings, in.trustQuotaFindings(ctx, roles)...)
 	rep.Findings = doctor.Merge(append(findings, crossAccount...))
 	rep.Notes, rep.CouldNotCheck = in.Notes(), in.Unchecked()
 	return rep, nil
@@ -143,4 +145,34 @@ func (in *Inspector) rolesTrusting(ctx context.Context, provider trust.Provider)
 		}
 	}
 	return roles, nil
+}
+
+// trustQuotaFindings warns about the roles whose trust uses 80% or more of the account's quota. The quota is read
+// (once) only when a trust reaches 80% of IAM's default: no quota is below the default.
+func (in *Inspector) trustQuotaFindings(ctx context.Context, roles map[string]*doctor.AuditRole) []doctor.Finding {
+	if in.Quotas == nil {
+		return nil
+	}
+	var near []*doctor.AuditRole
+	for _, r := range roles {
+		if doctor.TrustQuotaRule(*r, state.DefaultTrustSizeQuota, "") != nil {
+			near = append(near, r)
+		}
+	}
+	if len(near) == 0 {
+		return nil
+	}
+	q := state.ReadAccountQuotas(ctx, in.Quotas, false).TrustSize
+	from := "the account's quota"
+	if q.Read != state.Found {
+		from = "IAM's default quota"
+		in.note(q.Note)
+	}
+	var out []doctor.Finding
+	for _, r := range near {
+		if f := doctor.TrustQuotaRule(*r, q.Value, from); f != nil {
+			out = append(out, *f)
+		}
+	}
+	return out
 }

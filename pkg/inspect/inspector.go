@@ -57,6 +57,8 @@ type Inspector struct {
 	// ListThreshold is the number of distinct roles of one account above which roles are listed rather than
 	// read one by one (0: DefaultListThreshold).
 	ListThreshold int
+	// Quotas reads the account's trust policy quota for audit's TrustNearQuota (nil: not checked).
+	Quotas state.QuotaAPI
 
 	mu        sync.Mutex
 	readers   readers

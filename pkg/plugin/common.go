@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -16,6 +17,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -45,7 +47,7 @@ func (g *Globals) setupClients(ctx context.Context) (*setup.Setup, error) {
 		return nil, err
 	}
 	return &setup.Setup{Kube: kube, IAM: clients.IAM, Accounts: setupAccounts(g, clients), Caller: g.Factory.Caller, Thumbprint: setup.TLSThumbprint,
-		Exec: executorFrom(ctx)}, nil
+		Exec: executorFrom(ctx), Quotas: &state.Quotas{}}, nil
 }
 
 // discoverIssuer finds the cluster's issuer and prints the discovery's warnings to stderr.
@@ -236,3 +238,30 @@ func checkPolicyFileSize(path, doc string) error {
 	}
 	return nil
 }
+
+// addTrustSizeLimitFlag registers --trust-size-limit, the override of the account's trust policy quota (0, the
+// default, checks against the account's quota).
+func addTrustSizeLimitFlag(f *pflag.FlagSet, limit *int) {
+	f.Var(trustSizeLimit{limit}, "trust-size-limit", "check the role's trust policy against this size (characters without whitespace) instead of the account's quota, which is read from iam:GetAccountSummary (IAM's default is 2048)")
+}
+
+// trustSizeLimit is --trust-size-limit: a positive number, no default printed (the account's quota applies).
+type trustSizeLimit struct{ v *int }
+
+func (t trustSizeLimit) String() string {
+	if t.v == nil || *t.v == 0 {
+		return ""
+	}
+	return strconv.Itoa(*t.v)
+}
+
+func (t trustSizeLimit) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("%q is not a positive number of characters", s)
+	}
+	*t.v = n
+	return nil
+}
+
+func (t trustSizeLimit) Type() string { return "int" }

@@ -106,6 +106,7 @@ type EKSClient interface {
 	cluster.EKSAPI
 	inspect.EKSAPI
 	setup.EKSAPI
+	setup.GCEKSAPI
 }
 
 // ErrKubeconfig: the kubeconfig cannot be read, or names no cluster to talk to (exit 2 for every command).

@@ -32,6 +32,7 @@ var flagHints = []struct {
 	{setup.ErrNoCluster, "pass --eks-cluster NAME (and --region)", "", ""},
 	{setup.ErrAssociatedElsewhere, "pass --overwrite to point it at this role", "", ""},
 	{setup.ErrPolicyTooLarge, "or attach a managed policy with --attach-policy-arn instead of --allow/--policy-file", "", ""},
+	{setup.ErrTrustTooLarge, "--trust-size-limit N checks against another size, such as a quota increase IAM does not report yet", "trust-size-limit", "raise the account's IAM role trust policy quota (Service Quotas), or split the ServiceAccounts over more roles"},
 	{setup.ErrLastSubject, "pass --delete-role to delete the role with the link (only a role kubectl irsa created), or link another ServiceAccount first", "", ""},
 	{ErrKubeconfig, "set KUBECONFIG or pass --kubeconfig and --context (aws eks update-kubeconfig --name CLUSTER writes one)", "", ""},
 	{cluster.ErrIssuerNotFound, "check the kubeconfig context, or pass --eks-cluster and --region", "", ""},

@@ -66,7 +66,7 @@ nothing. It warns when the ServiceAccount has an EKS Pod Identity association, w
 	f.BoolVar(&o.req.Restart, "restart", false, "roll the Deployments, StatefulSets and DaemonSets using the ServiceAccount")
 	f.BoolVar(&o.req.NoCreateProvider, "no-create-provider", false, "fail instead of creating a missing IAM OIDC provider")
 	addDryRunFlag(f, &o.req.DryRun, "print the plan and write nothing")
-	f.IntVar(&o.req.TrustSizeLimit, "trust-size-limit", trust.DefaultSizeLimit, "IAM trust policy size quota of the account (characters without whitespace)")
+	addTrustSizeLimitFlag(f, &o.req.TrustSizeLimit)
 	o.pi.addLinkFlags(f)
 	o.Flags.addRoleProfileFlag(cmd.Flags())
 	o.lock.addFlags(cmd.Flags())
@@ -103,9 +103,6 @@ func (o *LinkOptions) Validate() error {
 	}
 	if o.req.RoleName != "" && o.req.RoleARN != nil {
 		return errors.New("use --role-name or --role-arn, not both")
-	}
-	if o.req.TrustSizeLimit <= 0 {
-		return fmt.Errorf("--trust-size-limit must be a positive number of characters (IAM's default quota is %d), not %d", trust.DefaultSizeLimit, o.req.TrustSizeLimit)
 	}
 	if err := o.pi.validateLink(o.req.CreateServiceAccount, o.req.NoCreateProvider); err != nil {
 		return err

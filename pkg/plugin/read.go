@@ -44,6 +44,7 @@ func (g *Globals) inspector(ctx context.Context, awsRequired bool) (*inspect.Ins
 	case err == nil:
 		in.IAM, in.EKS, in.Addons, in.AccountDetails = clients.IAM, clients.EKS, clients.EKS, clients.AccountDetails
 		in.Accounts, in.ListThreshold = inspectAccounts(g, clients), roleListThreshold()
+		in.Quotas = clients.IAM
 	case awsRequired:
 		return nil, err
 	default:

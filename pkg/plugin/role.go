@@ -59,7 +59,7 @@ statements. With -o terraform or -o cloudformation it prints infrastructure code
 	f.StringSliceVar(&o.serviceAccounts, "service-account", nil, "ServiceAccounts to trust, as NAMESPACE/NAME (comma-separated, required)")
 	o.perms.addFlags(f)
 	addDryRunFlag(f, &o.req.DryRun, "print the plan and write nothing")
-	f.IntVar(&o.req.TrustSizeLimit, "trust-size-limit", trust.DefaultSizeLimit, "IAM trust policy size quota of the account")
+	addTrustSizeLimitFlag(f, &o.req.TrustSizeLimit)
 	_ = cmd.MarkFlagRequired("service-account")
 	o.lock.addFlags(cmd.Flags())
 	o.output.addFlags(cmd)
@@ -89,9 +89,6 @@ func (o *RoleCreateOptions) Validate() error {
 	if err := o.output.validate(); err != nil {
 		return err
 	}
-	if o.req.TrustSizeLimit <= 0 {
-		return fmt.Errorf("--trust-size-limit must be a positive number of characters (IAM's default quota is %d), not %d", trust.DefaultSizeLimit, o.req.TrustSizeLimit)
-	}
 	return iamref.ValidateRoleName(o.req.Name)
 }
 
@@ -113,7 +110,7 @@ func (o *RoleCreateOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		return o.render(f, spec)
+		return o.render(ctx, s, f, spec)
 	}
 	plan, err := s.PlanRoleCreate(ctx, o.req)
 	if err != nil {
@@ -138,10 +135,14 @@ func (o *RoleCreateOptions) Run(ctx context.Context) error {
 }
 
 // render prints the role as Terraform or CloudFormation; nothing is written to AWS.
-func (o *RoleCreateOptions) render(format string, spec setup.RoleSpec) error {
+func (o *RoleCreateOptions) render(ctx context.Context, s *setup.Setup, format string, spec setup.RoleSpec) error {
 	doc := trust.New()
 	doc.AddSubjects(spec.Provider, spec.Audience, spec.Subjects...)
-	if err := doc.CheckSize(spec.TrustSizeLimit); err != nil {
+	caller, err := o.Factory.Caller(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := s.CheckTrustInQuota(ctx, caller.Account, o.req.TrustSizeLimit, spec.Name, doc); err != nil {
 		return err
 	}
 	var attach []string

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
@@ -14,8 +15,9 @@ import (
 type RoleRequest struct {
 	Name string
 	// Subjects are the ServiceAccount subjects (system:serviceaccount:NS:NAME) to trust.
-	Subjects       []string
-	Permissions    Permissions
+	Subjects    []string
+	Permissions Permissions
+	// TrustSizeLimit overrides the account's trust policy quota when > 0 (0: the account's, read from IAM).
 	TrustSizeLimit int
 	DryRun         bool
 }
@@ -27,9 +29,13 @@ func (s *Setup) RoleSpec(ctx context.Context, req RoleRequest) (RoleSpec, error)
 		return RoleSpec{}, err
 	}
 	provider := trust.NewProvider(caller.Partition, caller.Account, s.Issuer)
+	quota := TrustQuota{Size: state.DefaultTrustSizeQuota, Source: "IAM's default quota"}
+	if req.TrustSizeLimit > 0 {
+		quota = s.TrustQuotaFor(ctx, caller.Account, req.TrustSizeLimit)
+	}
 	return RoleSpec{
 		Name: req.Name, Provider: provider, Audience: iamref.DefaultAudience, Subjects: req.Subjects,
-		Permissions: req.Permissions, TrustSizeLimit: req.TrustSizeLimit, IssuerHostPath: provider.HostPath,
+		Permissions: req.Permissions, TrustQuota: quota, IssuerHostPath: provider.HostPath,
 		Description: "IRSA role created by kubectl irsa",
 	}, nil
 }
@@ -57,16 +63,16 @@ func (s *Setup) PlanRoleCreate(ctx context.Context, req RoleRequest) (*RoleCreat
 	if err != nil {
 		return nil, err
 	}
-	plan, err := PlanRole(ctx, s.IAM, spec)
+	caller, err := s.caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	plan, quota, err := s.planRoleInQuota(ctx, caller.Account, req.TrustSizeLimit, spec)
 	if err != nil {
 		return nil, err
 	}
 	plan.LockKey = plan.ARN
 	if plan.LockKey == "" {
-		caller, err := s.caller(ctx)
-		if err != nil {
-			return nil, err
-		}
 		plan.LockKey = iamref.RoleARN(caller.Partition, caller.Account, "/", spec.Name)
 	}
 	st, err := s.callerProvider(ctx)
@@ -79,6 +85,9 @@ func (s *Setup) PlanRoleCreate(ctx context.Context, req RoleRequest) (*RoleCreat
 	res.Provider = &api.ProviderInfo{ARN: spec.Provider.ARN, Exists: st.Exists}
 	res.Role = &api.RoleInfo{Name: spec.Name, ARN: plan.ARN, Exists: plan.Exists, Managed: plan.Managed || !plan.Exists}
 	res.Unchanged = !plan.Changed()
+	if quota.Note != "" {
+		res.Hints = append(res.Hints, quota.Note)
+	}
 	if !st.Exists {
 		res.Hints = append(res.Hints, "the cluster has no IAM OIDC provider yet, so the role cannot be assumed: run `kubectl irsa provider create`")
 	}

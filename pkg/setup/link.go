@@ -38,7 +38,8 @@ type LinkRequest struct {
 	// NoCreateProvider refuses to create a missing IAM OIDC provider.
 	NoCreateProvider bool
 	DryRun           bool
-	TrustSizeLimit   int
+	// TrustSizeLimit overrides the account's trust policy quota when > 0 (0: the account's, read from IAM).
+	TrustSizeLimit int
 }
 
 // LinkPlan is the plan of a link: every read done, nothing written.
@@ -50,8 +51,10 @@ type LinkPlan struct {
 	Thumbprint     string
 	ThumbprintNote string
 	Role           *RolePlan
-	RoleARN        string
-	SA             serviceAccountState
+	// TrustQuota is the quota the role's trust was checked against.
+	TrustQuota TrustQuota
+	RoleARN    string
+	SA         serviceAccountState
 	// Annotate: the ServiceAccount's annotation must be written (or the ServiceAccount created).
 	Annotate bool
 	// steps are the writes, each with its action.
@@ -63,9 +66,6 @@ type LinkPlan struct {
 
 // PlanLink checks the request against live state (Kubernetes first, then AWS) and computes every change.
 func (s *Setup) PlanLink(ctx context.Context, req LinkRequest) (*LinkPlan, error) {
-	if req.TrustSizeLimit == 0 {
-		req.TrustSizeLimit = trust.DefaultSizeLimit
-	}
 	var err error
 	// A ServiceAccount already annotated keeps its role when no role is named: linking it again changes its
 	// permissions on that role (with --role-name or --role-arn of another role, Overwrite moves it).
@@ -127,14 +127,13 @@ func (s *Setup) PlanLink(ctx context.Context, req LinkRequest) (*LinkPlan, error
 		}
 	}
 
-	p.Role, err = PlanRole(ctx, s.IAM, RoleSpec{
+	p.Role, p.TrustQuota, err = s.planRoleInQuota(ctx, account, req.TrustSizeLimit, RoleSpec{
 		Name:           roleName,
 		Provider:       p.Provider.Provider,
 		Audience:       p.SA.Audience,
 		Subjects:       []string{trust.Subject(req.Namespace, req.ServiceAccount)},
 		Permissions:    req.Permissions,
 		PolicyOwner:    PolicySid(req.Namespace, req.ServiceAccount),
-		TrustSizeLimit: req.TrustSizeLimit,
 		IssuerHostPath: p.Provider.Provider.HostPath,
 		Description:    fmt.Sprintf("IRSA role for system:serviceaccount:%s:%s, created by kubectl irsa", req.Namespace, req.ServiceAccount),
 	})
@@ -277,6 +276,9 @@ func (p *LinkPlan) Result() *api.Result {
 	r.Unchanged = !p.Changed()
 	r.Hints = append(r.Hints, p.Role.policyHints()...)
 	r.Hints = append(r.Hints, p.hints...)
+	if p.TrustQuota.Note != "" {
+		r.Hints = append(r.Hints, p.TrustQuota.Note)
+	}
 	return r
 }
 

@@ -32,7 +32,8 @@ type PodIdentityLinkRequest struct {
 	DisableSessionTags bool
 	// Overwrite replaces an association that points at another role.
 	Overwrite, Restart, DryRun bool
-	TrustSizeLimit             int
+	// TrustSizeLimit overrides the account's trust policy quota when > 0 (0: the account's, read from IAM).
+	TrustSizeLimit int
 }
 
 // PodIdentityLinkPlan is the plan of a Pod Identity link: every read done, nothing written.
@@ -58,9 +59,6 @@ func (p *PodIdentity) PlanLinkPodIdentity(ctx context.Context, req PodIdentityLi
 	if err := p.checkCluster(); err != nil {
 		return nil, err
 	}
-	if req.TrustSizeLimit == 0 {
-		req.TrustSizeLimit = trust.DefaultSizeLimit
-	}
 	pl := &PodIdentityLinkPlan{p: p, Request: req}
 	var err error
 	// An association may name a ServiceAccount that does not exist yet: its pods get Pod Identity once created.
@@ -74,9 +72,9 @@ func (p *PodIdentity) PlanLinkPodIdentity(ctx context.Context, req PodIdentityLi
 	if roleName == "" {
 		roleName = DefaultRoleName(p.Cluster, req.Namespace, req.ServiceAccount)
 	}
-	pl.Role, err = PlanRole(ctx, p.IAM, RoleSpec{
+	pl.Role, _, err = p.planRoleInQuota(ctx, roleAccount(req.RoleARN), req.TrustSizeLimit, RoleSpec{
 		PodIdentity: &trust.PodIdentityRequest{Context: trust.PodIdentitySessionTags("", p.Cluster, req.Namespace, req.ServiceAccount)},
-		Name:        roleName, Permissions: req.Permissions, PolicyOwner: PolicySid(req.Namespace, req.ServiceAccount), TrustSizeLimit: req.TrustSizeLimit,
+		Name:        roleName, Permissions: req.Permissions, PolicyOwner: PolicySid(req.Namespace, req.ServiceAccount),
 		IssuerHostPath: strings.TrimPrefix(p.Issuer, "https://"),
 		Description:    fmt.Sprintf("EKS Pod Identity role for %s/%s in cluster %s, created by kubectl irsa", req.Namespace, req.ServiceAccount, p.Cluster),
 	})
@@ -303,4 +301,12 @@ func (p *PodIdentity) checkTargetRole(ctx context.Context, targetRoleARN string)
 		return "", errorf(ErrTargetRoleMissing, "target role %s does not exist: IAM has role %s at %s (the ARN must match, path included; nothing was written)", target.ARN, target.Name, got.ARN)
 	}
 	return "", nil
+}
+
+// roleAccount is the account of a role named by ARN ("" for the caller's).
+func roleAccount(r *iamref.Role) string {
+	if r == nil {
+		return ""
+	}
+	return r.Account
 }

@@ -31,6 +31,9 @@ type IAMAPI interface {
 
 	AttachRolePolicy(ctx context.Context, in *iam.AttachRolePolicyInput, optFns ...func(*iam.Options)) (*iam.AttachRolePolicyOutput, error)
 	DetachRolePolicy(ctx context.Context, in *iam.DetachRolePolicyInput, optFns ...func(*iam.Options)) (*iam.DetachRolePolicyOutput, error)
+
+	// The account's trust policy quota and OIDC providers.
+	state.QuotaAPI
 }
 
 // ProviderState is the IAM OIDC provider as found, and what it lacks.

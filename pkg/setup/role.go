@@ -28,8 +28,8 @@ type RoleSpec struct {
 	// PolicyOwner is the Sid of the statements these permissions own in the inline policy kubectl-irsa
 	// (PolicySid of the ServiceAccount); empty: RoleCreateSid.
 	PolicyOwner string
-	// TrustSizeLimit is IAM's trust policy size quota for the account.
-	TrustSizeLimit int
+	// TrustQuota is the trust policy size quota applied to the role's account (Setup.TrustQuotaFor).
+	TrustQuota TrustQuota
 	// IssuerHostPath tags a created role with the cluster it serves.
 	IssuerHostPath string
 	// Description is set on a created role.
@@ -42,9 +42,9 @@ type RoleSpec struct {
 // trustAdd is the spec's trust delta.
 func (s RoleSpec) trustAdd() mutation {
 	if s.PodIdentity != nil {
-		return addPodIdentityMutation(*s.PodIdentity, s.TrustSizeLimit)
+		return addPodIdentityMutation(*s.PodIdentity, s.TrustQuota.Size)
 	}
-	return addSubjectsMutation(s.Provider, s.Audience, s.Subjects, s.TrustSizeLimit)
+	return addSubjectsMutation(s.Provider, s.Audience, s.Subjects, s.TrustQuota.Size)
 }
 
 // trustRemove removes what trustAdd added (added: the subjects it reported).
@@ -106,6 +106,10 @@ func PlanRole(ctx context.Context, client IAMAPI, spec RoleSpec) (*RolePlan, err
 	}
 	p.NewTrust = p.OldTrust.Clone()
 	if p.Added, err = spec.trustAdd()(p.NewTrust); err != nil {
+		var se *trust.SizeError
+		if errors.As(err, &se) {
+			return nil, tooLarge(spec.Name, p.NewTrust, spec.TrustQuota, err)
+		}
 		return nil, explainTrustError(spec.Name, fmt.Errorf("role %s: %w", spec.Name, err))
 	}
 	if spec.Permissions.Document != "" {

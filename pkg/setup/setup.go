@@ -55,6 +55,8 @@ type Setup struct {
 	// Exec applies every plan's steps (nil: a new executor per plan). The caller keeps it to tell, when a run is
 	// aborted, what is left (steps.Executor.Left).
 	Exec *steps.Executor
+	// Quotas caches the accounts' quotas for the run (nil: read again for every plan).
+	Quotas *state.Quotas
 	// ReadBackDelay is the wait before read-back attempt n after an IAM write (nil: 50 ms doubling, at most 1 s).
 	ReadBackDelay func(attempt int) time.Duration
 }

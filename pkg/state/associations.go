@@ -127,3 +127,24 @@ func AssociationsOfRole(ctx context.Context, client AssociationAPI, cluster, rol
 	slices.Sort(users)
 	return users, nil
 }
+
+// RolesOfAssociations returns the roles (ARN) of every Pod Identity association of a cluster, every page listed
+// and each association described, optFns (such as the region) applied to every call. A failed read is an error.
+func RolesOfAssociations(ctx context.Context, client AssociationAPI, cluster string, optFns ...func(*eks.Options)) (map[string]bool, error) {
+	list, err := ListAssociations(ctx, client, cluster, "", "", optFns...)
+	if err != nil {
+		return nil, err
+	}
+	roles := map[string]bool{}
+	for _, a := range list {
+		out, err := client.DescribePodIdentityAssociation(ctx, &eks.DescribePodIdentityAssociationInput{ClusterName: aws.String(cluster), AssociationId: aws.String(a.ID)}, optFns...)
+		switch {
+		case awsapi.IsNotFound(err): // deleted since the list
+		case err != nil:
+			return nil, fmt.Errorf("eks:DescribePodIdentityAssociation %s %s: %w", cluster, a.ID, awsapi.Short(err))
+		default:
+			roles[aws.ToString(out.Association.RoleArn)] = true
+		}
+	}
+	return roles, nil
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
@@ -70,14 +71,20 @@ func ReadRole(ctx context.Context, client RoleAPI, name string) Role {
 		return Role{Name: name, Presence: Unknown, Err: errors.New("no role in the answer")}
 	}
 	r := Role{Name: name, Presence: Found, ARN: aws.ToString(out.Role.Arn), Path: aws.ToString(out.Role.Path),
-		Trust: aws.ToString(out.Role.AssumeRolePolicyDocument), Tags: map[string]string{}}
+		Trust: aws.ToString(out.Role.AssumeRolePolicyDocument), Tags: TagMap(out.Role.Tags)}
 	if ref, err := iamref.ParseRole(r.ARN); err == nil {
 		r.Account = ref.Account
 	}
-	for _, t := range out.Role.Tags {
-		r.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
 	return r
+}
+
+// TagMap is IAM's tag list as a map of key to value.
+func TagMap(tags []iamtypes.Tag) map[string]string {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
 }
 
 // AttachedPolicy is a managed policy attached to a role.

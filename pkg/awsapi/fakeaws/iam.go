@@ -18,7 +18,11 @@ type IAM struct {
 	aws       *AWS
 	roles     map[string]*role
 	providers map[string][]string
-	policies  map[string]string
+	// providerTags are the tags of providers created through the API.
+	providerTags map[string][]iamtypes.Tag
+	policies     map[string]string
+	// TrustQuota is the AssumeRolePolicySizeQuota GetAccountSummary reports (0: IAM's default, 2048).
+	TrustQuota int
 }
 
 type role struct {
@@ -103,7 +107,7 @@ func (f *IAM) GetOpenIDConnectProvider(_ context.Context, in *iam.GetOpenIDConne
 	if !ok {
 		return nil, notFound("provider")
 	}
-	return &iam.GetOpenIDConnectProviderOutput{ClientIDList: slices.Clone(ids)}, nil
+	return &iam.GetOpenIDConnectProviderOutput{ClientIDList: slices.Clone(ids), Tags: f.providerTags[aws.ToString(in.OpenIDConnectProviderArn)]}, nil
 }
 
 // CreateOpenIDConnectProvider implements the IAM API.
@@ -113,6 +117,10 @@ func (f *IAM) CreateOpenIDConnectProvider(_ context.Context, in *iam.CreateOpenI
 	}
 	a := arn("oidc-provider", strings.TrimRight(strings.TrimPrefix(aws.ToString(in.Url), "https://"), "/"))
 	f.providers[a] = slices.Clone(in.ClientIDList)
+	if f.providerTags == nil {
+		f.providerTags = map[string][]iamtypes.Tag{}
+	}
+	f.providerTags[a] = in.Tags
 	return &iam.CreateOpenIDConnectProviderOutput{OpenIDConnectProviderArn: aws.String(a)}, nil
 }
 
@@ -202,4 +210,28 @@ func (f *IAM) UpdateAssumeRolePolicy(_ context.Context, in *iam.UpdateAssumeRole
 	}
 	r.trust = aws.ToString(in.PolicyDocument)
 	return &iam.UpdateAssumeRolePolicyOutput{}, nil
+}
+
+// GetAccountSummary implements the IAM API: the trust policy quota (TrustQuota) and the role count.
+func (f *IAM) GetAccountSummary(_ context.Context, _ *iam.GetAccountSummaryInput, _ ...func(*iam.Options)) (*iam.GetAccountSummaryOutput, error) {
+	if err := f.aws.call("GetAccountSummary"); err != nil {
+		return nil, err
+	}
+	q := f.TrustQuota
+	if q == 0 {
+		q = 2048
+	}
+	return &iam.GetAccountSummaryOutput{SummaryMap: map[string]int32{"AssumeRolePolicySizeQuota": int32(q), "Roles": int32(len(f.roles))}}, nil
+}
+
+// ListOpenIDConnectProviders implements the IAM API (one page, as IAM answers).
+func (f *IAM) ListOpenIDConnectProviders(_ context.Context, _ *iam.ListOpenIDConnectProvidersInput, _ ...func(*iam.Options)) (*iam.ListOpenIDConnectProvidersOutput, error) {
+	if err := f.aws.call("ListOpenIDConnectProviders"); err != nil {
+		return nil, err
+	}
+	out := &iam.ListOpenIDConnectProvidersOutput{}
+	for _, a := range slices.Sorted(maps.Keys(f.providers)) {
+		out.OpenIDConnectProviderList = append(out.OpenIDConnectProviderList, iamtypes.OpenIDConnectProviderListEntry{Arn: aws.String(a)})
+	}
+	return out, nil
 }

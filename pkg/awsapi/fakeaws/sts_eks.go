@@ -127,3 +127,13 @@ func (f *EKS) DescribeAccessEntry(_ context.Context, in *eks.DescribeAccessEntry
 	}
 	return &eks.DescribeAccessEntryOutput{AccessEntry: &ekstypes.AccessEntry{PrincipalArn: in.PrincipalArn, Type: aws.String(typ)}}, nil
 }
+
+// ListClusters implements the EKS API, paged.
+func (f *EKS) ListClusters(_ context.Context, in *eks.ListClustersInput, _ ...func(*eks.Options)) (*eks.ListClustersOutput, error) {
+	if err := f.aws.call("ListClusters"); err != nil {
+		return nil, err
+	}
+	names := slices.Sorted(maps.Keys(f.Clusters))
+	items, next := page(f.aws, names, in.NextToken)
+	return &eks.ListClustersOutput{Clusters: items, NextToken: next}, nil
+}
