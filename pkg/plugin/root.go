@@ -26,6 +26,16 @@ type Globals struct {
 	genericiooptions.IOStreams
 	Flags   *GlobalFlags
 	Factory Factory
+	// newFactory builds the factory of other global flags (another kubeconfig context: retarget).
+	newFactory func(*GlobalFlags) Factory
+}
+
+// forContext returns the factory of another kubeconfig context, with the same global flags otherwise.
+func (g *Globals) forContext(name string) Factory {
+	if t, ok := g.Factory.(*trackedFactory); ok {
+		t.used.Store(true) // a client is about to be used: errors from here on are not usage errors
+	}
+	return g.newFactory(g.Flags.forContext(name))
 }
 
 // NewCmdIRSA builds the root command `kubectl irsa` and all its subcommands, with the real clients.
@@ -38,7 +48,7 @@ func NewCmdIRSA(streams genericiooptions.IOStreams) *cobra.Command {
 func NewCmdIRSAWithFactory(streams genericiooptions.IOStreams, newFactory func(*GlobalFlags) Factory) *cobra.Command {
 	flags := &GlobalFlags{ConfigFlags: genericclioptions.NewConfigFlags(true)}
 	tracked := &trackedFactory{Factory: newFactory(flags)}
-	g := &Globals{IOStreams: streams, Flags: flags, Factory: tracked}
+	g := &Globals{IOStreams: streams, Flags: flags, Factory: tracked, newFactory: newFactory}
 	cmd := &cobra.Command{
 		Use:   "irsa",
 		Short: "Set up, diagnose, test and audit AWS credentials for EKS pods: IRSA and EKS Pod Identity",
@@ -73,6 +83,7 @@ and the AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM|_STS|_EKS overrides.`,
 		NewCmdLink(g),
 		NewCmdUnlink(g),
 		NewCmdMigrate(g),
+		NewCmdRetarget(g),
 		NewCmdDoctor(g),
 		NewCmdTest(g),
 		NewCmdList(g),
