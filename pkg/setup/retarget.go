@@ -483,6 +483,17 @@ func (p *RetargetPlan) checkPodIdentityTrust(rr *readRole, a *AssociationRetarge
 		tags = trust.PodIdentitySessionTags("", p.Request.ToCluster, a.Namespace, a.ServiceAccount)
 	}
 	ev := rr.doc.EvaluatePodIdentity(trust.PodIdentityRequest{Context: tags})
+	if ev.Verdict == trust.Refuses {
+		oldTags := map[string]string{}
+		if !a.DisableSessionTags {
+			oldTags = trust.PodIdentitySessionTags("", p.Request.FromCluster, a.Namespace, a.ServiceAccount)
+		}
+		if rr.doc.EvaluatePodIdentity(trust.PodIdentityRequest{Context: oldTags}).Verdict == trust.Refuses {
+			p.Hints = append(p.Hints, fmt.Sprintf("role %s: its trust refuses EKS Pod Identity on the old cluster too, so the association of %s/%s gives no credentials on either: kubectl irsa link %s -n %s --pod-identity --role-arn %s fixes the trust",
+				rr.name, a.Namespace, a.ServiceAccount, a.ServiceAccount, a.Namespace, rr.arn))
+			return nil
+		}
+	}
 	switch ev.Verdict {
 	case trust.Refuses:
 		return fmt.Errorf("role %s: its trust refuses %s for %s/%s on cluster %s (%s): fix the trust (a condition naming the old cluster?) before retargeting; nothing was written",

@@ -36,7 +36,10 @@ func TestRetargetBlueGreen(t *testing.T) {
 	a, b := two.Clusters[0], two.Clusters[1]
 	environ := []string{"PATH=" + pluginDir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	environ = append(environ, two.Env()...)
-	irsa := func(args ...string) result { t.Helper(); return kubectl(t, environ, append([]string{"irsa"}, args...)...) }
+	irsa := func(args ...string) result {
+		t.Helper()
+		return kubectl(t, environ, append([]string{"irsa"}, args...)...)
+	}
 	kubeOf := func(context string) kubernetes.Interface {
 		t.Helper()
 		cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(&clientcmd.ClientConfigLoadingRules{ExplicitPath: two.Kubeconfig},
