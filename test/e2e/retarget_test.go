@@ -25,7 +25,8 @@ import (
 // and shop/billing has a Pod Identity association with role shop-billing. On B only cart and billing exist (cart
 // annotated as on A). A dry run writes nothing; retarget adds B's subjects (A's stay), creates B's provider and
 // recreates billing's association on B; kubectl irsa test then passes on B for cart (IRSA, B's issuer) and billing
-// (Pod Identity through EKS Auth of cluster B); --remove-old drops A's subjects; a re-run makes no AWS write.
+// (Pod Identity through EKS Auth of cluster B); --remove-old drops A's subjects; a re-run makes no AWS write. A
+// denied read exits 2 with nothing written; a failed step rolls back and the next run completes.
 func TestRetargetBlueGreen(t *testing.T) {
 	ctx := context.Background()
 	two, err := sandbox.Start(ctx, sandbox.Options{BinDir: sandbox.DefaultBinDir(), Clusters: 2})
@@ -110,6 +111,21 @@ func TestRetargetBlueGreen(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("dry-run plan lacks %q:\n%s", want, r)
 		}
+	}
+
+	// A read that fails is "could not check" (exit 2), with nothing written.
+	remove := two.AWS.InjectFault(sandbox.Fault{Operation: "eks:ListPodIdentityAssociations"})
+	r = irsa("retarget", "--from-context", a.Context, "--to-context", b.Context, "-A")
+	remove()
+	if r.code != 2 || !strings.Contains(r.stderr, "could not check") || len(two.AWS.Writes()) != 0 {
+		t.Fatalf("denied association list: want exit 2, could not check, no write; got writes %v\n%s", two.AWS.Writes(), r)
+	}
+	// A step that fails rolls back what the run wrote (the trust, the provider); the next run does it all.
+	remove = two.AWS.InjectFault(sandbox.Fault{Operation: "eks:CreatePodIdentityAssociation"})
+	r = irsa("retarget", "--from-context", a.Context, "--to-context", b.Context, "shop-app", "shop-billing")
+	remove()
+	if r.code != 1 || !strings.Contains(r.stderr, "rolled back") || admits(trustOf("shop-app"), provB, "cart") {
+		t.Fatalf("failed association: want exit 1 and the trust rolled back:\n%s\n%s", r, trustOf("shop-app").Indent())
 	}
 
 	r = mustSucceed(t, irsa("retarget", "--from-context", a.Context, "--to-context", b.Context, "shop-app", "shop-billing", "-o", "json"))
