@@ -403,7 +403,7 @@ func (p *RetargetPlan) planRoles(ctx context.Context, roles map[string]*readRole
 	req := p.Request
 	var tooLarge []string
 	providers := map[string]*retargetProvider{}
-	for _, arn := range sortedRoleARNs(roles) {
+	for _, arn := range sortedKeys(roles) {
 		rr := roles[arn]
 		ref, _ := iamref.ParseRole(arn)
 		rt := &RoleRetarget{s: rr.s, Name: rr.name, ARN: arn,
@@ -533,8 +533,6 @@ func (pr *retargetProvider) read(ctx context.Context, issuer string) error {
 	}
 	return nil
 }
-
-func sortedRoleARNs(roles map[string]*readRole) []string { return sortedKeys(roles) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

@@ -89,7 +89,7 @@ func TestRetargetAddsNewSubjectsThenRemovesOld(t *testing.T) {
 	}
 
 	before := len(cloud.Writes())
-	plan = retarget(t, r, retargetRequest(true))
+	retarget(t, r, retargetRequest(true))
 	for _, sa := range []string{"cart", "worker"} {
 		if !admitsThrough(t, cloud, "app", newProvider, sa) || admitsThrough(t, cloud, "app", oldProvider, sa) {
 			t.Errorf("%s: want admitted through the new issuer only:\n%s", sa, cloud.IAM.Trust("app"))
