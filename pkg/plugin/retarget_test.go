@@ -1,9 +1,15 @@
 package plugin_test
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/fakeaws"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/plugin/plugintest"
 )
 
@@ -31,5 +37,48 @@ func TestRetargetUsage(t *testing.T) {
 				t.Errorf("wrote %v", w)
 			}
 		})
+	}
+}
+
+// TestRetargetTwoContexts drives retarget through two fake contexts: the plan and each test on the new context in
+// the human form, the typed result with -o json, then --remove-old.
+func TestRetargetTwoContexts(t *testing.T) {
+	const greenIssuer = "https://oidc.eks.us-east-1.amazonaws.com/id/GREENGREEN"
+	blue := plugintest.NewFactory(plugintest.Namespace("shop"), plugintest.ServiceAccount("shop", "cart", nil))
+	roleARN := "arn:aws:iam::" + fakeaws.Account + ":role/app"
+	green := plugintest.NewFactory(plugintest.Namespace("shop"),
+		plugintest.ServiceAccount("shop", "cart", map[string]string{iamref.RoleARNAnnotation: roleARN}))
+	green.Cluster = cluster.Ref{Name: "green", Region: plugintest.Region}
+	green.Cloud.EKS.Clusters["green"] = greenIssuer
+	green.TokenIssuer = greenIssuer
+	green.Cloud.IAM = blue.Cloud.IAM // one account, two clusters
+	blue.Contexts = map[string]*plugintest.Factory{"blue": blue, "green": green}
+
+	if _, errOut, code := blue.Run("link", "cart", "-n", "shop", "--role-name", "app"); code != 0 {
+		t.Fatalf("link: %s", errOut)
+	}
+	out, errOut, code := blue.Run("retarget", "--from-context", "blue", "--to-context", "green", "-A")
+	t.Logf("stdout:\n%s\nstderr:\n%s", out, errOut)
+	greenHost := strings.TrimPrefix(greenIssuer, "https://")
+	for _, want := range []string{"+ oidc-provider/" + greenHost, "~ role/app: trust: add system:serviceaccount:shop:cart through " + greenHost, "test shop/cart on green: pass"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q", want)
+		}
+	}
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	out, errOut, code = blue.Run("retarget", "--from-context", "blue", "--to-context", "green", "app", "--remove-old", "-o", "json")
+	var res api.RetargetResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 {
+		t.Fatalf("exit %d, %v\n%s\n%s", code, err, out, errOut)
+	}
+	if res.Kind != "RetargetResult" || len(res.Roles) != 1 || !slices.Equal(res.Roles[0].Removed, []string{"system:serviceaccount:shop:cart"}) ||
+		len(res.Roles[0].Tests) != 1 || res.Roles[0].Tests[0].Verdict != "pass" {
+		t.Errorf("result: %+v", res)
+	}
+	if trustDoc := blue.Cloud.IAM.Trust("app"); strings.Contains(trustDoc, plugintest.HostPath) || !strings.Contains(trustDoc, greenHost) {
+		t.Errorf("trust after --remove-old:\n%s", trustDoc)
 	}
 }

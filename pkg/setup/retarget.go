@@ -613,8 +613,11 @@ func (rt *RoleRetarget) addStep(sizeLimit int) *steps.Step {
 	res := "role/" + rt.Name
 	if len(rt.Added) == 0 {
 		detail := "trust already admits the same subjects through " + rt.To.HostPath
-		if len(rt.Grants) == 0 {
+		switch {
+		case len(rt.Grants) == 0:
 			detail = "trust needs nothing for EKS Pod Identity"
+		case !slices.ContainsFunc(rt.Grants, func(g trust.Grant) bool { return len(g.Subjects) > 0 }):
+			detail = "no exact subject to copy (see the hint on its patterns)"
 		}
 		return &steps.Step{Action: api.Action{Op: "=", Resource: res, Detail: detail, Status: api.StatusUnchanged}}
 	}
