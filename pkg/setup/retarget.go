@@ -555,7 +555,7 @@ func (p *RetargetPlan) build() {
 	for _, rt := range p.Roles {
 		p.add.LockKeys = append(p.add.LockKeys, rt.ARN)
 		p.add.Add(rt.addStep(req.TrustSizeLimit))
-		if req.RemoveOld {
+		if req.RemoveOld && len(rt.Grants) > 0 {
 			st := rt.removeStep()
 			p.removeSteps[rt.ARN] = st
 			p.remove.Add(st)
