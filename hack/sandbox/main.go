@@ -37,7 +37,10 @@ func main() {
 		fmt.Fprintf(os.Stderr, "sandbox up: EKS cluster %q, issuer %s, context %s\n", c.Name, c.Issuer, c.Context)
 	}
 	fmt.Fprintf(os.Stderr, "AWS endpoint %s: moto (%s) plus emulated EKS Pod Identity associations, add-ons, access entries and EKS Auth\n", sb.AWSEndpoint, sb.MotoEndpoint)
-	fmt.Fprintf(os.Stderr, "pod identity webhook %s (MutatingWebhookConfiguration %s)\n# paste into another shell:\n", sb.Webhook.URL, sandbox.WebhookConfigurationName)
+	for _, c := range sb.Clusters {
+		fmt.Fprintf(os.Stderr, "pod identity webhook of %s: %s (MutatingWebhookConfiguration %s)\n", c.Name, c.Webhook.URL, sandbox.WebhookConfigurationName)
+	}
+	fmt.Fprintf(os.Stderr, "viewer kubeconfig (user irsa-viewer, no RBAC grant; a context per cluster): %s\n# paste into another shell:\n", sb.ViewerKubeconfig)
 	for _, kv := range sb.Env() {
 		fmt.Printf("export %s\n", kv)
 	}

@@ -26,6 +26,15 @@ type Globals struct {
 	genericiooptions.IOStreams
 	Flags   *GlobalFlags
 	Factory Factory
+	// newFactory builds the factory of other global flags (another kubeconfig context: retarget).
+	newFactory func(*GlobalFlags) Factory
+}
+
+// forContext returns the Globals of another kubeconfig context: the same streams and global flags otherwise, and
+// that context's factory.
+func (g *Globals) forContext(name string) *Globals {
+	flags := g.Flags.forContext(name)
+	return &Globals{IOStreams: g.IOStreams, Flags: flags, Factory: g.newFactory(flags), newFactory: g.newFactory}
 }
 
 // NewCmdIRSA builds the root command `kubectl irsa` and all its subcommands, with the real clients.
@@ -37,7 +46,7 @@ func NewCmdIRSA(streams genericiooptions.IOStreams) *cobra.Command {
 // (tests pass plugintest's).
 func NewCmdIRSAWithFactory(streams genericiooptions.IOStreams, newFactory func(*GlobalFlags) Factory) *cobra.Command {
 	flags := &GlobalFlags{ConfigFlags: genericclioptions.NewConfigFlags(true)}
-	g := &Globals{IOStreams: streams, Flags: flags, Factory: newFactory(flags)}
+	g := &Globals{IOStreams: streams, Flags: flags, Factory: newFactory(flags), newFactory: newFactory}
 	cmd := &cobra.Command{
 		Use:   "irsa",
 		Short: "Set up, diagnose, test and audit AWS credentials for EKS pods: IRSA and EKS Pod Identity",
@@ -73,6 +82,7 @@ and the AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM|_STS|_EKS overrides.`,
 		NewCmdUnlink(g),
 		NewCmdLock(g),
 		NewCmdMigrate(g),
+		NewCmdRetarget(g),
 		NewCmdDoctor(g),
 		NewCmdTest(g),
 		NewCmdList(g),

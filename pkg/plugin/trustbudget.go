@@ -50,10 +50,10 @@ quota, 2 when a role could not be read. Read only.`,
 		Example: "  kubectl irsa trust budget irsa-role\n  kubectl irsa trust budget -A -o json",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
-				return err
+				return asUsage(cmd, err)
 			}
 			if err := o.Validate(); err != nil {
-				return err
+				return asUsage(cmd, err)
 			}
 			return o.Run(cmd.Context())
 		},

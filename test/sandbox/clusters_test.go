@@ -80,6 +80,11 @@ func TestTwoClusters(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "NotFound") {
 		t.Errorf("the first cluster's ServiceAccount is visible in %s: %s", second.Name, out)
 	}
+	// The viewer authenticates to the second cluster too (Forbidden: no RBAC grant, not Unauthorized).
+	cmd = exec.Command("kubectl", "--kubeconfig", s.ViewerKubeconfig, "--context", second.Context, "get", "serviceaccounts")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "Forbidden") {
+		t.Errorf("viewer on %s: want Forbidden, got %v: %s", second.Name, err, out)
+	}
 	if second.Webhook == nil || second.Webhook.Requests.Load() == 0 {
 		t.Errorf("%s's webhook was never called", second.Name)
 	}

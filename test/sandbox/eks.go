@@ -45,6 +45,7 @@ type EKSEmulator struct {
 	authModes     map[string]string         // cluster ARN -> authentication mode (none: moto's answer as it is)
 	clusterARNs   map[string]string         // account/name -> ARN
 	issuers       map[string]string         // cluster ARN -> its own issuer (moto gives every cluster the same)
+	clusters      map[string]*clusterAuth   // cluster ARN -> what verifies its tokens, and its kube-apiserver
 	sessions      []PodIdentitySession
 }
 
@@ -158,6 +159,36 @@ func (e *EKSEmulator) describeOverrides(r *http.Request) (mode, issuer string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.authModes[arn], e.issuers[arn]
+}
+
+// clusterAuth is what the emulator knows of one of the sandbox's clusters: the issuer and key that verify its
+// ServiceAccount tokens (EKS Auth), and its API server (the Pod Identity Agent add-on's DaemonSet).
+type clusterAuth struct {
+	issuer   string
+	tokenKey *rsa.PublicKey
+	kube     kubernetes.Interface
+}
+
+// addCluster registers a cluster of the sandbox account by name: EKS Auth verifies the tokens presented for it
+// with its own issuer and key, and its add-ons' DaemonSets go to its own API server.
+func (e *EKSEmulator) addCluster(clusterName, issuer string, key *rsa.PublicKey, kube kubernetes.Interface) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.clusters == nil {
+		e.clusters = map[string]*clusterAuth{}
+	}
+	e.clusters[fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", Region, Account, clusterName)] = &clusterAuth{issuer: issuer, tokenKey: key, kube: kube}
+}
+
+// cluster returns what the emulator knows of the cluster clusterARN: its own when registered; else the first
+// cluster's issuer and key (a cluster of another account made by a test) and no API server.
+func (e *EKSEmulator) cluster(clusterARN string) clusterAuth {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c := e.clusters[clusterARN]; c != nil {
+		return *c
+	}
+	return clusterAuth{issuer: e.issuer, tokenKey: e.tokenKey}
 }
 
 // setIssuer makes DescribeCluster of the sandbox account's cluster clusterName report issuer.

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 )
 
 type addonJSON struct {
@@ -67,15 +68,15 @@ func (e *EKSEmulator) createAddon(ctx context.Context, cluster, clusterARN strin
 	e.addons[clusterARN] = append(e.addons[clusterARN], a)
 	e.mu.Unlock()
 	// The agent add-on runs as a DaemonSet in kube-system, as on EKS (its pods never run here: no kubelet).
-	if e.kube != nil && clusterARN == fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", Region, Account, ClusterName) {
-		if err := e.createAgentDaemonSet(ctx, in.AddonVersion); err != nil {
+	if kube := e.cluster(clusterARN).kube; kube != nil && in.AddonName == PodIdentityAgentAddon {
+		if err := createAgentDaemonSet(ctx, kube, cluster, in.AddonVersion); err != nil {
 			return nil, err
 		}
 	}
 	return map[string]any{"addon": a.wire()}, nil
 }
 
-func (e *EKSEmulator) createAgentDaemonSet(ctx context.Context, version string) error {
+func createAgentDaemonSet(ctx context.Context, kube kubernetes.Interface, cluster, version string) error {
 	labels := map[string]string{"app.kubernetes.io/name": PodIdentityAgentAddon, "app.kubernetes.io/instance": PodIdentityAgentAddon}
 	ds := &appsv1.DaemonSet{
 		ObjectMeta: metav1.ObjectMeta{Name: PodIdentityAgentAddon, Namespace: "kube-system", Labels: labels},
@@ -88,13 +89,13 @@ func (e *EKSEmulator) createAgentDaemonSet(ctx context.Context, version string) 
 					Containers: []corev1.Container{{
 						Name:  "eks-pod-identity-agent",
 						Image: "602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/eks-pod-identity-agent:" + version,
-						Args:  []string{"server", "--port", "80", "--cluster-name", ClusterName, "--probe-port", "2703"},
+						Args:  []string{"server", "--port", "80", "--cluster-name", cluster, "--probe-port", "2703"},
 					}},
 				},
 			},
 		},
 	}
-	_, err := e.kube.AppsV1().DaemonSets("kube-system").Create(ctx, ds, metav1.CreateOptions{})
+	_, err := kube.AppsV1().DaemonSets("kube-system").Create(ctx, ds, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		return nil
 	}
@@ -144,8 +145,8 @@ func (e *EKSEmulator) deleteAddon(ctx context.Context, cluster, clusterARN, name
 	}
 	e.addons[clusterARN] = slices.DeleteFunc(e.addons[clusterARN], func(a *Addon) bool { return a == found })
 	e.mu.Unlock()
-	if e.kube != nil && name == PodIdentityAgentAddon && clusterARN == fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", Region, Account, ClusterName) {
-		err := e.kube.AppsV1().DaemonSets("kube-system").Delete(ctx, PodIdentityAgentAddon, metav1.DeleteOptions{})
+	if kube := e.cluster(clusterARN).kube; kube != nil && name == PodIdentityAgentAddon {
+		err := kube.AppsV1().DaemonSets("kube-system").Delete(ctx, PodIdentityAgentAddon, metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return nil, err
 		}

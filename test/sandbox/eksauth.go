@@ -52,7 +52,8 @@ var jwtPattern = regexp.MustCompile(`^[A-Za-z0-9-_=]+\.[A-Za-z0-9-_=]+\.[A-Za-z0
 
 // verifyToken checks an RS256 ServiceAccount token's signature against the sandbox's service-account key, its
 // issuer, audience and validity period.
-func (e *EKSEmulator) verifyToken(token string) (*tokenClaims, error) {
+func (e *EKSEmulator) verifyToken(token, clusterARN string) (*tokenClaims, error) {
+	auth := e.cluster(clusterARN)
 	invalid := func(msg string) error { return &apiError{http.StatusBadRequest, "InvalidTokenException", msg} }
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
@@ -73,7 +74,7 @@ func (e *EKSEmulator) verifyToken(token string) (*tokenClaims, error) {
 		return nil, invalid("The token signature cannot be parsed.")
 	}
 	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if e.tokenKey == nil || rsa.VerifyPKCS1v15(e.tokenKey, crypto.SHA256, digest[:], sig) != nil {
+	if auth.tokenKey == nil || rsa.VerifyPKCS1v15(auth.tokenKey, crypto.SHA256, digest[:], sig) != nil {
 		return nil, invalid("The token signature is invalid.")
 	}
 	rawClaims, err := base64.RawURLEncoding.DecodeString(parts[1])
@@ -81,7 +82,7 @@ func (e *EKSEmulator) verifyToken(token string) (*tokenClaims, error) {
 	if err != nil || json.Unmarshal(rawClaims, &c) != nil {
 		return nil, invalid("The token claims cannot be parsed.")
 	}
-	if c.Issuer != e.issuer {
+	if c.Issuer != auth.issuer {
 		return nil, invalid("The token issuer " + c.Issuer + " is not the cluster's issuer.")
 	}
 	now := e.now().Unix()
@@ -120,7 +121,7 @@ func (e *EKSEmulator) assumeRoleForPodIdentity(r *http.Request, cluster string, 
 	if err != nil {
 		return nil, err
 	}
-	claims, err := e.verifyToken(*in.Token)
+	claims, err := e.verifyToken(*in.Token, clusterARN)
 	if err != nil {
 		return nil, err
 	}

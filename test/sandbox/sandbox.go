@@ -286,6 +286,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		return nil, err
 	}
 	s.EKS.kube = kube
+	s.EKS.addCluster(ClusterName, s.Issuer, &s.tokenKey.PublicKey, kube)
 	if s.Webhook, err = startWebhook(kube, s.EKS, pki.webhookCert, pki.webhookKey); err != nil {
 		return nil, err
 	}
@@ -294,7 +295,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	}
 	s.Clusters = []Cluster{{Name: ClusterName, Context: s.Context, Issuer: s.Issuer, APIServer: s.APIServer, Webhook: s.Webhook}}
 	for n := 2; n <= opts.Clusters; n++ {
-		c, err := s.startCluster(ctx, opts.BinDir, logw, fmt.Sprintf("%s-%d", ClusterName, n), etcdURL, tokenFile, adminToken)
+		c, err := s.startCluster(ctx, opts.BinDir, logw, fmt.Sprintf("%s-%d", ClusterName, n), etcdURL, tokenFile, adminToken, viewerToken)
 		if err != nil {
 			return nil, err
 		}
@@ -334,7 +335,7 @@ func apiServerArgs(etcdURL, etcdPrefix string, port int, dir string, pki pkiFile
 // startCluster starts a further cluster: its EKS record in moto, its own keys and certificates (under Dir/NAME),
 // a kube-apiserver on the shared etcd under the prefix /NAME with the issuer the EKS record reports, its context
 // added to Kubeconfig (the current context stays), and its pod identity webhook.
-func (s *Sandbox) startCluster(ctx context.Context, binDir string, logw io.Writer, name, etcdURL, tokenFile, adminToken string) (Cluster, error) {
+func (s *Sandbox) startCluster(ctx context.Context, binDir string, logw io.Writer, name, etcdURL, tokenFile, adminToken, viewerToken string) (Cluster, error) {
 	c := Cluster{Name: name, Context: fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", Region, Account, name)}
 	if _, err := s.createNamedEKSCluster(ctx, name); err != nil {
 		return c, err
@@ -381,6 +382,17 @@ func (s *Sandbox) startCluster(ctx context.Context, binDir string, logw io.Write
 	if err := clientcmd.WriteToFile(*cfg, s.Kubeconfig); err != nil {
 		return c, err
 	}
+	// The viewer (no RBAC grant until a test gives one) has a context for this cluster too.
+	viewer, err := clientcmd.LoadFromFile(s.ViewerKubeconfig)
+	if err != nil {
+		return c, err
+	}
+	viewer.Clusters[c.Context] = &clientcmdapi.Cluster{Server: c.APIServer, CertificateAuthorityData: caPEM}
+	viewer.AuthInfos[c.Context] = &clientcmdapi.AuthInfo{Token: viewerToken}
+	viewer.Contexts[c.Context] = &clientcmdapi.Context{Cluster: c.Context, AuthInfo: c.Context, Namespace: "default"}
+	if err := clientcmd.WriteToFile(*viewer, s.ViewerKubeconfig); err != nil {
+		return c, err
+	}
 	restConfig, err := clientcmd.NewNonInteractiveClientConfig(*cfg, c.Context, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
 	if err != nil {
 		return c, err
@@ -394,6 +406,12 @@ func (s *Sandbox) startCluster(ctx context.Context, binDir string, logw io.Write
 		return c, err
 	}
 	c.Webhook.cluster = name
+	key, err := loadTokenKey(pki.saPrivate)
+	if err != nil {
+		c.Webhook.Close()
+		return c, err
+	}
+	s.EKS.addCluster(name, c.Issuer, &key.PublicKey, kube)
 	// Once returned, Stop closes it (from Clusters); on error here, close it now.
 	if err := c.Webhook.register(ctx, caPEM); err != nil {
 		c.Webhook.Close()

@@ -51,6 +51,10 @@ type Factory struct {
 	// RoleCloud, when set, is the fake AWS that --role-profile's credentials act in, as account RoleAccount.
 	RoleCloud   *fakeaws.AWS
 	RoleAccount string
+	// Contexts are the factories of other kubeconfig contexts, by name (retarget's --from-context and
+	// --to-context); TokenIssuer is the iss of the tokens this factory's clientset mints ("" is Issuer).
+	Contexts    map[string]*Factory
+	TokenIssuer string
 
 	flags *plugin.GlobalFlags
 }
@@ -77,7 +81,11 @@ func NewFactory(objects ...runtime.Object) *Factory {
 		tr := create.GetObject().(*authenticationv1.TokenRequest)
 		name := create.Name
 		out := tr.DeepCopy()
-		out.Status.Token = Token(Issuer, "system:serviceaccount:"+a.GetNamespace()+":"+name, tr.Spec.Audiences...)
+		issuer := f.TokenIssuer
+		if issuer == "" {
+			issuer = Issuer
+		}
+		out.Status.Token = Token(issuer, "system:serviceaccount:"+a.GetNamespace()+":"+name, tr.Spec.Audiences...)
 		return true, out, nil
 	})
 	return f
@@ -118,6 +126,12 @@ func (f *Factory) RunWithInput(stdin string, args ...string) (stdout, stderr str
 }
 
 func (f *Factory) bind(flags *plugin.GlobalFlags) plugin.Factory {
+	if flags.ConfigFlags.Context != nil {
+		if c := f.Contexts[*flags.ConfigFlags.Context]; c != nil {
+			c.flags = flags
+			return c
+		}
+	}
 	f.flags = flags
 	return f
 }
