@@ -100,6 +100,15 @@ func isManaged(tags []iamtypes.Tag) bool {
 	})
 }
 
+// tagMap is tags as a map.
+func tagMap(tags []iamtypes.Tag) map[string]string {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
+}
+
 // DeleteProvider deletes an IAM OIDC provider (used to roll back one this run created).
 func DeleteProvider(ctx context.Context, client IAMAPI, providerARN string) error {
 	_, err := client.DeleteOpenIDConnectProvider(ctx, &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(providerARN)})
