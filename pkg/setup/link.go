@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
