@@ -2,6 +2,7 @@ package identityset
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 
@@ -183,20 +184,38 @@ func (w *walker) conditionValue(n *yaml.Node, path string) (any, bool) {
 	}
 	switch {
 	case scalar(n):
-		return n.Value, true
+		return scalarValue(n), true
 	case n.Kind == yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		for i, c := range n.Content {
+			for c.Kind == yaml.AliasNode {
+				c = c.Alias
+			}
 			if !scalar(c) {
 				w.problem(c, fmt.Sprintf("%s[%d]", path, i), "want a string, number or boolean, got %s", describe(c))
 				return nil, false
 			}
-			out = append(out, c.Value)
+			out = append(out, scalarValue(c))
 		}
 		return out, true
 	}
 	w.problem(n, path, "want a value or a list of values, got %s", describe(n))
 	return nil, false
+}
+
+// scalarValue keeps a condition value's type (true stays a boolean, 1 a number), as IAM keeps it in the document.
+func scalarValue(n *yaml.Node) any {
+	switch n.ShortTag() {
+	case "!!bool", "!!int", "!!float":
+		var v any
+		if err := n.Decode(&v); err == nil {
+			if f, ok := v.(float64); ok && (math.IsInf(f, 0) || math.IsNaN(f)) {
+				return n.Value // JSON has no infinity: keep the text
+			}
+			return v
+		}
+	}
+	return n.Value
 }
 
 // jsonFields maps the json names of a struct's fields to the fields.

@@ -161,8 +161,13 @@ func Parse(file string, data []byte, ps *Problems) []Document {
 			continue // not an object: nothing more to say about it
 		}
 		var set IdentitySet
-		if b, err := json.Marshal(clean); err == nil {
-			_ = json.Unmarshal(b, &set) // the walker kept only fields of the right type
+		b, err := json.Marshal(clean)
+		if err == nil {
+			err = json.Unmarshal(b, &set) // the walker kept only fields of the right type
+		}
+		if err != nil {
+			ps.add(src, "", 0, "cannot be decoded: %v", err)
+			continue
 		}
 		docs = append(docs, Document{Source: src, Set: set})
 	}

@@ -107,6 +107,7 @@ func TestLoadProblems(t *testing.T) {
 		{"service account twice in an entry", doc("s", "    - name: r\n      serviceAccounts: [app/api, app/api]\n"), "spec.roles[0].serviceAccounts[1]", "already listed at", 0},
 		{"service account in two documents", doc("s", "    - name: r\n"+sa) + "---\n" + doc("t", "    - name: q\n"+sa), "spec.roles[0].serviceAccounts[0]", "document 1 spec.roles[0].serviceAccounts[0]", 1},
 		{"action shape", doc("s", "    - name: r\n"+sa+"      allow: [s3:GetObject, s3GetObject]\n"), "spec.roles[0].allow[1]", `"s3GetObject" is not written service:action`, 0},
+		{"action service case", doc("s", "    - name: r\n"+sa+"      allow: [S3:GetObject]\n"), "spec.roles[0].allow[0]", "write the service in lower case: s3:GetObject", 0},
 		{"empty action", doc("s", "    - name: r\n"+sa+"      allow: [\"\"]\n"), "spec.roles[0].allow[0]", "not written service:action", 0},
 		{"admin allow", doc("s", "    - name: r\n"+sa+"      allow: [s3:GetObject, \"iam:Put*\"]\n"), "spec.roles[0].allow", "administrator-equivalent", 0},
 		{"admin star", doc("s", "    - name: r\n"+sa+"      allow: [\"*\"]\n"), "spec.roles[0].allow", "set allowAdmin: true", 0},

@@ -181,10 +181,13 @@ func (v *validator) allow(src Source, p string, actions []string, allowAdmin boo
 		for _, m := range msgs {
 			v.ps.add(src, fmt.Sprintf("%s[%d]", p, i), 0, "%s", m)
 		}
+		if len(msgs) == 0 && upperService(actions[i]) != "" {
+			v.ps.add(src, fmt.Sprintf("%s[%d]", p, i), 0, "write the service in lower case: %s (as link --allow takes it)", strings.ToLower(upperService(actions[i]))+actions[i][len(upperService(actions[i])):])
+		}
 	}
 	if !allowAdmin {
 		// As apply writes it: one statement with every action.
-		for _, g := range adminGrants([]Statement{{Effect: "Allow", Action: actions, Resource: StringList{"*"}}}) {
+		for _, g := range adminGrants([]Statement{allowStatement(actions)}) {
 			v.ps.add(src, p, 0, "grants administrator-equivalent access: %s; grant only what the workload needs, or set allowAdmin: true", g.Reason)
 		}
 	}
@@ -221,11 +224,32 @@ func (v *validator) managedPolicies(src Source, p string, arns []string, allowAd
 			v.ps.add(src, field, 0, "%v", err)
 		case seen[a]:
 			v.ps.add(src, field, 0, "%s is listed twice", a)
-		case !allowAdmin && pol.Account == "aws" && slices.Contains(trust.AdminManagedPolicies, pol.Name):
+		case !allowAdmin && adminManagedPolicy(a):
 			v.ps.add(src, field, 0, "%s is an AWS managed administrator policy; attach one that grants only what the workload needs, or set allowAdmin: true", pol.Name)
 		}
 		seen[a] = true
 	}
+}
+
+// upperService returns the service prefix of an action when it has upper-case letters ("" otherwise): IAM
+// ignores the case, link --allow and apply take them in lower case.
+func upperService(action string) string {
+	service, _, ok := strings.Cut(action, ":")
+	if ok && service != strings.ToLower(service) {
+		return service
+	}
+	return ""
+}
+
+// allowStatement is the statement `allow` stands for: one Allow of the actions on every resource.
+func allowStatement(actions []string) Statement {
+	return Statement{Effect: "Allow", Action: actions, Resource: StringList{"*"}}
+}
+
+// adminManagedPolicy reports whether arn is an AWS managed administrator policy (trust.AdminManagedPolicies).
+func adminManagedPolicy(arn string) bool {
+	p, err := iamref.ParsePolicy(arn)
+	return err == nil && p.Account == "aws" && slices.Contains(trust.AdminManagedPolicies, p.Name)
 }
 
 // sameRole checks that the entries of one role (same name or same ARN) in one set agree on what belongs to the
