@@ -173,7 +173,9 @@ func TestApplySetConvergesAndRepairsEachDrift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(tags.Tags, func(tg iamtypes.Tag) bool { return aws.ToString(tg.Key) == setup.SetTagKey && aws.ToString(tg.Value) == "apply-a" }) {
+	if !slices.ContainsFunc(tags.Tags, func(tg iamtypes.Tag) bool {
+		return aws.ToString(tg.Key) == setup.SetTagKey && aws.ToString(tg.Value) == "apply-a"
+	}) {
 		t.Errorf("role tags %v lack the set's", tags.Tags)
 	}
 
