@@ -77,6 +77,8 @@ and the AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM|_STS|_EKS overrides.`,
 		NewCmdTest(g),
 		NewCmdList(g),
 		NewCmdAudit(g),
+		NewCmdSchema(g),
+		NewCmdExport(g),
 	)
 	registerCompletions(cmd, g)
 	installUsageErrors(cmd, tracked)
