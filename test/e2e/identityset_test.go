@@ -46,7 +46,9 @@ func linkForExport(t *testing.T, ns string) (managed string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = iamClient.DeletePolicy(context.Background(), &iam.DeletePolicyInput{PolicyArn: policy.Policy.Arn}) })
+	t.Cleanup(func() {
+		_, _ = iamClient.DeletePolicy(context.Background(), &iam.DeletePolicyInput{PolicyArn: policy.Policy.Arn})
+	})
 	managed = aws.ToString(policy.Policy.Arn)
 	doc := filepath.Join(t.TempDir(), "policy.json")
 	if err := os.WriteFile(doc, []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::reports/*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}`), 0o600); err != nil {
