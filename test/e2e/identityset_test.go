@@ -35,10 +35,6 @@ func linkForExport(t *testing.T, ns string) (managed string) {
 	for _, sa := range []string{"api", "worker", "reports", "cart"} {
 		createServiceAccount(t, ns, sa, nil)
 	}
-	cleanupAssociations(t, ns)
-	for _, r := range []string{ns + "-shared", ns + "-reports", ns + "-cart"} {
-		t.Cleanup(func() { deleteRoleWithPolicies(t, r) })
-	}
 	policy, err := iamClient.CreatePolicy(context.Background(), &iam.CreatePolicyInput{
 		PolicyName:     aws.String(ns + "-read"),
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:ReceiveMessage","Resource":"*"}]}`),
@@ -49,6 +45,11 @@ func linkForExport(t *testing.T, ns string) (managed string) {
 	t.Cleanup(func() {
 		_, _ = iamClient.DeletePolicy(context.Background(), &iam.DeletePolicyInput{PolicyArn: policy.Policy.Arn})
 	})
+	// Cleanups run last first: the associations, then the roles (and their attachments), then the policy.
+	for _, r := range []string{ns + "-shared", ns + "-reports", ns + "-cart"} {
+		t.Cleanup(func() { deleteRoleWithPolicies(t, r) })
+	}
+	cleanupAssociations(t, ns)
 	managed = aws.ToString(policy.Policy.Arn)
 	doc := filepath.Join(t.TempDir(), "policy.json")
 	if err := os.WriteFile(doc, []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::reports/*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}`), 0o600); err != nil {
