@@ -79,6 +79,8 @@ and the AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM|_STS|_EKS overrides.`,
 		NewCmdAudit(g),
 		NewCmdApply(g),
 		NewCmdDiff(g),
+		NewCmdSchema(g),
+		NewCmdExport(g),
 	)
 	registerCompletions(cmd, g)
 	installUsageErrors(cmd, tracked)
