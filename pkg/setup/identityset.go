@@ -429,6 +429,12 @@ func (pl *SetPlan) readRole(ctx context.Context, r *setRole) error {
 	if err != nil {
 		return err
 	}
+	if plan.PolicyChanged {
+		// statements that mean what the file says (actions in another order, as link wrote them) are not rewritten
+		if err := plan.keepEquivalent(); err != nil {
+			return err
+		}
+	}
 	if len(spec.Owners) == 0 && plan.Exists {
 		// no statement to write: read the policy all the same, to find the statements the set no longer lists
 		if plan.OldPolicy, err = readInlinePolicy(ctx, r.s.IAM, r.ref.Name); err != nil {
@@ -495,6 +501,51 @@ func (pl *SetPlan) readPruneRoles(ctx context.Context) error {
 		})
 	}
 	return g.Wait()
+}
+
+// keepEquivalent drops the owners whose statements already mean what they want (compared as
+// identityset.CanonicalStatement: Sid aside, lists as sorted sets) and plans the policy write again without them.
+func (p *RolePlan) keepEquivalent() error {
+	var keep []PolicyOwner
+	for _, o := range p.Spec.Owners {
+		want, err := o.Permissions.OwnedStatements(o.Sid)
+		if err != nil {
+			return err
+		}
+		had, err := ownedIn(p.OldPolicy, o.Sid)
+		if err != nil {
+			return err
+		}
+		if !sameMeaning(had, want) {
+			keep = append(keep, o)
+		}
+	}
+	p.Spec.Owners = keep
+	wants, err := p.Spec.wants()
+	if err != nil {
+		return err
+	}
+	next, err := setOwnersMutation(p.Spec.Name, wants, otherInline{})(p.OldPolicy)
+	if err != nil {
+		return err
+	}
+	p.PolicyChanged = next != p.OldPolicy
+	return nil
+}
+
+// sameMeaning reports whether two lists of statements mean the same, one by one.
+func sameMeaning(a, b []json.RawMessage) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, errX := identityset.CanonicalStatement(a[i])
+		y, errY := identityset.CanonicalStatement(b[i])
+		if errX != nil || errY != nil || x != y {
+			return false
+		}
+	}
+	return true
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -162,7 +162,7 @@ func (pl *SetPlan) statementDrift(r *setRole) {
 		case a.perms.Document == "":
 		case len(had) == 0:
 			pl.addDrift(DriftStatementMissing, res, "statement "+sid+" of "+a.key()+" missing ("+a.perms.Summary()+")")
-		case !sameStatements(had, want):
+		case !sameStatements(had, want) && !sameMeaning(had, want):
 			pl.addDrift(DriftStatementChanged, res, "statement "+sid+" of "+a.key()+" differs from the file ("+a.perms.Summary()+")")
 		}
 	}
