@@ -409,10 +409,8 @@ func (pl *SetPlan) readRole(ctx context.Context, r *setRole) error {
 		spec.Path = r.ref.Path
 	}
 	if r.irsa() {
-		spec.Provider = r.provider.Provider
-		if spec.Provider.ARN == "" {
-			spec.Provider = trust.NewProvider(r.ref.Partition, r.ref.Account, pl.p.Issuer)
-		}
+		// the provider's ARN is known without its read (which runs concurrently)
+		spec.Provider = trust.NewProvider(r.ref.Partition, r.ref.Account, pl.p.Issuer)
 		for _, a := range r.sas {
 			spec.Subjects = append(spec.Subjects, trust.Subject(a.ns, a.name))
 		}
