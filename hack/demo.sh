@@ -121,4 +121,33 @@ else
   step "This build has no link --pod-identity yet: act two stops here"
 fi
 
+# Third act: the same seed Job, fixed declaratively from a committed identity file.
+ns3=set-sample-ns
+if kubectl irsa apply --help >/dev/null 2>&1; then
+  step "Act three: the seed Job in namespace $ns3, fixed by an identity file kept in Git"
+  show kubectl create namespace "$ns3"
+  show kubectl create serviceaccount irsa-test -n "$ns3"
+  sed "s/irsa-sample-ns/$ns3/" hack/demo/seed-job.yaml | show kubectl apply -f -
+  show cat hack/demo/identities/seed.yaml
+
+  step "diff against the live cluster: role, subject, statement and annotation missing (exit 1: drift)"
+  show kubectl irsa diff -f hack/demo/identities/ || true
+
+  step "apply converges: provider, role with the set's tag, trust, statement, annotation with the set's mark"
+  show kubectl irsa apply -f hack/demo/identities/
+
+  step "test passes for the Job's ServiceAccount"
+  show kubectl irsa test irsa-test -n "$ns3"
+
+  step "Someone removes the annotation by hand: diff names the drift (exit 1), as a CI step would"
+  show kubectl annotate serviceaccount irsa-test -n "$ns3" eks.amazonaws.com/role-arn-
+  show kubectl irsa diff -f hack/demo/identities/ || true
+
+  step "apply repairs exactly that, and diff is clean again (exit 0)"
+  show kubectl irsa apply -f hack/demo/identities/
+  show kubectl irsa diff -f hack/demo/identities/
+else
+  step "This build has no apply -f yet: act three is skipped"
+fi
+
 step "Done; the sandbox stops and removes its files"

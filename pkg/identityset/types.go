@@ -61,6 +61,9 @@ type Role struct {
 	ManagedPolicies []string `json:"managedPolicies,omitempty"`
 	// PodIdentity tunes the Pod Identity association.
 	PodIdentity *PodIdentity `json:"podIdentity,omitempty"`
+	// AllowAdmin accepts administrator-equivalent permissions (trust.AdminGrants' rule on Allow or Policy, and the
+	// AWS managed administrator policies in ManagedPolicies), which validation refuses otherwise: link's --allow-admin.
+	AllowAdmin bool `json:"allowAdmin,omitempty"`
 }
 
 // Statement is one IAM identity-policy statement, as IAM spells it.

@@ -89,6 +89,10 @@ and the AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM|_STS|_EKS overrides.`,
 		NewCmdAudit(g),
 		NewCmdTrust(g),
 		NewCmdGC(g),
+		NewCmdApply(g),
+		NewCmdDiff(g),
+		NewCmdSchema(g),
+		NewCmdExport(g),
 	)
 	registerCompletions(cmd, g)
 	installUsageErrors(cmd)

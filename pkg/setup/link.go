@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
@@ -195,59 +192,17 @@ func (p *LinkPlan) planMove(ctx context.Context) error {
 func (p *LinkPlan) plan() *steps.Plan {
 	s := p.s
 	pl := &steps.Plan{LockKeys: []string{p.RoleARN}}
-	host := "oidc-provider/" + p.Provider.Provider.HostPath
-	arn := p.Provider.Provider.ARN
-	switch {
-	case !p.Provider.Exists:
-		pl.Add(&steps.Step{
-			Action: api.Action{Op: "+", Resource: host, Detail: "create OIDC provider with client ID " + p.SA.Audience, Status: api.StatusPlanned},
-			Do: func(ctx context.Context) error {
-				return CreateProvider(ctx, s.IAM, s.Issuer, p.SA.Audience, p.Thumbprint)
-			},
-			Undo: func(ctx context.Context) error { return DeleteProviderIfUnused(ctx, s.IAM, arn) }, UndoWhat: "delete OIDC provider " + arn,
-		})
-	case p.Provider.MissingClientID != "":
-		clientID := p.Provider.MissingClientID
-		pl.Add(&steps.Step{
-			Action: api.Action{Op: "~", Resource: host, Detail: "add client ID " + clientID, Status: api.StatusPlanned},
-			Do:     func(ctx context.Context) error { return AddClientID(ctx, s.IAM, arn, clientID) },
-			Undo: func(ctx context.Context) error {
-				_, err := s.IAM.RemoveClientIDFromOpenIDConnectProvider(ctx, &iam.RemoveClientIDFromOpenIDConnectProviderInput{
-					OpenIDConnectProviderArn: aws.String(arn), ClientID: aws.String(clientID)})
-				return err
-			},
-			UndoWhat: "remove client ID " + clientID + " from OIDC provider",
-		})
-	default:
-		pl.Add(&steps.Step{Action: api.Action{Op: "=", Resource: host, Detail: "OIDC provider exists", Status: api.StatusUnchanged}})
-	}
+	pl.Add(s.providerStep(p.Provider, p.SA.Audience, p.Thumbprint))
 	pl.Add(p.Role.Steps(s.writer())...)
-	sa := "serviceaccount/" + p.SA.Namespace + "/" + p.SA.Name
 	switch {
-	case !p.SA.Exists:
-		pl.Add(&steps.Step{
-			Action: api.Action{Op: "+", Resource: sa, Detail: "create with " + iamref.RoleARNAnnotation + "=" + p.RoleARN, Status: api.StatusPlanned},
-			Do: func(ctx context.Context) error {
-				return setRoleAnnotation(ctx, s.Kube, p.SA.Namespace, p.SA.Name, p.roleARN(), true)
-			},
-		})
 	case p.Annotate:
 		op := "+"
 		if p.SA.RoleARN != "" {
 			op = "~"
 		}
-		old := p.SA.RoleARN
-		pl.Add(&steps.Step{
-			Action: api.Action{Op: op, Resource: sa, Detail: "annotate " + iamref.RoleARNAnnotation + "=" + p.RoleARN, Status: api.StatusPlanned},
-			Do: func(ctx context.Context) error {
-				return setRoleAnnotation(ctx, s.Kube, p.SA.Namespace, p.SA.Name, p.roleARN(), false)
-			},
-			Undo: func(ctx context.Context) error {
-				return setRoleAnnotation(ctx, s.Kube, p.SA.Namespace, p.SA.Name, old, false)
-			},
-		})
+		pl.Add(annotationStep(s.Kube, p.SA, op, annotationChange{RoleARN: p.RoleARN, ARN: p.roleARN}))
 	default:
-		pl.Add(&steps.Step{Action: api.Action{Op: "=", Resource: sa, Detail: "already annotated", Status: api.StatusUnchanged}})
+		pl.Add(&steps.Step{Action: api.Action{Op: "=", Resource: "serviceaccount/" + p.SA.Namespace + "/" + p.SA.Name, Detail: "already annotated", Status: api.StatusUnchanged}})
 	}
 	if p.moveFrom != nil {
 		pl.LockKeys = append(pl.LockKeys, p.moveFrom.role.ARN)

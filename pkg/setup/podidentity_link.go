@@ -131,36 +131,8 @@ func (pl *PodIdentityLinkPlan) plan() {
 	pl.steps = &steps.Plan{LockKeys: []string{pl.RoleARN}}
 	// The trust step runs whenever the association is written: it re-checks the statement under the lock.
 	pl.steps.Add(pl.Role.steps(p.writer(), pl.Create || pl.Update)...)
-	res := "podidentityassociation/" + req.Namespace + "/" + req.ServiceAccount
-	switch {
-	case pl.Create:
-		var id string
-		pl.steps.Add(&steps.Step{
-			Action: api.Action{Op: "+", Resource: res, Detail: "create association in cluster " + p.Cluster + " with role " + pl.RoleARN, Status: api.StatusPlanned},
-			Do: func(ctx context.Context) error {
-				var err error
-				id, err = p.createAssociation(ctx, req.Namespace, req.ServiceAccount, pl.roleARN(), req.TargetRoleARN, req.DisableSessionTags)
-				return err
-			},
-			Undo:     func(ctx context.Context) error { return p.deleteAssociation(ctx, id) },
-			UndoWhat: "delete the Pod Identity association of " + req.Namespace + "/" + req.ServiceAccount,
-		})
-	case pl.Update:
-		a := pl.Association
-		id := aws.ToString(a.AssociationId)
-		pl.steps.Add(&steps.Step{
-			Action: api.Action{Op: "~", Resource: res, Detail: fmt.Sprintf("update association %s: role %s (was %s)", id, pl.RoleARN, aws.ToString(a.RoleArn)), Status: api.StatusPlanned},
-			Do: func(ctx context.Context) error {
-				return p.updateAssociation(ctx, id, pl.roleARN(), req.TargetRoleARN, req.DisableSessionTags)
-			},
-			Undo: func(ctx context.Context) error {
-				return p.updateAssociation(ctx, id, aws.ToString(a.RoleArn), aws.ToString(a.TargetRoleArn), aws.ToBool(a.DisableSessionTags))
-			},
-			UndoWhat: "point association " + id + " back at " + aws.ToString(a.RoleArn),
-		})
-	default:
-		pl.steps.Add(&steps.Step{Action: api.Action{Op: "=", Resource: res, Detail: "association " + aws.ToString(pl.Association.AssociationId) + " already uses the role", Status: api.StatusUnchanged}})
-	}
+	pl.steps.Add(p.associationStep(associationWant{Namespace: req.Namespace, ServiceAccount: req.ServiceAccount, RoleARN: pl.RoleARN, ARN: pl.roleARN,
+		TargetRoleARN: req.TargetRoleARN, DisableSessionTags: req.DisableSessionTags}, pl.Association))
 }
 
 // roleARN is the role's ARN as IAM answered it once written (the plan's before).

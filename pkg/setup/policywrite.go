@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,14 +60,28 @@ type policyMutation func(doc string) (string, error)
 // noSizeCheck: setOwnedMutation does not check the result's size (it only removes or restores statements).
 var noSizeCheck = otherInline{size: -1}
 
+// ownedWant is one owner's statements (want, each with the owner's Sids; none: the owner's are removed).
+type ownedWant struct {
+	sid  string
+	want []json.RawMessage
+}
+
 // setOwnedMutation replaces owner's statements with want (none: removed), keeping every other statement. A
 // result that, with the role's other inline policies (other), is over IAM's size limit is refused, unless other
 // is noSizeCheck.
 func setOwnedMutation(roleName, owner string, want []json.RawMessage, other otherInline) policyMutation {
+	return setOwnersMutation(roleName, []ownedWant{{sid: owner, want: want}}, other)
+}
+
+// setOwnersMutation is setOwnedMutation for several owners at once: one write for all of them.
+func setOwnersMutation(roleName string, owners []ownedWant, other otherInline) policyMutation {
 	return func(doc string) (string, error) {
-		next, err := setOwned(doc, owner, want)
-		if err != nil {
-			return "", fmt.Errorf("role %s inline policy %s: %w", roleName, InlinePolicyName, err)
+		next := doc
+		for _, o := range owners {
+			var err error
+			if next, err = setOwned(next, o.sid, o.want); err != nil {
+				return "", fmt.Errorf("role %s inline policy %s: %w", roleName, InlinePolicyName, err)
+			}
 		}
 		if other.size >= 0 && next != doc && next != "" {
 			if err := checkPolicySize(roleName, next, other); err != nil {
@@ -143,32 +158,41 @@ func sameStatements(a, b []json.RawMessage) bool {
 	return true
 }
 
-// policyStep merges this run's statements into the inline policy (the executor holds the role's lock). The
-// undo puts back the statements this owner had before, only while the policy still holds what this run wrote;
-// every other statement, including those written since, is kept.
+// policyStep merges this run's statements (of every owner of the spec) into the inline policy (the executor
+// holds the role's lock). The undo puts back the statements each owner had before, only while the policy still
+// holds what this run wrote for that owner; every other statement, including those written since, is kept.
 func (p *RolePlan) policyStep(w *docWriter, action api.Action) *steps.Step {
-	name, owner := p.Spec.Name, p.Spec.policyOwner()
-	var want, had []json.RawMessage
+	name := p.Spec.Name
+	var wants, had []ownedWant
 	st := &steps.Step{Action: action}
 	st.Do = func(ctx context.Context) error {
 		cur, err := p.policyUnderLock(ctx, w.iam)
 		if err != nil {
 			return err
 		}
-		if want, err = p.Spec.Permissions.OwnedStatements(owner); err != nil {
-			return fmt.Errorf("role %s inline policy %s: %w", name, InlinePolicyName, err)
+		if wants, err = p.Spec.wants(); err != nil {
+			return err
 		}
-		if had, err = ownedIn(cur, owner); err != nil {
-			return fmt.Errorf("role %s inline policy %s: %w", name, InlinePolicyName, err)
+		had = nil
+		for _, o := range wants {
+			h, err := ownedIn(cur, o.sid)
+			if err != nil {
+				return fmt.Errorf("role %s inline policy %s: %w", name, InlinePolicyName, err)
+			}
+			had = append(had, ownedWant{sid: o.sid, want: h})
 		}
-		st.UndoWhat = restoreWhat(name, owner, had)
-		wrote, err := w.updatePolicy(ctx, name, cur, setOwnedMutation(name, owner, want, p.other))
+		if len(had) == 1 {
+			st.UndoWhat = restoreWhat(name, had[0].sid, had[0].want)
+		} else {
+			st.UndoWhat = fmt.Sprintf("restore the statements of %d ServiceAccounts in inline policy %s of role %s", len(had), InlinePolicyName, name)
+		}
+		wrote, err := w.updatePolicy(ctx, name, cur, setOwnersMutation(name, wants, p.other))
 		if err == nil && !wrote {
 			return steps.ErrUnchanged
 		}
 		return err
 	}
-	st.Undo = func(ctx context.Context) error { return w.restoreOwned(ctx, name, owner, want, had) }
+	st.Undo = func(ctx context.Context) error { return w.restoreOwners(ctx, name, wants, had) }
 	return st
 }
 
@@ -207,19 +231,38 @@ func restoreWhat(roleName, owner string, had []json.RawMessage) string {
 // restoreOwned puts back owner's statements had (none: removed, and the policy deleted with its last statement)
 // while the current policy still holds exactly what was written (wrote); otherwise it leaves the policy as is.
 func (w *docWriter) restoreOwned(ctx context.Context, name, owner string, wrote, had []json.RawMessage) error {
+	return w.restoreOwners(ctx, name, []ownedWant{{sid: owner, want: wrote}}, []ownedWant{{sid: owner, want: had}})
+}
+
+// restoreOwners is restoreOwned for several owners in one write: wrote[i] and had[i] are owner i's statements
+// as written and as they were before. An owner whose statements another writer changed since is left as is.
+func (w *docWriter) restoreOwners(ctx context.Context, name string, wrote, had []ownedWant) error {
 	cur, err := readInlinePolicy(ctx, w.iam, name)
 	if err != nil {
 		return err
 	}
-	now, err := ownedIn(cur, owner)
-	if err != nil {
-		return err
+	var restore []ownedWant
+	var kept []string
+	for i, o := range wrote {
+		now, err := ownedIn(cur, o.sid)
+		if err != nil {
+			return err
+		}
+		if !sameStatements(now, o.want) {
+			kept = append(kept, o.sid)
+			continue
+		}
+		restore = append(restore, had[i])
 	}
-	if !sameStatements(now, wrote) {
-		return Kept(fmt.Sprintf("statement %s of inline policy %s of role %s was changed by another writer since: left as is", owner, InlinePolicyName, name))
+	if len(restore) > 0 {
+		if _, err := w.updatePolicy(ctx, name, cur, setOwnersMutation(name, restore, noSizeCheck)); err != nil {
+			return err
+		}
 	}
-	_, err = w.updatePolicy(ctx, name, cur, setOwnedMutation(name, owner, had, noSizeCheck))
-	return err
+	if len(kept) > 0 {
+		return Kept(fmt.Sprintf("statement %s of inline policy %s of role %s was changed by another writer since: left as is", strings.Join(kept, ", "), InlinePolicyName, name))
+	}
+	return nil
 }
 
 // otherInline is what the role's inline policies other than kubectl-irsa take of IAM's size limit.

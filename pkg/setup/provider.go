@@ -94,6 +94,15 @@ func managedTags(issuerHostPath string) []iamtypes.Tag {
 
 func isManaged(tags map[string]string) bool { return tags[ManagedByTagKey] == ManagedByTagValue }
 
+// tagMap is tags as a map.
+func tagMap(tags []iamtypes.Tag) map[string]string {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
+}
+
 // DeleteProvider deletes an IAM OIDC provider (used to roll back one this run created).
 func DeleteProvider(ctx context.Context, client IAMAPI, providerARN string) error {
 	_, err := client.DeleteOpenIDConnectProvider(ctx, &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(providerARN)})

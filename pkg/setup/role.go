@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
@@ -34,25 +36,78 @@ type RoleSpec struct {
 	IssuerHostPath string
 	// Description is set on a created role.
 	Description string
-	// PodIdentity, when set, makes the trust delta our Pod Identity statement (EKS Pod Identity; the session tags
-	// known), not Subjects through Provider.
+	// PodIdentity, when set, adds our Pod Identity statement (EKS Pod Identity; the session tags known) to the
+	// trust delta; with Subjects too, the role admits both (a migration window).
 	PodIdentity *trust.PodIdentityRequest
+	// Owners, when set, are several owners' statements of the inline policy, written in one step (apply -f: one
+	// owner per ServiceAccount of the role); Permissions.Document and PolicyOwner are then not used.
+	Owners []PolicyOwner
+	// Path of a created role ("" for /); Tags are added to the tags kubectl irsa puts on a role it creates.
+	Path string
+	Tags map[string]string
 }
 
-// trustAdd is the spec's trust delta.
+// PolicyOwner is one owner's share of the inline policy: the Sid its statements carry and their permissions.
+type PolicyOwner struct {
+	Sid         string
+	Permissions Permissions
+}
+
+// owners are the owners whose statements the spec writes (none: the inline policy is left alone).
+func (s RoleSpec) owners() []PolicyOwner {
+	if len(s.Owners) > 0 {
+		return s.Owners
+	}
+	if s.Permissions.Document == "" {
+		return nil
+	}
+	return []PolicyOwner{{Sid: s.policyOwner(), Permissions: s.Permissions}}
+}
+
+// wants are the owners' statements, each with its owner's Sids.
+func (s RoleSpec) wants() ([]ownedWant, error) {
+	var out []ownedWant
+	for _, o := range s.owners() {
+		want, err := o.Permissions.OwnedStatements(o.Sid)
+		if err != nil {
+			return nil, fmt.Errorf("role %s: %w", s.Name, err)
+		}
+		out = append(out, ownedWant{sid: o.Sid, want: want})
+	}
+	return out, nil
+}
+
+// trustAdd is the spec's trust delta: its subjects through Provider, and our Pod Identity statement.
 func (s RoleSpec) trustAdd() mutation {
-	if s.PodIdentity != nil {
-		return addPodIdentityMutation(*s.PodIdentity, s.TrustQuota.Size)
+	var ms []mutation
+	if len(s.Subjects) > 0 {
+		ms = append(ms, addSubjectsMutation(s.Provider, s.Audience, s.Subjects, s.TrustQuota.Size))
 	}
-	return addSubjectsMutation(s.Provider, s.Audience, s.Subjects, s.TrustQuota.Size)
+	if s.PodIdentity != nil {
+		ms = append(ms, addPodIdentityMutation(*s.PodIdentity, s.TrustQuota.Size))
+	}
+	return chainMutations(ms...)
 }
 
-// trustRemove removes what trustAdd added (added: the subjects it reported).
+// trustRemove removes what trustAdd added (added: what it reported, subjects and the Pod Identity service).
 func (s RoleSpec) trustRemove(added []string) mutation {
-	if s.PodIdentity != nil {
-		return removePodIdentityMutation
+	var subjects []string
+	podIdentity := false
+	for _, a := range added {
+		if a == trust.ServicePodIdentity {
+			podIdentity = true
+		} else {
+			subjects = append(subjects, a)
+		}
 	}
-	return removeSubjectsMutation(s.Provider, s.Audience, added)
+	var ms []mutation
+	if len(subjects) > 0 {
+		ms = append(ms, removeSubjectsMutation(s.Provider, s.Audience, subjects))
+	}
+	if podIdentity {
+		ms = append(ms, removePodIdentityMutation)
+	}
+	return chainMutations(ms...)
 }
 
 // RolePlan is what must change in IAM for a RoleSpec, read with at most three calls.
@@ -78,6 +133,8 @@ type RolePlan struct {
 	LockKey string
 	// Notes are what the run could not check while applying, for the result's hints.
 	Notes []string
+	// Tags are the role's tags as read (nil when it does not exist).
+	Tags map[string]string
 	// other is the size of the role's other inline policies, read once (otherRead) before writing kubectl-irsa.
 	other     otherInline
 	otherRead bool
@@ -101,6 +158,7 @@ func PlanRole(ctx context.Context, client IAMAPI, spec RoleSpec) (*RolePlan, err
 		p.ARN = role.ARN
 		p.Managed = isManaged(role.Tags)
 		if p.OldTrust, err = trust.Parse(role.Trust); err != nil {
+			p.Tags = role.Tags
 			return nil, fmt.Errorf("role %s: %w", spec.Name, err)
 		}
 	}
@@ -112,7 +170,7 @@ func PlanRole(ctx context.Context, client IAMAPI, spec RoleSpec) (*RolePlan, err
 		}
 		return nil, explainTrustError(spec.Name, fmt.Errorf("role %s: %w", spec.Name, err))
 	}
-	if spec.Permissions.Document != "" {
+	if len(spec.owners()) > 0 {
 		if err := p.planPolicy(ctx, client); err != nil {
 			return nil, err
 		}
@@ -155,11 +213,11 @@ func (p *RolePlan) planPolicy(ctx context.Context, client IAMAPI) error {
 		}
 		p.HadPolicy, p.OldPolicy, p.ForeignStatements = cur != "", cur, foreignIn(cur)
 	}
-	want, err := p.Spec.Permissions.OwnedStatements(p.Spec.policyOwner())
+	wants, err := p.Spec.wants()
 	if err != nil {
-		return fmt.Errorf("role %s: %w", name, err)
+		return err
 	}
-	next, err := setOwnedMutation(name, p.Spec.policyOwner(), want, otherInline{})(p.OldPolicy)
+	next, err := setOwnersMutation(name, wants, otherInline{})(p.OldPolicy)
 	if err != nil {
 		return err
 	}
@@ -170,7 +228,7 @@ func (p *RolePlan) planPolicy(ctx context.Context, client IAMAPI) error {
 // policyHints name the statements of the inline policy kubectl irsa keeps without owning them, when this run
 // writes permissions.
 func (p *RolePlan) policyHints() []string {
-	if p.Spec.Permissions.Document == "" || p.ForeignStatements == 0 {
+	if len(p.Spec.owners()) == 0 || p.ForeignStatements == 0 {
 		return nil
 	}
 	return []string{fmt.Sprintf("inline policy %s of role %s has %d statement(s) without a kubectl irsa Sid (written by hand, or the single statement of an older kubectl irsa): kept as is, granting every ServiceAccount of the role; delete them by hand once each ServiceAccount has been linked again",
@@ -238,7 +296,7 @@ func (p *RolePlan) steps(w *docWriter, ensure bool) []*steps.Step {
 		} else {
 			out = append(out, p.policyStep(w, act))
 		}
-	} else if p.Spec.Permissions.Document != "" {
+	} else if len(p.Spec.owners()) > 0 {
 		out = append(out, &steps.Step{Action: api.Action{Op: "=", Resource: "role/" + name + "/policy/" + InlinePolicyName, Detail: "inline policy " + namedStatements(p.wantSids()) + " already as wanted", Status: api.StatusUnchanged}})
 	}
 	for _, a := range p.Attach {
@@ -261,19 +319,44 @@ func (p *RolePlan) steps(w *docWriter, ensure bool) []*steps.Step {
 	return out
 }
 
-// wantSids are the Sids of this owner's statements as planned.
+// wantSids are the Sids of the owners' statements as planned.
 func (p *RolePlan) wantSids() []string {
-	want, err := p.Spec.Permissions.OwnedStatements(p.Spec.policyOwner())
-	if err != nil || len(want) == 0 {
+	wants, err := p.Spec.wants()
+	if err != nil {
 		return []string{p.Spec.policyOwner()}
 	}
-	sids, _, _ := statementsActions(want)
-	return sids
+	var out []string
+	for _, w := range wants {
+		if len(w.want) == 0 {
+			out = append(out, w.sid)
+			continue
+		}
+		sids, _, _ := statementsActions(w.want)
+		out = append(out, sids...)
+	}
+	return out
 }
 
 // policyDetail describes the write of this owner's statements: what they allow and deny, every Sid written,
-// what they replace and the Sids they had that are removed.
+// what they replace and the Sids they had that are removed. With several owners it names each owner whose
+// statements change, and what they allow.
 func (p *RolePlan) policyDetail() string {
+	if owners := p.Spec.owners(); len(owners) > 1 {
+		var parts []string
+		for _, o := range owners {
+			want, err := o.Permissions.OwnedStatements(o.Sid)
+			had, errHad := ownedIn(p.OldPolicy, o.Sid)
+			if err != nil || errHad != nil || sameStatements(want, had) {
+				continue
+			}
+			verb := "add "
+			if len(had) > 0 {
+				verb = "replace "
+			}
+			parts = append(parts, verb+"statement "+o.Sid+" "+o.Permissions.Summary())
+		}
+		return "inline policy: " + strings.Join(parts, "; ")
+	}
 	sids := p.wantSids()
 	detail := "inline policy " + p.Spec.Permissions.Summary() + " (" + namedStatements(sids) + ")"
 	had, err := ownedIn(p.OldPolicy, p.Spec.policyOwner())
@@ -315,12 +398,19 @@ func (p *RolePlan) roleDo(w *docWriter, role *steps.Step) {
 			}
 		}
 		if !p.Exists {
-			out, err := w.iam.CreateRole(ctx, &iam.CreateRoleInput{
+			in := &iam.CreateRoleInput{
 				RoleName:                 aws.String(name),
 				AssumeRolePolicyDocument: aws.String(p.NewTrust.String()),
 				Description:              aws.String(spec.Description),
 				Tags:                     managedTags(spec.IssuerHostPath),
-			})
+			}
+			if spec.Path != "" {
+				in.Path = aws.String(spec.Path)
+			}
+			for _, k := range slices.Sorted(maps.Keys(spec.Tags)) {
+				in.Tags = append(in.Tags, iamtypes.Tag{Key: aws.String(k), Value: aws.String(spec.Tags[k])})
+			}
+			out, err := w.iam.CreateRole(ctx, in)
 			switch {
 			case isAlreadyExists(err): // created by a concurrent run since the plan: merge into it below
 				p.Exists, p.Managed = true, true
@@ -399,11 +489,11 @@ func (p *RolePlan) checkMerge(ctx context.Context, client IAMAPI, cur string) er
 	if err := p.readOtherInline(ctx, client); err != nil {
 		return err
 	}
-	want, err := p.Spec.Permissions.OwnedStatements(p.Spec.policyOwner())
+	wants, err := p.Spec.wants()
 	if err != nil {
-		return fmt.Errorf("role %s: %w", p.Spec.Name, err)
+		return err
 	}
-	_, err = setOwnedMutation(p.Spec.Name, p.Spec.policyOwner(), want, p.other)(cur)
+	_, err = setOwnersMutation(p.Spec.Name, wants, p.other)(cur)
 	return err
 }
 

@@ -25,6 +25,8 @@ type serviceAccountState struct {
 	// RoleARN is the current role annotation ("" when absent).
 	RoleARN  string
 	Audience string
+	// Annotations are all of its annotations as read.
+	Annotations map[string]string
 }
 
 // readServiceAccount checks the namespace and reads the ServiceAccount; a missing ServiceAccount is an error
@@ -48,6 +50,7 @@ func readServiceAccount(ctx context.Context, kube kubernetes.Interface, namespac
 		return st, fmt.Errorf("cannot read serviceaccount %s/%s: %w", namespace, name, err)
 	}
 	st.Exists = true
+	st.Annotations = sa.Annotations
 	st.RoleARN = sa.Annotations[iamref.RoleARNAnnotation]
 	st.Audience = iamref.Audience(sa.Annotations)
 	return st, nil
@@ -76,23 +79,15 @@ func checkCanWrite(ctx context.Context, kube kubernetes.Interface, namespace, na
 // setRoleAnnotation sets (or, with roleARN "", removes) the role annotation with a merge patch, creating the
 // ServiceAccount when create is set.
 func setRoleAnnotation(ctx context.Context, kube kubernetes.Interface, namespace, name, roleARN string, create bool) error {
+	var value *string
+	if roleARN != "" {
+		value = &roleARN
+	}
+	annotations := map[string]*string{iamref.RoleARNAnnotation: value}
 	if create {
-		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace,
-			Annotations: map[string]string{iamref.RoleARNAnnotation: roleARN}}}
-		if _, err := kube.CoreV1().ServiceAccounts(namespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("create serviceaccount %s/%s: %w", namespace, name, err)
-		}
-		return nil
+		return createServiceAccount(ctx, kube, namespace, name, annotations)
 	}
-	var value any = roleARN
-	if roleARN == "" {
-		value = nil
-	}
-	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{iamref.RoleARNAnnotation: value}}})
-	if _, err := kube.CoreV1().ServiceAccounts(namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		return fmt.Errorf("annotate serviceaccount %s/%s: %w", namespace, name, err)
-	}
-	return nil
+	return patchAnnotations(ctx, kube, namespace, name, annotations)
 }
 
 // Workload is a pod controller whose pod template uses a ServiceAccount.

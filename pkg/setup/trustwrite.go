@@ -128,6 +128,21 @@ func (w *docWriter) readBackTrust(ctx context.Context, roleName string, before, 
 	return nil, false, fmt.Errorf("role %s: %w after %d reads; re-run to verify", roleName, ErrNotVisible, readBackAttempts)
 }
 
+// chainMutations applies ms in order and reports everything they changed.
+func chainMutations(ms ...mutation) mutation {
+	return func(d *trust.Document) ([]string, error) {
+		var all []string
+		for _, m := range ms {
+			ch, err := m(d)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, ch...)
+		}
+		return all, nil
+	}
+}
+
 // addSubjectsMutation adds subjects through our statement; a hand-edited statement with our Sid is reported as
 // a *ForeignShapeError. With check set, the merged trust must admit every subject (a foreign Deny refuses).
 func addSubjectsMutation(p trust.Provider, audience string, subjects []string, sizeLimit int) mutation {

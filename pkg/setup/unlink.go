@@ -196,25 +196,7 @@ func (s *Setup) planRelease(ctx context.Context, sa serviceAccountState, role ia
 func (p *UnlinkPlan) plan() {
 	role, w := p.role, p.s.writer()
 	if p.removeSubject && !p.deleteRole {
-		var removed []string
-		p.steps.Add(&steps.Step{
-			Action: api.Action{Op: "~", Resource: "role/" + role.Name, Detail: "trust: remove " + p.subject, Status: api.StatusPlanned},
-			Do: func(ctx context.Context) error {
-				var err error
-				removed, err = w.updateTrust(ctx, role.Name, removeSubjectsMutation(p.provider, p.sa.Audience, []string{p.subject}))
-				if err == nil && len(removed) == 0 {
-					return steps.ErrUnchanged
-				}
-				return explainTrustError(role.Name, err)
-			},
-			Undo: func(ctx context.Context) error {
-				_, err := w.updateTrust(ctx, role.Name, func(d *trust.Document) ([]string, error) {
-					return d.AddSubjectsChecked(p.provider, p.sa.Audience, removed...)
-				})
-				return err
-			},
-			UndoWhat: "add " + p.subject + " back to the trust of role " + role.Name,
-		})
+		p.steps.Add(removeSubjectsStep(w, role.Name, p.provider, p.sa.Audience, []string{p.subject}))
 	}
 	if p.removePolicy && !p.deleteRole {
 		p.steps.Add(removeOwnedStep(w, role.Name, p.policyOwner, p.policyStep()))
