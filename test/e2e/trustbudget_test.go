@@ -37,7 +37,9 @@ func nearlyFullRole(t *testing.T, name, ns, next string) {
 	if _, err := iamClient.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(d.Indent())}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = iamClient.DeleteRole(context.Background(), &iam.DeleteRoleInput{RoleName: aws.String(name)}) })
+	t.Cleanup(func() {
+		_, _ = iamClient.DeleteRole(context.Background(), &iam.DeleteRoleInput{RoleName: aws.String(name)})
+	})
 }
 
 // iamSize is the role's trust as IAM stores it, counted as IAM counts it: characters other than whitespace.
