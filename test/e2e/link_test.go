@@ -362,7 +362,7 @@ func TestBadInputsWriteNothing(t *testing.T) {
 		{"invalid managed policy ARN", nil, []string{"link", "app", "-n", "bad", "--attach-policy-arn", "ReadOnlyAccess"}, "invalid policy ARN"},
 		{"managed policy that does not exist", nil, []string{"link", "app", "-n", "bad", "--role-name", "bad-role", "--attach-policy-arn", "arn:aws:iam::" + account + ":policy/nope"}, "does not exist"},
 		{"already annotated", nil, []string{"link", "taken", "-n", "bad", "--role-name", "bad-role"}, "--overwrite"},
-		{"trust over the size limit", nil, []string{"link", "app", "-n", "bad", "--role-name", "full-role"}, "over IAM's limit of 2048"},
+		{"trust over the size limit", nil, []string{"link", "app", "-n", "bad", "--role-name", "full-role"}, "over the account's quota of 2048"},
 		{"no permission to annotate", []string{"KUBECONFIG=" + sb.ViewerKubeconfig}, []string{"link", "app", "-n", "bad", "--role-name", "bad-role"}, "may not patch serviceaccounts"},
 		{"AWS unreachable", []string{"AWS_ENDPOINT_URL=http://127.0.0.1:1", "AWS_MAX_ATTEMPTS=1"}, []string{"link", "app", "-n", "bad", "--role-name", "bad-role"}, "cannot reach AWS"},
 		{"no kubeconfig", []string{"KUBECONFIG=/nonexistent/kubeconfig"}, []string{"link", "app", "-n", "bad"}, "kubeconfig"},
