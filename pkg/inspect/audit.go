@@ -154,7 +154,8 @@ func (in *Inspector) trustQuotaFindings(ctx context.Context, roles map[string]*d
 		return nil
 	}
 	var near []*doctor.AuditRole
-	for _, r := range roles {
+	for _, arn := range slices.Sorted(maps.Keys(roles)) { // the report's order does not depend on the map's
+		r := roles[arn]
 		if doctor.TrustQuotaRule(*r, state.DefaultTrustSizeQuota, "") != nil {
 			near = append(near, r)
 		}

@@ -141,6 +141,18 @@ func TestScaleReadsAtFleetSize(t *testing.T) {
 	}
 	if !reflect.DeepEqual(want.Findings, fast.Findings) || !reflect.DeepEqual(want.Roles, fast.Roles) {
 		t.Errorf("audit -A differs from the per-role path: %d/%d findings, %d/%d roles", len(fast.Findings), len(want.Findings), len(fast.Roles), len(want.Roles))
+		for i := range min(len(fast.Findings), len(want.Findings)) {
+			if !reflect.DeepEqual(fast.Findings[i], want.Findings[i]) {
+				t.Logf("first differing finding:\nper-role %+v\nbulk     %+v", want.Findings[i], fast.Findings[i])
+				break
+			}
+		}
+		for i := range min(len(fast.Roles), len(want.Roles)) {
+			if !reflect.DeepEqual(fast.Roles[i], want.Roles[i]) {
+				t.Logf("first differing role:\nper-role %+v\nbulk     %+v", want.Roles[i], fast.Roles[i])
+				break
+			}
+		}
 	}
 	admin := 0
 	for _, f := range fast.Findings {
