@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -131,5 +132,28 @@ func TestTestInCluster(t *testing.T) {
 	jobs, _ = kube.BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{})
 	if len(jobs.Items) != 1 || jobs.Items[0].Spec.Template.Spec.ServiceAccountName != "app" || *jobs.Items[0].Spec.BackoffLimit != 0 {
 		t.Errorf("--keep: jobs = %+v (%s)", jobs.Items, r)
+	}
+}
+
+// TestTestInClusterInterrupted (issue 24 item 4): `test --in-cluster` says what it waits for while the Job runs,
+// and Ctrl-C deletes the Job at once instead of leaving it to its deadline (exit 130). The sandbox has no kubelet,
+// so the Job's pod never starts and the run is still waiting when the signal comes.
+func TestTestInClusterInterrupted(t *testing.T) {
+	ns := "tst-job-int"
+	createNamespace(t, ns)
+	createServiceAccount(t, ns, "app", map[string]string{iamref.RoleARNAnnotation: "arn:aws:iam::" + account + ":role/tst-role"})
+	r := interrupted(t, 3*time.Second, "test", "app", "-n", ns, "--in-cluster", "--timeout", "5m")
+	if r.code != 130 {
+		t.Errorf("interrupted test --in-cluster: exit %d, want 130: %s", r.code, r)
+	}
+	if !strings.Contains(r.stderr, "waiting for test Job "+ns+"/") || !strings.Contains(r.stderr, "the Job is deleted") {
+		t.Errorf("interrupted test --in-cluster does not say what it waited for and that the Job is deleted: %s", r)
+	}
+	jobs, err := kube.BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs.Items) != 0 {
+		t.Errorf("test Job left running after Ctrl-C: %s", jobs.Items[0].Name)
 	}
 }
