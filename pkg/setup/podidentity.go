@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
@@ -85,7 +86,7 @@ func (p *PodIdentity) podIdentityTrustStep(w *docWriter, roleARN, roleName strin
 	return &steps.Step{
 		Action: action,
 		Do: func(ctx context.Context) error {
-			added, err := w.updateTrust(ctx, roleName, addPodIdentityMutation(trust.PodIdentityRequest{}, trust.DefaultSizeLimit))
+			added, err := p.addPodIdentityInQuota(ctx, w, roleARN, roleName)
 			if err != nil {
 				return explainTrustError(roleName, err)
 			}
@@ -99,6 +100,37 @@ func (p *PodIdentity) podIdentityTrustStep(w *docWriter, roleARN, roleName strin
 		},
 		UndoWhat: "remove the Pod Identity statement from role " + roleName,
 	}
+}
+
+// addPodIdentityInQuota merges our Pod Identity statement into the role's trust within the trust quota: IAM's
+// default first and, only when the merged trust does not fit it, the account's applied quota (read once per run,
+// as the planners do), so a raised quota is honoured and most runs spend no call on it. Over quota it returns a
+// *TrustTooLargeError naming the options, and nothing is written.
+func (p *PodIdentity) addPodIdentityInQuota(ctx context.Context, w *docWriter, roleARN, roleName string) ([]string, error) {
+	var merged *trust.Document // the last merge, for the refusal's breakdown
+	add := func(limit int) mutation {
+		m := addPodIdentityMutation(trust.PodIdentityRequest{}, limit)
+		return func(d *trust.Document) ([]string, error) { merged = d; return m(d) }
+	}
+	quota := TrustQuota{Size: state.DefaultTrustSizeQuota, Source: "IAM's default quota"}
+	added, err := w.updateTrust(ctx, roleName, add(quota.Size))
+	var se *trust.SizeError
+	if !errors.As(err, &se) {
+		return added, err
+	}
+	account := ""
+	if r, perr := iamref.ParseRole(roleARN); perr == nil {
+		account = r.Account
+	}
+	if applied := p.TrustQuotaFor(ctx, account, 0); applied.Size > quota.Size {
+		quota = applied
+		if added, err = w.updateTrust(ctx, roleName, add(quota.Size)); !errors.As(err, &se) {
+			return added, err
+		}
+	} else {
+		quota = applied
+	}
+	return nil, tooLarge(roleName, merged, quota, err)
 }
 
 // removePodIdentityUnlessUsed removes our Pod Identity statement from the role's current trust, unless another

@@ -128,3 +128,40 @@ func trustOf(t *testing.T, cloud *fakeaws.AWS) *trust.Document {
 	}
 	return d
 }
+
+// TestPodIdentityStatementInAccountQuota: the trust step of migrate (our Pod Identity statement merged into the
+// role's trust) is checked against the account's quota, not IAM's default: a raised quota admits the statement,
+// the default refuses it with the options and writes nothing.
+func TestPodIdentityStatementInAccountQuota(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		quota int
+		fits  bool
+	}{
+		{name: "default quota refuses", quota: 0},
+		{name: "raised quota admits", quota: 4096, fits: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cloud := fakeaws.New()
+			cloud.IAM.TrustQuota = tc.quota
+			before := fullRole(cloud, 45)
+			p := &PodIdentity{Setup: newSetup(fakeKube(false, nil), cloud), EKS: cloud.EKS, Cluster: "prod"}
+			p.Quotas = &state.Quotas{}
+			roleARN := "arn:aws:iam::" + fakeaws.Account + ":role/irsa-role"
+			added, err := p.addPodIdentityInQuota(context.Background(), p.writer(), roleARN, "irsa-role")
+			after := trustOf(t, cloud)
+			if tc.fits {
+				if err != nil || len(added) == 0 || !after.TrustsPodIdentity() {
+					t.Fatalf("added %v, err %v: want the statement in a trust of %d characters", added, err, after.Size())
+				}
+				return
+			}
+			if !errors.Is(err, ErrTrustTooLarge) || !strings.Contains(err.Error(), "the account's quota of 2048") {
+				t.Fatalf("err = %v, want a refusal naming the account's quota", err)
+			}
+			if !after.Equal(before) {
+				t.Errorf("a refused statement changed the trust")
+			}
+		})
+	}
+}
