@@ -51,6 +51,7 @@ concerns and makes the exit status 2.`,
   kubectl irsa gc --region us-east-1 --confirm`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Complete()
 			if err := o.Validate(); err != nil {
 				return asUsage(cmd, err)
 			}
@@ -68,6 +69,14 @@ concerns and makes the exit status 2.`,
 
 // regionName is the shape of an AWS region name (us-east-1, cn-north-1, us-gov-west-1).
 var regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+
+// Complete makes the first --region the AWS clients' region when none is set otherwise: gc's repeatable --region
+// takes the place of the global flag, which would leave a machine without a configured region unable to start.
+func (o *GCOptions) Complete() {
+	if o.Flags.Region == "" && len(o.req.Regions) > 0 {
+		o.Flags.Region = o.req.Regions[0]
+	}
+}
 
 // Validate checks the output format and the regions.
 func (o *GCOptions) Validate() error {
