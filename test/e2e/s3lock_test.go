@@ -220,6 +220,11 @@ func TestS3Lock(t *testing.T) {
 		if !strings.Contains(r.stdout, "holder:   ci-runner-7-4242-dead1 (host ci-runner-7, pid 4242") || !strings.Contains(r.stdout, "expired 9m") || !strings.Contains(r.stdout, "lock:     s3://"+sandbox.LockBucket+"/"+lockKey) {
 			t.Errorf("status of a dead holder: %s", r)
 		}
+		r = mustSucceed(t, ls.run(t, nil, "lock", "status", role, "--lock", lock, "-o", "json"))
+		var st rolelock.LockStatus
+		if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Kind != "LockStatus" || !st.Held || !st.Expired || st.Holder == nil || st.Holder.PID != 4242 || st.Backend != "s3" {
+			t.Errorf("status -o json of a dead holder (%v): %s", err, r)
+		}
 		ls.serviceAccounts(t, 0, ns, "after-dead")
 		r = mustSucceed(t, ls.run(t, nil, "link", "after-dead", "-n", ns, "--role-name", role, "--lock", lock, "--trust-size-limit", "16384"))
 		if !strings.Contains(r.stderr, "taking over lock s3://"+sandbox.LockBucket+"/"+lockKey+" of role "+roleARN+": its holder ci-runner-7-4242-dead1 (host ci-runner-7, pid 4242") {
