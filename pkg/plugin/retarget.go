@@ -210,6 +210,13 @@ func (o *RetargetOptions) Run(ctx context.Context) error {
 	if err := plan.Apply(ctx); err != nil {
 		return fail(err)
 	}
+	if ctx.Err() != nil && !o.req.DryRun {
+		// Interrupted during the last write: the executor finished it, so the run is whole, not half done.
+		if human {
+			printRetargetActions(o.ErrOut, plan.Result().Actions)
+		}
+		return fmt.Errorf("interrupted during the last write, which finished: every write of the plan was made, nothing was tested on %s and the old subjects are kept; re-run to test and finish", o.toContext)
+	}
 	var failed, unproven []string
 	if !o.req.DryRun {
 		failed, unproven = o.testOnNew(ctx, plan, s, to)

@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -127,6 +131,38 @@ func TestRetargetBlueGreen(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "rolled back") || admits(trustOf("shop-app"), provB, "cart") {
 		t.Fatalf("failed association: want exit 1 and the trust rolled back:\n%s\n%s", r, trustOf("shop-app").Indent())
 	}
+
+	// Ctrl-C while the association is being created: the run rolls back what it wrote and exits 130 (or names
+	// what it leaves); the next run completes either way.
+	arrived, release := two.AWS.InjectDelay(sandbox.Delay{Operation: "eks:CreatePodIdentityAssociation", Wait: 2 * time.Second})
+	cmd := exec.Command("kubectl", "irsa", "retarget", "--from-context", a.Context, "--to-context", b.Context, "shop-app", "shop-billing")
+	cmd.Env = environ
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-arrived:
+		_ = cmd.Process.Signal(syscall.SIGINT)
+	case <-time.After(90 * time.Second):
+		t.Fatal("retarget never created the association")
+	}
+	err = cmd.Wait()
+	release()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 130 {
+		t.Fatalf("interrupted retarget: %v, want exit 130\n%s", err, stderr.String())
+	}
+	// Either the run rolled back (B's subject gone) or the signal came during its last write, which finished:
+	// then every write was made and the run says so; never a half-done run that says nothing.
+	whole := strings.Contains(stderr.String(), "every write of the plan was made")
+	switch b := admits(trustOf("shop-app"), provB, "cart"); {
+	case whole && !b:
+		t.Fatalf("interrupted retarget says every write was made, but B's subject is missing:\n%s", stderr.String())
+	case !whole && b && !strings.Contains(stderr.String(), "left as written") && !strings.Contains(stderr.String(), "ROLLBACK FAILED"):
+		t.Fatalf("interrupted retarget left B's subject and says nothing is left:\n%s", stderr.String())
+	}
+	t.Logf("interrupted retarget: %s", stderr.String())
 
 	r = mustSucceed(t, irsa("retarget", "--from-context", a.Context, "--to-context", b.Context, "shop-app", "shop-billing", "-o", "json"))
 	var res api.RetargetResult
