@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"slices"
 	"sort"
 	"time"
 
@@ -41,9 +40,9 @@ created that would be left with no subject and that no EKS Pod Identity associat
 deletes only with --confirm, through the same executor as link (role locks, trust read-merge-write, read back,
 roll back of the trust changes when a step fails): only what carries kubectl irsa's tag unless --include-foreign,
 and a provider only when no trust still names it (checked again just before deleting it). A provider of an EKS
-issuer in a region not listed is not judged. A read that fails (a region's clusters, a provider's tags, a role,
-the associations, a kubeconfig context's issuer for providers that are not EKS's) holds back everything it
-concerns and makes the exit status 2.`,
+issuer in a region not listed is not judged, nor, ever, a provider whose issuer is not an EKS cluster's (GitHub
+Actions, GitLab, a self-managed cluster): nothing can show that it is gone. A read that fails (a region's clusters,
+a provider's tags, a role, the associations) holds back everything it concerns and makes the exit status 2.`,
 		Example: `  # What would be collected in us-east-1 and eu-west-1
   kubectl irsa gc --region us-east-1 --region eu-west-1
 
@@ -110,7 +109,7 @@ func (o *GCOptions) Run(ctx context.Context) error {
 		}
 		o.req.Regions = []string{clients.Region}
 	}
-	o.req.LiveIssuers, o.req.UnreadContexts = o.contextIssuers(ctx)
+	o.req.LiveIssuers = o.contextIssuers(ctx)
 	plan, err := s.PlanGC(ctx, clients.IAM, clients.EKS, o.req)
 	if err != nil {
 		return err
@@ -165,26 +164,18 @@ func printGC(out, errOut io.Writer, res *api.Result, confirmed bool) {
 const contextProbeTimeout = 5 * time.Second
 
 // contextIssuers reads the issuer of every kubeconfig context from its API server's discovery document (in
-// parallel, each bounded by contextProbeTimeout). A context that does not answer and is not an EKS cluster (whose
-// issuer EKS itself tells) is returned as unread.
-func (o *GCOptions) contextIssuers(ctx context.Context) (live, unread []string) {
+// parallel, each bounded by contextProbeTimeout). A context that does not answer is left out: an EKS cluster's
+// issuer is judged from EKS's listing, and a provider of any other issuer is never judged.
+func (o *GCOptions) contextIssuers(ctx context.Context) (live []string) {
 	raw, err := o.Flags.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
 	if err != nil {
-		return nil, nil
+		return nil
 	}
-	type answer struct {
-		name, issuer string
-		eks          bool
-	}
+	type answer struct{ issuer string }
 	answers := make(chan answer, len(raw.Contexts))
-	for name, kctx := range raw.Contexts {
+	for name := range raw.Contexts {
 		go func() {
-			a := answer{name: name}
-			var exec []string
-			if ai := raw.AuthInfos[kctx.AuthInfo]; ai != nil && ai.Exec != nil {
-				exec = append([]string{ai.Exec.Command}, ai.Exec.Args...)
-			}
-			a.eks = cluster.Resolve(cluster.Ref{}, name, kctx.Cluster, exec).Region != ""
+			var a answer
 			cfg, err := clientcmd.NewNonInteractiveClientConfig(raw, name, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
 			if err == nil {
 				cfg.Timeout = contextProbeTimeout
@@ -199,15 +190,10 @@ func (o *GCOptions) contextIssuers(ctx context.Context) (live, unread []string) 
 		}()
 	}
 	for range raw.Contexts {
-		a := <-answers
-		switch {
-		case a.issuer != "":
+		if a := <-answers; a.issuer != "" {
 			live = append(live, a.issuer)
-		case !a.eks:
-			unread = append(unread, a.name)
 		}
 	}
 	sort.Strings(live)
-	slices.Sort(unread)
-	return live, unread
+	return live
 }

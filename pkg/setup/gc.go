@@ -38,9 +38,6 @@ type GCRequest struct {
 	Regions []string
 	// LiveIssuers are the issuers (URLs) of the kubeconfig contexts whose API server answered: in use.
 	LiveIssuers []string
-	// UnreadContexts are the kubeconfig contexts whose issuer could not be read (not EKS clusters of a listed
-	// region): a provider whose issuer is not EKS's may be theirs, so such providers are not judged.
-	UnreadContexts []string
 	// IncludeForeign also deletes what kubectl irsa did not create (no managed-by tag).
 	IncludeForeign bool
 	// Confirm applies the plan; without it the plan is only printed.
@@ -124,8 +121,10 @@ func (s *Setup) PlanGC(ctx context.Context, client GCIAMAPI, eksClient GCEKSAPI,
 			p.notes = append(p.notes, fmt.Sprintf("%s is for an EKS cluster of %s, a region not listed: not judged", what, m[1]))
 		case m != nil && regionErr[m[1]] != nil:
 			// its region's clusters could not be read: recorded above
-		case m == nil && len(req.UnreadContexts) > 0:
-			p.unread = append(p.unread, fmt.Sprintf("could not check whether %s belongs to kubeconfig context(s) %s, whose issuer could not be read", what, strings.Join(req.UnreadContexts, ", ")))
+		case m == nil:
+			// Not an EKS issuer (GitHub Actions, GitLab, a self-managed cluster): no listing can tell that it is
+			// gone, and a kubeconfig without it proves nothing.
+			p.notes = append(p.notes, fmt.Sprintf("%s is not an EKS cluster's issuer: not judged", what))
 		default:
 			return true
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/fakeaws"
@@ -185,5 +186,43 @@ func TestGCAssociationKeepsRole(t *testing.T) {
 	res := plan.Result()
 	if slices.Contains(gcActions(res), "- role/gone-only planned") || !strings.Contains(strings.Join(res.Hints, "\n"), "Pod Identity association") {
 		t.Errorf("actions %v hints %v", gcActions(res), res.Hints)
+	}
+}
+
+// TestGCNeverJudgesNonEKSIssuers: a provider whose issuer is not an EKS cluster's (GitHub Actions) matches no
+// cluster by construction; even with IncludeForeign and Confirm it is kept, and so is the role trusting it.
+func TestGCNeverJudgesNonEKSIssuers(t *testing.T) {
+	cloud, s := gcAccount(t)
+	ctx := context.Background()
+	const github = "https://token.actions.githubusercontent.com"
+	cloud.IAM.AddProvider(trust.HostPath(github), "sts.amazonaws.com")
+	d := trust.New()
+	d.AddSubjects(gcProviderOf(github), "sts.amazonaws.com", "repo:org/repo:ref:refs/heads/main")
+	if _, err := cloud.IAM.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("deploy"), AssumeRolePolicyDocument: aws.String(d.String())}); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := s.PlanGC(ctx, cloud.IAM, cloud.EKS, GCRequest{Regions: []string{"us-east-1"}, IncludeForeign: true, Confirm: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(cloud.IAM.Trust("deploy"), "token.actions.githubusercontent.com") {
+		t.Errorf("the GitHub Actions role lost its statement: %s", cloud.IAM.Trust("deploy"))
+	}
+	for _, w := range cloud.Writes() {
+		if strings.Contains(w, "token.actions") || strings.Contains(w, "deploy") {
+			t.Errorf("gc wrote %s", w)
+		}
+	}
+	out, err := cloud.IAM.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(out.OpenIDConnectProviderList, func(p iamtypes.OpenIDConnectProviderListEntry) bool {
+		return strings.HasSuffix(aws.ToString(p.Arn), "token.actions.githubusercontent.com")
+	}) {
+		t.Error("gc --include-foreign --confirm deleted the GitHub Actions provider")
 	}
 }
