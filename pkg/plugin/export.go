@@ -110,9 +110,12 @@ func (o *ExportOptions) Run(ctx context.Context) error {
 	if err := exportComplete(ids); err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
-	live, err := exportLive(ids)
+	live, notAdmitted, err := exportLive(ids)
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
+	}
+	if len(notAdmitted) > 0 {
+		fmt.Fprintf(o.ErrOut, "warning: left out, their role's trust does not admit them (exporting them would make apply grant the role): %s; link them (kubectl irsa link) or remove the annotation\n", strings.Join(notAdmitted, ", "))
 	}
 	set, err := identityset.Export(o.name, caller.Account, live)
 	if err != nil {
@@ -145,15 +148,22 @@ func exportComplete(ids *inspect.Identities) error {
 	return nil
 }
 
-// exportLive turns the rows and what was read of their roles into identityset.Live.
-func exportLive(ids *inspect.Identities) ([]identityset.Live, error) {
-	live := make([]identityset.Live, 0, len(ids.Items))
+// exportLive turns the rows and what was read of their roles into identityset.Live. A ServiceAccount annotated
+// with (or associated to) a role whose trust does not admit it is left out and returned in notAdmitted: the
+// annotation alone grants nothing, and exporting it would make `apply -f` write the trust that grants it, so
+// whoever can annotate a ServiceAccount would get any role through the adoption path.
+func exportLive(ids *inspect.Identities) (live []identityset.Live, notAdmitted []string, err error) {
+	live = make([]identityset.Live, 0, len(ids.Items))
 	for _, it := range ids.Items {
+		if it.TrustAdmits == "no" {
+			notAdmitted = append(notAdmitted, it.Namespace+"/"+it.ServiceAccount+" ("+safetext.Short(safetext.String(it.RoleARN), 200)+")")
+			continue
+		}
 		l := identityset.Live{Namespace: it.Namespace, Name: it.ServiceAccount, RoleARN: it.RoleARN, Mechanism: it.Mechanism, ManagedPolicies: ids.Attached[it.RoleARN]}
 		if doc, ok := ids.Inline[it.RoleARN]; ok {
 			st, err := setup.ServiceAccountStatements(doc, it.Namespace, it.ServiceAccount)
 			if err != nil {
-				return nil, fmt.Errorf("the inline policy %s of role %s cannot be read (%v); nothing was written", setup.InlinePolicyName, safetext.String(it.RoleName), err)
+				return nil, nil, fmt.Errorf("the inline policy %s of role %s cannot be read (%v); nothing was written", setup.InlinePolicyName, safetext.String(it.RoleName), err)
 			}
 			l.Statements = st
 		}
@@ -162,7 +172,7 @@ func exportLive(ids *inspect.Identities) ([]identityset.Live, error) {
 		}
 		live = append(live, l)
 	}
-	return live, nil
+	return live, notAdmitted, nil
 }
 
 // printSet prints the set as YAML or JSON, terminal-safe: JSON escaped at the JSON level (the values decode

@@ -1,10 +1,14 @@
 package plugin_test
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/fakeaws"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/identityset"
@@ -93,5 +97,26 @@ func TestSchemaCommand(t *testing.T) {
 	}
 	if !slices.Equal([]byte(out), identityset.Schema()) {
 		t.Errorf("schema prints something else than identityset.Schema")
+	}
+}
+
+// TestExportLeavesOutWhatTheTrustRefuses: a ServiceAccount annotated by hand with a role whose trust does not admit
+// it is left out of the export and named on stderr, so applying the export grants nobody a role they did not have.
+func TestExportLeavesOutWhatTheTrustRefuses(t *testing.T) {
+	tf := linkedForExport(t)
+	roleARN := "arn:aws:iam::" + fakeaws.Account + ":role/shared"
+	if _, err := tf.Kube.CoreV1().ServiceAccounts(ns).Create(context.Background(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{
+		Name: "intruder", Namespace: ns, Annotations: map[string]string{"eks.amazonaws.com/role-arn": roleARN}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := tf.Run("export", "-n", ns)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, "intruder") || !strings.Contains(errOut, ns+"/intruder") || !strings.Contains(errOut, "does not admit") {
+		t.Errorf("export of a ServiceAccount the trust refuses:\n%s\n%s", out, errOut)
+	}
+	if !strings.Contains(out, ns+"/api") {
+		t.Errorf("the linked ServiceAccounts are missing:\n%s", out)
 	}
 }
