@@ -50,6 +50,11 @@ func Load(paths []string, stdin io.Reader) ([]Document, error) {
 		docs = append(docs, Parse(name, data, &ps)...)
 	}
 	ps = append(ps, notUnder(validate(docs), ps)...)
+	if len(docs) == 0 && len(ps) == 0 {
+		// As kubectl apply: no object is an error, so a generator that failed and wrote nothing does not pass a
+		// drift check as "in sync" (nor prune a whole set).
+		ps.add(Source{File: strings.Join(paths, ", "), Index: wholeFile}, "", 0, "no IdentitySet documents: name a file or directory that holds at least one")
+	}
 	if len(ps) > 0 {
 		sortByDocument(ps, files)
 		if len(ps) > MaxProblems {
