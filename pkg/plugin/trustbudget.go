@@ -112,7 +112,8 @@ func (o *TrustBudgetOptions) Run(ctx context.Context) error {
 	o.req.Audience = iamref.DefaultAudience
 	rep, err := inspect.TrustBudget(ctx, clients.IAM, o.req)
 	if err != nil {
-		return err
+		// exit 1 means a role over its quota: a run that could not read (or find) a role is 2
+		return &ExitError{Code: 2, Err: err}
 	}
 	if !o.output.human() {
 		if err := o.output.printObject(rep, o.Out); err != nil {
