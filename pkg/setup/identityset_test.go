@@ -246,3 +246,22 @@ func mustNormalize(t *testing.T, doc string) string {
 	}
 	return n
 }
+
+// TestSetPlanNamesTheOneOwnersPermissions: a role with one ServiceAccount shows, in the plan a reviewer approves,
+// the actions that will be written (it showed "inline policy with no Action").
+func TestSetPlanNamesTheOneOwnersPermissions(t *testing.T) {
+	cloud := fakeaws.New()
+	kube := setKube("payments")
+	createSA(t, kube, "payments", "api", nil)
+	pl := planSet(t, setPI(kube, cloud), SetRequest{Sets: []identityset.IdentitySet{paymentsSet("payments/api")}})
+	var details []string
+	for _, a := range pl.Result("DiffResult").Actions {
+		if strings.Contains(a.Resource, "policy/") || strings.Contains(a.Detail, "inline policy") {
+			details = append(details, a.Resource+": "+a.Detail)
+		}
+	}
+	joined := strings.Join(details, "\n")
+	if !strings.Contains(joined, "s3:GetObject") || !strings.Contains(joined, "sqs:SendMessage") || strings.Contains(joined, "no Action") {
+		t.Errorf("policy actions of the plan:\n%s", joined)
+	}
+}

@@ -341,7 +341,8 @@ func (p *RolePlan) wantSids() []string {
 // what they replace and the Sids they had that are removed. With several owners it names each owner whose
 // statements change, and what they allow.
 func (p *RolePlan) policyDetail() string {
-	if owners := p.Spec.owners(); len(owners) > 1 {
+	owners := p.Spec.owners()
+	if len(owners) > 1 {
 		var parts []string
 		for _, o := range owners {
 			want, err := o.Permissions.OwnedStatements(o.Sid)
@@ -357,9 +358,14 @@ func (p *RolePlan) policyDetail() string {
 		}
 		return "inline policy: " + strings.Join(parts, "; ")
 	}
+	// One owner: the spec's own permissions, or the only entry of Owners (a set's role with one ServiceAccount).
+	perms, owner := p.Spec.Permissions, p.Spec.policyOwner()
+	if len(owners) == 1 {
+		perms, owner = owners[0].Permissions, owners[0].Sid
+	}
 	sids := p.wantSids()
-	detail := "inline policy " + p.Spec.Permissions.Summary() + " (" + namedStatements(sids) + ")"
-	had, err := ownedIn(p.OldPolicy, p.Spec.policyOwner())
+	detail := "inline policy " + perms.Summary() + " (" + namedStatements(sids) + ")"
+	had, err := ownedIn(p.OldPolicy, owner)
 	if err != nil || len(had) == 0 {
 		return detail
 	}
