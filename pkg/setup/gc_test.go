@@ -226,3 +226,25 @@ func TestGCNeverJudgesNonEKSIssuers(t *testing.T) {
 		t.Error("gc --include-foreign --confirm deleted the GitHub Actions provider")
 	}
 }
+
+// TestGCKeepsARoleWithHandAddedPolicies: a role of ours whose trust admits only gone providers is kept when it
+// holds an inline policy kubectl irsa did not write, and the result says why.
+func TestGCKeepsARoleWithHandAddedPolicies(t *testing.T) {
+	cloud, s := gcAccount(t)
+	ctx := context.Background()
+	cloud.IAM.PutInline("gone-only", "hand-inline", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}`)
+	plan, err := s.PlanGC(ctx, cloud.IAM, cloud.EKS, GCRequest{Regions: []string{"us-east-1"}, Confirm: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := plan.Apply(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cloud.IAM.Trust("gone-only") == "" {
+		t.Fatal("gc deleted a role holding a hand-added inline policy")
+	}
+	if !strings.Contains(strings.Join(res.Hints, "\n"), "hand-inline") {
+		t.Errorf("no hint names the kept policy: %v", res.Hints)
+	}
+}

@@ -265,3 +265,22 @@ func TestSetPlanNamesTheOneOwnersPermissions(t *testing.T) {
 		t.Errorf("policy actions of the plan:\n%s", joined)
 	}
 }
+
+// TestPruneKeepsARoleWithHandAddedPolicies: a role the set created, dropped from the file, is not deleted when
+// someone added an inline policy of their own to it (deleting the role would destroy it); the plan says so.
+func TestPruneKeepsARoleWithHandAddedPolicies(t *testing.T) {
+	cloud := fakeaws.New()
+	kube := setKube("payments")
+	p := setPI(kube, cloud)
+	set := paymentsSet("payments/api")
+	applySet(t, p, SetRequest{Sets: []identityset.IdentitySet{set}})
+	cloud.IAM.PutInline("payments-pi", "hand-inline", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}`)
+	set.Spec.Roles = set.Spec.Roles[:1]
+	res := applySet(t, p, SetRequest{Sets: []identityset.IdentitySet{set}, Prune: true})
+	if cloud.IAM.Trust("payments-pi") == "" || cloud.IAM.Inline("payments-pi", "hand-inline") == "" {
+		t.Fatal("prune deleted a role holding a hand-added inline policy")
+	}
+	if !strings.Contains(strings.Join(res.Hints, "\n"), "hand-inline") {
+		t.Errorf("no hint names the kept policy: %v", res.Hints)
+	}
+}

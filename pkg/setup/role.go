@@ -552,6 +552,16 @@ func DeleteRole(ctx context.Context, client IAMAPI, roleName string) error {
 	return nil
 }
 
+// foreignInlinePolicies names the role's inline policies other than kubectl irsa's: permissions someone added
+// by hand, which deleting the role would silently destroy, so a role holding any is never deleted by prune or gc.
+func foreignInlinePolicies(ctx context.Context, client IAMAPI, roleName string) ([]string, error) {
+	names, err := state.InlinePolicyNames(ctx, client, roleName)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(names, func(n string) bool { return n == InlinePolicyName }), nil
+}
+
 // attachedPolicies lists the ARNs of every managed policy attached to a role, all pages.
 func attachedPolicies(ctx context.Context, client IAMAPI, roleName string) ([]string, error) {
 	attached, err := state.AttachedPolicies(ctx, client, roleName)
