@@ -52,7 +52,9 @@ with -A all of them) are recreated on the new cluster with the same namespace, S
 and session tags; their trust needs nothing new.
 
 The old subjects stay until --remove-old (in the same run, or a later one): they are then dropped from kubectl
-irsa's statements, except for a role whose test on the new cluster failed. Statements written by hand are never
+irsa's statements, except for a role whose test on the new cluster failed or could not run, or one of whose
+ServiceAccounts is not on the new cluster yet (or not annotated there): its workload still runs on the old one,
+so its subjects stay and a hint says which (one annotated with another role there has moved). Statements written by hand are never
 changed (a hint names them). The plan is printed first and computed from live state, so a run that was
 interrupted is completed by running it again, and a run with nothing left to do writes nothing. Writes take the
 per-role Lease in both clusters; a failed step rolls back what the run wrote.
@@ -81,7 +83,7 @@ proven.`,
 	f.StringVar(&o.fromEKS, "from-eks-cluster", "", "EKS cluster name of the old context, when the kubeconfig does not tell it")
 	f.StringVar(&o.toEKS, "to-eks-cluster", "", "EKS cluster name of the new context, when the kubeconfig does not tell it")
 	f.BoolVarP(&o.req.All, "all-roles", "A", false, "every role of the account whose trust admits the old issuer, and every Pod Identity association of the old cluster")
-	f.BoolVar(&o.req.RemoveOld, "remove-old", false, "drop the old issuer's subjects once the new issuer admits them and the tests on the new cluster did not fail")
+	f.BoolVar(&o.req.RemoveOld, "remove-old", false, "drop the old issuer's subjects once the new issuer admits them, the tests on the new cluster did not fail and every ServiceAccount of the role is there")
 	f.BoolVar(&o.req.DryRun, "dry-run", false, "print the plan and write nothing")
 	addTrustSizeLimitFlag(f, &o.req.TrustSizeLimit)
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long each test on the new cluster retries while IAM propagates")
@@ -224,6 +226,12 @@ func (o *RetargetOptions) Run(ctx context.Context) error {
 			for _, t := range rt.Tests {
 				if t.Verdict == inspect.VerdictFail || t.Verdict == inspect.VerdictNotProven {
 					plan.Keep(rt.ARN, fmt.Sprintf("test of %s/%s on %s: %s", t.Namespace, t.ServiceAccount, o.toContext, t.Verdict))
+					break
+				}
+				// A workload not yet moved (no ServiceAccount, or no annotation, on the new cluster) still runs on
+				// the old one: its subject stays until it moves; one annotated with another role there has moved.
+				if t.Verdict == verdictSkipped && !strings.HasPrefix(t.Reason, "annotated with ") {
+					plan.Keep(rt.ARN, fmt.Sprintf("%s/%s is %s: move it (or unlink it on %s), then re-run", t.Namespace, t.ServiceAccount, t.Reason, o.fromContext))
 					break
 				}
 			}

@@ -716,6 +716,12 @@ func (p *RetargetPlan) Keep(roleARN, why string) {
 	st.Do, st.Undo = nil, nil
 	st.Action.Op, st.Action.Status = "=", api.StatusFailed
 	st.Action.Detail = "old subjects kept: " + why
+	for _, rt := range p.Roles {
+		if rt.ARN == roleARN {
+			rt.Removed = nil // the result says what was removed, not what was planned
+			p.Hints = append(p.Hints, "role "+rt.Name+": old subjects kept: "+why)
+		}
+	}
 }
 
 // Kept reports whether a role's removal was taken out of the plan (Keep).

@@ -198,6 +198,15 @@ func TestRetargetBlueGreen(t *testing.T) {
 	mustSucceed(t, irsa("test", "cart", "-n", "shop", "--context", b.Context))
 	mustSucceed(t, irsa("test", "billing", "-n", "shop", "--context", b.Context))
 
+	// worker is not on B yet: its workload still runs on A, so --remove-old keeps A's subjects of its role.
+	r = mustSucceed(t, irsa("retarget", "--from-context", a.Context, "--to-context", b.Context, "-A", "--remove-old"))
+	if d = trustOf("shop-app"); !admits(d, provA, "worker") || !strings.Contains(r.stderr, "old subjects kept: shop/worker is not on the new cluster") {
+		t.Errorf("--remove-old with worker not on B should keep A's subjects and say why:\n%s\n%s", d.Indent(), r)
+	}
+	if _, err := kubeB.CoreV1().ServiceAccounts("shop").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "worker", Namespace: "shop",
+		Annotations: map[string]string{"eks.amazonaws.com/role-arn": roleARN}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	r = mustSucceed(t, irsa("retarget", "--from-context", a.Context, "--to-context", b.Context, "-A", "--remove-old"))
 	d = trustOf("shop-app")
 	for _, sa := range []string{"cart", "worker"} {
