@@ -87,6 +87,13 @@ func expand(paths []string, ps *Problems) []string {
 		var files []string
 		for _, e := range entries {
 			ext := strings.ToLower(filepath.Ext(e.Name()))
+			// Regular files only (a symlink to one too): a FIFO or device named *.yaml would block the read.
+			if ext == ".yaml" || ext == ".yml" {
+				if fi, err := os.Stat(filepath.Join(p, e.Name())); err == nil && !fi.Mode().IsRegular() {
+					ps.add(Source{File: filepath.Join(p, e.Name()), Index: wholeFile}, "", 0, "not a regular file: left unread")
+					continue
+				}
+			}
 			if !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
 				files = append(files, filepath.Join(p, e.Name()))
 			}

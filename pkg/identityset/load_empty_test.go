@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestLoadNothingIsAnError: empty stdin, an empty file, a file of comments and a directory without YAML are
@@ -29,5 +31,23 @@ func TestLoadNothingIsAnError(t *testing.T) {
 		} else {
 			t.Logf("%v: %v", paths, err)
 		}
+	}
+}
+
+// TestLoadDirectoryFIFO: a FIFO named *.yaml in a directory is reported, not read (a read would block forever).
+func TestLoadDirectoryFIFO(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.yaml"), 0o600); err != nil {
+		t.Skipf("no FIFO here: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := Load([]string{dir}, nil); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("err %v: want the FIFO named", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Load blocked on a FIFO")
 	}
 }

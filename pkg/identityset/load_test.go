@@ -94,6 +94,7 @@ func TestLoadProblems(t *testing.T) {
 		{"neither name nor arn", doc("s", "    - path: /k8s/\n"+sa), "spec.roles[0]", "set name", 0},
 		{"name and arn", doc("s", "    - name: r\n      arn: arn:aws:iam::123456789012:role/r\n"+sa), "spec.roles[0]", "not both", 0},
 		{"role name", doc("s", "    - name: \"r r\"\n"+sa), "spec.roles[0].name", "invalid IAM role name", 0},
+		{"role names differing in case", doc("s", "    - name: CaseRole\n"+sa+"    - name: caserole\n      serviceAccounts: [app/other]\n"), "spec.roles[1].name", "case-insensitive", 0},
 		{"role name too long", doc("s", "    - name: "+strings.Repeat("r", 65)+"\n"+sa), "spec.roles[0].name", "invalid IAM role name", 0},
 		{"role ARN", doc("s", "    - arn: arn:aws:iam::123456789012:user/bob\n"+sa), "spec.roles[0].arn", "the resource must start with role/", 0},
 		{"role ARN account", doc("s", "    - arn: arn:aws:iam::12345:role/r\n"+sa), "spec.roles[0].arn", "12 digits", 0},

@@ -25,7 +25,7 @@ func Validate(docs []Document) error {
 
 // validate is Validate with its problems as a list.
 func validate(docs []Document) Problems {
-	v := validator{accounts: map[string]where{}, roles: map[string]roleSeen{}}
+	v := validator{accounts: map[string]where{}, roles: map[string]roleSeen{}, roleNames: map[string]roleName{}}
 	for _, d := range docs {
 		v.document(d)
 	}
@@ -54,6 +54,14 @@ type validator struct {
 	accounts map[string]where
 	// roles maps set name + role (name or ARN) to its first entry.
 	roles map[string]roleSeen
+	// roleNames maps a role name in lower case to its first spelling: IAM role names are case-insensitive.
+	roleNames map[string]roleName
+}
+
+// roleName is a role name as first written, and where.
+type roleName struct {
+	name string
+	at   where
 }
 
 func (v *validator) document(d Document) {
@@ -261,6 +269,14 @@ func (v *validator) sameRole(src Source, setName, p string, r Role) {
 	}
 	if r.Name == "" && r.ARN == "" {
 		return
+	}
+	if r.Name != "" {
+		lower := strings.ToLower(r.Name) // unique in the account whatever the path
+		if first, ok := v.roleNames[lower]; !ok {
+			v.roleNames[lower] = roleName{name: r.Name, at: where{src, p}}
+		} else if first.name != r.Name {
+			v.ps.add(src, p+".name", 0, "%q and %q (%s) name one role: IAM role names are case-insensitive; write it one way", r.Name, first.name, first.at)
+		}
 	}
 	key = setName + "\x00" + key
 	first, seen := v.roles[key]
