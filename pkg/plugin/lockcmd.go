@@ -106,17 +106,16 @@ func (o *LockOptions) Run(ctx context.Context) error {
 	case err != nil:
 		return o.readError(roleARN, err)
 	case !o.output.human():
-		if st.Held && !st.Expired(now) {
-			fmt.Fprintln(o.ErrOut, "note: the holder's lock had not expired: if that run is still writing, the next run's read-back and re-merge keep both changes, but check the role's trust when it ends")
+		if err := o.output.printObject(st.Report(now, st.Held), o.Out); err != nil {
+			return err
 		}
-		return o.output.printObject(st.Report(now, st.Held), o.Out)
 	case !st.Held:
 		fmt.Fprintf(o.Out, "lock %s of role %s is not held: nothing to break\n", st.Lock, roleARN)
 	default:
 		fmt.Fprintln(o.Out, safetext.String(fmt.Sprintf("broke lock %s of role %s, held by %s since %s (%s)", st.Lock, roleARN, st.Holder, st.Holder.Since.UTC().Format(time.RFC3339), expiry(st, now))))
-		if !st.Expired(now) {
-			fmt.Fprintln(o.ErrOut, "note: the holder's lock had not expired: if that run is still writing, the next run's read-back and re-merge keep both changes, but check the role's trust when it ends")
-		}
+	}
+	if st.Held && !st.Expired(now) {
+		fmt.Fprintln(o.ErrOut, "note: the holder's lock had not expired: if that run is still writing, the next run's read-back and re-merge keep both changes, but check the role's trust when it ends")
 	}
 	return nil
 }

@@ -230,7 +230,7 @@ func (o *RetargetOptions) Run(ctx context.Context) error {
 				}
 				// A workload not yet moved (no ServiceAccount, or no annotation, on the new cluster) still runs on
 				// the old one: its subject stays until it moves; one annotated with another role there has moved.
-				if t.Verdict == verdictSkipped && !strings.HasPrefix(t.Reason, "annotated with ") {
+				if t.Verdict == verdictSkipped && !strings.HasPrefix(t.Reason, reasonAnnotatedElsewhere) {
 					plan.Keep(rt.ARN, fmt.Sprintf("%s/%s is %s: move it (or unlink it on %s), then re-run", t.Namespace, t.ServiceAccount, t.Reason, o.fromContext))
 					break
 				}
@@ -348,6 +348,10 @@ func (o *RetargetOptions) testOnNew(ctx context.Context, plan *setup.RetargetPla
 // verdictSkipped: the ServiceAccount was not tested (not on the new cluster, or it does not use the role there).
 const verdictSkipped = "skipped"
 
+// reasonAnnotatedElsewhere begins the reason of a ServiceAccount skipped because it uses another role on the new
+// cluster: it has moved, so --remove-old does not wait for it.
+const reasonAnnotatedElsewhere = "annotated with "
+
 func (o *RetargetOptions) testOne(ctx context.Context, tester *inspect.Tester, kube kubernetes.Interface, t retargetTest) api.RetargetTest {
 	out := api.RetargetTest{Namespace: t.ns, ServiceAccount: t.name}
 	sa, err := kube.CoreV1().ServiceAccounts(t.ns).Get(ctx, t.name, metav1.GetOptions{})
@@ -365,7 +369,7 @@ func (o *RetargetOptions) testOne(ctx context.Context, tester *inspect.Tester, k
 			out.Verdict, out.Reason = verdictSkipped, "not annotated "+iamref.RoleARNAnnotation+" on the new cluster"
 			return out
 		case annotated != t.role.ARN:
-			out.Verdict, out.Reason = verdictSkipped, "annotated with "+annotated+" on the new cluster"
+			out.Verdict, out.Reason = verdictSkipped, reasonAnnotatedElsewhere+annotated+" on the new cluster"
 			return out
 		}
 	}

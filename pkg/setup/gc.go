@@ -339,15 +339,12 @@ func (p *GCPlan) deleteEmptyRole(ctx context.Context, w *docWriter, gr *gcRole) 
 	if _, err := d.RemoveProviderStatements(gr.stale); !errors.Is(err, trust.ErrEmptyPolicy) {
 		return fmt.Errorf("role %s: its trust changed since the plan (it admits more than gone providers now): not deleted; re-run gc", gr.name)
 	}
-	others, err := foreignInlinePolicies(ctx, w.iam, gr.name)
-	if err != nil {
-		return err
-	}
-	if len(others) > 0 {
-		p.keptLate = append(p.keptLate, fmt.Sprintf("role %s kept: it holds inline policies kubectl irsa did not write (%s); delete it by hand if nothing needs them", gr.name, strings.Join(others, ", ")))
+	kept, err := deleteOwnRole(ctx, w.iam, gr.name)
+	if kept != "" {
+		p.keptLate = append(p.keptLate, kept)
 		return steps.ErrUnchanged
 	}
-	return DeleteRole(ctx, w.iam, gr.name)
+	return err
 }
 
 // providerStep deletes an orphan provider, after checking again that no role's trust names it.

@@ -240,14 +240,12 @@ func (pl *SetPlan) deleteRoleStep(pr *pruneRole) *steps.Step {
 						return errorf(ErrRoleHasOthers, "role %s: association(s) %s use it: not deleted", pr.ref.Name, joinSorted(users))
 					}
 				}
-				if others, err := foreignInlinePolicies(ctx, pr.s.IAM, pr.ref.Name); err != nil || len(others) > 0 {
-					if err != nil {
-						return err
-					}
-					pl.hints = append(pl.hints, fmt.Sprintf("role %s kept: it holds inline policies kubectl irsa did not write (%s); delete it by hand if nothing needs them", pr.ref.Name, joinSorted(others)))
+				kept, err := deleteOwnRole(ctx, pr.s.IAM, pr.ref.Name)
+				if kept != "" {
+					pl.hints = append(pl.hints, kept)
 					return steps.ErrUnchanged
 				}
-				return DeleteRole(ctx, pr.s.IAM, pr.ref.Name)
+				return err
 			}
 			return errorf(ErrRoleHasOthers, "role %s was joined by others since the plan: not deleted; re-run apply --prune", pr.ref.Name)
 		},

@@ -102,35 +102,30 @@ func (p *PodIdentity) podIdentityTrustStep(w *docWriter, roleARN, roleName strin
 	}
 }
 
-// addPodIdentityInQuota merges our Pod Identity statement into the role's trust within the trust quota: IAM's
-// default first and, only when the merged trust does not fit it, the account's applied quota (read once per run,
-// as the planners do), so a raised quota is honoured and most runs spend no call on it. Over quota it returns a
-// *TrustTooLargeError naming the options, and nothing is written.
+// addPodIdentityInQuota merges our Pod Identity statement into the role's trust, the merged document checked by
+// CheckTrustInQuota (IAM's default first, the account's applied quota only when the default refuses) under the
+// lock, as every planner's: a raised quota is honoured, and over quota the *TrustTooLargeError names the options
+// and nothing is written.
 func (p *PodIdentity) addPodIdentityInQuota(ctx context.Context, w *docWriter, roleARN, roleName string) ([]string, error) {
-	var merged *trust.Document // the last merge, for the refusal's breakdown
-	add := func(limit int) mutation {
-		m := addPodIdentityMutation(trust.PodIdentityRequest{}, limit)
-		return func(d *trust.Document) ([]string, error) { merged = d; return m(d) }
-	}
-	quota := TrustQuota{Size: state.DefaultTrustSizeQuota, Source: "IAM's default quota"}
-	added, err := w.updateTrust(ctx, roleName, add(quota.Size))
-	var se *trust.SizeError
-	if !errors.As(err, &se) {
-		return added, err
-	}
 	account := ""
-	if r, perr := iamref.ParseRole(roleARN); perr == nil {
+	if r, err := iamref.ParseRole(roleARN); err == nil {
 		account = r.Account
 	}
-	if applied := p.TrustQuotaFor(ctx, account, 0); applied.Size > quota.Size {
-		quota = applied
-		if added, err = w.updateTrust(ctx, roleName, add(quota.Size)); !errors.As(err, &se) {
+	add := addPodIdentityMutation(trust.PodIdentityRequest{}, 0)
+	added, err := w.updateTrust(ctx, roleName, func(d *trust.Document) ([]string, error) {
+		added, err := add(d)
+		if err != nil || len(added) == 0 {
 			return added, err
 		}
-	} else {
-		quota = applied
+		if _, err := p.CheckTrustInQuota(ctx, account, 0, roleName, d); err != nil {
+			return nil, err
+		}
+		return added, nil
+	})
+	if tl := (*TrustTooLargeError)(nil); errors.As(err, &tl) {
+		return nil, tl // it names the role already
 	}
-	return nil, tooLarge(roleName, merged, quota, err)
+	return added, err
 }
 
 // removePodIdentityUnlessUsed removes our Pod Identity statement from the role's current trust, unless another

@@ -527,11 +527,30 @@ func (p *RolePlan) rollbackCreated(ctx context.Context, w *docWriter, added []st
 
 // DeleteRole deletes a role after removing its inline policies and detaching its managed ones, as IAM requires.
 func DeleteRole(ctx context.Context, client IAMAPI, roleName string) error {
-	name := aws.String(roleName)
 	inline, err := state.InlinePolicyNames(ctx, client, roleName)
 	if err != nil {
 		return err
 	}
+	return deleteRoleWith(ctx, client, roleName, inline)
+}
+
+// deleteOwnRole deletes a role kubectl irsa created and no longer uses (prune, gc), unless it holds inline policies
+// kubectl irsa did not write (permissions someone added by hand, which deleting the role would destroy): then it
+// writes nothing and returns why the role is kept.
+func deleteOwnRole(ctx context.Context, client IAMAPI, roleName string) (kept string, err error) {
+	inline, err := state.InlinePolicyNames(ctx, client, roleName)
+	if err != nil {
+		return "", err
+	}
+	if others := slices.DeleteFunc(slices.Clone(inline), func(n string) bool { return n == InlinePolicyName }); len(others) > 0 {
+		return fmt.Sprintf("role %s kept: it holds inline policies kubectl irsa did not write (%s); delete it by hand if nothing needs them", roleName, strings.Join(others, ", ")), nil
+	}
+	return "", deleteRoleWith(ctx, client, roleName, inline)
+}
+
+// deleteRoleWith deletes a role whose inline policy names were just listed: the policies, the attachments, the role.
+func deleteRoleWith(ctx context.Context, client IAMAPI, roleName string, inline []string) error {
+	name := aws.String(roleName)
 	for _, p := range inline {
 		if _, err := client.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: name, PolicyName: aws.String(p)}); err != nil {
 			return fmt.Errorf("iam:DeleteRolePolicy %s/%s: %w", roleName, p, awsapi.Short(err))
@@ -550,16 +569,6 @@ func DeleteRole(ctx context.Context, client IAMAPI, roleName string) error {
 		return fmt.Errorf("iam:DeleteRole %s: %w", roleName, awsapi.Short(err))
 	}
 	return nil
-}
-
-// foreignInlinePolicies names the role's inline policies other than kubectl irsa's: permissions someone added
-// by hand, which deleting the role would silently destroy, so a role holding any is never deleted by prune or gc.
-func foreignInlinePolicies(ctx context.Context, client IAMAPI, roleName string) ([]string, error) {
-	names, err := state.InlinePolicyNames(ctx, client, roleName)
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(names, func(n string) bool { return n == InlinePolicyName }), nil
 }
 
 // attachedPolicies lists the ARNs of every managed policy attached to a role, all pages.

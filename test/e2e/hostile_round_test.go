@@ -1,15 +1,12 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,36 +18,6 @@ import (
 )
 
 // The hostile round's findings (issue 24) that were unit-tested only, through the real kubectl.
-
-// killedDuring runs `kubectl irsa ARGS` and kills it (SIGKILL: no handler, no rollback, as a node or CI runner
-// dying) when the sandbox's proxy receives op.
-func killedDuring(t *testing.T, op string, args ...string) result {
-	t.Helper()
-	arrived, remove := sb.AWS.InjectDelay(sandbox.Delay{Operation: op, Wait: 3 * time.Second})
-	defer remove()
-	cmd := exec.Command("kubectl", append([]string{"irsa"}, args...)...)
-	cmd.Env = env()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := make(chan bool, 1)
-	go func() {
-		select {
-		case <-arrived:
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			killed <- true
-		case <-time.After(90 * time.Second):
-			killed <- false
-		}
-	}()
-	_ = cmd.Wait()
-	if !<-killed {
-		t.Fatalf("%s never reached the proxy: %s", op, stderr.String())
-	}
-	return result{stdout: stdout.String(), stderr: stderr.String(), code: -1}
-}
 
 // TestMigrationKilledBeforeVerificationIsShown (item 3): a migrate killed after the association was created and
 // before it was verified leaves a live, unverified association; list shows it as such (exit 1) and doctor names
@@ -64,7 +31,7 @@ func TestMigrationKilledBeforeVerificationIsShown(t *testing.T) {
 	createRole(t, role, `{"Version":"2012-10-17","Statement":[`+ec2Statement+`]}`)
 	mustSucceed(t, irsaCmd(t, "link", sa, "-n", ns, "--role-name", role))
 
-	killedDuring(t, "eks-auth:AssumeRoleForPodIdentity", "migrate", sa, "-n", ns)
+	signalledDuring(t, syscall.SIGKILL, "eks-auth:AssumeRoleForPodIdentity", "", "migrate", sa, "-n", ns)
 	if association(t, ns, sa) == nil || !strings.Contains(migrationRecord(t, ns, sa), setup.StepAssociated) {
 		t.Fatalf("killed during verification: association %v, record %q", association(t, ns, sa), migrationRecord(t, ns, sa))
 	}

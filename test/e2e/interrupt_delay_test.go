@@ -25,6 +25,12 @@ import (
 // time. It fails the test when the call never came.
 func interruptedDuring(t *testing.T, op, role string, args ...string) result {
 	t.Helper()
+	return signalledDuring(t, syscall.SIGINT, op, role, args...)
+}
+
+// signalledDuring is interruptedDuring with another signal (SIGKILL: a run dying with no handler and no rollback).
+func signalledDuring(t *testing.T, sig syscall.Signal, op, role string, args ...string) result {
+	t.Helper()
 	arrived, remove := sb.AWS.InjectDelay(sandbox.Delay{Operation: op, RoleName: role, Wait: 2 * time.Second})
 	defer remove()
 	cmd := exec.Command("kubectl", append([]string{"irsa"}, args...)...)
@@ -38,7 +44,7 @@ func interruptedDuring(t *testing.T, op, role string, args ...string) result {
 	go func() {
 		select {
 		case <-arrived:
-			_ = cmd.Process.Signal(syscall.SIGINT)
+			_ = cmd.Process.Signal(sig)
 			signalled <- true
 		case <-time.After(90 * time.Second):
 			signalled <- false
@@ -57,7 +63,7 @@ func interruptedDuring(t *testing.T, op, role string, args ...string) result {
 	case <-time.After(5 * time.Second):
 		t.Fatalf("%s never reached the proxy before the run ended: %s", op, r)
 	}
-	t.Logf("interrupted during %s: %s", op, r)
+	t.Logf("%s during %s: %s", sig, op, r)
 	return r
 }
 
