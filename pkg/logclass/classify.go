@@ -190,8 +190,12 @@ func (c *Classifier) ClassifyLine(line string) (Finding, bool) {
 func (c *Classifier) classify(raw string) (Finding, bool) {
 	s := normalize(raw)
 	l := asciiLower(s)
-	for _, r := range rules {
-		if m, ok := r(c, s, l); ok {
+	active := gates().activeRules(l)
+	for k, r := range rules {
+		if active&(1<<k) == 0 {
+			continue
+		}
+		if m, ok := r.run(c, s, l); ok {
 			if m.id == "" {
 				// A rule recognised a look-alike: nothing may be claimed.
 				return Finding{}, false

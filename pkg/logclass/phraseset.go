@@ -10,8 +10,12 @@ import (
 // compared. It replaces one strings.Index per phrase on long phrase lists.
 type phraseSet struct {
 	phrases []string
-	table   [phraseBuckets][]uint16 // bucket -> indexes of the phrases starting there, in list order
-	any     [phraseBuckets / 64]uint64
+	// byBucket[start[h]:start[h+1]] are the indexes of the phrases in
+	// bucket h, in list order (one flat array: a set costs a few KiB, not a
+	// slice header per bucket).
+	start    [phraseBuckets + 1]uint16
+	byBucket []uint16
+	any      [phraseBuckets / 64]uint64
 }
 
 const phraseBuckets = 1 << 12
@@ -26,13 +30,24 @@ func newPhraseSet(lists ...[]string) *phraseSet {
 	for _, list := range lists {
 		ps.phrases = append(ps.phrases, list...)
 	}
-	for i, p := range ps.phrases {
+	var count [phraseBuckets]uint16
+	for _, p := range ps.phrases {
 		if len(p) < 2 {
 			panic("logclass: phrase shorter than two bytes: " + p)
 		}
 		h := phraseHash(p[0], p[1])
-		ps.table[h] = append(ps.table[h], uint16(i))
+		count[h]++
 		ps.any[h>>6] |= 1 << (h & 63)
+	}
+	for h := range phraseBuckets {
+		ps.start[h+1] = ps.start[h] + count[h]
+	}
+	ps.byBucket = make([]uint16, len(ps.phrases))
+	next := ps.start
+	for i, p := range ps.phrases {
+		h := phraseHash(p[0], p[1])
+		ps.byBucket[next[h]] = uint16(i)
+		next[h]++
 	}
 	return ps
 }
@@ -45,7 +60,7 @@ func (ps *phraseSet) index(l string) int {
 		if ps.any[h>>6]>>(h&63)&1 == 0 {
 			continue
 		}
-		for _, k := range ps.table[h] {
+		for _, k := range ps.bucket(h) {
 			if strings.HasPrefix(l[i:], ps.phrases[k]) {
 				return i
 			}
@@ -54,18 +69,26 @@ func (ps *phraseSet) index(l string) int {
 	return -1
 }
 
+// bucket returns the indexes of the phrases in bucket h.
+func (ps *phraseSet) bucket(h uint32) []uint16 { return ps.byBucket[ps.start[h]:ps.start[h+1]] }
+
 func (ps *phraseSet) contains(l string) bool { return ps.index(l) >= 0 }
 
 // mark sets seen[k] for every phrase k occurring in l.
 func (ps *phraseSet) mark(l string, seen []bool) {
+	ps.each(l, func(k int) { seen[k] = true })
+}
+
+// each calls f(k) for every occurrence in l of every phrase k.
+func (ps *phraseSet) each(l string, f func(k int)) {
 	for i := 0; i+1 < len(l); i++ {
 		h := phraseHash(l[i], l[i+1])
 		if ps.any[h>>6]>>(h&63)&1 == 0 {
 			continue
 		}
-		for _, k := range ps.table[h] {
-			if !seen[k] && strings.HasPrefix(l[i:], ps.phrases[k]) {
-				seen[k] = true
+		for _, k := range ps.bucket(h) {
+			if strings.HasPrefix(l[i:], ps.phrases[k]) {
+				f(int(k))
 			}
 		}
 	}

@@ -124,7 +124,7 @@ func TestBlockSearchMatchesLines(t *testing.T) {
 	}
 	for name, sample := range samples {
 		pf := newPrefilter(sample)
-		for _, size := range []int{4<<10 + 3, 64 << 10, mappedBlockBytes} {
+		for _, size := range []int{4<<10 + 3, 64 << 10, bufBytes} {
 			t.Run(fmt.Sprintf("%s/%d", name, size), func(t *testing.T) {
 				blocks := cutBlocks(data, size)
 				total := 0

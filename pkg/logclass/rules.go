@@ -127,28 +127,74 @@ type match struct {
 // byte offsets).
 type rule func(c *Classifier, s, l string) (match, bool)
 
+// gatedRule is a rule and its gate: the phrases (lowercase) of which the
+// line must hold one for the rule to match at all. The gates of all rules
+// are looked for in one pass over the line (see activeRules), so a rule
+// costs nothing on the many prefiltered lines without its words.
+type gatedRule struct {
+	gate []string
+	run  rule
+}
+
 // rules in priority order: the most specific cause wins.
 // A rule may return a match with an empty id: the line is a known
 // look-alike and no finding may be claimed for it.
-var rules = []rule{
-	ruleThumbprint,
-	ruleNoOIDCProvider,
-	ruleBadAudience,
-	rulePodIdentityDenied,
-	rulePodIdentityToken,
-	rulePodIdentityAgent,
-	rulePodIdentityEndpoint,
-	ruleTokenExpired,
-	ruleTokenUnreadable,
-	ruleDeniedCaller,
-	ruleEncodedDenial,
-	ruleEndpointGarbled,
-	ruleTrustRejected,
-	ruleInvalidRoleARN,
-	ruleRegionOrEndpoint,
-	ruleWebIdentityUnreachable,
-	ruleNoCredentials,
-	ruleAssumeWrapper,
+var rules = []gatedRule{
+	{[]string{"retrieve verification key", "thumbprint"}, ruleThumbprint},
+	{[]string{"no openidconnect provider found", "openidconnect provider not found"}, ruleNoOIDCProvider},
+	{[]string{"audience", "claim"}, ruleBadAudience},
+	{[]string{podIdentityDenied, "assumeroleforpodidentity"}, rulePodIdentityDenied},
+	{[]string{"token"}, rulePodIdentityToken},
+	{[]string{podIdentityHostV4, podIdentityHostV6, "assumeroleforpodidentity", "podidentityassociation", "pod identity",
+		"pod_identity_association"}, rulePodIdentityAgent},
+	{[]string{podIdentityHostV4, podIdentityHostV6, "loopback"}, rulePodIdentityEndpoint},
+	{[]string{"expired"}, ruleTokenExpired},
+	{[]string{"token", "unable to read file at", "jwt"}, ruleTokenUnreadable},
+	{[]string{notAuthorized}, ruleDeniedCaller},
+	{[]string{"encoded authorization failure message"}, ruleEncodedDenial},
+	{[]string{"webidentity", "web identity"}, ruleEndpointGarbled},
+	{[]string{"assumerolewithwebidentity"}, ruleTrustRejected},
+	{[]string{"arn is invalid", "rolearn", "validationerror"}, ruleInvalidRoleARN},
+	{[]string{"region", "endpoint", "amazonaws.com"}, ruleRegionOrEndpoint},
+	{[]string{"webidentityerr", "assumerolewithwebidentity"}, ruleWebIdentityUnreachable},
+	{[]string{"credential", "imds", "received undefined", "rolesessionname", "class path", "securitytoken",
+		"instance metadata", "ec2 metadata", "token file", "webidentitytokenfile", "ec2rolerequest"}, ruleNoCredentials},
+	{assumeWrapperPhrases, ruleAssumeWrapper},
+}
+
+// ruleGates finds the gates of all rules in one pass over a line.
+type ruleGates struct {
+	phrases *phraseSet
+	rules   []uint64 // per phrase: the bit 1<<k of every rule k it gates
+}
+
+var gates = sync.OnceValue(func() *ruleGates {
+	if len(rules) > 64 {
+		panic("logclass: more than 64 rules")
+	}
+	index := map[string]int{}
+	var phrases []string
+	var bits []uint64
+	for k, r := range rules {
+		for _, p := range r.gate {
+			i, ok := index[p]
+			if !ok {
+				i = len(phrases)
+				index[p] = i
+				phrases = append(phrases, p)
+				bits = append(bits, 0)
+			}
+			bits[i] |= 1 << k
+		}
+	}
+	return &ruleGates{phrases: newPhraseSet(phrases), rules: bits}
+})
+
+// activeRules returns the bit 1<<k of every rule k whose gate l holds.
+func (g *ruleGates) activeRules(l string) uint64 {
+	var active uint64
+	g.phrases.each(l, func(k int) { active |= g.rules[k] })
+	return active
 }
 
 // indexAny returns the offset of the first of subs found in l, or -1.
@@ -243,9 +289,6 @@ func ruleBadAudience(_ *Classifier, s, l string) (match, bool) {
 }
 
 func ruleTokenExpired(_ *Classifier, s, l string) (match, bool) {
-	if !strings.Contains(l, "expired") {
-		return match{}, false
-	}
 	// The EKS Pod Identity Agent drops a cached credential whose pod token
 	// expired and fetches a new one: expected, logged on every rotation.
 	// A match with no id: a look-alike, nothing may be claimed.
@@ -280,9 +323,6 @@ func ruleTokenExpired(_ *Classifier, s, l string) (match, bool) {
 const tokenPath = "eks.amazonaws.com/serviceaccount/token"
 
 func ruleTokenUnreadable(_ *Classifier, s, l string) (match, bool) {
-	if !containsAny(l, "token", "unable to read file at", "jwt") {
-		return match{}, false
-	}
 	i := tokenUnreadableSet.index(l)
 	if i < 0 {
 		p := strings.Index(l, tokenPath)
@@ -331,9 +371,6 @@ func ruleTrustRejected(_ *Classifier, s, l string) (match, bool) {
 }
 
 func ruleInvalidRoleARN(_ *Classifier, s, l string) (match, bool) {
-	if !containsAny(l, "arn is invalid", "rolearn", "validationerror") {
-		return match{}, false
-	}
 	i := strings.Index(l, "request arn is invalid")
 	if i < 0 {
 		if c := strings.Index(l, "failed to satisfy constraint"); c >= 0 && strings.Contains(l, "rolearn") {

@@ -19,12 +19,9 @@ var networkErrs = []string{
 }
 
 var (
-	networkErrSet     = newPhraseSet(networkErrs)
-	dnsErrSet         = newPhraseSet(dnsErrs)
-	podNetworkErrSet  = newPhraseSet(networkErrs, podNetworkErrs)
-	noCredentialsGate = newPhraseSet([]string{"credential", "imds", "received undefined", "rolesessionname",
-		"class path", "securitytoken", "instance metadata", "ec2 metadata", "token file", "webidentitytokenfile",
-		"ec2rolerequest"})
+	networkErrSet    = newPhraseSet(networkErrs)
+	dnsErrSet        = newPhraseSet(dnsErrs)
+	podNetworkErrSet = newPhraseSet(networkErrs, podNetworkErrs)
 )
 
 // dnsErrs are the subset of networkErrs that mean the host name did not resolve.
@@ -34,9 +31,6 @@ var dnsErrs = []string{
 }
 
 func ruleRegionOrEndpoint(_ *Classifier, s, l string) (match, bool) {
-	if !containsAny(l, "region", "endpoint", "amazonaws.com") {
-		return match{}, false
-	}
 	if i := indexAny(l, "missingregion", "could not find region configuration", "you must specify a region",
 		"noregionerror", "aws region is required", "region is missing", "unable to load region",
 		"unable to find a region", "no regionendpoint or serviceurl", "no region was provided",
@@ -111,9 +105,6 @@ func isHostByte(c byte) bool {
 }
 
 func ruleNoCredentials(_ *Classifier, s, l string) (match, bool) {
-	if !noCredentialsGate.contains(l) {
-		return match{}, false
-	}
 	if i := noCredentialsStrongSet.index(l); i >= 0 {
 		if otherCredentials(l) {
 			return match{}, false
@@ -184,9 +175,6 @@ func ruleAssumeWrapper(_ *Classifier, s, l string) (match, bool) {
 // ruleEndpointGarbled: the web identity exchange got an answer the STS
 // client could not parse: the request did not reach STS.
 func ruleEndpointGarbled(_ *Classifier, s, l string) (match, bool) {
-	if !strings.Contains(l, "identity") || !containsAny(l, "webidentity", "web identity") {
-		return match{}, false
-	}
 	if strings.Contains(l, "not authorized to perform") {
 		return match{}, false
 	}
@@ -209,9 +197,6 @@ func ruleEndpointGarbled(_ *Classifier, s, l string) (match, bool) {
 // ruleWebIdentityUnreachable: the web identity exchange failed on the
 // network to a host that is not an AWS one (an endpoint override).
 func ruleWebIdentityUnreachable(_ *Classifier, s, l string) (match, bool) {
-	if !strings.Contains(l, "identity") || !containsAny(l, "webidentityerr", "assumerolewithwebidentity") {
-		return match{}, false
-	}
 	i := indexAny(l, "requesterror: send request failed", "request send failed")
 	if i < 0 || !networkErrSet.contains(l) {
 		return match{}, false

@@ -52,9 +52,6 @@ func agentRoutine(l string) bool {
 
 // rulePodIdentityToken: the pod's Pod Identity token, missing, empty, malformed or expired.
 func rulePodIdentityToken(_ *Classifier, s, l string) (match, bool) {
-	if !strings.Contains(l, "token") {
-		return match{}, false
-	}
 	if agentRoutine(l) {
 		return match{}, true
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"sync"
 )
@@ -17,11 +16,12 @@ const (
 	// by this much, so that a message of up to this length is whole in one
 	// of them wherever it lies in the line.
 	windowOverlap = 64 << 10
-	// bufBytes is the size of one read buffer; Scan holds at most
-	// maxWorkers+2 of them, so memory stays flat in the size of the log.
-	// A line that does not fit is read into a bigger buffer (up to
-	// maxLineBytes), dropped once its block is done.
-	bufBytes = 512 << 10
+	// bufBytes is the size of one read buffer (one block and the start of
+	// the next line); Scan holds at most maxWorkers+2 of them, so memory
+	// stays flat in the size of the log. A line that does not fit is read
+	// into a bigger buffer (up to maxLineBytes), dropped once its block is
+	// done.
+	bufBytes = minBlockBytes
 	// minBlockBytes: a block is handed to the prefilter once it holds this
 	// much (or at EOF), so that small reads do not make tiny jobs.
 	minBlockBytes = 256 << 10
@@ -56,7 +56,7 @@ const (
 // once, and a generic NoCredentials ("failed to retrieve credentials") is
 // dropped when a continuation line names the cause.
 //
-// Scan streams with memory flat in the size of the log: a few 512 KiB
+// Scan streams with memory flat in the size of the log: a few 256 KiB
 // buffers (a few of 1 MiB while a longer line is read). A line longer than
 // 1 MiB is classified whole, in windows of 1 MiB that overlap by 64 KiB
 // (its findings carry the line's number; one repeated in the overlap is
@@ -64,15 +64,11 @@ const (
 // log and the memory held does not grow with the number of matching lines:
 // emit them into a Collector to merge them by identity. Lines are
 // prefiltered 8 bytes at a time without per-line work (see prefilter.go) by
-// up to GOMAXPROCS goroutines, one block of up to 512 KiB each. When r has no
+// up to GOMAXPROCS goroutines, one block of up to 256 KiB each. When r has no
 // more data at hand (a short read, as from a live stream), the findings so
-// far are emitted before Scan reads again.
-//
-// A regular file (an *os.File of at least 4 MiB from its offset) is not
-// read but mapped (on Linux, macOS and FreeBSD): blocks of whole lines are
-// cut from the mapping without a copy and their pages given back once
-// classified, so memory stays as flat; the file's offset is then moved to
-// its end. A mapped file truncated during the scan gives ErrFileShrank.
+// far are emitted before Scan reads again. A file is read like any stream:
+// on Linux, copying it into a few buffers that stay in the CPU cache costs
+// less than the page faults of a memory mapping (bench/logs.sh).
 func (c *Classifier) Scan(r io.Reader, emit func(Finding)) error {
 	_, err := c.ScanStats(r, emit)
 	return err
@@ -80,7 +76,6 @@ func (c *Classifier) Scan(r io.Reader, emit func(Finding)) error {
 
 // ScanStats is Scan that also says what it read (see Stats).
 func (c *Classifier) ScanStats(r io.Reader, emit func(Finding)) (Stats, error) {
-	m, mapped := mapFile(r)
 	workers := max(1, min(runtime.GOMAXPROCS(0), maxWorkers))
 	jobs := make(chan *job, workers)
 	var wg sync.WaitGroup
@@ -88,13 +83,8 @@ func (c *Classifier) ScanStats(r io.Reader, emit func(Finding)) (Stats, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if mapped {
-				// A fault reading a mapped file that shrank is an error of
-				// the block, not a crash (see job.runSafely).
-				debug.SetPanicOnFault(true)
-			}
 			for j := range jobs {
-				j.runSafely(c)
+				j.run(c)
 				close(j.done)
 			}
 		}()
@@ -111,12 +101,7 @@ func (c *Classifier) ScanStats(r io.Reader, emit func(Finding)) (Stats, error) {
 		maxBufs:    workers + 2,
 		inline:     runtime.GOMAXPROCS(0) == 1,
 	}
-	var err error
-	if mapped {
-		err = p.runMapped(m)
-	} else {
-		err = p.run(r)
-	}
+	err := p.run(r)
 	p.stats.Lines = p.sc.lines
 	p.stats.done()
 	return p.stats, err
@@ -130,9 +115,7 @@ type job struct {
 	pf       *prefilter
 	partial  bool // data ends inside a line longer than maxLineBytes (a window of it)
 	found    []lineFinding
-	newlines int   // in data
-	end      int   // offset of the end of data in a mapped file
-	err      error // ErrFileShrank: the mapped file shrank under the block
+	newlines int // in data
 	done     chan struct{}
 }
 
@@ -141,20 +124,6 @@ type job struct {
 type lineFinding struct {
 	ls, rel int
 	f       Finding
-}
-
-// runSafely is run that turns a memory fault (a mapped file that shrank,
-// with debug.SetPanicOnFault) into j.err.
-func (j *job) runSafely(c *Classifier) {
-	defer func() {
-		if r := recover(); r != nil {
-			if !isFault(r) {
-				panic(r)
-			}
-			j.found, j.err = nil, ErrFileShrank
-		}
-	}()
-	j.run(c)
 }
 
 // run finds and classifies the candidate lines of j.data and counts its
@@ -167,7 +136,7 @@ func (j *job) run(c *Classifier) {
 			le = ls + e
 		}
 		// Blocks hold lines of at most maxLineBytes: longer ones come in
-		// windows (see pipeline.read and runMapped).
+		// windows (see pipeline.read).
 		s := string(bytes.TrimSuffix(j.data[ls:le], []byte{'\r'}))
 		if f, ok := c.classify(s); ok {
 			rel += bytes.Count(j.data[pos:ls], []byte{'\n'})
@@ -195,10 +164,8 @@ type pipeline struct {
 	sampled     int // bytes of the sample pf was made from
 	sinceSample int // bytes dispatched since
 
-	release func(end int) // gives back a mapped file's pages before end
-	inLine  bool          // the last block dispatched ended inside a line (a window)
-	err     error         // the first block's error; no more is emitted
-	stats   Stats
+	inLine bool // the last block dispatched ended inside a line (a window)
+	stats  Stats
 }
 
 // run reads r to the end and emits all findings. If emit (or r) panics,
@@ -234,7 +201,7 @@ func (p *pipeline) read(r io.Reader) (err error) {
 		short := m < want
 		if err != nil {
 			if n > 0 {
-				p.dispatch(buf, buf[:n], false, 0)
+				p.dispatch(buf, buf[:n], false)
 			} else {
 				p.putBuf(buf)
 			}
@@ -250,7 +217,7 @@ func (p *pipeline) read(r io.Reader) (err error) {
 			last += searched
 			next := p.getBuf()
 			rest := copy(next, buf[last+1:n])
-			p.dispatch(buf, buf[:last+1], false, 0)
+			p.dispatch(buf, buf[:last+1], false)
 			buf, n, searched = next, rest, rest
 			if short {
 				for len(p.pending) > 0 {
@@ -265,7 +232,7 @@ func (p *pipeline) read(r io.Reader) (err error) {
 			// before its end (no newline in it either).
 			next := p.getLineBuf()
 			rest := copy(next, buf[maxLineBytes-windowOverlap:n])
-			p.dispatch(buf, buf[:maxLineBytes], true, 0)
+			p.dispatch(buf, buf[:maxLineBytes], true)
 			buf, n, searched = next, rest, rest
 		} else if n == len(buf) {
 			// A line longer than the buffer: read on in a bigger one (a line
@@ -318,11 +285,10 @@ func (p *pipeline) putBuf(buf []byte) {
 	}
 }
 
-// dispatch hands a block (data, in buf unless mapped; end is its end in a
-// mapped file) to a worker. partial: data is a window of a line longer than
+// dispatch hands a block (data, in buf) to a worker. partial: data is a window of a line longer than
 // maxLineBytes and ends inside it; the next block then starts windowOverlap
 // bytes before data's end.
-func (p *pipeline) dispatch(buf, data []byte, partial bool, end int) {
+func (p *pipeline) dispatch(buf, data []byte, partial bool) {
 	p.stats.sniff(data)
 	p.stats.Bytes += int64(len(data))
 	if p.inLine {
@@ -343,10 +309,10 @@ func (p *pipeline) dispatch(buf, data []byte, partial bool, end int) {
 	for len(p.pending) >= p.maxPending {
 		p.finishOldest()
 	}
-	j := &job{buf: buf, data: data, pf: p.pf, partial: partial, end: end, done: make(chan struct{})}
+	j := &job{buf: buf, data: data, pf: p.pf, partial: partial, done: make(chan struct{})}
 	p.pending = append(p.pending, j)
 	if p.inline {
-		j.runSafely(p.sc.c)
+		j.run(p.sc.c)
 		close(j.done)
 		return
 	}
@@ -359,16 +325,8 @@ func (p *pipeline) finishOldest() {
 	j := p.pending[0]
 	p.pending = p.pending[1:]
 	<-j.done
-	if j.err != nil && p.err == nil {
-		p.err = j.err
-	}
-	if p.err == nil {
-		p.sc.emitBlock(j.data, j.found, j.newlines, j.partial)
-	}
+	p.sc.emitBlock(j.data, j.found, j.newlines, j.partial)
 	p.putBuf(j.buf)
-	if p.release != nil {
-		p.release(j.end)
-	}
 }
 
 // scanner holds the in-order state of a Scan: line numbers, records and
