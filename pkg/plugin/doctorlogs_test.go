@@ -30,7 +30,7 @@ func TestDoctorLogsFileWhatWasRead(t *testing.T) {
 		{"binary", "\x7fELF\x02\x01\x01\x00\x00\x00", 2, []string{"could not check", ": it is not a text log"}},
 		{"empty", "", 0, []string{"is empty: no log line was classified"}},
 		{"long line", strings.Repeat("x", 3<<20) + "\n", 0, []string{"1 line(s) of", "longer than 1 MiB were classified in 1 MiB windows"}},
-		// The denial lies after the first MiB of a 3 MiB line (and after 4 MiB of the file: it is mapped).
+		// The denial lies after the first MiB of a 3 MiB line (and after 4 MiB of the file).
 		{"match after the first MiB of a line", strings.Repeat("ok\n", 4<<19) + strings.Repeat("x ", 1<<20) + denied[:len(denied)-1] + strings.Repeat(" x", 1<<19) + "\n", 1,
 			[]string{`"NodeRoleFallback"`, "log line 2097153: x x", "assumed-role/eks-node/i-0123456789abcdef0 is not authorized", "longer than 1 MiB were classified in 1 MiB windows"}},
 		{"big file", big, 1, []string{`"NodeRoleFallback"`, "log line 100001: User: arn:aws:sts::123456789012:assumed-role/eks-node"}},
