@@ -57,7 +57,11 @@ func (in *interrupts) watch(parent context.Context) (ctx context.Context, stop f
 				}
 				in.mu.Unlock()
 				if first {
-					fmt.Fprintf(in.errOut, "interrupted (%s): finishing the step in flight, then rolling back this run's changes; interrupt again to abort at once\n", s)
+					if in.exec.Running() {
+						fmt.Fprintf(in.errOut, "interrupted (%s): finishing the step in flight, then rolling back this run's changes; interrupt again to abort at once\n", s)
+					} else {
+						fmt.Fprintf(in.errOut, "interrupted (%s): stopping\n", s)
+					}
 					cancel()
 					continue
 				}

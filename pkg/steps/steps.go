@@ -239,6 +239,13 @@ func (e *Executor) rollback(ctx context.Context, p *Plan, cause error) error {
 	return fmt.Errorf("%w; %s", cause, msg)
 }
 
+// Running reports whether a plan is being applied (its writes may be in flight).
+func (e *Executor) Running() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.running != nil
+}
+
 // Left describes what the running plan has written and not undone yet (for an abort by a second signal):
 // nothing when no plan runs.
 func (e *Executor) Left() []string {
