@@ -14,32 +14,37 @@ import (
 
 // flagHints name the flags that fix a library error: the library packages never name a flag, so these hints
 // live here, next to the flags.
-// A hint naming a flag (flag) is given only for a command that has it; otherwise is given instead.
+// A hint naming a flag (flag) is given only for a command that has it; otherwise is given instead. A command
+// that reads IdentitySet files (-f) places its resources with the files' fields, not with flags: it is given
+// inFile when there is one.
 var flagHints = []struct {
 	err             error
 	hint            string
 	flag, otherwise string
+	inFile          string
 }{
-	{setup.ErrServiceAccountMissing, "create it, or pass --create-service-account", "create-service-account", "create it first (kubectl create serviceaccount), or check -n"},
-	{setup.ErrNamespaceMissing, "or pick another with -n", "", ""},
-	{setup.ErrAnnotatedElsewhere, "pass --overwrite to replace it (link moves its trust subject and statement off the old role)", "", ""},
-	{setup.ErrRoleMissing, "--role-arn links an existing role; use --role-name to create one", "", ""},
-	{setup.ErrTargetRoleMissing, "create the target role first, or check the ARN given to --target-role-arn", "", ""},
-	{setup.ErrNoProvider, "run `kubectl irsa provider create`, or drop --no-create-provider", "", ""},
-	{setup.ErrManagedPolicyMissing, "check the ARN given to --attach-policy-arn", "", ""},
-	{setup.ErrRoleNotManaged, "drop --delete-role", "", ""},
-	{setup.ErrRoleInUse, "drop --delete-role", "", ""},
-	{setup.ErrNoCluster, "pass --eks-cluster NAME (and --region)", "", ""},
-	{setup.ErrAssociatedElsewhere, "pass --overwrite to point it at this role", "", ""},
-	{setup.ErrPolicyTooLarge, "or attach a managed policy with --attach-policy-arn instead of --allow/--policy-file", "", ""},
-	{setup.ErrTrustTooLarge, "--trust-size-limit N checks against another size, such as a quota increase IAM does not report yet", "trust-size-limit", "raise the account's IAM role trust policy quota (Service Quotas), or split the ServiceAccounts over more roles"},
-	{setup.ErrLastSubject, "pass --delete-role to delete the role with the link (only a role kubectl irsa created), or link another ServiceAccount first", "", ""},
-	{ErrKubeconfig, "set KUBECONFIG or pass --kubeconfig and --context (aws eks update-kubeconfig --name CLUSTER writes one)", "", ""},
-	{cluster.ErrIssuerNotFound, "check the kubeconfig context, or pass --eks-cluster and --region", "", ""},
-	{awsapi.ErrUnreachable, "check AWS_PROFILE/--aws-profile, `aws sso login`, or AWS_ENDPOINT_URL", "", ""},
-	{inspect.ErrNotFound, "-n picks the namespace", "", ""},
-	{inspect.ErrNamespaceNotFound, "-n picks the namespace, -A every namespace", "", ""},
-	{inspect.ErrJobTimeout, "raise --timeout", "", ""},
+	{setup.ErrServiceAccountMissing, "create it, or pass --create-service-account", "create-service-account", "create it first (kubectl create serviceaccount), or check -n",
+		"create it first (kubectl create serviceaccount), or fix the set's serviceAccounts"},
+	{setup.ErrNamespaceMissing, "or pick another with -n", "", "", "or fix the set's serviceAccounts"},
+	{setup.ErrAnnotatedElsewhere, "pass --overwrite to replace it (link moves its trust subject and statement off the old role)", "", "", ""},
+	{setup.ErrRoleMissing, "--role-arn links an existing role; use --role-name to create one", "", "", "check the role's arn in the file"},
+	{setup.ErrTargetRoleMissing, "create the target role first, or check the ARN given to --target-role-arn", "", "", "create the target role first, or check podIdentity.targetRoleArn in the file"},
+	{setup.ErrNoProvider, "run `kubectl irsa provider create`, or drop --no-create-provider", "", "", ""},
+	{setup.ErrManagedPolicyMissing, "check the ARN given to --attach-policy-arn", "", "", "check the role's managedPolicies in the file"},
+	{setup.ErrRoleNotManaged, "drop --delete-role", "", "", ""},
+	{setup.ErrRoleInUse, "drop --delete-role", "", "", ""},
+	{setup.ErrNoCluster, "pass --eks-cluster NAME (and --region)", "", "", ""},
+	{setup.ErrAssociatedElsewhere, "pass --overwrite to point it at this role", "", "", ""},
+	{setup.ErrPolicyTooLarge, "or attach a managed policy with --attach-policy-arn instead of --allow/--policy-file", "", "",
+		"or move statements to a managed policy listed in the role's managedPolicies"},
+	{setup.ErrTrustTooLarge, "--trust-size-limit N checks against another size, such as a quota increase IAM does not report yet", "trust-size-limit", "raise the account's IAM role trust policy quota (Service Quotas), or split the ServiceAccounts over more roles", ""},
+	{setup.ErrLastSubject, "pass --delete-role to delete the role with the link (only a role kubectl irsa created), or link another ServiceAccount first", "", "", ""},
+	{ErrKubeconfig, "set KUBECONFIG or pass --kubeconfig and --context (aws eks update-kubeconfig --name CLUSTER writes one)", "", "", ""},
+	{cluster.ErrIssuerNotFound, "check the kubeconfig context, or pass --eks-cluster and --region", "", "", ""},
+	{awsapi.ErrUnreachable, "check AWS_PROFILE/--aws-profile, `aws sso login`, or AWS_ENDPOINT_URL", "", "", ""},
+	{inspect.ErrNotFound, "-n picks the namespace", "", "", ""},
+	{inspect.ErrNamespaceNotFound, "-n picks the namespace, -A every namespace", "", "", ""},
+	{inspect.ErrJobTimeout, "raise --timeout", "", "", ""},
 }
 
 // withFlagHint appends the hint of the first known error err wraps (none when a command hinted it already); ran
@@ -52,6 +57,9 @@ func withFlagHint(err error, ran *cobra.Command) error {
 	for _, h := range flagHints {
 		if !errors.Is(err, h.err) {
 			continue
+		}
+		if h.inFile != "" && ran != nil && ran.Flags().Lookup(filenameFlag) != nil {
+			return &hinted{err: err, hint: h.inFile}
 		}
 		if h.flag != "" && (ran == nil || ran.Flags().Lookup(h.flag) == nil) {
 			return &hinted{err: err, hint: h.otherwise}

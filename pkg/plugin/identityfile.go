@@ -15,6 +15,9 @@ import (
 // diff's "error" status, before any Kubernetes or AWS call.
 const InvalidIdentityFileExitCode = 2
 
+// filenameFlag is the flag of commands that read IdentitySet files.
+const filenameFlag = "filename"
+
 // IdentityFiles is the -f flag of the commands that read IdentitySet files (apply, diff): files, directories
 // (their *.yaml and *.yml) and - for stdin, repeatable.
 type IdentityFiles struct {
@@ -23,7 +26,7 @@ type IdentityFiles struct {
 
 // AddFlag adds -f/--filename to a command's flags.
 func (f *IdentityFiles) AddFlag(fs *pflag.FlagSet) {
-	fs.StringArrayVarP(&f.Paths, "filename", "f", nil, "IdentitySet file, directory of *.yaml/*.yml files, or - for stdin (repeatable)")
+	fs.StringArrayVarP(&f.Paths, filenameFlag, "f", nil, "IdentitySet file, directory of *.yaml/*.yml files, or - for stdin (repeatable)")
 }
 
 // Validate refuses a command without -f (a usage error: it comes before any client is made).
