@@ -34,8 +34,8 @@ func NewCmdDiff(g *Globals) *cobra.Command {
 		Long: `Diff reads live state (annotations, associations, trust subjects and the Pod Identity statement, the
 ServiceAccounts' inline-policy statements, attached policies, the provider) and prints per object what
 apply would change, in link's plan form, then each drift by class: provider missing, role missing, subject
-missing or extra, statement missing, changed or extra, managed policy not attached, serviceaccount missing,
-annotation missing or naming another role, association missing, pointing elsewhere or extra, mechanism
+missing or extra, statement missing, changed or extra, managed policy not attached, serviceaccount missing
+or extra, annotation missing or naming another role, association missing, pointing elsewhere or extra, mechanism
 conflict. A statement kubectl irsa did not write is information, never drift. Nothing is written.
 
 Exit status as kubectl diff: 0 in sync, 1 drift, 2 error (invalid files, or a read that failed: could not

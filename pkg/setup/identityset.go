@@ -46,6 +46,7 @@ const (
 	DriftStatementExtra        = "statement extra"
 	DriftPolicyNotAttached     = "managed policy not attached"
 	DriftServiceAccountMissing = "serviceaccount missing"
+	DriftServiceAccountExtra   = "serviceaccount extra"
 	DriftAnnotationMissing     = "annotation missing"
 	DriftAnnotationOther       = "annotation naming another role"
 	DriftAssociationMissing    = "association missing"

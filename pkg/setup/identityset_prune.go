@@ -106,7 +106,7 @@ func (pl *SetPlan) planPrune() {
 		}
 		if len(remove) > 0 {
 			if file == nil {
-				pl.addDrift(DriftServiceAccountMissing, "serviceaccount/"+key, "marked by set "+set+" but no longer listed: --prune unlinks it (the ServiceAccount is kept)")
+				pl.addDrift(DriftServiceAccountExtra, "serviceaccount/"+key, "marked by set "+set+" but no longer listed: --prune unlinks it (the ServiceAccount is kept)")
 			}
 			if pl.req.Prune {
 				annotationSteps = append(annotationSteps, annotationStep(pl.p.Kube, sa, "-", annotationChange{Remove: remove}))

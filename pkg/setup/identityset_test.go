@@ -164,8 +164,9 @@ func TestApplySetPruneRemovesOnlyWhatTheSetMarked(t *testing.T) {
 
 	dropped := SetRequest{Sets: []identityset.IdentitySet{paymentsSet("payments/api")}}
 	pl := planSet(t, p, dropped)
-	if got := driftClasses(pl); !slices.Contains(got, DriftSubjectExtra) || !slices.Contains(got, DriftStatementExtra) {
-		t.Errorf("drift %v", got)
+	if got := driftClasses(pl); !slices.Contains(got, DriftSubjectExtra) || !slices.Contains(got, DriftStatementExtra) ||
+		!slices.Contains(got, DriftServiceAccountExtra) || slices.Contains(got, DriftServiceAccountMissing) {
+		t.Errorf("drift %v: want the ServiceAccount no longer listed as extra, not missing", got)
 	}
 	before := len(cloud.Writes())
 	if _, err := pl.Apply(context.Background()); err != nil {
