@@ -45,6 +45,8 @@ type Holder struct {
 	// Since is when the run took the lock; Expiry when it lapses unless renewed.
 	Since  time.Time `json:"since"`
 	Expiry time.Time `json:"expiry"`
+	// TTLSeconds is how long an S3 lock record lives without renewal, as its writer set it.
+	TTLSeconds int `json:"ttlSeconds,omitempty"`
 }
 
 // maxField bounds each holder field in messages (the store is written by others).

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
@@ -29,9 +30,11 @@ type S3API interface {
 // BackendS3 names the S3 backend.
 const BackendS3 = "s3"
 
-// Timing of the S3 lock. A run that dies holding it blocks others for at most DefaultS3TTL.
+// Timing of the S3 lock. A run that dies holding it blocks others for at most DefaultS3TTL (or the TTL its
+// record declares, at most maxRecordTTL).
 const (
 	DefaultS3TTL      = 30 * time.Second
+	maxRecordTTL      = 10 * time.Minute
 	defaultMinBackoff = 200 * time.Millisecond
 	defaultMaxBackoff = 2 * time.Second
 )
@@ -41,6 +44,10 @@ const (
 // If-Match on the ETag read, and released with DeleteObject If-Match; S3 answers 412 PreconditionFailed when
 // the object changed, and may answer 409 ConditionalRequestConflict to concurrent conditional writes (retried).
 // Every run against any cluster that uses the same bucket and prefix sees the lock.
+//
+// Whether a holder stopped renewing is judged on S3's clock alone (the object's Last-Modified against the Date
+// of S3's answer), never on the clock of the machine that wrote the record: a holder whose clock runs behind is
+// not taken over while it renews, and one whose clock runs ahead does not block the others beyond its TTL.
 type S3 struct {
 	Client S3API
 	Bucket string
@@ -174,17 +181,18 @@ func (l *S3) acquire(ctx context.Context, roleARN, key string) (etag string, sin
 		case !isPreconditionFailed(err):
 			return "", time.Time{}, l.accessError(ctx, key, err)
 		}
-		cur, curTag, err := l.get(ctx, key)
+		obj, err := l.get(ctx, key)
+		cur := obj.holder
 		switch {
 		case isNotFound(err):
 			continue // released in between: create it again
 		case err != nil:
 			return "", time.Time{}, l.accessError(ctx, key, err)
 		case cur.ID == me.ID:
-			return curTag, cur.Since, nil // our own create, retried by the SDK after S3 had applied it
-		case now.After(cur.Expiry):
-			l.notify(fmt.Sprintf("taking over lock %s of role %s: its holder %s stopped renewing it %s ago (a run that was killed)", l.url(key), roleARN, cur, now.Sub(cur.Expiry).Round(time.Second)))
-			etag, err := l.put(ctx, key, me, curTag)
+			return obj.etag, cur.Since, nil // our own create, retried by the SDK after S3 had applied it
+		case obj.left < 0:
+			l.notify(fmt.Sprintf("taking over lock %s of role %s: its holder %s stopped renewing it %s ago (a run that was killed)", l.url(key), roleARN, cur, (-obj.left).Round(time.Second)))
+			etag, err := l.put(ctx, key, me, obj.etag)
 			switch {
 			case err == nil:
 				return etag, now, nil
@@ -207,7 +215,7 @@ func (l *S3) acquire(ctx context.Context, roleARN, key string) (etag string, sin
 			return "", time.Time{}, &HeldError{Role: roleARN, Holder: cur.String(), Lock: l.url(key), Waited: duration(l.Wait, DefaultWait)}
 		}
 		d := min(jitter(backoff), deadline.Sub(now))
-		if untilExpiry := cur.Expiry.Sub(now) + 10*time.Millisecond; untilExpiry > 0 && untilExpiry < d {
+		if untilExpiry := obj.left + 10*time.Millisecond; untilExpiry > 0 && untilExpiry < d {
 			d = untilExpiry
 		}
 		if err := sleep(ctx, d); err != nil {
@@ -221,7 +229,7 @@ func (l *S3) acquire(ctx context.Context, roleARN, key string) (etag string, sin
 // the object was replaced or deleted (broken, or taken over after an expiry) or cannot be renewed before it
 // expires, it cancels fn's context with ErrLost.
 func (l *S3) renew(ctx context.Context, key, etag string, since time.Time, stop <-chan struct{}, lose context.CancelCauseFunc) string {
-	ttl := duration(l.TTL, DefaultS3TTL)
+	ttl := l.ttl()
 	expiry := l.now().Add(ttl)
 	ticker := time.NewTicker(ttl / 3)
 	defer ticker.Stop()
@@ -267,14 +275,14 @@ func (l *S3) release(ctx context.Context, roleARN, key, etag string) {
 func (l *S3) Status(ctx context.Context, roleARN string) (Status, error) {
 	key := l.Key(roleARN)
 	st := Status{Role: roleARN, Backend: BackendS3, Lock: l.url(key)}
-	cur, etag, err := l.get(ctx, key)
+	obj, err := l.get(ctx, key)
 	if isNotFound(err) {
 		return st, nil
 	}
 	if err != nil {
 		return st, l.accessError(ctx, key, err)
 	}
-	st.Held, st.Holder, st.version = true, cur, etag
+	st.Held, st.Holder, st.version = true, obj.holder, obj.etag
 	return st, nil
 }
 
@@ -318,26 +326,54 @@ func (l *S3) put(ctx context.Context, key string, h Holder, ifMatch string) (str
 	return aws.ToString(out.ETag), nil
 }
 
-// get reads the lock record and its ETag. A record that cannot be parsed (written by something else) is held
-// by an unnamed run until TTL after its last change.
-func (l *S3) get(ctx context.Context, key string) (Holder, string, error) {
+// lockObject is a lock object as read: its holder, its ETag, and how long it lives without renewal (negative:
+// it lapsed that long ago).
+type lockObject struct {
+	holder Holder
+	etag   string
+	left   time.Duration
+}
+
+// get reads a lock object. How long it lives is measured on S3's clock: its Last-Modified (whole seconds,
+// hence a second more) plus the TTL its record declares (this run's when none, or more than maxRecordTTL),
+// against the Date of S3's answer (this run's clock when S3 sent none). Only an object without Last-Modified
+// falls back to the expiry its writer recorded, on its writer's clock. The holder's Expiry is then set on this
+// run's clock, for messages. A record that cannot be parsed (written by something else) is held by an unnamed
+// run since its last change.
+func (l *S3) get(ctx context.Context, key string) (lockObject, error) {
 	out, err := l.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(l.Bucket), Key: aws.String(key)})
 	if err != nil {
-		return Holder{}, "", err
+		return lockObject{}, err
 	}
 	defer out.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(out.Body, 64<<10))
 	if err != nil {
-		return Holder{}, "", err
+		return lockObject{}, err
 	}
 	var h Holder
 	if json.Unmarshal(raw, &h) != nil || h.Expiry.IsZero() {
 		h = Holder{ID: "unknown (the lock object is not kubectl irsa's)"}
 		if out.LastModified != nil {
-			h.Since, h.Expiry = *out.LastModified, out.LastModified.Add(duration(l.TTL, DefaultS3TTL))
+			h.Since = *out.LastModified
 		}
 	}
-	return h, aws.ToString(out.ETag), nil
+	obj := lockObject{holder: h, etag: aws.ToString(out.ETag)}
+	now := l.now()
+	if out.LastModified != nil {
+		ttl := l.ttl()
+		if d := time.Duration(h.TTLSeconds) * time.Second; d > 0 && d <= maxRecordTTL {
+			ttl = d
+		}
+		s3Now, ok := awsmiddleware.GetServerTime(out.ResultMetadata)
+		if !ok {
+			s3Now = now
+		}
+		obj.left = out.LastModified.Add(ttl + time.Second).Sub(s3Now)
+	} else {
+		obj.left = h.Expiry.Sub(now)
+	}
+	obj.holder.Expiry = now.Add(obj.left).UTC()
+	return obj, nil
 }
 
 // record is this run's lock record, taken at since and renewed at now.
@@ -349,9 +385,12 @@ func (l *S3) record(since, now time.Time) Holder {
 		}
 	})
 	h := l.self
-	h.Since, h.Expiry = since.UTC(), now.Add(duration(l.TTL, DefaultS3TTL)).UTC()
+	h.Since, h.Expiry = since.UTC(), now.Add(l.ttl()).UTC()
+	h.TTLSeconds = int(l.ttl() / time.Second)
 	return h
 }
+
+func (l *S3) ttl() time.Duration { return duration(l.TTL, DefaultS3TTL) }
 
 // accessError wraps an error of S3 that no wait or retry can fix (the context's own error when it ended).
 func (l *S3) accessError(ctx context.Context, key string, err error) error {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -106,13 +109,16 @@ func (f *fakeS3) DeleteObject(_ context.Context, in *s3.DeleteObjectInput, _ ...
 	return &s3.DeleteObjectOutput{}, nil
 }
 
-// set writes a holder's record directly (another run, or a dead one).
-func (f *fakeS3) set(key string, h Holder) {
+// set writes a holder's record directly (another run), now.
+func (f *fakeS3) set(key string, h Holder) { f.setAt(key, h, time.Now()) }
+
+// setAt writes a holder's record as S3 last changed it at modified (a run that stopped renewing then).
+func (f *fakeS3) setAt(key string, h Holder, modified time.Time) {
 	body, _ := json.Marshal(h)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.n++
-	f.objects[key] = fakeObject{body: body, etag: fmt.Sprintf(`"etag-%d"`, f.n), modified: time.Now()}
+	f.objects[key] = fakeObject{body: body, etag: fmt.Sprintf(`"etag-%d"`, f.n), modified: modified}
 }
 
 func (f *fakeS3) has(key string) bool {
@@ -237,7 +243,7 @@ func TestS3TellsHolderOnceAndOnChange(t *testing.T) {
 func TestS3TakesOverExpired(t *testing.T) {
 	f := newFakeS3()
 	key := "team/123456789012/app.json"
-	f.set(key, Holder{ID: "dead-1", Host: "gone-host", PID: 7, Since: time.Now().Add(-time.Hour), Expiry: time.Now().Add(-time.Minute)})
+	f.setAt(key, Holder{ID: "dead-1", Host: "gone-host", PID: 7, Since: time.Now().Add(-time.Hour), Expiry: time.Now().Add(-time.Minute)}, time.Now().Add(-time.Minute))
 	l := newS3Lock(f, "me")
 	var msgs []string
 	l.Notify = func(m string) { msgs = append(msgs, m) }
@@ -255,6 +261,42 @@ func TestS3TakesOverExpired(t *testing.T) {
 	}
 	if f.has(key) {
 		t.Error("not released")
+	}
+}
+
+// TestS3ExpiryOnS3sClock: whether a holder stopped renewing is judged by when S3 last changed its object, not by
+// the expiry its writer's clock recorded: a live holder whose clock is an hour behind is waited for, a dead one
+// whose clock was an hour ahead is taken over, and a record's own TTL counts (bounded).
+func TestS3ExpiryOnS3sClock(t *testing.T) {
+	key := "team/123456789012/app.json"
+	now := time.Now()
+	for _, tc := range []struct {
+		name     string
+		h        Holder
+		modified time.Time
+		takeOver bool
+	}{
+		{"clock behind, renewing", Holder{ID: "behind", Since: now.Add(-2 * time.Hour), Expiry: now.Add(-time.Hour)}, now, false},
+		{"clock ahead, dead", Holder{ID: "ahead", Since: now, Expiry: now.Add(time.Hour)}, now.Add(-time.Minute), true},
+		{"own TTL of 1 s, dead", Holder{ID: "short", Since: now, Expiry: now.Add(time.Hour), TTLSeconds: 1}, now.Add(-3 * time.Second), true},
+		{"own TTL of 1 h, bounded", Holder{ID: "long", Since: now, Expiry: now.Add(time.Hour), TTLSeconds: 3600}, now.Add(-11 * time.Minute), true},
+		{"own TTL of 5 min, renewing", Holder{ID: "slow", Since: now, Expiry: now.Add(-time.Hour), TTLSeconds: 300}, now.Add(-time.Minute), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeS3()
+			f.setAt(key, tc.h, tc.modified)
+			l := newS3Lock(f, "me")
+			l.TTL, l.Wait = 30*time.Second, 300*time.Millisecond
+			ran := false
+			err := l.With(context.Background(), role, func(context.Context) error { ran = true; return nil })
+			if ran != tc.takeOver {
+				t.Fatalf("took over: %v, want %v (err %v)", ran, tc.takeOver, err)
+			}
+			st, serr := l.Status(context.Background(), role)
+			if !tc.takeOver && (serr != nil || st.Expired(time.Now()) || st.Holder.ID != tc.h.ID) {
+				t.Errorf("status of a live holder: %+v (%v): want it held, not expired", st, serr)
+			}
+		})
 	}
 }
 
@@ -386,5 +428,33 @@ func TestS3EndlessConflictsEndTheWait(t *testing.T) {
 	var held *HeldError
 	if err := l.With(context.Background(), role, func(context.Context) error { t.Error("fn ran"); return nil }); !errors.As(err, &held) || !strings.Contains(err.Error(), "409") {
 		t.Errorf("error %v", err)
+	}
+}
+
+// TestS3ExpiryUsesS3sDate: through the SDK, the Date of S3's answer is S3's now: an object S3 changed 10 s ago
+// by its clock is live, though this machine's clock (an hour ahead of S3's) says it lapsed long ago.
+func TestS3ExpiryUsesS3sDate(t *testing.T) {
+	s3Now := time.Now().Add(-time.Hour).Truncate(time.Second)
+	body, _ := json.Marshal(Holder{ID: "other", Since: s3Now, Expiry: s3Now.Add(20 * time.Second)})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", s3Now.UTC().Format(http.TimeFormat))
+		w.Header().Set("Last-Modified", s3Now.Add(-10*time.Second).UTC().Format(http.TimeFormat))
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""), RetryMaxAttempts: 1})
+	l := &S3{Client: client, Bucket: "irsa-locks", Prefix: "team/"}
+	st, err := l.Status(context.Background(), role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Held || st.Expired(time.Now()) {
+		t.Errorf("status %+v: want held and live on S3's clock", st)
+	}
+	if left := time.Until(st.Holder.Expiry); left < 15*time.Second || left > 25*time.Second {
+		t.Errorf("lapses in %s on this run's clock, want about 21 s (30 s TTL + 1 s, changed 10 s ago)", left)
 	}
 }

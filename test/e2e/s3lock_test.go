@@ -210,14 +210,35 @@ func TestS3Lock(t *testing.T) {
 		}
 	})
 
+	t.Run("LiveHolderWithClockBehindKept", func(t *testing.T) {
+		// A run renewing its lock on a machine whose clock is ten minutes behind: the expiry it records is in
+		// the past, but S3 changed the object just now, so it is held (on S3's clock), not taken over.
+		behind, _ := json.Marshal(map[string]any{"id": "skewed-runner-1-77-live2", "host": "skewed-runner-1", "pid": 77,
+			"command": "kubectl irsa link slow", "since": time.Now().Add(-10 * time.Minute).UTC(), "expiry": time.Now().Add(-10*time.Minute + 30*time.Second).UTC()})
+		if _, err := ls.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.LockBucket), Key: aws.String(lockKey), Body: bytes.NewReader(behind)}); err != nil {
+			t.Fatal(err)
+		}
+		r := mustSucceed(t, ls.run(t, nil, "lock", "status", role, "--lock", lock, "-o", "json"))
+		var st rolelock.LockStatus
+		if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || !st.Held || st.Expired || st.Holder == nil || st.Holder.PID != 77 {
+			t.Errorf("status of a live holder whose clock is behind (%v): %s", err, r)
+		}
+		if _, err := ls.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(sandbox.LockBucket), Key: aws.String(lockKey)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("DeadHolderTakenOver", func(t *testing.T) {
+		// A run that declared a TTL of 1 s and stopped renewing (S3 last changed its object 3.5 s ago); its own
+		// clock was ahead (its expiry is an hour away) and does not matter.
 		dead, _ := json.Marshal(map[string]any{"id": "ci-runner-7-4242-dead1", "host": "ci-runner-7", "pid": 4242, "cluster": ls.sb.Clusters[1].Context,
-			"command": "kubectl irsa link old", "since": time.Now().Add(-10 * time.Minute).UTC(), "expiry": time.Now().Add(-9 * time.Minute).UTC()})
+			"command": "kubectl irsa link old", "since": time.Now().UTC(), "expiry": time.Now().Add(time.Hour).UTC(), "ttlSeconds": 1})
 		if _, err := ls.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.LockBucket), Key: aws.String(lockKey), Body: bytes.NewReader(dead)}); err != nil {
 			t.Fatal(err)
 		}
+		time.Sleep(3500 * time.Millisecond)
 		r := mustSucceed(t, ls.run(t, nil, "lock", "status", role, "--lock", lock))
-		if !strings.Contains(r.stdout, "holder:   ci-runner-7-4242-dead1 (host ci-runner-7, pid 4242") || !strings.Contains(r.stdout, "expired 9m") || !strings.Contains(r.stdout, "lock:     s3://"+sandbox.LockBucket+"/"+lockKey) {
+		if !strings.Contains(r.stdout, "holder:   ci-runner-7-4242-dead1 (host ci-runner-7, pid 4242") || !strings.Contains(r.stdout, "ago: the next run takes it over") || !strings.Contains(r.stdout, "lock:     s3://"+sandbox.LockBucket+"/"+lockKey) {
 			t.Errorf("status of a dead holder: %s", r)
 		}
 		r = mustSucceed(t, ls.run(t, nil, "lock", "status", role, "--lock", lock, "-o", "json"))
