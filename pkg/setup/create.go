@@ -159,7 +159,7 @@ func (s *Setup) PlanProvider(ctx context.Context, dryRun bool) (*ProviderPlan, e
 		pl.Add(&steps.Step{
 			Action: api.Action{Op: "+", Resource: resource, Detail: "create OIDC provider with client ID " + iamref.DefaultAudience, Status: api.StatusPlanned},
 			Do: func(ctx context.Context) error {
-				return CreateProvider(ctx, s.IAM, s.Issuer, iamref.DefaultAudience, tp)
+				return CreateProviderStep(ctx, s.IAM, s.Issuer, st.Provider.ARN, iamref.DefaultAudience, tp)
 			},
 		})
 	}

@@ -228,3 +228,54 @@ func TestDefaultRoleName(t *testing.T) {
 func attachInput(role, policyARN string) *iam.AttachRolePolicyInput {
 	return &iam.AttachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(policyARN)}
 }
+
+// TestLinkProviderCreatedMeanwhile: pipelines linking on a fresh cluster at once all plan the provider's
+// creation; the runs whose CreateOpenIDConnectProvider finds it created succeed (the step is unchanged, the
+// audience added when missing), and a rollback never deletes a provider another run created.
+func TestLinkProviderCreatedMeanwhile(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		clientIDs []string
+		failPatch bool
+	}{
+		{"with the audience", []string{iamref.DefaultAudience}, false},
+		{"without the audience", []string{"other.example.com"}, false},
+		{"then rolled back", []string{iamref.DefaultAudience}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cloud := fakeaws.New()
+			s := newSetup(fakeKube(tc.failPatch, nil), cloud)
+			plan, err := s.PlanLink(context.Background(), seedRequest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cloud.IAM.CreateOpenIDConnectProvider(context.Background(), &iam.CreateOpenIDConnectProviderInput{
+				Url: aws.String(testIssuer), ClientIDList: tc.clientIDs}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := plan.Apply(context.Background())
+			providerARN := trust.NewProvider("aws", fakeaws.Account, testIssuer).ARN
+			got, gerr := cloud.IAM.GetOpenIDConnectProvider(context.Background(), &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(providerARN)})
+			if gerr != nil {
+				t.Fatalf("the provider another run created is gone: %v (apply: %v)", gerr, err)
+			}
+			if tc.failPatch {
+				if err == nil {
+					t.Fatal("the annotation failed and apply succeeded")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("apply after another run created the provider: %v", err)
+			}
+			if !slices.Contains(got.ClientIDList, iamref.DefaultAudience) {
+				t.Errorf("client IDs %v lack %s", got.ClientIDList, iamref.DefaultAudience)
+			}
+			for _, a := range res.Actions {
+				if strings.HasPrefix(a.Resource, "oidc-provider/") && a.Status != api.StatusUnchanged {
+					t.Errorf("provider action %+v, want unchanged", a)
+				}
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package setup
 
 import (
 	"context" //nolint:gosec // IAM OIDC thumbprints are SHA-1 by definition.
+	"errors"
 	"fmt"
 	"slices"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/state"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -76,6 +78,26 @@ func CreateProvider(ctx context.Context, client IAMAPI, issuer, audience, thumbp
 		return fmt.Errorf("iam:CreateOpenIDConnectProvider %s: %w", issuer, awsapi.Short(err))
 	}
 	return nil
+}
+
+// CreateProviderStep is the Do of a step that creates the provider: a provider another run created since the
+// plan (EntityAlreadyExists; pipelines linking on a fresh cluster at once) makes the step unchanged, so this
+// run's rollback never deletes it; audience is added to it when that run did not list it (kept on rollback).
+func CreateProviderStep(ctx context.Context, client IAMAPI, issuer, providerARN, audience, thumbprint string) error {
+	err := CreateProvider(ctx, client, issuer, audience, thumbprint)
+	if err == nil || !isAlreadyExists(err) {
+		return err
+	}
+	read := state.ReadProvider(ctx, client, providerARN)
+	if read.Presence != state.Found {
+		return errors.Join(err, read.ReadError())
+	}
+	if !slices.Contains(read.ClientIDs, audience) {
+		if err := AddClientID(ctx, client, providerARN, audience); err != nil {
+			return err
+		}
+	}
+	return steps.ErrUnchanged
 }
 
 // Tags kubectl irsa puts on what it creates, so list, unlink and audit can tell its roles apart.

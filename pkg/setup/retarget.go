@@ -579,11 +579,7 @@ func (pr *retargetProvider) steps(issuer string) []*steps.Step {
 		out = append(out, &steps.Step{
 			Action: api.Action{Op: "+", Resource: host, Detail: "create OIDC provider with client ID " + first, Status: api.StatusPlanned},
 			Do: func(ctx context.Context) error {
-				err := CreateProvider(ctx, s.IAM, issuer, first, pr.thumbprint)
-				if err != nil && isAlreadyExists(err) {
-					return steps.ErrUnchanged // created by a concurrent run since the plan
-				}
-				return err
+				return CreateProviderStep(ctx, s.IAM, issuer, arn, first, pr.thumbprint)
 			},
 			Undo: func(ctx context.Context) error { return DeleteProviderIfUnused(ctx, s.IAM, arn) }, UndoWhat: "delete OIDC provider " + arn,
 		})

@@ -35,7 +35,7 @@ func (s *Setup) providerStep(st ProviderState, audience, thumbprint string) *ste
 		return &steps.Step{
 			Action: api.Action{Op: "+", Resource: host, Detail: "create OIDC provider with client ID " + audience, Status: api.StatusPlanned},
 			Do: func(ctx context.Context) error {
-				return CreateProvider(ctx, s.IAM, s.Issuer, audience, thumbprint)
+				return CreateProviderStep(ctx, s.IAM, s.Issuer, arn, audience, thumbprint)
 			},
 			Undo: func(ctx context.Context) error { return DeleteProviderIfUnused(ctx, s.IAM, arn) }, UndoWhat: "delete OIDC provider " + arn,
 		}

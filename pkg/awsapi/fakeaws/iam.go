@@ -116,6 +116,9 @@ func (f *IAM) CreateOpenIDConnectProvider(_ context.Context, in *iam.CreateOpenI
 		return nil, err
 	}
 	a := arn("oidc-provider", strings.TrimRight(strings.TrimPrefix(aws.ToString(in.Url), "https://"), "/"))
+	if _, ok := f.providers[a]; ok {
+		return nil, &smithy.GenericAPIError{Code: "EntityAlreadyExists", Message: "Provider with url " + aws.ToString(in.Url) + " already exists."}
+	}
 	f.providers[a] = slices.Clone(in.ClientIDList)
 	if f.providerTags == nil {
 		f.providerTags = map[string][]iamtypes.Tag{}
