@@ -68,6 +68,10 @@ func (pl *SetPlan) plan() {
 			for _, m := range rp.Attach {
 				pl.addDrift(DriftPolicyNotAttached, obj, m+" is not attached")
 			}
+			if foreign := rp.OldTrust.ForeignPrincipals(); len(foreign) > 0 {
+				pl.info = append(pl.info, fmt.Sprintf("role %s: trust has %d statement(s) kubectl irsa did not write, kept as they are, not compared: %s",
+					r.ref.Name, len(foreign), listSome(foreign, 5)))
+			}
 			if rp.ForeignStatements > 0 {
 				pl.info = append(pl.info, fmt.Sprintf("role %s: inline policy %s has %d statement(s) kubectl irsa did not write: kept as they are, not compared", r.ref.Name, InlinePolicyName, rp.ForeignStatements))
 			}
@@ -307,4 +311,12 @@ func joinSorted(list []string) string {
 	out := slices.Clone(list)
 	slices.Sort(out)
 	return strings.Join(out, ", ")
+}
+
+// listSome joins the first n items with "; " and counts the rest.
+func listSome(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, "; ")
+	}
+	return fmt.Sprintf("%s; and %d more", strings.Join(items[:n], "; "), len(items)-n)
 }

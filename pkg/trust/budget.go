@@ -183,3 +183,39 @@ func sameLengthProvider(like Provider, i int) Provider {
 	}
 	return Provider{ARN: strings.TrimSuffix(like.ARN, like.HostPath) + hp, HostPath: hp}
 }
+
+// ForeignPrincipals names, one per statement, the principals of the statements kubectl irsa did not write (a
+// Sid without its prefix): "AWS arn:aws:iam::111122223333:root", "Service ec2.amazonaws.com", "Federated ARN",
+// "*", or "NotPrincipal". diff shows them: a cross-account principal added by hand is not drift, but it is
+// worth seeing.
+func (d *Document) ForeignPrincipals() []string {
+	var out []string
+	for _, raw := range d.Statements {
+		st, err := ParseStatement(raw)
+		if err == nil && strings.HasPrefix(st.Sid, sidPrefix) {
+			continue
+		}
+		var names []string
+		switch {
+		case err != nil:
+			names = append(names, "unreadable statement")
+		case st.NotPrincipal != nil:
+			names = append(names, "NotPrincipal")
+		case st.Principal.Any:
+			names = append(names, "*")
+		}
+		if err == nil {
+			for _, p := range st.Principal.AWS {
+				names = append(names, "AWS "+p)
+			}
+			for _, p := range st.Principal.Service {
+				names = append(names, "Service "+p)
+			}
+			for _, p := range st.Principal.Federated {
+				names = append(names, "Federated "+p)
+			}
+		}
+		out = append(out, strings.Join(names, ", "))
+	}
+	return out
+}

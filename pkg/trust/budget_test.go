@@ -3,6 +3,7 @@ package trust
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -192,5 +193,20 @@ func TestClustersThatFit(t *testing.T) {
 	// The measured figures: at 2,048 a role fits about 4 clusters of one ServiceAccount.
 	if n, _ := New().ClustersThatFit(provider, DefaultAudience, subjects, DefaultSizeLimit); n < 3 || n > 5 {
 		t.Errorf("an empty trust fits %d clusters at 2048, measured about 4", n)
+	}
+}
+
+func TestForeignPrincipals(t *testing.T) {
+	p := NewProvider("aws", "123456789012", "https://oidc.eks.us-east-1.amazonaws.com/id/ABC")
+	d := New()
+	d.AddSubjects(p, "sts.amazonaws.com", Subject("ns", "app"))
+	d.Statements = append(d.Statements,
+		json.RawMessage(`{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::999999999999:root","arn:aws:iam::888888888888:role/ci"]},"Action":"sts:AssumeRole"}`),
+		json.RawMessage(`{"Sid":"Ec2","Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}`),
+		json.RawMessage(`{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}`))
+	got := d.ForeignPrincipals()
+	want := []string{"AWS arn:aws:iam::999999999999:root, AWS arn:aws:iam::888888888888:role/ci", "Service ec2.amazonaws.com", "*"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -202,6 +202,8 @@ func TestApplySetConvergesAndRepairsEachDrift(t *testing.T) {
 	if _, err := d.RemoveSubjects(provider(), iamref.DefaultAudience, trust.Subject(ns, "worker")); err != nil {
 		t.Fatal(err)
 	}
+	// and a cross-account principal added by hand: information, not drift
+	d.Statements = append(d.Statements, json.RawMessage(`{"Sid":"CrossAccount","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"sts:AssumeRole"}`))
 	if _, err := iamClient.UpdateAssumeRolePolicy(context.Background(), &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("apply-a-api"), PolicyDocument: aws.String(d.String())}); err != nil {
 		t.Fatal(err)
 	}
@@ -217,8 +219,13 @@ func TestApplySetConvergesAndRepairsEachDrift(t *testing.T) {
 	if got := driftOf(res); code != 1 || !slices.Equal(got, want) {
 		t.Errorf("diff after hand edits: exit %d, drift %v, want %v", code, got, want)
 	}
-	if !slices.ContainsFunc(res.Info, func(s string) bool { return strings.Contains(s, "did not write") }) {
+	if !slices.ContainsFunc(res.Info, func(s string) bool { return strings.Contains(s, "inline policy kubectl-irsa has 1 statement(s) kubectl irsa did not write") }) {
 		t.Errorf("the hand-written statement is not named as information: %v", res.Info)
+	}
+	if !slices.ContainsFunc(res.Info, func(s string) bool {
+		return strings.Contains(s, "role apply-a-api: trust has 1 statement(s) kubectl irsa did not write") && strings.Contains(s, "AWS arn:aws:iam::999999999999:root")
+	}) {
+		t.Errorf("the cross-account trust statement is not named as information: %v", res.Info)
 	}
 	human := irsaCmd(t, "diff", "-f", file)
 	if human.code != 1 || !strings.Contains(human.stdout, "drift: subject missing: role/apply-a-api") || !strings.Contains(human.stdout, "~ serviceaccount/apply-a/worker") {
