@@ -219,7 +219,9 @@ func TestApplySetConvergesAndRepairsEachDrift(t *testing.T) {
 	if got := driftOf(res); code != 1 || !slices.Equal(got, want) {
 		t.Errorf("diff after hand edits: exit %d, drift %v, want %v", code, got, want)
 	}
-	if !slices.ContainsFunc(res.Info, func(s string) bool { return strings.Contains(s, "inline policy kubectl-irsa has 1 statement(s) kubectl irsa did not write") }) {
+	if !slices.ContainsFunc(res.Info, func(s string) bool {
+		return strings.Contains(s, "inline policy kubectl-irsa has 1 statement(s) kubectl irsa did not write")
+	}) {
 		t.Errorf("the hand-written statement is not named as information: %v", res.Info)
 	}
 	if !slices.ContainsFunc(res.Info, func(s string) bool {
