@@ -165,7 +165,7 @@ func printChanges(w io.Writer, res *api.SetResult) {
 		case api.StatusRolledBack, api.StatusFailed:
 			status = " [" + a.Status + "]"
 		}
-		fmt.Fprintf(w, "  %s %s: %s%s\n", a.Op, safetext.String(a.Resource), safetext.String(a.Detail), status)
+		fmt.Fprintf(w, "  %s %s: %s%s\n", a.Op, safetext.Short(a.Resource, maxNameRunes), safetext.Short(a.Detail, maxLineRunes), status)
 	}
 	fmt.Fprintf(w, "  (%d object(s) already as wanted)\n", same)
 }
@@ -180,12 +180,19 @@ func countDone(res *api.SetResult) int {
 	return n
 }
 
+// Bounds of one field of a human line of apply, diff and export (what a file, a cluster or IAM holds is
+// hostile: a 1 MiB annotation must not become a 1 MiB line).
+const (
+	maxNameRunes = 300
+	maxLineRunes = 1000
+)
+
 // printSetNotes writes the information and hints to stderr.
 func printSetNotes(w io.Writer, res *api.SetResult) {
 	for _, s := range res.Info {
-		fmt.Fprintf(w, "note: %s\n", safetext.String(s))
+		fmt.Fprintf(w, "note: %s\n", safetext.Short(s, maxLineRunes))
 	}
 	for _, h := range res.Hints {
-		fmt.Fprintf(w, "hint: %s\n", safetext.String(h))
+		fmt.Fprintf(w, "hint: %s\n", safetext.Short(h, maxLineRunes))
 	}
 }

@@ -88,7 +88,7 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.Out, "Diff of %s:\n", describeSets(res.Sets))
 		printChanges(o.Out, res)
 		for _, d := range res.Drift {
-			fmt.Fprintf(o.Out, "drift: %s: %s: %s\n", d.Class, safetext.String(d.Object), safetext.String(d.Detail))
+			fmt.Fprintf(o.Out, "drift: %s: %s: %s\n", d.Class, safetext.Short(d.Object, maxNameRunes), safetext.Short(d.Detail, maxLineRunes))
 		}
 		if len(res.Drift) == 0 {
 			fmt.Fprintln(o.Out, "in sync")

@@ -105,7 +105,7 @@ func (o *ExportOptions) Run(ctx context.Context) error {
 		return err
 	}
 	for _, n := range ids.Notes {
-		fmt.Fprintf(o.ErrOut, "note: %s\n", safetext.String(n))
+		fmt.Fprintf(o.ErrOut, "note: %s\n", safetext.Short(n, maxLineRunes))
 	}
 	if err := exportComplete(ids); err != nil {
 		return &ExitError{Code: 2, Err: err}
@@ -127,7 +127,7 @@ func (o *ExportOptions) Run(ctx context.Context) error {
 	}
 	for _, it := range ids.Items {
 		if it.RoleExists == "no" {
-			fmt.Fprintf(o.ErrOut, "note: role %s of %s/%s does not exist: apply -f creates it when the set names it by name\n", safetext.String(it.RoleARN), it.Namespace, it.ServiceAccount)
+			fmt.Fprintf(o.ErrOut, "note: role %s of %s/%s does not exist: apply -f creates it when the set names it by name\n", safetext.Short(it.RoleARN, maxNameRunes), it.Namespace, it.ServiceAccount)
 		}
 	}
 	if err := printSet(o.Out, set, o.output); err != nil {
@@ -163,7 +163,7 @@ func exportLive(ids *inspect.Identities) (live []identityset.Live, notAdmitted [
 		if doc, ok := ids.Inline[it.RoleARN]; ok {
 			st, err := setup.ServiceAccountStatements(doc, it.Namespace, it.ServiceAccount)
 			if err != nil {
-				return nil, nil, fmt.Errorf("the inline policy %s of role %s cannot be read (%v); nothing was written", setup.InlinePolicyName, safetext.String(it.RoleName), err)
+				return nil, nil, fmt.Errorf("the inline policy %s of role %s cannot be read (%v); nothing was written", setup.InlinePolicyName, safetext.Short(it.RoleName, maxNameRunes), err)
 			}
 			l.Statements = st
 		}

@@ -1,12 +1,16 @@
 package plugin
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/api"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/identityset"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/setup"
 )
 
@@ -35,5 +39,22 @@ func TestHintsOfFileCommands(t *testing.T) {
 		if got := withFlagHint(err, link).Error(); !strings.Contains(got, tc.withFlag) {
 			t.Errorf("link: %q, want %s", got, tc.withFlag)
 		}
+	}
+}
+
+// TestSetLinesAreBounded: a hostile value (a 1 MiB annotation, ServiceAccount name or ARN in a file) comes out
+// escaped and cut in apply's, diff's and export's human lines and in the file problems.
+func TestSetLinesAreBounded(t *testing.T) {
+	huge := strings.Repeat("\x1b[31mA", 200_000)
+	var out bytes.Buffer
+	printSetNotes(&out, &api.SetResult{Info: []string{"role r: " + huge}, Hints: []string{huge}})
+	_ = identityFileError(&identityset.Problems{{Source: identityset.Source{File: "f.yaml"}, Field: "spec.roles[0].serviceAccounts[0]", Message: huge}}, &out)
+	for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if n := utf8.RuneCountInString(line); n > maxLineRunes+20 || strings.Contains(line, "\x1b") {
+			t.Errorf("a line of %d runes (escape sequences: %v): %.80q", n, strings.Contains(line, "\x1b"), line)
+		}
+	}
+	if strings.Count(out.String(), "\n") != 3 {
+		t.Errorf("want 3 lines: %q", out.String())
 	}
 }

@@ -52,7 +52,7 @@ func identityFileError(err error, errOut io.Writer) error {
 		return err
 	}
 	for _, p := range *ps {
-		fmt.Fprintf(errOut, "invalid: %s\n", safetext.String(p.String()))
+		fmt.Fprintf(errOut, "invalid: %s\n", safetext.Short(p.String(), maxLineRunes))
 	}
 	return &ExitError{Code: InvalidIdentityFileExitCode, Err: errors.New("the identity files do not validate (every problem is listed above); fix them and run again: nothing was read or changed")}
 }
