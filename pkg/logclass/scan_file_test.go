@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
-	"time"
 )
 
 // mixedLog is genLog's log with multi-line records (Java traces, aws-sdk-go
@@ -125,13 +124,7 @@ func TestScanFileShrinks(t *testing.T) {
 	if n == 0 || n >= len(all) {
 		t.Errorf("%d findings, want some of the %d before the truncation", n, len(all))
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if g := runtime.NumGoroutine(); g > before {
-		t.Errorf("%d goroutines left, %d before", g, before)
-	}
+	noGoroutineLeft(t, before)
 }
 
 func TestScanStats(t *testing.T) {

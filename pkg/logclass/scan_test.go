@@ -286,6 +286,12 @@ func TestScanEmitPanics(t *testing.T) {
 		}()
 		(&Classifier{}).Scan(strings.NewReader(log), func(Finding) { panic("stop") })
 	}()
+	noGoroutineLeft(t, before)
+}
+
+// noGoroutineLeft waits up to 5 s for the goroutines to be no more than before.
+func noGoroutineLeft(t *testing.T, before int) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
