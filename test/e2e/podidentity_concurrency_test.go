@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
@@ -105,9 +106,12 @@ func TestPodIdentityUnlinkRacesLink(t *testing.T) {
 	}
 }
 
-// TestMigrateRacesLink: migrate of a ServiceAccount racing a `link --pod-identity` and an `unlink --pod-identity`
-// of the role's other user, three rounds: the role's trust keeps the IRSA subject and admits Pod Identity for
-// every association; a migration that printed success has its association.
+// TestMigrateRacesLink: migrate of a ServiceAccount racing the `unlink --pod-identity` of the role's last other
+// Pod Identity user, then a `link --pod-identity`, three rounds. The race is made certain: migrate's
+// CreatePodIdentityAssociation is held for 2 s, and the unlink starts meanwhile; it must wait for migrate's lock on
+// the role and then keep the Pod Identity statement the new association needs (without the lock it reads no other
+// association and removes it). The role's trust keeps the IRSA subject and admits Pod Identity for every
+// association; a migration or link that printed success has its association.
 func TestMigrateRacesLink(t *testing.T) {
 	ns := "pi-migrace"
 	createNamespace(t, ns)
@@ -123,11 +127,27 @@ func TestMigrateRacesLink(t *testing.T) {
 		t.Cleanup(func() { deleteRoleIfExists(t, role) })
 		mustSucceed(t, irsaCmd(t, "link", mig, "-n", ns, "--role-name", role))
 		mustSucceed(t, irsaCmd(t, "link", other, "-n", ns, "--pod-identity", "--role-name", role))
-		results := runAll(t, [][]string{
-			{"migrate", mig, "-n", ns},
-			{"unlink", other, "-n", ns, "--pod-identity"},
-			{"link", next, "-n", ns, "--pod-identity", "--role-name", role, "--allow", "s3:GetObject"},
-		})
+		arrived, release := sb.AWS.InjectDelay(sandbox.Delay{Operation: "eks:CreatePodIdentityAssociation", RoleName: role, Wait: 2 * time.Second})
+		migrated := make(chan result, 1)
+		go func() { migrated <- runAll(t, [][]string{{"migrate", mig, "-n", ns}})[0] }()
+		select {
+		case <-arrived:
+		case r := <-migrated:
+			release()
+			t.Fatalf("round %d: migrate ended before creating its association: %s", round, r)
+		case <-time.After(time.Minute):
+			release()
+			t.Fatalf("round %d: migrate never created its association", round)
+		}
+		release() // only migrate's call is held
+		unlinked := mustSucceed(t, irsaCmd(t, "unlink", other, "-n", ns, "--pod-identity"))
+		if !strings.Contains(unlinked.stderr, "waiting for lease") {
+			t.Errorf("round %d: the unlink did not wait for migrate's lock on the role: %s", round, unlinked)
+		}
+		results := []result{<-migrated, unlinked}
+		// migrate's association exists now: the unlink of the role's other user must have kept the statement
+		checkAssociationsAdmitted(t, ns, fmt.Sprintf("round %d, after the unlink", round))
+		results = append(results, irsaCmd(t, "link", next, "-n", ns, "--pod-identity", "--role-name", role, "--allow", "s3:GetObject"))
 		if r := results[0]; r.code == 0 && association(t, ns, mig) == nil {
 			t.Errorf("round %d: migrate printed success without an association: %s", round, r)
 		}
