@@ -141,3 +141,36 @@ func mustOwned(t *testing.T, sa string, actions ...string) []json.RawMessage {
 	}
 	return st
 }
+
+// TestUnlinkKeepsStatementOfOtherCluster: a role shared by two clusters whose same-named ServiceAccounts are
+// linked to it; unlinking one cluster's takes its subject out but keeps the statement (its Sid is the
+// ServiceAccount's, not the cluster's) while the other cluster's subject uses it; the last unlink removes it.
+func TestUnlinkKeepsStatementOfOtherCluster(t *testing.T) {
+	cloud := fakeaws.New()
+	blue := newSetup(kubeWithSAs([]string{"app", "worker"}), cloud)
+	green := newSetup(kubeWithSAs([]string{"app"}), cloud)
+	green.Issuer = "https://oidc.eks.us-east-1.amazonaws.com/id/GREEN00000"
+	for _, s := range []*Setup{blue, green} {
+		if _, err := link(t, s, linkSA("app", "s3:GetObject")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := link(t, blue, linkSA("worker", "s3:GetObject")); err != nil {
+		t.Fatal(err)
+	}
+	if err := unlinkSA(t, blue, "app"); err != nil {
+		t.Fatal(err)
+	}
+	if got := statementOf(t, cloud, "shared", "app"); got != "s3:GetObject" {
+		t.Errorf("app's statement after blue's unlink = %q, want kept for green's app", got)
+	}
+	if tr := cloud.IAM.Trust("shared"); strings.Count(tr, "serviceaccount:irsa-sample-ns:app") != 1 {
+		t.Errorf("trust after blue's unlink: %s", tr)
+	}
+	if err := unlinkSA(t, green, "app"); err != nil {
+		t.Fatal(err)
+	}
+	if got := statementOf(t, cloud, "shared", "app"); got != "" {
+		t.Errorf("app's statement after the last unlink = %q, want removed", got)
+	}
+}

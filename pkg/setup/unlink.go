@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/smithy-go"
 
@@ -157,6 +158,11 @@ func (s *Setup) planRelease(ctx context.Context, sa serviceAccountState, role ia
 			res.Hints = append(res.Hints, fmt.Sprintf("could not read inline policy %s of role %s (%v): statement %s, if any, is left; remove it by hand", InlinePolicyName, role.Name, awsapi.Short(err), p.policyOwner))
 		case err != nil:
 			return nil, err
+		}
+		if others := p.newTrust.OtherProvidersListing(provider, subject); p.removePolicy && len(others) > 0 {
+			p.removePolicy = false
+			res.Hints = append(res.Hints, fmt.Sprintf("serviceaccount %s/%s keeps its statement %s of inline policy %s of role %s: the same ServiceAccount of another cluster (%s) is linked to the role and uses it; it goes with the last of them",
+				req.Namespace, req.ServiceAccount, p.policyOwner, InlinePolicyName, role.Name, strings.Join(others, ", ")))
 		}
 		if p.removePolicy && req.AssociationRoleARN == role.ARN {
 			p.removePolicy = false

@@ -3,6 +3,7 @@ package trust
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 )
 
 // NamedProviders are the OIDC provider ARNs the document's statements name as Federated principals, once each
@@ -66,4 +67,21 @@ func compactEqual(a, b json.RawMessage) bool {
 	ja, _ := json.Marshal(x)
 	jb, _ := json.Marshal(y)
 	return string(ja) == string(jb)
+}
+
+// OtherProvidersListing returns the OIDC providers other than p whose Allow statements list subject: the same
+// ServiceAccount (namespace and name) of another cluster sharing the role, which uses the ServiceAccount's
+// inline-policy statement too.
+func (d *Document) OtherProvidersListing(p Provider, subject string) []string {
+	var out []string
+	for _, arn := range d.NamedProviders() {
+		_, hostPath, ok := strings.Cut(arn, ":oidc-provider/")
+		if !ok || arn == p.ARN {
+			continue
+		}
+		if slices.Contains(d.Subjects(Provider{ARN: arn, HostPath: hostPath}), subject) {
+			out = append(out, arn)
+		}
+	}
+	return out
 }
