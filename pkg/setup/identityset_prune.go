@@ -232,7 +232,7 @@ func (pl *SetPlan) deleteRoleStep(pr *pruneRole) *steps.Step {
 			}
 			if pr.emptyWithout(cur, pol) {
 				if pr.podIdent && pl.p.EKS != nil && pl.p.Cluster != "" {
-					users, err := pl.p.OtherAssociations(ctx, pr.ref.ARN, "")
+					users, err := pl.p.RoleUsers(ctx, pr.ref.ARN, "")
 					if err != nil {
 						return err
 					}

@@ -21,6 +21,8 @@ import (
 // EKSAPI is the part of EKS the Pod Identity write side calls; *eks.Client implements it.
 type EKSAPI interface {
 	state.AssociationAPI
+	// ListClusters finds the account's other clusters, whose associations may use a role too.
+	ListClusters(ctx context.Context, in *eks.ListClustersInput, optFns ...func(*eks.Options)) (*eks.ListClustersOutput, error)
 	state.AddonAPI
 	CreatePodIdentityAssociation(ctx context.Context, in *eks.CreatePodIdentityAssociationInput, optFns ...func(*eks.Options)) (*eks.CreatePodIdentityAssociationOutput, error)
 	UpdatePodIdentityAssociation(ctx context.Context, in *eks.UpdatePodIdentityAssociationInput, optFns ...func(*eks.Options)) (*eks.UpdatePodIdentityAssociationOutput, error)
@@ -62,6 +64,37 @@ func (p *PodIdentity) FindAssociation(ctx context.Context, namespace, name strin
 // roleARN.
 func (p *PodIdentity) OtherAssociations(ctx context.Context, roleARN, except string) ([]string, error) {
 	return state.AssociationsOfRole(ctx, p.EKS, p.Cluster, roleARN, except)
+}
+
+// RoleUsers returns the Pod Identity associations that use roleARN: this cluster's other than except, and those
+// of the account's other EKS clusters of the region as CLUSTER/ID (a role retargeted to a new cluster, or shared
+// by clusters). What deletes a role or its Pod Identity statement asks this: a read that failed (eks:ListClusters
+// denied, say) is an error, and the caller keeps what it would have removed.
+func (p *PodIdentity) RoleUsers(ctx context.Context, roleARN, except string) ([]string, error) {
+	users, err := p.OtherAssociations(ctx, roleARN, except)
+	if err != nil {
+		return nil, err
+	}
+	pages := eks.NewListClustersPaginator(p.EKS, &eks.ListClustersInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("could not check the account's other EKS clusters (eks:ListClusters: %w)", awsapi.Short(err))
+		}
+		for _, cluster := range page.Clusters {
+			if cluster == p.Cluster {
+				continue
+			}
+			ids, err := state.AssociationsOfRole(ctx, p.EKS, cluster, roleARN, "")
+			if err != nil {
+				return nil, fmt.Errorf("could not check the Pod Identity associations of cluster %s: %w", cluster, err)
+			}
+			for _, id := range ids {
+				users = append(users, cluster+"/"+id)
+			}
+		}
+	}
+	return users, nil
 }
 
 // AgentInstalled tells whether the EKS Pod Identity Agent runs (state.ReadAgent); when it is not known to, the
@@ -129,12 +162,13 @@ func (p *PodIdentity) addPodIdentityInQuota(ctx context.Context, w *docWriter, r
 }
 
 // removePodIdentityUnlessUsed removes our Pod Identity statement from the role's current trust, unless another
-// association of the cluster (other than except) uses the role: that one is then kept (steps.Kept). It must run
-// under the role's lock, so no association can be created on the role meanwhile.
+// association (other than except) of this or another cluster of the account uses the role, or that cannot be
+// checked: the statement is then kept (steps.Kept). It must run under the role's lock, so no association of
+// this cluster can be created on the role meanwhile.
 func (p *PodIdentity) removePodIdentityUnlessUsed(ctx context.Context, w *docWriter, roleARN, roleName, except string) error {
-	others, err := p.OtherAssociations(ctx, roleARN, except)
+	others, err := p.RoleUsers(ctx, roleARN, except)
 	if err != nil {
-		return err
+		return Kept(fmt.Sprintf("the Pod Identity statement of role %s: %v", roleName, err))
 	}
 	if len(others) > 0 {
 		return Kept(fmt.Sprintf("the Pod Identity statement of role %s: association(s) %s use the role", roleName, strings.Join(others, ", ")))

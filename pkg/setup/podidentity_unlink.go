@@ -70,9 +70,13 @@ func (p *PodIdentity) PlanUnlinkPodIdentity(ctx context.Context, req UnlinkReque
 		return nil, err
 	}
 
-	others, err := p.OtherAssociations(ctx, role.ARN, pl.assocID)
+	others, err := p.RoleUsers(ctx, role.ARN, pl.assocID)
 	if err != nil {
-		return nil, err
+		if req.DeleteRole {
+			return nil, errorf(ErrRoleInUse, "role %s: %v: not deleting it", role.Name, err)
+		}
+		res.Hints = append(res.Hints, fmt.Sprintf("role %s: %v: its Pod Identity statement is left as is", role.Name, err))
+		return pl, nil
 	}
 	if len(others) > 0 {
 		res.Hints = append(res.Hints, fmt.Sprintf("role %s is still used by Pod Identity association(s) %s: its trust is left as is", role.Name, strings.Join(others, ", ")))
@@ -169,9 +173,9 @@ func (pl *PodIdentityUnlinkPlan) planStatement(ctx context.Context, sa serviceAc
 
 // deleteRoleIfUnused deletes the role, checked again under the lock: no other association uses it.
 func (pl *PodIdentityUnlinkPlan) deleteRoleIfUnused(ctx context.Context) error {
-	others, err := pl.p.OtherAssociations(ctx, pl.role.ARN, pl.assocID)
+	others, err := pl.p.RoleUsers(ctx, pl.role.ARN, pl.assocID)
 	if err != nil {
-		return err
+		return errorf(ErrRoleInUse, "role %s: %v: not deleting it", pl.role.Name, err)
 	}
 	if len(others) > 0 {
 		return errorf(ErrRoleInUse, "role %s is now used by Pod Identity association(s) %s (created since the plan): not deleting it", pl.role.Name, strings.Join(others, ", "))

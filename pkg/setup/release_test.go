@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/smithy-go"
+
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/fakeaws"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
@@ -172,5 +174,46 @@ func TestUnlinkKeepsStatementOfOtherCluster(t *testing.T) {
 	}
 	if got := statementOf(t, cloud, "shared", "app"); got != "" {
 		t.Errorf("app's statement after the last unlink = %q, want removed", got)
+	}
+}
+
+// TestUnlinkPodIdentityKeepsWhatAnotherClusterUses: a role retargeted to a new cluster (green's association uses
+// it too): unlinking blue's association keeps the Pod Identity statement, and --delete-role keeps the role; when
+// the other clusters cannot be listed, the statement is kept and the role not deleted either.
+func TestUnlinkPodIdentityKeepsWhatAnotherClusterUses(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		green      bool // green's association uses the role
+		listDenied bool
+	}{
+		{"used by green", true, false},
+		{"other clusters unreadable", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cloud := fakeaws.New()
+			arn := cloud.IAM.AddRole("/", "pi", `{"Version":"2012-10-17","Statement":[{"Sid":"`+trust.PodIdentitySid+`","Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]},{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`)
+			cloud.EKS.Clusters = map[string]string{"blue": "", "green": ""}
+			cloud.EKS.AddAssociation("blue", "irsa-sample-ns", "app", arn)
+			if tc.green {
+				cloud.EKS.AddAssociation("green", "irsa-sample-ns", "app", arn)
+			}
+			if tc.listDenied {
+				cloud.Fail("ListClusters", &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: eks:ListClusters"})
+			}
+			p := &PodIdentity{Setup: newSetup(kubeWithSAs([]string{"app"}), cloud), EKS: cloud.EKS, Cluster: "blue"}
+			if _, err := p.PlanUnlinkPodIdentity(context.Background(), UnlinkRequest{Namespace: "irsa-sample-ns", ServiceAccount: "app", DeleteRole: true}); !errors.Is(err, ErrRoleInUse) {
+				t.Errorf("--delete-role: %v, want ErrRoleInUse", err)
+			}
+			plan, err := p.PlanUnlinkPodIdentity(context.Background(), UnlinkRequest{Namespace: "irsa-sample-ns", ServiceAccount: "app"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := plan.Apply(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if tr := cloud.IAM.Trust("pi"); !strings.Contains(tr, trust.PodIdentitySid) {
+				t.Errorf("the Pod Identity statement green needs was removed: %s", tr)
+			}
+		})
 	}
 }

@@ -86,6 +86,9 @@ func (f *EKS) ListPodIdentityAssociations(_ context.Context, in *eks.ListPodIden
 	}
 	var all []ekstypes.PodIdentityAssociationSummary
 	for _, a := range f.Associations {
+		if c := aws.ToString(a.ClusterName); c != "" && in.ClusterName != nil && c != aws.ToString(in.ClusterName) {
+			continue // another cluster's
+		}
 		if in.Namespace == nil || aws.ToString(in.Namespace) == aws.ToString(a.Namespace) {
 			all = append(all, ekstypes.PodIdentityAssociationSummary{AssociationId: a.AssociationId, Namespace: a.Namespace, ServiceAccount: a.ServiceAccount})
 		}
