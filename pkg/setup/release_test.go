@@ -7,9 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi/fakeaws"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
@@ -215,5 +219,34 @@ func TestUnlinkPodIdentityKeepsWhatAnotherClusterUses(t *testing.T) {
 				t.Errorf("the Pod Identity statement green needs was removed: %s", tr)
 			}
 		})
+	}
+}
+
+// TestLinkRoleDeletedWhileWaiting: a role deleted by another run (unlink --delete-role, gc) between this link's
+// plan and its write: one line saying so and to run again, nothing changed.
+func TestLinkRoleDeletedWhileWaiting(t *testing.T) {
+	cloud := fakeaws.New()
+	kube := kubeWithSAs([]string{"app", "worker"})
+	s := newSetup(kube, cloud)
+	if _, err := link(t, s, linkSA("app", "s3:GetObject")); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := s.PlanLink(context.Background(), linkSA("worker", "s3:GetObject"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cloud.IAM.DeleteRolePolicy(context.Background(), &iam.DeleteRolePolicyInput{RoleName: aws.String("shared"), PolicyName: aws.String(InlinePolicyName)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cloud.IAM.DeleteRole(context.Background(), &iam.DeleteRoleInput{RoleName: aws.String("shared")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = plan.Apply(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "role shared was deleted by another run") || !strings.Contains(err.Error(), "run again") {
+		t.Errorf("apply after the role was deleted: %v", err)
+	}
+	sa, _ := kube.CoreV1().ServiceAccounts("irsa-sample-ns").Get(context.Background(), "worker", metav1.GetOptions{})
+	if sa.Annotations[iamref.RoleARNAnnotation] != "" {
+		t.Errorf("worker annotated although the link failed: %v", sa.Annotations)
 	}
 }

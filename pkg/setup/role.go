@@ -454,6 +454,16 @@ func (p *RolePlan) roleDo(w *docWriter, role *steps.Step) {
 		role.UndoWhat = "remove this run's subjects from the trust of role " + name
 		return nil
 	}
+	do := role.Do
+	existed := p.Exists
+	role.Do = func(ctx context.Context) error {
+		err := do(ctx)
+		if existed && awsapi.IsNotFound(err) {
+			// deleted (unlink --delete-role, gc, prune) while this run waited for the role's lock
+			return fmt.Errorf("role %s was deleted by another run since this one read it; run again (it creates the role afresh): %w", name, err)
+		}
+		return err
+	}
 	role.Undo = func(ctx context.Context) error {
 		if created {
 			return p.rollbackCreated(ctx, w, added)
