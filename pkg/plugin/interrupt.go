@@ -58,7 +58,7 @@ func (in *interrupts) watch(parent context.Context) (ctx context.Context, stop f
 				in.mu.Unlock()
 				if first {
 					if in.exec.Running() {
-						fmt.Fprintf(in.errOut, "interrupted (%s): finishing the step in flight, then rolling back this run's changes; interrupt again to abort at once\n", s)
+						fmt.Fprintf(in.errOut, "interrupted (%s): finishing the step in flight, then rolling back this run's changes (none if that step was the last: the run then completes); interrupt again to abort at once\n", s)
 					} else {
 						fmt.Fprintf(in.errOut, "interrupted (%s): stopping\n", s)
 					}
