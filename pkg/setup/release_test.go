@@ -250,3 +250,30 @@ func TestLinkRoleDeletedWhileWaiting(t *testing.T) {
 		t.Errorf("worker annotated although the link failed: %v", sa.Annotations)
 	}
 }
+
+// TestUnlinkKeepsStatementOfClusterJoiningMeanwhile: the same ServiceAccount of another cluster links to the role
+// between this unlink's plan and its write: the statement it uses is kept (checked again under the lock).
+func TestUnlinkKeepsStatementOfClusterJoiningMeanwhile(t *testing.T) {
+	cloud := fakeaws.New()
+	blue := newSetup(kubeWithSAs([]string{"app", "worker"}), cloud)
+	green := newSetup(kubeWithSAs([]string{"app"}), cloud)
+	green.Issuer = "https://oidc.eks.us-east-1.amazonaws.com/id/GREEN00000"
+	for _, sa := range []string{"app", "worker"} {
+		if _, err := link(t, blue, linkSA(sa, "s3:GetObject")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan, err := blue.PlanUnlink(context.Background(), UnlinkRequest{Namespace: "irsa-sample-ns", ServiceAccount: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := link(t, green, linkSA("app", "s3:GetObject")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Apply(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := statementOf(t, cloud, "shared", "app"); got != "s3:GetObject" {
+		t.Errorf("app's statement after blue's unlink = %q, want kept for green's app (joined since the plan)", got)
+	}
+}

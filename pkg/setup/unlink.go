@@ -205,7 +205,20 @@ func (p *UnlinkPlan) plan() {
 		p.steps.Add(removeSubjectsStep(w, role.Name, p.provider, p.sa.Audience, []string{p.subject}))
 	}
 	if p.removePolicy && !p.deleteRole {
-		p.steps.Add(removeOwnedStep(w, role.Name, p.policyOwner, p.policyStep()))
+		st := removeOwnedStep(w, role.Name, p.policyOwner, p.policyStep())
+		remove := st.Do
+		st.Do = func(ctx context.Context) error {
+			// checked again under the lock: the same ServiceAccount of another cluster may have joined the role
+			cur, err := readTrust(ctx, w.iam, role.Name)
+			if err != nil {
+				return err
+			}
+			if len(cur.OtherProvidersListing(p.provider, p.subject)) > 0 {
+				return steps.ErrUnchanged
+			}
+			return remove(ctx)
+		}
+		p.steps.Add(st)
 	}
 	if p.deleteRole {
 		p.steps.Add(&steps.Step{
