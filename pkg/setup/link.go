@@ -3,6 +3,7 @@ package setup
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -151,6 +152,15 @@ func (s *Setup) PlanLink(ctx context.Context, req LinkRequest) (*LinkPlan, error
 		p.RoleARN = iamref.RoleARN(partition, account, "/", roleName)
 	}
 	p.Role.LockKey = p.RoleARN
+	if p.Role.Exists && p.Role.PolicyChanged && p.Role.OldTrust != nil {
+		owner, subject := PolicySid(req.Namespace, req.ServiceAccount), trust.Subject(req.Namespace, req.ServiceAccount)
+		if had, _ := ownedIn(p.Role.OldPolicy, owner); len(had) > 0 {
+			if others := p.Role.OldTrust.OtherProvidersListing(p.Provider.Provider, subject); len(others) > 0 {
+				p.hints = append(p.hints, fmt.Sprintf("statement %s of role %s is shared with the same ServiceAccount of another cluster (%s): its pods get the new permissions too",
+					owner, roleName, strings.Join(others, ", ")))
+			}
+		}
+	}
 	if p.SA.RoleARN != "" && p.SA.RoleARN != p.RoleARN && !req.Overwrite {
 		return nil, errorf(ErrAnnotatedElsewhere, "serviceaccount %s/%s is already annotated with %s, not %s", req.Namespace, req.ServiceAccount, p.SA.RoleARN, p.RoleARN)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -275,5 +276,27 @@ func TestUnlinkKeepsStatementOfClusterJoiningMeanwhile(t *testing.T) {
 	}
 	if got := statementOf(t, cloud, "shared", "app"); got != "s3:GetObject" {
 		t.Errorf("app's statement after blue's unlink = %q, want kept for green's app (joined since the plan)", got)
+	}
+}
+
+// TestLinkNamesSharedStatement: another cluster's link of the same ServiceAccount with other permissions replaces
+// the statement both clusters' pods use (the permissions are the role's): the plan says so.
+func TestLinkNamesSharedStatement(t *testing.T) {
+	cloud := fakeaws.New()
+	blue := newSetup(kubeWithSAs([]string{"app"}), cloud)
+	green := newSetup(kubeWithSAs([]string{"app"}), cloud)
+	green.Issuer = "https://oidc.eks.us-east-1.amazonaws.com/id/GREEN00000"
+	if _, err := link(t, blue, linkSA("app", "s3:GetObject")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := link(t, green, linkSA("app", "s3:GetObject")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := link(t, green, linkSA("app", "sqs:SendMessage"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(res.Hints, func(h string) bool { return strings.Contains(h, "shared with the same ServiceAccount of another cluster") }) {
+		t.Errorf("hints %q do not name the shared statement", res.Hints)
 	}
 }
