@@ -296,7 +296,9 @@ func TestLinkNamesSharedStatement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(res.Hints, func(h string) bool { return strings.Contains(h, "shared with the same ServiceAccount of another cluster") }) {
+	if !slices.ContainsFunc(res.Hints, func(h string) bool {
+		return strings.Contains(h, "shared with the same ServiceAccount of another cluster")
+	}) {
 		t.Errorf("hints %q do not name the shared statement", res.Hints)
 	}
 }
