@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
@@ -71,7 +72,9 @@ func (pl *SetPlan) planPrune() {
 					pl.addDrift(DriftSubjectExtra, "role/"+pr.ref.Name, fmt.Sprintf("trust admits %s, which set %s no longer gives this role", subject, set))
 					pr.subjects = append(pr.subjects, subject)
 				}
-				if !keepStatements(sa.RoleARN) && pl.ownedBy(pr, sid, key) {
+				if others := pr.trust.OtherProvidersListing(provider, subject); len(others) > 0 && !keepStatements(sa.RoleARN) {
+					pl.info = append(pl.info, fmt.Sprintf("role %s: statement %s is kept: the same ServiceAccount of another cluster (%s) uses it", pr.ref.Name, sid, strings.Join(others, ", ")))
+				} else if !keepStatements(sa.RoleARN) && pl.ownedBy(pr, sid, key) {
 					pr.owners = append(pr.owners, sid)
 				}
 			}

@@ -285,3 +285,25 @@ func TestPruneKeepsARoleWithHandAddedPolicies(t *testing.T) {
 		t.Errorf("no hint names the kept policy: %v", res.Hints)
 	}
 }
+
+// TestPruneKeepsStatementOfOtherCluster: the set drops a ServiceAccount whose namesake in another cluster is linked
+// to the same role: --prune takes this cluster's subject out but keeps the statement the other cluster uses.
+func TestPruneKeepsStatementOfOtherCluster(t *testing.T) {
+	cloud := fakeaws.New()
+	p := setPI(setKube("payments"), cloud)
+	applySet(t, p, SetRequest{Sets: []identityset.IdentitySet{paymentsSet("payments/api", "payments/worker")}})
+	green := newSetup(setKube("payments"), cloud)
+	green.Issuer = "https://oidc.eks.us-east-1.amazonaws.com/id/GREEN00000"
+	createSA(t, green.Kube.(*fake.Clientset), "payments", "api", nil)
+	if _, err := link(t, green, LinkRequest{Namespace: "payments", ServiceAccount: "api", RoleName: "payments-api", Permissions: ActionsPolicy([]string{"s3:GetObject", "sqs:SendMessage"})}); err != nil {
+		t.Fatal(err)
+	}
+	res := applySet(t, p, SetRequest{Sets: []identityset.IdentitySet{paymentsSet("payments/worker")}, Prune: true})
+	pol := mustNormalize(t, cloud.IAM.Inline("payments-api", InlinePolicyName))
+	if !strings.Contains(pol, PolicySid("payments", "api")) {
+		t.Errorf("prune removed the statement green's payments/api uses: %s\n%+v", pol, res)
+	}
+	if subs := mustTrust(t, cloud.IAM.Trust("payments-api")).Subjects(trust.NewProvider("aws", fakeaws.Account, testIssuer)); slices.Contains(subs, "system:serviceaccount:payments:api") {
+		t.Errorf("blue's subject of payments/api kept after prune: %v", subs)
+	}
+}
