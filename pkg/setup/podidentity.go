@@ -69,11 +69,12 @@ func (p *PodIdentity) OtherAssociations(ctx context.Context, roleARN, except str
 // RoleUsers returns the Pod Identity associations that use roleARN: this cluster's other than except, and those
 // of the account's other EKS clusters of the region as CLUSTER/ID (a role retargeted to a new cluster, or shared
 // by clusters). What deletes a role or its Pod Identity statement asks this: a read that failed (eks:ListClusters
-// denied, say) is an error, and the caller keeps what it would have removed.
+// denied, say) is an error, and the caller keeps what it would have removed. It stops at the first cluster with
+// users (every association of a cluster is described: the list does not name roles).
 func (p *PodIdentity) RoleUsers(ctx context.Context, roleARN, except string) ([]string, error) {
 	users, err := p.OtherAssociations(ctx, roleARN, except)
-	if err != nil {
-		return nil, err
+	if err != nil || len(users) > 0 {
+		return users, err
 	}
 	pages := eks.NewListClustersPaginator(p.EKS, &eks.ListClustersInput{})
 	for pages.HasMorePages() {
@@ -91,6 +92,9 @@ func (p *PodIdentity) RoleUsers(ctx context.Context, roleARN, except string) ([]
 			}
 			for _, id := range ids {
 				users = append(users, cluster+"/"+id)
+			}
+			if len(users) > 0 {
+				return users, nil
 			}
 		}
 	}

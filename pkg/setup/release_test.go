@@ -302,3 +302,25 @@ func TestLinkNamesSharedStatement(t *testing.T) {
 		t.Errorf("hints %q do not name the shared statement", res.Hints)
 	}
 }
+
+// TestRoleUsersStopsAtFirstUser: the account's other clusters are not listed when this cluster's associations use
+// the role, and the listing stops at the first other cluster that uses it.
+func TestRoleUsersStopsAtFirstUser(t *testing.T) {
+	cloud := fakeaws.New()
+	arn := cloud.IAM.AddRole("/", "pi", `{"Version":"2012-10-17","Statement":[]}`)
+	cloud.EKS.Clusters = map[string]string{"a": "", "blue": "", "c": ""}
+	cloud.EKS.AddAssociation("blue", "ns", "one", arn)
+	cloud.EKS.AddAssociation("blue", "ns", "two", arn)
+	cloud.EKS.AddAssociation("a", "ns", "x", arn)
+	cloud.EKS.AddAssociation("c", "ns", "y", arn)
+	p := &PodIdentity{Setup: newSetup(kubeWithSAs(nil), cloud), EKS: cloud.EKS, Cluster: "blue"}
+	users, err := p.RoleUsers(context.Background(), arn, "")
+	if err != nil || len(users) != 2 || slices.Contains(cloud.Calls(), "ListClusters") {
+		t.Errorf("used here: users %v (%v), calls %v", users, err, cloud.Calls())
+	}
+	p.Cluster = "d"
+	users, err = p.RoleUsers(context.Background(), arn, "")
+	if err != nil || len(users) != 1 || !strings.HasPrefix(users[0], "a/") {
+		t.Errorf("used in a and c: users %v (%v), want a's only", users, err)
+	}
+}
