@@ -21,8 +21,8 @@ import (
 // EKSAPI is the part of EKS the Pod Identity write side calls; *eks.Client implements it.
 type EKSAPI interface {
 	state.AssociationAPI
-	// ListClusters finds the account's other clusters, whose associations may use a role too.
-	ListClusters(ctx context.Context, in *eks.ListClustersInput, optFns ...func(*eks.Options)) (*eks.ListClustersOutput, error)
+	// ClusterListAPI finds the account's other clusters, whose associations may use a role too.
+	state.ClusterListAPI
 	state.AddonAPI
 	CreatePodIdentityAssociation(ctx context.Context, in *eks.CreatePodIdentityAssociationInput, optFns ...func(*eks.Options)) (*eks.CreatePodIdentityAssociationOutput, error)
 	UpdatePodIdentityAssociation(ctx context.Context, in *eks.UpdatePodIdentityAssociationInput, optFns ...func(*eks.Options)) (*eks.UpdatePodIdentityAssociationOutput, error)
@@ -76,26 +76,23 @@ func (p *PodIdentity) RoleUsers(ctx context.Context, roleARN, except string) ([]
 	if err != nil || len(users) > 0 {
 		return users, err
 	}
-	pages := eks.NewListClustersPaginator(p.EKS, &eks.ListClustersInput{})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("could not check the account's other EKS clusters (eks:ListClusters: %w)", awsapi.Short(err))
+	clusters, err := state.ClusterNames(ctx, p.EKS)
+	if err != nil {
+		return nil, fmt.Errorf("could not check the account's other EKS clusters (eks:ListClusters: %w)", awsapi.Short(err))
+	}
+	for _, cluster := range clusters {
+		if cluster == p.Cluster {
+			continue
 		}
-		for _, cluster := range page.Clusters {
-			if cluster == p.Cluster {
-				continue
-			}
-			ids, err := state.AssociationsOfRole(ctx, p.EKS, cluster, roleARN, "")
-			if err != nil {
-				return nil, fmt.Errorf("could not check the Pod Identity associations of cluster %s: %w", cluster, err)
-			}
-			for _, id := range ids {
-				users = append(users, cluster+"/"+id)
-			}
-			if len(users) > 0 {
-				return users, nil
-			}
+		ids, err := state.AssociationsOfRole(ctx, p.EKS, cluster, roleARN, "")
+		if err != nil {
+			return nil, fmt.Errorf("could not check the Pod Identity associations of cluster %s: %w", cluster, err)
+		}
+		for _, id := range ids {
+			users = append(users, cluster+"/"+id)
+		}
+		if len(users) > 0 {
+			return users, nil
 		}
 	}
 	return users, nil

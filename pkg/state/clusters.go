@@ -16,10 +16,30 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 )
 
+// ClusterListAPI is the part of EKS that lists a region's clusters.
+type ClusterListAPI interface {
+	ListClusters(ctx context.Context, in *eks.ListClustersInput, optFns ...func(*eks.Options)) (*eks.ListClustersOutput, error)
+}
+
 // ClustersAPI is the part of EKS that lists a region's clusters and their issuers; *eks.Client implements it.
 type ClustersAPI interface {
-	ListClusters(ctx context.Context, in *eks.ListClustersInput, optFns ...func(*eks.Options)) (*eks.ListClustersOutput, error)
+	ClusterListAPI
 	DescribeCluster(ctx context.Context, in *eks.DescribeClusterInput, optFns ...func(*eks.Options)) (*eks.DescribeClusterOutput, error)
+}
+
+// ClusterNames lists the EKS clusters of the client's region (optFns may set another), every page, sorted.
+func ClusterNames(ctx context.Context, client ClusterListAPI, optFns ...func(*eks.Options)) ([]string, error) {
+	var names []string
+	pages := eks.NewListClustersPaginator(client, &eks.ListClustersInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx, optFns...)
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, page.Clusters...)
+	}
+	slices.Sort(names)
+	return names, nil
 }
 
 // EKSCluster is an EKS cluster of the account and its OIDC issuer URL ("" when it has none).
@@ -50,17 +70,11 @@ func EKSClusters(ctx context.Context, client ClustersAPI, regions []string) []Re
 func regionClusters(ctx context.Context, client ClustersAPI, region string) RegionClusters {
 	rc := RegionClusters{Region: region}
 	inRegion := func(o *eks.Options) { o.Region = region }
-	var names []string
-	pages := eks.NewListClustersPaginator(client, &eks.ListClustersInput{})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx, inRegion)
-		if err != nil {
-			rc.Err = fmt.Errorf("eks:ListClusters in %s: %w", region, awsapi.Short(err))
-			return rc
-		}
-		names = append(names, page.Clusters...)
+	names, err := ClusterNames(ctx, client, inRegion)
+	if err != nil {
+		rc.Err = fmt.Errorf("eks:ListClusters in %s: %w", region, awsapi.Short(err))
+		return rc
 	}
-	slices.Sort(names)
 	rc.Clusters = make([]EKSCluster, len(names))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(maxInFlight)
