@@ -156,7 +156,7 @@ func exportLive(ids *inspect.Identities) (live []identityset.Live, notAdmitted [
 	live = make([]identityset.Live, 0, len(ids.Items))
 	for _, it := range ids.Items {
 		if it.TrustAdmits == "no" {
-			notAdmitted = append(notAdmitted, it.Namespace+"/"+it.ServiceAccount+" ("+safetext.Short(safetext.String(it.RoleARN), 200)+")")
+			notAdmitted = append(notAdmitted, it.Namespace+"/"+it.ServiceAccount+" ("+safetext.Short(it.RoleARN, 200)+")")
 			continue
 		}
 		l := identityset.Live{Namespace: it.Namespace, Name: it.ServiceAccount, RoleARN: it.RoleARN, Mechanism: it.Mechanism, ManagedPolicies: ids.Attached[it.RoleARN]}
