@@ -18,9 +18,10 @@ export KUBECTL_IRSA_BIN_DIR := $(CACHE)/bin
 
 all: build
 
-## build: the plugin binary, bin/kubectl-irsa
+## build: the plugin, bin/kubectl-irsa (the entry kubectl runs) and bin/irsa-core (the full CLI it runs)
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-irsa ./cmd/kubectl-irsa
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/irsa-core ./cmd/irsa-core
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl_complete-irsa ./cmd/kubectl_complete-irsa
 
 ## control-plane: build (once) and cache etcd and kube-apiserver for the sandbox

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Benchmarks `kubectl irsa doctor --logs-file` (bin/kubectl-irsa, built if
-# missing) against `grep -c AccessDenied` on two synthetic ~200 MiB
-# Kubernetes workload logs, each with about one line in 500 an AWS credential
-# error:
+# Benchmarks `kubectl irsa doctor --logs-file` (bin/kubectl-irsa, which serves
+# it without its full CLI bin/irsa-core; both built if missing) against
+# `grep -c AccessDenied` on two synthetic ~200 MiB Kubernetes workload logs,
+# each with about one line in 500 an AWS credential error:
 #   long:  lines of about 150 bytes (klog, JSON/zap, logfmt, access logs,
 #          Java and Python lines, stack traces);
 #   short: lines of 80-100 bytes (klog, JSON health checks, access lines of
@@ -161,9 +161,9 @@ cached_log() {
   echo "$file"
 }
 
-if [[ ! -x $plugin ]]; then
-  echo "building $plugin ..."
-  (cd "$root" && go build -o "$plugin" ./cmd/kubectl-irsa)
+if [[ ! -x $plugin || ! -x $(dirname "$plugin")/irsa-core ]]; then
+  echo "building $plugin and irsa-core ..."
+  (cd "$root" && go build -o "$plugin" ./cmd/kubectl-irsa && go build -o "$(dirname "$plugin")/irsa-core" ./cmd/irsa-core)
 fi
 echo "building bench/logscan ..."
 (cd "$root" && go build -o "$tmp/logscan" ./bench/logscan)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the release files of kubectl irsa into dist/ (or $DIST_DIR):
-#   kubectl-irsa_{linux,darwin}_{amd64,arm64}.tar.gz and kubectl-irsa_windows_amd64.zip, each holding the binary
-#   (kubectl-irsa, kubectl-irsa.exe on windows) and LICENSE at the top level;
+#   kubectl-irsa_{linux,darwin}_{amd64,arm64}.tar.gz and kubectl-irsa_windows_amd64.zip, each holding the plugin
+#   (kubectl-irsa, the entry kubectl runs), the full CLI it runs (irsa-core), both with .exe on windows, and LICENSE
+#   at the top level;
 #   checksums.txt (sha256sum format) and krew/irsa.yaml, the krew manifest of these archives.
 # Run through `make dist`, which passes VERSION, COMMIT, DATE and LDFLAGS (the `build` target's); run directly,
 # the same values are derived from git here. The archives are reproducible: the same commit gives the same bytes
@@ -40,12 +41,13 @@ CGO_ENABLED=0 "$go" build -o "$tmp/dist" ./hack/dist
 archives=()
 for p in "${platforms[@]}"; do
   os=${p%/*} arch=${p#*/}
-  bin=kubectl-irsa ext=.tar.gz
-  if [[ $os == windows ]]; then bin=kubectl-irsa.exe ext=.zip; fi
+  bin=kubectl-irsa core=irsa-core ext=.tar.gz
+  if [[ $os == windows ]]; then bin=kubectl-irsa.exe core=irsa-core.exe ext=.zip; fi
   echo "building $os/$arch ($VERSION)" >&2
   GOOS=$os GOARCH=$arch CGO_ENABLED=0 "$go" build -trimpath -ldflags "$LDFLAGS" -o "$tmp/$os-$arch/$bin" ./cmd/kubectl-irsa
+  GOOS=$os GOARCH=$arch CGO_ENABLED=0 "$go" build -trimpath -ldflags "$LDFLAGS" -o "$tmp/$os-$arch/$core" ./cmd/irsa-core
   archive="$dist/kubectl-irsa_${os}_${arch}$ext"
-  "$tmp/dist" archive -o "$archive" -mtime "$DATE" "$bin=$tmp/$os-$arch/$bin" "LICENSE=$root/LICENSE"
+  "$tmp/dist" archive -o "$archive" -mtime "$DATE" "$bin=$tmp/$os-$arch/$bin" "$core=$tmp/$os-$arch/$core" "LICENSE=$root/LICENSE"
   archives+=("$archive")
 done
 "$tmp/dist" checksums -o "$dist/checksums.txt" "${archives[@]}"

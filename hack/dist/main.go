@@ -35,6 +35,7 @@ import (
 const (
 	pluginName = "irsa"
 	binary     = "kubectl-irsa"
+	core       = "irsa-core" // entry.CoreBinary
 	repoURL    = "https://github.com/kubectl-irsa/kubectl-irsa"
 	// releaseURIBase is where the release workflow uploads the archives; VERSION is replaced by the tag.
 	releaseURIBase = repoURL + "/releases/download/VERSION"
@@ -227,7 +228,7 @@ func checksumsCmd(args []string) error {
 
 // platform is one os/arch entry of the krew manifest.
 type platform struct {
-	OS, Arch, Archive, URI, Sha256, Bin string
+	OS, Arch, Archive, URI, Sha256, Bin, Core string
 }
 
 // platforms lists what `make dist` builds, in manifest order.
@@ -265,7 +266,7 @@ func manifestCmd(args []string) error {
 		for _, p := range platforms {
 			name := archiveName(p.os, p.arch, p.ext)
 			uri := strings.ReplaceAll(releaseURIBase, "VERSION", "{{ .TagName }}") + "/" + name
-			data.Platforms = append(data.Platforms, platform{OS: p.os, Arch: p.arch, Archive: name, URI: uri, Bin: binName(p.os)})
+			data.Platforms = append(data.Platforms, platform{OS: p.os, Arch: p.arch, Archive: name, URI: uri, Bin: binName(p.os), Core: coreName(p.os)})
 		}
 	} else {
 		if !semverRE.MatchString(*version) {
@@ -283,7 +284,7 @@ func manifestCmd(args []string) error {
 			if !ok {
 				return fmt.Errorf("manifest: %s has no checksum for %s (run `make dist` first)", *checksums, name)
 			}
-			data.Platforms = append(data.Platforms, platform{OS: p.os, Arch: p.arch, Archive: name, URI: base + "/" + name, Sha256: sum, Bin: binName(p.os)})
+			data.Platforms = append(data.Platforms, platform{OS: p.os, Arch: p.arch, Archive: name, URI: base + "/" + name, Sha256: sum, Bin: binName(p.os), Core: coreName(p.os)})
 		}
 	}
 	var buf bytes.Buffer
@@ -298,6 +299,14 @@ func binName(goos string) string {
 		return binary + ".exe"
 	}
 	return binary
+}
+
+// coreName is the full CLI's file, which the binary runs for every command it does not serve itself.
+func coreName(goos string) string {
+	if goos == "windows" {
+		return core + ".exe"
+	}
+	return core
 }
 
 // readChecksums reads a sha256sum-format file into archive name → hash.
@@ -384,6 +393,8 @@ spec:
 [[- end ]]
     files:
     - from: [[ .Bin ]]
+      to: .
+    - from: [[ .Core ]]
       to: .
     - from: LICENSE
       to: .

@@ -8,10 +8,12 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/report"
 )
 
 // APIVersion is the apiVersion of every typed result kubectl irsa prints with -o json|yaml.
-const APIVersion = "irsa.kubectl-irsa.io/v1alpha1"
+const APIVersion = report.APIVersion
 
 // TypeMeta returns the type meta of a result kind.
 func TypeMeta(kind string) metav1.TypeMeta {

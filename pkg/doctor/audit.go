@@ -5,14 +5,15 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/report"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
 
 // Audit severities.
 const (
-	High   Severity = "high"
-	Medium Severity = "medium"
-	Low    Severity = "low"
+	High   = report.High
+	Medium = report.Medium
+	Low    = report.Low
 )
 
 // Audit finding ids.

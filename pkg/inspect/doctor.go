@@ -15,19 +15,14 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/logclass"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/report"
 )
 
-// DoctorReport is the result of `kubectl irsa doctor`.
+// DoctorReport is the result of `kubectl irsa doctor`: report.Doctor (which the logs-only path of the plugin's
+// entry prints without this package) with its kind.
 type DoctorReport struct {
 	metav1.TypeMeta `json:",inline"`
-	// Scope is what was diagnosed: a target, a namespace, all namespaces, or a logs file.
-	Scope    string           `json:"scope"`
-	Issuer   string           `json:"issuer,omitempty"`
-	Checked  []string         `json:"checked"`
-	Findings []doctor.Finding `json:"findings"`
-	Notes    []string         `json:"notes,omitempty"`
-	// CouldNotCheck lists the checks a failed read left undone: the diagnosis is incomplete.
-	CouldNotCheck []string `json:"couldNotCheck,omitempty"`
+	report.Doctor
 }
 
 // DeepCopyObject implements runtime.Object.
@@ -35,7 +30,7 @@ func (r *DoctorReport) DeepCopyObject() runtime.Object { return api.DeepCopy(r) 
 
 // NewDoctorReport returns an empty report.
 func NewDoctorReport(scope string) *DoctorReport {
-	return &DoctorReport{TypeMeta: api.TypeMeta("DoctorReport"), Scope: scope, Checked: []string{}, Findings: []doctor.Finding{}}
+	return &DoctorReport{TypeMeta: api.TypeMeta("DoctorReport"), Doctor: report.NewDoctor(scope)}
 }
 
 func (in *Inspector) finish(rep *DoctorReport) *DoctorReport {
@@ -43,20 +38,13 @@ func (in *Inspector) finish(rep *DoctorReport) *DoctorReport {
 	return rep
 }
 
-// DoctorLogsOnly classifies a log stream and nothing else: no Kubernetes or AWS call.
+// DoctorLogsOnly classifies a log stream and nothing else: no Kubernetes or AWS call (report.DoctorLogs).
 func DoctorLogsOnly(r io.Reader, name string) (*DoctorReport, error) {
-	ls, err := ClassifyLogs(r, name, &logclass.Classifier{})
+	body, err := report.DoctorLogs(r, name)
 	if err != nil {
 		return nil, err
 	}
-	rep := NewDoctorReport("logs " + name)
-	rep.Checked = append(rep.Checked, "logs "+name)
-	rep.Findings = append(rep.Findings, doctor.LogFindings(ls.Findings, "logs")...)
-	rep.Notes = append(rep.Notes, ls.Notes...)
-	if ls.CouldNotCheck != "" {
-		rep.CouldNotCheck = append(rep.CouldNotCheck, ls.CouldNotCheck)
-	}
-	return rep, nil
+	return &DoctorReport{TypeMeta: api.TypeMeta("DoctorReport"), Doctor: body}, nil
 }
 
 // Subject builds doctor's snapshot of one ServiceAccount: the SA (nil when it does not exist), its pods, its
@@ -119,7 +107,7 @@ func (in *Inspector) DoctorTarget(ctx context.Context, t Target, logs io.Reader,
 	classifier := &logclass.Classifier{}
 	var found []logclass.Finding
 	if logs != nil {
-		ls, err := ClassifyLogs(logs, logsName, classifier)
+		ls, err := report.ClassifyLogs(logs, logsName, classifier)
 		if err != nil {
 			return nil, err
 		}

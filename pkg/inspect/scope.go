@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,39 +41,6 @@ func (in *Inspector) PodLogs(ctx context.Context, pods []corev1.Pod, tail int64,
 		}
 	}
 	return collector.Findings()
-}
-
-// LogScan is what classifying one log gave.
-type LogScan struct {
-	Findings []logclass.Finding
-	// Notes say what was not classified whole (an empty log, over-long lines).
-	Notes []string
-	// CouldNotCheck says why the log could not be classified ("could not check app.log.gz: it is
-	// gzip-compressed; ..."); "" when it could.
-	CouldNotCheck string
-}
-
-// ClassifyLogs reads a whole log stream named name, merging alike lines (bounded evidence, counts kept), and
-// says what of it could not be classified.
-func ClassifyLogs(r io.Reader, name string, classifier *logclass.Classifier) (LogScan, error) {
-	var col logclass.Collector
-	st, err := classifier.ScanStats(r, col.Add)
-	if err != nil {
-		return LogScan{}, fmt.Errorf("reading %s: %w", name, err)
-	}
-	ls := LogScan{Findings: col.Findings()}
-	switch {
-	case st.Format != "":
-		ls.CouldNotCheck = fmt.Sprintf("could not check %s: it is %s-compressed; decompress it first (e.g. %s)", name, st.Format, st.Decompress)
-	case st.Binary:
-		ls.CouldNotCheck = fmt.Sprintf("could not check %s: it is not a text log (NUL bytes in its first 64 KiB; UTF-16? convert it with iconv -f UTF-16 -t UTF-8)", name)
-	case st.Bytes == 0:
-		ls.Notes = append(ls.Notes, fmt.Sprintf("%s is empty: no log line was classified", name))
-	}
-	if st.LongLines > 0 {
-		ls.Notes = append(ls.Notes, fmt.Sprintf("%d line(s) of %s longer than 1 MiB were classified in 1 MiB windows overlapping by 64 KiB", st.LongLines, name))
-	}
-	return ls, nil
 }
 
 func shortKubeError(err error) string {

@@ -9,20 +9,21 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/cluster"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/logclass"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/report"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/suggest"
 )
 
 // SuggestLogs suggests the identity policy of role ("" for the only role the log names) from the denials of a
 // log stream: no Kubernetes or AWS call.
 func SuggestLogs(r io.Reader, name, role string) (*api.PolicySuggestion, error) {
-	ls, err := ClassifyLogs(r, name, &logclass.Classifier{})
+	ls, err := report.ClassifyLogs(r, name, &logclass.Classifier{})
 	if err != nil {
 		return nil, err
 	}
 	return suggestFrom(ls, role)
 }
 
-func suggestFrom(ls LogScan, role string) (*api.PolicySuggestion, error) {
+func suggestFrom(ls report.LogScan, role string) (*api.PolicySuggestion, error) {
 	s, err := suggest.Policy(suggest.FromFindings(ls.Findings), role)
 	if err != nil {
 		return nil, err
@@ -63,9 +64,9 @@ func (in *Inspector) SuggestTarget(ctx context.Context, t Target, logs io.Reader
 		}
 	}
 	classifier := &logclass.Classifier{}
-	var ls LogScan
+	var ls report.LogScan
 	if logs != nil {
-		if ls, err = ClassifyLogs(logs, logsName, classifier); err != nil {
+		if ls, err = report.ClassifyLogs(logs, logsName, classifier); err != nil {
 			return nil, st, err
 		}
 	} else {

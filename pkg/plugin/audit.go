@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/report"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 )
 
@@ -90,7 +91,7 @@ func printAudit(w io.Writer, r *inspect.AuditReport) {
 	}
 	for _, f := range r.Findings {
 		fmt.Fprintln(w)
-		printFinding(w, f)
+		report.PrintFinding(w, f)
 	}
-	printNotes(w, r.Notes, r.CouldNotCheck)
+	report.PrintNotes(w, r.Notes, r.CouldNotCheck)
 }

@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/doctor"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/report"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 )
 
@@ -174,50 +173,6 @@ func (o *DoctorOptions) openLogs() (logs io.Reader, name string, closeLogs func(
 	return f, name, func() { _ = f.Close() }, nil
 }
 
-// printReport prints findings grouped by check, each with its evidence and fix.
-func printReport(w io.Writer, r *inspect.DoctorReport) {
-	fmt.Fprintf(w, "Diagnosed %s (%d checked)\n", safetext.String(r.Scope), len(r.Checked))
-	switch {
-	case len(r.Findings) == 0 && len(r.CouldNotCheck) > 0:
-		fmt.Fprintln(w, "\nno problem found in what could be checked; some checks could not run (below)")
-	case len(r.Findings) == 0:
-		fmt.Fprintln(w, "\nno IRSA or Pod Identity problem found")
-	}
-	for _, check := range []string{"logs", "serviceaccount", "pod", "iam", "cluster"} {
-		first := true
-		for _, f := range r.Findings {
-			if f.Check != check {
-				continue
-			}
-			if first {
-				fmt.Fprintf(w, "\n%s\n", check)
-				first = false
-			}
-			printFinding(w, f)
-		}
-	}
-	printNotes(w, r.Notes, r.CouldNotCheck)
-}
-
-// printFinding writes one finding of doctor, audit or test: severity, id and target, then its summary,
-// evidence and fix, indented.
-func printFinding(w io.Writer, f doctor.Finding) {
-	fmt.Fprintf(w, "  %-7s %s  %s\n", f.Severity, safetext.String(f.ID), safetext.String(f.Target))
-	fmt.Fprintf(w, "          %s\n", safetext.String(f.Summary))
-	for _, e := range f.Evidence {
-		fmt.Fprintf(w, "          evidence: %s\n", safetext.String(strings.TrimSpace(e)))
-	}
-	if f.Fix != "" {
-		fmt.Fprintf(w, "          fix: %s\n", safetext.String(f.Fix))
-	}
-}
-
-// printNotes writes the notes, then the checks that could not run, after a blank line.
-func printNotes(w io.Writer, notes, couldNotCheck []string) {
-	if len(notes)+len(couldNotCheck) > 0 {
-		fmt.Fprintln(w)
-	}
-	for _, n := range append(slices.Clone(notes), couldNotCheck...) {
-		fmt.Fprintf(w, "note: %s\n", safetext.String(n))
-	}
-}
+// printReport prints findings grouped by check, each with its evidence and fix (report.PrintDoctor, which
+// the plugin's entry also uses for a logs-only run).
+func printReport(w io.Writer, r *inspect.DoctorReport) { report.PrintDoctor(w, &r.Doctor) }

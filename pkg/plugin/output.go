@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/report"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/yamlout"
 )
@@ -74,17 +74,12 @@ func (o *outputFlags) validate() error {
 // strings have their control, C1 and bidi characters written as visible escapes (safetext.EscapeData): one
 // U+009B in a log line used to make -o yaml fail, and a jsonpath could print an annotation's ESC raw.
 func (o *outputFlags) printObject(obj runtime.Object, out io.Writer) error {
+	if o.format() == "json" {
+		return report.WriteJSON(out, obj)
+	}
 	b, err := json.Marshal(obj)
 	if err != nil {
 		return fmt.Errorf("encode the result: %w", err)
-	}
-	if o.format() == "json" {
-		var indented bytes.Buffer
-		if err := json.Indent(&indented, safetext.JSON(b), "", "    "); err != nil {
-			return fmt.Errorf("encode the result as JSON: %w", err)
-		}
-		_, err = out.Write(append(indented.Bytes(), '\n'))
-		return err
 	}
 	var data map[string]any
 	if err := json.Unmarshal(safetext.JSON(b), &data); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/awsapi"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/report"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
@@ -208,9 +209,9 @@ func printTestResult(w io.Writer, r *inspect.TestResult) {
 		fmt.Fprintln(w)
 	}
 	for _, f := range r.Findings {
-		printFinding(w, f)
+		report.PrintFinding(w, f)
 	}
-	printNotes(w, r.Notes, r.CouldNotCheck)
+	report.PrintNotes(w, r.Notes, r.CouldNotCheck)
 	switch {
 	case passed(r):
 		fmt.Fprintln(w, "PASS")

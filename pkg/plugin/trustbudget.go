@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/iamref"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/inspect"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/report"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/trust"
 )
@@ -170,7 +171,7 @@ func printTrustBudget(w io.Writer, r *inspect.TrustBudgetReport) {
 			fmt.Fprintf(w, "  %s: over the quota by %d characters: request a quota increase (Service Quotas, IAM \"Role trust policy length\"), move its ServiceAccounts to EKS Pod Identity (kubectl irsa migrate), or split the role\n", safetext.Short(b.Name, 64), -b.Headroom)
 		}
 	}
-	printNotes(w, r.Notes, r.CouldNotCheck)
+	report.PrintNotes(w, r.Notes, r.CouldNotCheck)
 }
 
 func providerQuotaSource(s string) string {

@@ -25,11 +25,12 @@ func interrupted(t *testing.T, delay time.Duration, args ...string) result {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// kubectl execs the plugin in place: count the delay from then, as a user's Ctrl-C reaches the plugin.
+	// kubectl execs the plugin in place, which execs its full CLI in place: count the delay from then, as a
+	// user's Ctrl-C reaches the plugin.
 	go func() {
 		exe := fmt.Sprintf("/proc/%d/exe", cmd.Process.Pid)
 		for start := time.Now(); time.Since(start) < 20*time.Second; time.Sleep(5 * time.Millisecond) {
-			if target, err := os.Readlink(exe); err != nil || strings.HasSuffix(target, "kubectl-irsa") {
+			if target, err := os.Readlink(exe); err != nil || strings.HasSuffix(target, "irsa-core") {
 				break
 			}
 		}

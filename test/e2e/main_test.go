@@ -57,13 +57,17 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(pluginDir)
-	build := exec.Command("go", "build", "-o", filepath.Join(pluginDir, "kubectl-irsa"),
-		"-ldflags", "-X github.com/kubectl-irsa/kubectl-irsa/pkg/version.Version=v0.0.0-e2e -X github.com/kubectl-irsa/kubectl-irsa/pkg/version.Commit=e2e0000",
-		"github.com/kubectl-irsa/kubectl-irsa/cmd/kubectl-irsa")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build kubectl-irsa:", err)
-		return 1
+	// The plugin is two files, as krew installs it: kubectl-irsa, which kubectl runs, and irsa-core, the full CLI
+	// it runs for every command but a logs-only doctor.
+	for _, bin := range []string{"kubectl-irsa", "irsa-core"} {
+		build := exec.Command("go", "build", "-o", filepath.Join(pluginDir, bin),
+			"-ldflags", "-X github.com/kubectl-irsa/kubectl-irsa/pkg/version.Version=v0.0.0-e2e -X github.com/kubectl-irsa/kubectl-irsa/pkg/version.Commit=e2e0000",
+			"github.com/kubectl-irsa/kubectl-irsa/cmd/"+bin)
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build", bin+":", err)
+			return 1
+		}
 	}
 
 	sb, err = sandbox.Start(ctx, sandbox.Options{BinDir: binDir})

@@ -44,7 +44,10 @@ const (
 	noProxy = "http://127.0.0.1:9"
 )
 
-// archives are the files `make dist` writes, with the binary each holds.
+// coreOf is the full CLI's file beside the plugin's binary bin in an archive (irsa-core, irsa-core.exe).
+func coreOf(bin string) string { return strings.Replace(bin, "kubectl-irsa", "irsa-core", 1) }
+
+// archives are the files `make dist` writes, with the binary each holds (and coreOf it).
 var archives = map[string]string{
 	"kubectl-irsa_darwin_amd64.tar.gz": "kubectl-irsa",
 	"kubectl-irsa_darwin_arm64.tar.gz": "kubectl-irsa",
@@ -149,7 +152,7 @@ func addStandIns(dir string) error {
 		if _, err := os.Stat(path); err == nil {
 			continue
 		}
-		if out, err := command(env, tool, "archive", "-o", path, "-mtime", mtime, archives[name]+"="+standIn, "LICENSE="+filepath.Join(root, "LICENSE")); err != nil {
+		if out, err := command(env, tool, "archive", "-o", path, "-mtime", mtime, archives[name]+"="+standIn, coreOf(archives[name])+"="+standIn, "LICENSE="+filepath.Join(root, "LICENSE")); err != nil {
 			return fmt.Errorf("stand-in %s: %v\n%s", name, err, out)
 		}
 	}
@@ -258,13 +261,18 @@ func TestKrewInstall(t *testing.T) {
 	if _, err := os.Lstat(installed); err != nil {
 		t.Fatalf("krew did not link the plugin: %v", err)
 	}
-	license := filepath.Join(krewRoot, "store", "irsa", testVersion, "LICENSE")
-	if _, err := os.Stat(license); err != nil {
-		t.Errorf("krew did not install LICENSE: %v", err)
+	for _, file := range []string{"LICENSE", "irsa-core"} {
+		if _, err := os.Stat(filepath.Join(krewRoot, "store", "irsa", testVersion, file)); err != nil {
+			t.Errorf("krew did not install %s: %v", file, err)
+		}
 	}
 
+	// version runs in the full CLI (irsa-core, found through krew's link); a logs-only doctor in the entry.
 	if out := run(t, env, "kubectl", "irsa", "version"); !strings.Contains(out, "kubectl irsa "+testVersion+" ") {
 		t.Errorf("kubectl irsa version does not print %s:\n%s", testVersion, out)
+	}
+	if out := run(t, env, "kubectl", "irsa", "doctor", "--logs-file", filepath.Join(root, "LICENSE")); !strings.Contains(out, "no IRSA or Pod Identity problem found") {
+		t.Errorf("kubectl irsa doctor --logs-file LICENSE:\n%s", out)
 	}
 	if out := run(t, env, "kubectl", "plugin", "list"); !strings.Contains(out, installed) {
 		t.Errorf("kubectl plugin list does not show %s:\n%s", installed, out)
@@ -404,8 +412,9 @@ func TestDistReproducible(t *testing.T) {
 	license := mustRead(t, filepath.Join(root, "LICENSE"))
 	for name, bin := range archives {
 		entries := listArchive(t, filepath.Join(first, name))
-		if got := slices.Sorted(maps.Keys(entries)); !slices.Equal(got, []string{"LICENSE", bin}) {
-			t.Errorf("%s holds %v, want [LICENSE %s]", name, got, bin)
+		core := coreOf(bin)
+		if got := slices.Sorted(maps.Keys(entries)); !slices.Equal(got, []string{"LICENSE", core, bin}) {
+			t.Errorf("%s holds %v, want [LICENSE %s %s]", name, got, core, bin)
 			continue
 		}
 		for entryName, e := range entries {
@@ -416,8 +425,10 @@ func TestDistReproducible(t *testing.T) {
 				t.Errorf("%s: %s is owned by %d/%d %q, want 0/0 with no names", name, entryName, e.uid, e.gid, e.owner)
 			}
 		}
-		if e := entries[bin]; e.mode.Perm() != 0o755 {
-			t.Errorf("%s: %s has mode %v, want 0755", name, bin, e.mode.Perm())
+		for _, exe := range []string{bin, core} {
+			if e := entries[exe]; e.mode.Perm() != 0o755 {
+				t.Errorf("%s: %s has mode %v, want 0755", name, exe, e.mode.Perm())
+			}
 		}
 		if e := entries["LICENSE"]; e.mode.Perm() != 0o644 || e.data != license {
 			t.Errorf("%s: LICENSE has mode %v and differs from the repository's: %v", name, e.mode.Perm(), e.data != license)
