@@ -3,6 +3,7 @@ package logclass
 import (
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 )
@@ -199,13 +200,17 @@ func skipSpaces(s string, i int) int {
 func asciiLower(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if c := b[j]; c >= 'A' && c <= 'Z' {
-					b[j] = c + 'a' - 'A'
+			b := make([]byte, len(s))
+			copy(b, s[:i])
+			for j := i; j < len(s); j++ {
+				c := s[j]
+				if c >= 'A' && c <= 'Z' {
+					c += 'a' - 'A'
 				}
+				b[j] = c
 			}
-			return string(b)
+			// b is never written again: one copy, not two.
+			return unsafe.String(&b[0], len(b))
 		}
 	}
 	return s

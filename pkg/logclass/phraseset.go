@@ -5,9 +5,11 @@ import (
 )
 
 // phraseSet finds the first of many lowercase phrases in a line in one pass:
-// each phrase is registered under a hash of its first two bytes, so a line
-// is read once and only positions whose two bytes start some phrase are
-// compared. It replaces one strings.Index per phrase on long phrase lists.
+// each phrase is registered under a hash of its first four bytes, so a line
+// is read once and only positions whose four bytes start some phrase are
+// compared (two-byte hashes let common pairs such as "er" through). The few
+// phrases shorter than four bytes are looked for one by one. It replaces one
+// strings.Index per phrase on long phrase lists.
 type phraseSet struct {
 	phrases []string
 	// byBucket[start[h]:start[h+1]] are the indexes of the phrases in
@@ -16,11 +18,17 @@ type phraseSet struct {
 	start    [phraseBuckets + 1]uint16
 	byBucket []uint16
 	any      [phraseBuckets / 64]uint64
+	// short are the indexes of the phrases shorter than four bytes.
+	short []uint16
 }
 
 const phraseBuckets = 1 << 12
 
-func phraseHash(a, b byte) uint32 { return (uint32(a)<<8 | uint32(b)) * 0x9E3779B1 >> 20 }
+// phraseHash maps the four bytes of s at i to a bucket.
+func phraseHash(s string, i int) uint32 {
+	w := uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
+	return w * 0x9E3779B1 >> 20
+}
 
 // newPhraseSet builds a set from phrase lists (each phrase at least two
 // bytes long). Phrases match as written: the rules' lists are lowercase
@@ -31,21 +39,30 @@ func newPhraseSet(lists ...[]string) *phraseSet {
 		ps.phrases = append(ps.phrases, list...)
 	}
 	var count [phraseBuckets]uint16
-	for _, p := range ps.phrases {
-		if len(p) < 2 {
+	long := 0
+	for i, p := range ps.phrases {
+		switch {
+		case len(p) < 2:
 			panic("logclass: phrase shorter than two bytes: " + p)
+		case len(p) < 4:
+			ps.short = append(ps.short, uint16(i))
+			continue
 		}
-		h := phraseHash(p[0], p[1])
+		h := phraseHash(p, 0)
 		count[h]++
 		ps.any[h>>6] |= 1 << (h & 63)
+		long++
 	}
 	for h := range phraseBuckets {
 		ps.start[h+1] = ps.start[h] + count[h]
 	}
-	ps.byBucket = make([]uint16, len(ps.phrases))
+	ps.byBucket = make([]uint16, long)
 	next := ps.start
 	for i, p := range ps.phrases {
-		h := phraseHash(p[0], p[1])
+		if len(p) < 4 {
+			continue
+		}
+		h := phraseHash(p, 0)
 		ps.byBucket[next[h]] = uint16(i)
 		next[h]++
 	}
@@ -55,18 +72,26 @@ func newPhraseSet(lists ...[]string) *phraseSet {
 // index returns the offset of the first phrase occurring in l (the
 // earliest; at equal offsets the first in list order), or -1.
 func (ps *phraseSet) index(l string) int {
-	for i := 0; i+1 < len(l); i++ {
-		h := phraseHash(l[i], l[i+1])
+	best := -1
+scan:
+	for i := 0; i+3 < len(l); i++ {
+		h := phraseHash(l, i)
 		if ps.any[h>>6]>>(h&63)&1 == 0 {
 			continue
 		}
 		for _, k := range ps.bucket(h) {
 			if strings.HasPrefix(l[i:], ps.phrases[k]) {
-				return i
+				best = i
+				break scan
 			}
 		}
 	}
-	return -1
+	for _, k := range ps.short {
+		if i := strings.Index(l, ps.phrases[k]); i >= 0 && (best < 0 || i < best) {
+			best = i
+		}
+	}
+	return best
 }
 
 // bucket returns the indexes of the phrases in bucket h.
@@ -79,10 +104,11 @@ func (ps *phraseSet) mark(l string, seen []bool) {
 	ps.each(l, func(k int) { seen[k] = true })
 }
 
-// each calls f(k) for every occurrence in l of every phrase k.
+// each calls f(k) for every occurrence in l of every phrase k (those of the
+// phrases shorter than four bytes last).
 func (ps *phraseSet) each(l string, f func(k int)) {
-	for i := 0; i+1 < len(l); i++ {
-		h := phraseHash(l[i], l[i+1])
+	for i := 0; i+3 < len(l); i++ {
+		h := phraseHash(l, i)
 		if ps.any[h>>6]>>(h&63)&1 == 0 {
 			continue
 		}
@@ -90,6 +116,17 @@ func (ps *phraseSet) each(l string, f func(k int)) {
 			if strings.HasPrefix(l[i:], ps.phrases[k]) {
 				f(int(k))
 			}
+		}
+	}
+	for _, k := range ps.short {
+		p := ps.phrases[k]
+		for rest := l; ; {
+			i := strings.Index(rest, p)
+			if i < 0 {
+				break
+			}
+			f(int(k))
+			rest = rest[i+1:]
 		}
 	}
 }

@@ -157,8 +157,11 @@ type pipeline struct {
 	maxPending int
 	free       [][]byte
 	lineBuf    []byte // a free buffer of maxLineBytes+1, or nil
-	nbufs      int
-	maxBufs    int
+	// freeFound are the found slices of finished jobs, reused: a block's
+	// findings no longer grow a new slice each.
+	freeFound [][]lineFinding
+	nbufs     int
+	maxBufs   int
 
 	pf          *prefilter
 	sampled     int // bytes of the sample pf was made from
@@ -310,6 +313,9 @@ func (p *pipeline) dispatch(buf, data []byte, partial bool) {
 		p.finishOldest()
 	}
 	j := &job{buf: buf, data: data, pf: p.pf, partial: partial, done: make(chan struct{})}
+	if k := len(p.freeFound); k > 0 {
+		j.found, p.freeFound = p.freeFound[k-1], p.freeFound[:k-1]
+	}
 	p.pending = append(p.pending, j)
 	if p.inline {
 		j.run(p.sc.c)
@@ -326,6 +332,8 @@ func (p *pipeline) finishOldest() {
 	p.pending = p.pending[1:]
 	<-j.done
 	p.sc.emitBlock(j.data, j.found, j.newlines, j.partial)
+	clear(j.found) // drop the findings' strings
+	p.freeFound = append(p.freeFound, j.found[:0])
 	p.putBuf(j.buf)
 }
 

@@ -29,28 +29,31 @@ var sdkWords = []string{
 	"ProviderError: ",
 }
 
-var (
-	sdkWordSet   = newPhraseSet(sdkWords) // matched as written: case-sensitive
-	sdkWordIndex = func() map[string]int {
-		m := map[string]int{}
-		for i, w := range sdkWords {
-			m[w] = i
-		}
-		return m
-	}()
-)
+var sdkWordSet = newPhraseSet(sdkWords) // matched as written: case-sensitive
 
 // maxSDKWords bounds len(sdkWords) (TestSDKWords checks it).
 const maxSDKWords = 128
 
 // detectSDK names the AWS SDK or tool visible in s, or "".
 func detectSDK(s string) string {
+	// The words found, each once: usually none or a few, so has compares
+	// each of its words with those only.
 	var seen [maxSDKWords]bool
-	sdkWordSet.mark(s, seen[:])
+	var found [maxSDKWords]uint8
+	n := 0
+	sdkWordSet.each(s, func(k int) {
+		if !seen[k] {
+			seen[k] = true
+			found[n] = uint8(k)
+			n++
+		}
+	})
 	has := func(subs ...string) bool {
-		for _, w := range subs {
-			if seen[sdkWordIndex[w]] {
-				return true
+		for _, k := range found[:n] {
+			for _, w := range subs {
+				if sdkWords[k] == w {
+					return true
+				}
 			}
 		}
 		return false
