@@ -219,3 +219,29 @@ func TestNodeRoleNames(t *testing.T) {
 		t.Error("nil classifier")
 	}
 }
+
+// TestASCIILower checks the eight-bytes-at-a-time lowering against the byte
+// by byte definition: every byte value at every offset of a word, UTF-8 kept.
+func TestASCIILower(t *testing.T) {
+	want := func(s string) string {
+		b := []byte(s)
+		for i, c := range b {
+			if c >= 'A' && c <= 'Z' {
+				b[i] = c + 'a' - 'A'
+			}
+		}
+		return string(b)
+	}
+	lines := []string{"", "A", "already lower", "ÀÉ@[`{AZaz", strings.Repeat("\xff\x80@[AZ`{", 9),
+		"héllo WORLD ÄÖÜ \x00\x7f\xc0ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+	for c := range 256 {
+		for pos := range 9 {
+			lines = append(lines, strings.Repeat("a", pos)+string([]byte{byte(c)})+"Qxxxxxxxxxxxxxxx")
+		}
+	}
+	for _, s := range lines {
+		if got := asciiLower(s); got != want(s) {
+			t.Errorf("asciiLower(%q) = %q", s, got)
+		}
+	}
+}
