@@ -16,7 +16,8 @@
 #
 # Prints each wall time and MiB/s (and CPU time), the ratio grep -c time / doctor time
 # (doctor's throughput over grep's) for each log, doctor's peak RSS and the
-# baseline RSS of `kubectl irsa version`; exits non-zero if doctor is slower
+# baseline RSS of `kubectl irsa version` (which runs in the full CLI,
+# irsa-core: the baseline of any command); exits non-zero if doctor is slower
 # than grep on either log (MIN_RATIO, default 1.0) or its peak RSS is more
 # than MAX_RSS_DELTA_MIB (default 8) above the baseline.
 #
@@ -260,7 +261,7 @@ printf -- '--- results (best of %d interleaved rounds, page cache warm, %s)\n' "
 cat "$tmp/summary"
 if [[ -n $base_kib && -n $max_doctor_kib ]]; then
   delta=$((max_doctor_kib - base_kib))
-  printf 'peak RSS: doctor %.1f MiB (the higher of the logs), kubectl irsa version %.1f MiB: +%.1f MiB (target <= +%d MiB)\n' \
+  printf 'peak RSS: doctor %.1f MiB (the higher of the logs), kubectl irsa version %.1f MiB: %+.1f MiB (target <= +%d MiB)\n' \
     "$(calc "$max_doctor_kib / 1024")" "$(calc "$base_kib / 1024")" "$(calc "$delta / 1024")" "$max_rss_delta_mib"
   if ((delta > max_rss_delta_mib * 1024)); then
     echo "FAIL: doctor's peak RSS is more than $max_rss_delta_mib MiB above the process baseline" >&2
