@@ -138,6 +138,9 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 }
 
 func (o *DoctorOptions) diagnose(ctx context.Context) (*inspect.DoctorReport, error) {
+	if o.logsOnly {
+		stopAtOnce(ctx) // as the plugin's entry stops the same run (pkg/plugin/entry)
+	}
 	logs, name, closeLogs, err := o.openLogs()
 	if err != nil {
 		return nil, err

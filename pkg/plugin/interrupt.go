@@ -25,6 +25,20 @@ type interrupts struct {
 
 	mu  sync.Mutex
 	sig os.Signal
+	// atOnce: the command has nothing to finish or undo (a logs-only doctor), so the first signal ends the
+	// process, as the plugin's entry ends the same run.
+	atOnce bool
+}
+
+// stopAtOnce makes the first signal end the process at once (128+n, after the "stopping" line): for a run that
+// only reads and has printed nothing yet, whose reads (a FIFO's open, a scan of stdin) may not watch the
+// context. No-op outside Execute.
+func stopAtOnce(ctx context.Context) {
+	if in, ok := ctx.Value(interruptsKey{}).(*interrupts); ok {
+		in.mu.Lock()
+		in.atOnce = true
+		in.mu.Unlock()
+	}
 }
 
 type interruptsKey struct{}
@@ -55,7 +69,13 @@ func (in *interrupts) watch(parent context.Context) (ctx context.Context, stop f
 				if first {
 					in.sig = s
 				}
+				atOnce := in.atOnce
 				in.mu.Unlock()
+				if first && atOnce {
+					fmt.Fprintf(in.errOut, "interrupted (%s): stopping\n", s)
+					in.exit(exitCode(s))
+					return
+				}
 				if first {
 					if in.exec.Running() {
 						fmt.Fprintf(in.errOut, "interrupted (%s): finishing the step in flight, then rolling back this run's changes (none if that step was the last: the run then completes); interrupt again to abort at once\n", s)

@@ -69,3 +69,25 @@ func TestInterruptSaysWhatItStops(t *testing.T) {
 		}
 	}
 }
+
+// TestInterruptStopsAtOnce: a run that only reads (a logs-only doctor) ends at the first signal with 128+n and
+// the "stopping" line, as the plugin's entry ends the same run, not after reading its input to the end.
+func TestInterruptStopsAtOnce(t *testing.T) {
+	var errOut lockedBuffer
+	exited := make(chan int, 1)
+	in := &interrupts{exec: &steps.Executor{}, errOut: &errOut, exit: func(code int) { exited <- code }}
+	ctx, stop := in.watch(context.Background())
+	defer stop()
+	stopAtOnce(ctx)
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-exited:
+		if code != 130 || errOut.String() != "interrupted (interrupt): stopping\n" {
+			t.Errorf("exit %d, stderr %q", code, errOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first signal did not end the run")
+	}
+}

@@ -64,4 +64,26 @@ func TestEntryServesLogsOnlyDoctor(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "irsa-core is missing next to "+filepath.Join(alone, "kubectl-irsa")) || strings.Count(r.stderr, "\n") != 1 {
 		t.Errorf("version without irsa-core: %s", r)
 	}
+
+	// An irsa-core that is kubectl-irsa again (a copy, a link) would exec itself for ever; a directory cannot run.
+	core := filepath.Join(alone, "irsa-core")
+	for _, tc := range []struct {
+		name, want string
+		make       func() error
+	}{
+		{"copy", "is kubectl-irsa itself", func() error { return os.WriteFile(core, entry, 0o755) }},
+		{"symbolic link", "is kubectl-irsa itself", func() error { return os.Symlink("kubectl-irsa", core) }},
+		{"directory", "is not a file", func() error { return os.Mkdir(core, 0o755) }},
+	} {
+		if err := tc.make(); err != nil {
+			t.Fatal(err)
+		}
+		r = kubectl(t, environ, "irsa", "version")
+		if r.code != 2 || !strings.Contains(r.stderr, "irsa-core next to "+filepath.Join(alone, "kubectl-irsa")+" "+tc.want) || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("irsa-core a %s of the entry: %s", tc.name, r)
+		}
+		if err := os.RemoveAll(core); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -8,9 +8,11 @@
 package entry
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -150,7 +152,7 @@ func Main(argv []string, s Streams) int {
 		}
 		signal.Reset(os.Interrupt, syscall.SIGTERM)
 	}
-	core, err := corePath()
+	core, err := corePath(argv[0])
 	if err != nil {
 		return fail(s.ErrOut, err.Error())
 	}
@@ -162,18 +164,46 @@ func Main(argv []string, s Streams) int {
 }
 
 // corePath is CoreBinary in the directory of this executable, symbolic links resolved (krew links
-// ~/.krew/bin/kubectl-irsa to its store, where both files are).
-func corePath() (string, error) {
+// ~/.krew/bin/kubectl-irsa to its store, where both files are); without /proc, the executable is found from
+// argv0 as a shell would. A CoreBinary that is this executable (a copy or link of kubectl-irsa) is refused:
+// running it would run this again, for ever.
+func corePath(argv0 string) (string, error) {
 	self, err := os.Executable()
+	if err != nil {
+		self, err = exec.LookPath(argv0)
+	}
 	if err == nil {
 		self, err = filepath.EvalSymlinks(self)
 	}
 	if err != nil {
 		return "", fmt.Errorf("cannot find this executable to run %s next to it: %w", CoreBinary, err)
 	}
-	core := filepath.Join(filepath.Dir(self), CoreBinary+exeSuffix)
-	if _, err := os.Stat(core); err != nil {
-		return "", fmt.Errorf("%s is missing next to %s: install the plugin's release whole (kubectl krew install irsa) or build both (make build)", CoreBinary+exeSuffix, self)
+	name := CoreBinary + exeSuffix
+	core := filepath.Join(filepath.Dir(self), name)
+	coreInfo, err := os.Stat(core)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%s is missing next to %s: install the plugin's release whole (kubectl krew install irsa) or build both (make build)", name, self)
+	case !coreInfo.Mode().IsRegular():
+		return "", fmt.Errorf("%s next to %s is not a file: install the plugin's release whole (kubectl krew install irsa) or build both (make build)", name, self)
+	}
+	if selfInfo, err := os.Stat(self); err == nil && os.SameFile(selfInfo, coreInfo) || sameContent(self, core, coreInfo) {
+		return "", fmt.Errorf("%s next to %s is kubectl-irsa itself, not the full CLI: install the plugin's release whole (kubectl krew install irsa) or build both (make build)", name, self)
 	}
 	return core, nil
+}
+
+// sameContent reports whether the files a and b (b described by bi) hold the same bytes: a copy of
+// kubectl-irsa named irsa-core. Only files of equal size are read.
+func sameContent(a, b string, bi os.FileInfo) bool {
+	ai, err := os.Stat(a)
+	if err != nil || ai.Size() != bi.Size() {
+		return false
+	}
+	ab, err := os.ReadFile(a)
+	if err != nil {
+		return false
+	}
+	bb, err := os.ReadFile(b)
+	return err == nil && bytes.Equal(ab, bb)
 }
