@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/plugin/entry"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 )
@@ -71,16 +72,15 @@ func (in *interrupts) watch(parent context.Context) (ctx context.Context, stop f
 				}
 				atOnce := in.atOnce
 				in.mu.Unlock()
-				if first && atOnce {
-					fmt.Fprintf(in.errOut, "interrupted (%s): stopping\n", s)
-					in.exit(exitCode(s))
-					return
-				}
 				if first {
 					if in.exec.Running() {
 						fmt.Fprintf(in.errOut, "interrupted (%s): finishing the step in flight, then rolling back this run's changes (none if that step was the last: the run then completes); interrupt again to abort at once\n", s)
 					} else {
-						fmt.Fprintf(in.errOut, "interrupted (%s): stopping\n", s)
+						entry.PrintStopping(in.errOut, s)
+					}
+					if atOnce {
+						in.exit(entry.SignalStatus(s))
+						return
 					}
 					cancel()
 					continue
@@ -91,7 +91,7 @@ func (in *interrupts) watch(parent context.Context) (ctx context.Context, stop f
 					msg = "aborted: left as written by this run (re-run the command to complete it, or undo by hand): " + strings.Join(left, "; ")
 				}
 				fmt.Fprintf(in.errOut, "error: %s\n", safetext.String(msg))
-				in.exit(exitCode(s))
+				in.exit(entry.SignalStatus(s))
 				return
 			}
 		}
@@ -108,12 +108,4 @@ func (in *interrupts) received() os.Signal {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return in.sig
-}
-
-// exitCode is the shell's code for a signal: 128 + its number.
-func exitCode(s os.Signal) int {
-	if n, ok := s.(syscall.Signal); ok {
-		return 128 + int(n)
-	}
-	return 130
 }

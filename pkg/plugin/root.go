@@ -10,14 +10,13 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
 
-	"github.com/kubectl-irsa/kubectl-irsa/pkg/safetext"
+	"github.com/kubectl-irsa/kubectl-irsa/pkg/plugin/entry"
 	"github.com/kubectl-irsa/kubectl-irsa/pkg/steps"
 )
 
@@ -154,9 +153,9 @@ func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
 	err = withFlagHint(err, ran)
 	code := 1
 	if s := in.received(); s != nil {
-		code = exitCode(s)
+		code = entry.SignalStatus(s)
 		if msg := err.Error(); msg != "" {
-			fmt.Fprintf(streams.ErrOut, "error: %s\n", safetext.String(oneLine(msg)))
+			entry.PrintError(streams.ErrOut, msg)
 		}
 		return code
 	}
@@ -171,12 +170,7 @@ func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
 		code = 2
 	}
 	if msg := err.Error(); msg != "" {
-		fmt.Fprintf(streams.ErrOut, "error: %s\n", safetext.String(oneLine(msg)))
+		entry.PrintError(streams.ErrOut, msg)
 	}
 	return code
-}
-
-// oneLine folds a multi-line message so every error is one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

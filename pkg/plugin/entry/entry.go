@@ -26,9 +26,6 @@ import (
 // with "kubectl-", so kubectl never lists it as a plugin of its own.
 const CoreBinary = "irsa-core"
 
-// ExitUsage is the full CLI's exit status for a usage error, also given when the full CLI is missing.
-const ExitUsage = 2
-
 // Streams are the process's standard streams.
 type Streams struct {
 	In          io.Reader
@@ -123,10 +120,28 @@ func Run(req Request, s Streams) (code int, served bool) {
 	return 0, true
 }
 
-// fail prints msg as the full CLI prints an error (one escaped line) and returns exit status 2.
+// fail prints msg as an error and returns exit status 2.
 func fail(w io.Writer, msg string) int {
-	fmt.Fprintf(w, "error: %s\n", safetext.String(strings.Join(strings.Fields(msg), " ")))
+	PrintError(w, msg)
 	return 2
+}
+
+// PrintError writes msg as both binaries write an error: "error: " and msg folded to one escaped line.
+func PrintError(w io.Writer, msg string) {
+	fmt.Fprintf(w, "error: %s\n", safetext.String(strings.Join(strings.Fields(msg), " ")))
+}
+
+// PrintStopping writes what both binaries say when a signal stops a run that has nothing to finish or undo.
+func PrintStopping(w io.Writer, sig os.Signal) {
+	fmt.Fprintf(w, "interrupted (%s): stopping\n", sig)
+}
+
+// SignalStatus is the exit status of a run a signal ended: 128 + its number, as shells report it.
+func SignalStatus(sig os.Signal) int {
+	if n, ok := sig.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return 130
 }
 
 // Main runs kubectl-irsa with argv (os.Args): a Request here, anything else in the full CLI, which gets the
@@ -140,12 +155,8 @@ func Main(argv []string, s Streams) int {
 		signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 		go func() {
 			sig := <-signals
-			fmt.Fprintf(s.ErrOut, "interrupted (%s): stopping\n", sig)
-			code := 130
-			if n, ok := sig.(syscall.Signal); ok {
-				code = 128 + int(n)
-			}
-			os.Exit(code)
+			PrintStopping(s.ErrOut, sig)
+			os.Exit(SignalStatus(sig))
 		}()
 		if code, served := Run(req, s); served {
 			return code
